@@ -1,0 +1,117 @@
+"""Engine tick speed: ``set_mark`` ticks per second with 10 and 1,000 open positions.
+
+Beside it, in the same run, a bare Python loop that does the minimum a tick needs (a dict
+update, one multiply-add, one comparison). Prints the figures and the two ratios the engine
+issue asks for:
+
+- engine at 1,000 positions vs the bare loop: must be within 6x;
+- engine at 1,000 positions vs engine at 10: must be no more than 1.2x slower.
+
+Each figure is the best of several repeats (the least disturbed by a noisy machine).
+Run: python bench/engine_bench.py [--ticks N] [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+from tui.engine import MarginMode, Market, PaperEngine, Side
+
+
+def build(n_positions: int, n_markets: int = 1000) -> tuple[PaperEngine, list[str]]:
+    markets = [Market(f"M{i}", max_leverage=20, taker_fee=0.0) for i in range(n_markets)]
+    eng = PaperEngine(balance=1e12, markets=markets)
+    names = [m.name for m in markets]
+    for name in names:
+        eng.set_mark(name, 100.0)
+    for i, name in enumerate(names[:n_positions]):
+        mode = MarginMode.CROSS if i % 2 else MarginMode.ISOLATED
+        side = Side.LONG if i % 3 else Side.SHORT
+        eng.open(name, side, size=1.0, leverage=5, mode=mode)
+    return eng, names
+
+
+def ticks(names: list[str], n: int, seed: int = 7) -> list[tuple[str, float]]:
+    """Random walk marks that stay far from any liquidation (so every tick does the same work)."""
+    rng = random.Random(seed)
+    return [(rng.choice(names), 100.0 * (1 + rng.uniform(-0.01, 0.01))) for _ in range(n)]
+
+
+def engine_rate(eng: PaperEngine, tape: list[tuple[str, float]]) -> float:
+    set_mark = eng.set_mark
+    start = time.perf_counter()
+    for name, price in tape:
+        set_mark(name, price)
+    return len(tape) / (time.perf_counter() - start)
+
+
+def bare_rate(names: list[str], tape: list[tuple[str, float]]) -> float:
+    marks = dict.fromkeys(names, 100.0)
+    acc = 0.0
+    q = 1.0
+    liquidated = 0
+    start = time.perf_counter()
+    for name, price in tape:
+        marks[name] = price  # dict update
+        acc += q * price  # one multiply-add
+        if acc < -1.0:  # one comparison
+            liquidated += 1
+    return len(tape) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=400_000)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+
+    eng10, names = build(10)
+    eng1000, _ = build(1000)
+    # Both engines list the same 1,000 markets. Every tick below lands on a market that holds a
+    # position, so each does the full work (move the position, check for liquidation).
+    # - same tape: ticks on the 10 markets that hold a position in both engines, so the two
+    #   engine figures differ only by how many positions are open;
+    # - spread tape: ticks over all 1,000 markets (meaningful for the 1,000-position engine).
+    #   Touching 1,000 names instead of 10 costs even the bare loop some cache misses, so the
+    #   spread comparison is normalised by the bare loop on each tape.
+    tape10 = ticks(names[:10], args.ticks)
+    tape1000 = ticks(names, args.ticks)
+    best = dict.fromkeys(("bare10", "bare1000", "e10", "e1000same", "e1000"), 0.0)
+    for _ in range(args.repeats):
+        best["bare10"] = max(best["bare10"], bare_rate(names, tape10))
+        best["bare1000"] = max(best["bare1000"], bare_rate(names, tape1000))
+        best["e10"] = max(best["e10"], engine_rate(eng10, tape10))
+        best["e1000same"] = max(best["e1000same"], engine_rate(eng1000, tape10))
+        best["e1000"] = max(best["e1000"], engine_rate(eng1000, tape1000))
+    for eng, n in ((eng10, 10), (eng1000, 1000)):
+        assert eng.liquidations == [] and len(eng.positions()) == n
+
+    print(f"ticks per run: {args.ticks:,}, best of {args.repeats}; figures in ticks/s")
+    print("bare loop = dict update + one multiply-add + one comparison per tick")
+    rows = (
+        ("bare loop, ticks over 10 markets", best["bare10"]),
+        ("bare loop, ticks over 1,000 markets", best["bare1000"]),
+        ("engine, 10 positions, ticks on them", best["e10"]),
+        ("engine, 1,000 positions, same 10-market tape", best["e1000same"]),
+        ("engine, 1,000 positions, ticks over all 1,000", best["e1000"]),
+    )
+    for label, rate in rows:
+        print(f"  {label:<48} {rate:>14,.0f}")
+    r_bare = best["bare1000"] / best["e1000"]
+    r_same = best["e10"] / best["e1000same"]
+    r_spread = (best["e10"] / best["bare10"]) / (best["e1000"] / best["bare1000"])
+    verdict = {True: "OK", False: "FAIL"}
+    bare_ok, same_ok, spread_ok = (
+        verdict[r_bare <= 6],
+        verdict[r_same <= 1.2],
+        verdict[r_spread <= 1.2],
+    )
+    print(f"bare / engine@1000 (1,000-market tape): {r_bare:.2f}x  need <= 6x    {bare_ok}")
+    print(f"engine@10 / engine@1000 (same tape):   {r_same:.2f}x  need <= 1.2x  {same_ok}")
+    print(f"same, each normalised by its bare loop: {r_spread:.2f}x  need <= 1.2x  {spread_ok}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""perpdesk's paper-trading engine: pure Python, no UI imports (see ../shared/MARGIN.md)."""
+
+from tui.engine.engine import PaperEngine
+from tui.engine.markets import DEFAULT_MARKETS, default_markets
+from tui.engine.models import (
+    AccountView,
+    Event,
+    Fill,
+    FundingPayment,
+    InvalidInput,
+    Liquidation,
+    MarginMode,
+    MarginTransfer,
+    Market,
+    OrderRejected,
+    PositionView,
+    Preview,
+    Side,
+)
+
+__all__ = [
+    "DEFAULT_MARKETS",
+    "AccountView",
+    "Event",
+    "Fill",
+    "FundingPayment",
+    "InvalidInput",
+    "Liquidation",
+    "MarginMode",
+    "MarginTransfer",
+    "Market",
+    "OrderRejected",
+    "PaperEngine",
+    "PositionView",
+    "Preview",
+    "Side",
+    "default_markets",
+]

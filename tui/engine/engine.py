@@ -1,0 +1,967 @@
+"""The paper-trading engine: one-way positions, Isolated and Cross margin, liquidation, funding.
+
+Rules: ../shared/MARGIN.md; every formula comes from :mod:`tui.engine.margin`.
+
+Speed: :meth:`PaperEngine.set_mark` costs the same whatever the number of open positions. The
+engine keeps one running total, the cross *buffer* ``sum(u - MM)`` over cross positions, which a
+tick moves by ``(s * q - q * mmr) * dP`` of the ticked position only. The cross account is
+liquidated when ``W + buffer <= 0`` (that is ``V <= R``); an isolated position when its mark
+crosses its cached liquidation price. Displayed cross liquidation prices, account totals and
+previews are computed on read.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tui.engine import margin as mg
+from tui.engine.markets import DEFAULT_MARKETS
+from tui.engine.models import (
+    AccountView,
+    Event,
+    Fill,
+    FundingPayment,
+    InvalidInput,
+    Liquidation,
+    MarginMode,
+    MarginTransfer,
+    Market,
+    OrderRejected,
+    PositionView,
+    Preview,
+    Side,
+    check_number,
+)
+
+_INF = math.inf
+_REL_TOL = 1e-9  # sizes and amounts within this fraction count as equal (float noise)
+
+Listener = Callable[[Event], None]
+
+
+class _Pos:
+    """Mutable internal position. ``k = s*q - q*mmr`` is its cross buffer move per unit of mark."""
+
+    __slots__ = (
+        "cross",
+        "entry",
+        "k",
+        "lev",
+        "liq",
+        "margin",
+        "market",
+        "mmr",
+        "mode",
+        "opened_at",
+        "q",
+        "s",
+    )
+
+    def __init__(
+        self,
+        market: str,
+        s: int,
+        q: float,
+        entry: float,
+        mode: MarginMode,
+        lev: float,
+        margin: float,
+        mmr: float,
+        opened_at: float,
+    ) -> None:
+        self.market = market
+        self.s = s
+        self.q = q
+        self.entry = entry
+        self.mode = mode
+        self.cross = mode is MarginMode.CROSS
+        self.lev = lev
+        self.margin = margin  # posted margin M (isolated only)
+        self.mmr = mmr
+        self.opened_at = opened_at
+        self.k = s * q - q * mmr
+        self.liq = self._isolated_liq()
+
+    def _isolated_liq(self) -> float:
+        if self.cross:
+            return math.nan  # cross liquidation is decided by the account, never by this field
+        return mg.liquidation_price(self.s, self.q, self.entry, self.margin, self.mmr)
+
+    def refresh(self) -> None:
+        """Recompute the cached figures after q, entry or margin changed."""
+        self.k = self.s * self.q - self.q * self.mmr
+        self.liq = self._isolated_liq()
+
+    def copy(self) -> _Pos:
+        return _Pos(
+            self.market,
+            self.s,
+            self.q,
+            self.entry,
+            self.mode,
+            self.lev,
+            self.margin,
+            self.mmr,
+            self.opened_at,
+        )
+
+    def upnl(self, mark: float) -> float:
+        return mg.unrealized_pnl(self.s, self.q, self.entry, mark)
+
+    def buffer(self, mark: float) -> float:
+        """This position's part of the cross buffer: ``u - MM``."""
+        return self.upnl(mark) - mg.maintenance_margin(self.q, mark, self.mmr)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What an order does, computed without changing anything."""
+
+    market: str
+    side: Side
+    size: float
+    mode: MarginMode
+    leverage: float
+    mark: float
+    fill: float
+    kind: str
+    close_q: float
+    open_q: float
+    fee_close: float
+    fee_open: float
+    realized: float
+    im: float
+    wallet_after: float
+    new_pos: _Pos | None
+    available_before: float
+    available_after: float
+    rejection: str | None
+
+
+def _money(x: float) -> str:
+    return f"{x:,.2f}"
+
+
+def _lev(x: float) -> str:
+    return f"{x:g}x"
+
+
+class PaperEngine:
+    """An in-memory paper-trading account on perpetual markets.
+
+    >>> eng = PaperEngine(balance=10_000, markets=[Market("BTC", max_leverage=40)])
+    >>> eng.set_mark("BTC", 100_000)
+    >>> eng.open("BTC", Side.LONG, size=0.1, leverage=10, mode=MarginMode.ISOLATED).price
+    100000.0
+    """
+
+    def __init__(
+        self,
+        balance: float = 10_000.0,
+        markets: Iterable[Market] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._deposits = check_number("Starting balance", balance)
+        self._markets: dict[str, Market] = {}
+        for market in DEFAULT_MARKETS if markets is None else markets:
+            self.add_market(market)
+        self._clock = clock
+        self._marks: dict[str, float] = {}
+        self._funding_rates: dict[str, float] = {}
+        self._positions: dict[str, _Pos] = {}
+        self._cross: dict[str, _Pos] = {}
+        self._wallet = self._deposits
+        self._buffer = 0.0  # sum(u - MM) over cross positions, moved incrementally by ticks
+        self._realized = 0.0
+        self._fees = 0.0
+        self._funding = 0.0
+        self._forfeited = 0.0
+        self._seq = 0
+        self._group = 0
+        self.events: list[Event] = []
+        self.listeners: list[Listener] = []
+
+    # ------------------------------------------------------------------ markets and marks
+
+    def add_market(self, market: Market) -> None:
+        if not isinstance(market, Market):
+            raise InvalidInput(f"Not a market: {market!r}.")
+        if market.name in self._markets:
+            raise InvalidInput(f"Market {market.name} is already listed.")
+        self._markets[market.name] = market
+
+    @property
+    def markets(self) -> dict[str, Market]:
+        return dict(self._markets)
+
+    def market(self, name: str) -> Market:
+        return self._markets[self._name(name)]
+
+    def _name(self, name: object) -> str:
+        if isinstance(name, str):
+            if name in self._markets:
+                return name
+            upper = name.strip().upper()
+            if upper in self._markets:
+                return upper
+        known = ", ".join(self._markets) or "none"
+        raise InvalidInput(f"Unknown market {name!r}. Markets: {known}.")
+
+    def mark(self, market: str) -> float | None:
+        return self._marks.get(self._name(market))
+
+    @property
+    def marks(self) -> dict[str, float]:
+        return dict(self._marks)
+
+    def set_mark(self, market: str, price: float) -> None:
+        """Set a market's mark price and liquidate whatever it takes below maintenance.
+
+        Cost is independent of how many positions are open. Raises ``ValueError`` (an
+        :class:`InvalidInput`) on a non-finite or non-positive price or an unknown market.
+        """
+        marks = self._marks
+        old = marks.get(market)
+        try:
+            good = 0.0 < price < _INF and price.__class__ is not bool
+        except TypeError:
+            good = False
+        if old is None or not good:
+            self._set_first_mark(market, price)
+            return
+        marks[market] = price
+        pos = self._positions.get(market)
+        if pos is None:
+            return
+        if pos.cross:
+            buf = self._buffer + pos.k * (price - old)
+            self._buffer = buf
+            if self._wallet + buf <= 0.0:
+                self._liquidate_cross()
+        elif (price <= pos.liq) if pos.s > 0 else (price >= pos.liq):
+            self._liquidate_isolated(pos)
+
+    def _set_first_mark(self, market: str, price: object) -> None:
+        name = self._name(market)
+        value = check_number(f"{name} price", price)
+        if name != market or name in self._marks:
+            self.set_mark(name, value)
+        else:
+            self._marks[name] = value  # no position can exist without a mark
+
+    def set_marks(self, marks: Mapping[str, float]) -> None:
+        for market, price in marks.items():
+            self.set_mark(market, price)
+
+    def set_funding_rate(self, market: str, rate: float) -> None:
+        """Record a market's current hourly funding rate (for display and previews)."""
+        self._funding_rates[self._name(market)] = self._rate(rate)
+
+    def funding_rate(self, market: str) -> float | None:
+        return self._funding_rates.get(self._name(market))
+
+    @staticmethod
+    def _rate(rate: object) -> float:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate):
+            raise InvalidInput(f"Funding rate must be a finite number, not {rate!r}.")
+        return float(rate)
+
+    # ------------------------------------------------------------------ reading state
+
+    def position(self, market: str) -> PositionView | None:
+        pos = self._positions.get(self._name(market))
+        return None if pos is None else self._view(pos)
+
+    def positions(self) -> list[PositionView]:
+        """Every open position, in the order they were opened."""
+        return [self._view(pos) for pos in self._positions.values()]
+
+    def _view(self, pos: _Pos) -> PositionView:
+        mark = self._marks[pos.market]
+        upnl = pos.upnl(mark)
+        margin = mg.initial_margin(pos.q, mark, pos.lev) if pos.cross else pos.margin
+        return PositionView(
+            market=pos.market,
+            side=Side.LONG if pos.s > 0 else Side.SHORT,
+            size=pos.q,
+            entry_price=pos.entry,
+            mark_price=mark,
+            mode=pos.mode,
+            leverage=pos.lev,
+            margin=margin,
+            unrealized_pnl=upnl,
+            maintenance_margin=mg.maintenance_margin(pos.q, mark, pos.mmr),
+            liquidation_price=self._liq_of(pos, self._wallet + self._buffer),
+            opened_at=pos.opened_at,
+        )
+
+    def _liq_of(self, pos: _Pos, cross_excess: float) -> float | None:
+        """Liquidation price; ``cross_excess`` is ``W + buffer`` of the state to read."""
+        if pos.cross:
+            others = cross_excess - pos.buffer(self._marks[pos.market])
+            liq = mg.liquidation_price(pos.s, pos.q, pos.entry, others, pos.mmr)
+        else:
+            liq = pos.liq
+        return liq if liq > 0 else None
+
+    def _cross_sums(self) -> tuple[float, float, float]:
+        """(unrealized PnL, maintenance margin, margin used) over cross positions."""
+        upnl = mm = used = 0.0
+        marks = self._marks
+        for pos in self._cross.values():
+            mark = marks[pos.market]
+            upnl += pos.upnl(mark)
+            mm += mg.maintenance_margin(pos.q, mark, pos.mmr)
+            used += mg.initial_margin(pos.q, mark, pos.lev)
+        return upnl, mm, used
+
+    def _available(self) -> float:
+        upnl, _, used = self._cross_sums()
+        return self._wallet + upnl - used
+
+    @property
+    def account(self) -> AccountView:
+        upnl, mm, used = self._cross_sums()
+        iso_margin = iso_upnl = 0.0
+        for pos in self._positions.values():
+            if not pos.cross:
+                iso_margin += pos.margin
+                iso_upnl += pos.upnl(self._marks[pos.market])
+        value = self._wallet + upnl
+        return AccountView(
+            wallet_balance=self._wallet,
+            equity=value + iso_margin + iso_upnl,
+            available=value - used,
+            cross_account_value=value,
+            cross_maintenance_margin=mm,
+            cross_margin_used=used,
+            margin_ratio=mg.margin_ratio(mm, value) if self._cross else 0.0,
+            isolated_margin=iso_margin,
+            unrealized_pnl=upnl + iso_upnl,
+            realized_pnl=self._realized,
+            fees_paid=self._fees,
+            funding_paid=self._funding,
+            forfeited=self._forfeited,
+            deposits=self._deposits,
+        )
+
+    @property
+    def liquidations(self) -> list[Liquidation]:
+        return [e for e in self.events if isinstance(e, Liquidation)]
+
+    @property
+    def fills(self) -> list[Fill]:
+        return [e for e in self.events if isinstance(e, Fill)]
+
+    @property
+    def funding_payments(self) -> list[FundingPayment]:
+        return [e for e in self.events if isinstance(e, FundingPayment)]
+
+    # ------------------------------------------------------------------ orders
+
+    def preview(
+        self,
+        market: str,
+        side: Side | str,
+        size: float,
+        leverage: float,
+        mode: MarginMode | str = MarginMode.ISOLATED,
+    ) -> Preview:
+        """What :meth:`open` would do with these arguments, changing nothing.
+
+        Never raises for a bad order: ``rejection`` holds the message ``open`` would raise.
+        """
+        try:
+            plan = self._plan(market, side, size, leverage, mode)
+        except OrderRejected as exc:
+            return self._rejected_preview(market, side, size, leverage, mode, str(exc))
+        excess_before = self._wallet + self._buffer
+        excess_after = self._excess_after(plan)
+        moved: dict[str, tuple[float | None, float | None]] = {}
+        for name, pos in self._cross.items():
+            if name == plan.market:
+                continue
+            before = self._liq_of(pos, excess_before)
+            after = self._liq_of(pos, excess_after)
+            if before != after:
+                moved[name] = (before, after)
+        new = plan.new_pos
+        liq: float | None = None
+        at_risk = 0.0
+        if new is not None:
+            if new.cross:
+                others = excess_after - new.buffer(plan.mark)
+                value = mg.liquidation_price(new.s, new.q, new.entry, others, new.mmr)
+                liq = value if value > 0 else None
+                at_risk = max(plan.wallet_after, 0.0)
+            else:
+                liq = new.liq if new.liq > 0 else None
+                at_risk = new.margin
+        existing = self._positions.get(plan.market)
+        return Preview(
+            market=plan.market,
+            side=plan.side,
+            size=plan.size,
+            mode=plan.mode,
+            leverage=plan.leverage,
+            fill_price=plan.fill,
+            notional=mg.notional(plan.size, plan.fill),
+            margin_required=plan.im,
+            fee=plan.fee_close + plan.fee_open,
+            liquidation_price=liq,
+            rejection=plan.rejection,
+            kind=plan.kind,
+            at_risk=at_risk,
+            available_before=plan.available_before,
+            available_after=plan.available_after,
+            mark_price=plan.mark,
+            locked_mode=existing.mode if existing is not None else None,
+            cross_liquidation_prices=moved,
+            resulting_size=new.q if new is not None else 0.0,
+            resulting_entry=new.entry if new is not None else None,
+        )
+
+    def _rejected_preview(
+        self, market: object, side: object, size: object, leverage: object, mode: object, why: str
+    ) -> Preview:
+        def num(x: object) -> float:
+            return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else math.nan
+
+        try:
+            name = self._name(market)
+        except OrderRejected:
+            name = str(market)
+        try:
+            side_ = Side.parse(side)
+        except OrderRejected:
+            side_ = Side.LONG
+        try:
+            mode_ = MarginMode.parse(mode)
+        except OrderRejected:
+            mode_ = MarginMode.ISOLATED
+        mark = self._marks.get(name, math.nan)
+        existing = self._positions.get(name)
+        available = self._available()
+        return Preview(
+            market=name,
+            side=side_,
+            size=num(size),
+            mode=mode_,
+            leverage=num(leverage),
+            fill_price=mark,
+            notional=math.nan,
+            margin_required=math.nan,
+            fee=math.nan,
+            liquidation_price=None,
+            rejection=why,
+            kind="open",
+            at_risk=math.nan,
+            available_before=available,
+            available_after=available,
+            mark_price=mark,
+            locked_mode=existing.mode if existing is not None else None,
+        )
+
+    def open(
+        self,
+        market: str,
+        side: Side | str,
+        size: float,
+        leverage: float,
+        mode: MarginMode | str = MarginMode.ISOLATED,
+    ) -> Fill:
+        """Place a market order. Returns the fill (the opening leg of a flip).
+
+        Same side as an open position: adds. Opposite side: reduces, closes, or flips with the
+        remainder opened in ``mode``. Raises :class:`OrderRejected` and changes nothing when the
+        order cannot go through.
+        """
+        plan = self._plan(market, side, size, leverage, mode)
+        if plan.rejection is not None:
+            raise OrderRejected(plan.rejection)
+        return self._apply(plan)
+
+    def close(self, market: str, size: float | None = None) -> Fill:
+        """Close a position (``size=None``) or part of it at the mark. Never flips: a size
+        larger than the position closes all of it."""
+        name = self._name(market)
+        pos = self._positions.get(name)
+        if pos is None:
+            raise OrderRejected(f"There is no open {name} position to close.")
+        q = pos.q if size is None else min(check_number("Size to close", size), pos.q)
+        side = Side.SHORT if pos.s > 0 else Side.LONG
+        plan = self._plan(name, side, q, pos.lev, pos.mode)
+        if plan.rejection is not None:  # pragma: no cover - a reduce cannot be refused
+            raise OrderRejected(plan.rejection)
+        return self._apply(plan)
+
+    def _plan(
+        self,
+        market: object,
+        side: object,
+        size: object,
+        leverage: object,
+        mode: object,
+    ) -> _Plan:
+        name = self._name(market)
+        side_ = Side.parse(side)
+        mode_ = MarginMode.parse(mode)
+        q = check_number("Size", size)
+        lev = check_number("Leverage", leverage)
+        mkt = self._markets[name]
+        mark = self._marks.get(name)
+        if mark is None:
+            raise OrderRejected(f"{name} has no price yet; wait for the feed and try again.")
+        s = side_.sign
+        fill = mg.fill_price(mark, s, mkt.slippage)
+        pos = self._positions.get(name)
+        available = self._available()
+        wallet = self._wallet
+        rejection: str | None = None
+        available_before = available
+
+        close_q = 0.0
+        realized = 0.0
+        fee_close = 0.0
+        kind = "open"
+        new: _Pos | None = None
+        cross_freed = 0.0  # what closing part of a cross position frees in `available`
+        if pos is not None and pos.s != s:
+            close_q = pos.q if q >= pos.q * (1 - _REL_TOL) else q
+            full = close_q == pos.q
+            realized = mg.unrealized_pnl(pos.s, close_q, pos.entry, fill)
+            fee_close = mg.fee(close_q, fill, mkt.taker_fee)
+            released = pos.margin if full else pos.margin * close_q / pos.q
+            wallet += realized - fee_close + (0.0 if pos.cross else released)
+            if pos.cross:
+                share = close_q / pos.q
+                cross_freed = (
+                    share * (mg.initial_margin(pos.q, mark, pos.lev) - pos.upnl(mark)) + realized
+                )
+            else:
+                cross_freed = realized + released
+            available += cross_freed - fee_close
+            if not full:
+                new = pos.copy()
+                new.q = pos.q - close_q
+                new.margin = pos.margin - released
+                new.refresh()
+            kind = "close" if full else "reduce"
+            pos = None if full else new
+        open_q = 0.0 if close_q and (q - close_q) <= q * _REL_TOL else q - close_q
+        if close_q and open_q:
+            kind = "flip"
+
+        im = fee_open = 0.0
+        if open_q:
+            if pos is not None and pos.mode is not mode_:
+                rejection = (
+                    f"{name} is open in {pos.mode.label} mode; close it to reopen in {mode_.label}."
+                )
+            order_lev = pos.lev if pos is not None else lev
+            if not 1.0 <= lev <= mkt.max_leverage:
+                rejection = rejection or (
+                    f"Leverage on {name} must be between 1x and {_lev(mkt.max_leverage)}; "
+                    f"{_lev(lev)} is out of range."
+                )
+            im = mg.initial_margin(open_q, fill, order_lev)
+            fee_open = mg.fee(open_q, fill, mkt.taker_fee)
+            if rejection is None and im + fee_open > available + _REL_TOL * max(1.0, available):
+                missing = im + fee_open - available
+                rejection = (
+                    f"Not enough margin: this order needs {_money(im + fee_open)} "
+                    f"(margin {_money(im)} + fee {_money(fee_open)}) but "
+                    f"{_money(max(available, 0))} is available; {_money(missing)} is missing. "
+                    "Lower the size or raise the leverage."
+                )
+            if pos is not None:  # add to the position
+                kind = "add"
+                new = pos.copy()
+                new.entry = (pos.q * pos.entry + open_q * fill) / (pos.q + open_q)
+                new.q = pos.q + open_q
+                if not pos.cross:
+                    new.margin = pos.margin + im
+                new.refresh()
+            else:
+                new = _Pos(
+                    name,
+                    s,
+                    open_q,
+                    fill,
+                    mode_,
+                    lev,
+                    0.0 if mode_ is MarginMode.CROSS else im,
+                    mkt.mmr,
+                    self._clock(),
+                )
+            wallet -= fee_open + (0.0 if new.cross else im)
+            available -= im + fee_open
+            if rejection is None:
+                rejection = self._instant_liquidation(new, mark, mkt, wallet, name)
+        plan = _Plan(
+            market=name,
+            side=side_,
+            size=q,
+            mode=mode_,
+            leverage=new.lev if new is not None else lev,
+            mark=mark,
+            fill=fill,
+            kind=kind,
+            close_q=close_q,
+            open_q=open_q,
+            fee_close=fee_close,
+            fee_open=fee_open,
+            realized=realized,
+            im=im,
+            wallet_after=wallet,
+            new_pos=new,
+            available_before=available_before,
+            available_after=available,
+            rejection=rejection,
+        )
+        if open_q and rejection is None and self._cross_liquidated_after(plan):
+            plan.rejection = (
+                "This order would leave your cross account at its maintenance margin, to be "
+                "liquidated at once. Lower the size or the leverage."
+            )
+        return plan
+
+    def _cross_liquidated_after(self, plan: _Plan) -> bool:
+        cross_left = any(name != plan.market for name in self._cross) or (
+            plan.new_pos is not None and plan.new_pos.cross
+        )
+        return cross_left and self._excess_after(plan) <= 0.0
+
+    def _instant_liquidation(
+        self, new: _Pos, mark: float, mkt: Market, wallet: float, name: str
+    ) -> str | None:
+        """A rejection if the resulting isolated position would be liquidated at once."""
+        if new.cross or not mg.is_beyond(new.s, mark, new.liq):
+            return None
+        top = math.ceil(1.0 / mkt.mmr) - 1
+        hint = f"use at most {top}x" if top >= 1 else "this market cannot be traded isolated"
+        return (
+            f"At {_lev(new.lev)} this {name} position would be liquidated at once "
+            f"(maintenance margin {mkt.mmr:.2%}); {hint}."
+        )
+
+    def _excess_after(self, plan: _Plan) -> float:
+        """``W + buffer`` once ``plan`` is applied (cross liquidation at <= 0)."""
+        buffer = self._buffer
+        old = self._positions.get(plan.market)
+        if old is not None and old.cross:
+            buffer -= old.buffer(plan.mark)
+        if plan.new_pos is not None and plan.new_pos.cross:
+            buffer += plan.new_pos.buffer(plan.mark)
+        return plan.wallet_after + buffer
+
+    def _apply(self, plan: _Plan) -> Fill:
+        now = self._clock()
+        name = plan.market
+        old = self._positions.get(name)
+        fills: list[Fill] = []
+        if plan.close_q and old is not None:
+            kind = "close" if plan.kind == "flip" else plan.kind
+            fills.append(
+                self._fill(now, plan, plan.close_q, plan.fee_close, old.mode, old.lev, kind)
+            )
+        if plan.open_q and plan.new_pos is not None:
+            kind = "add" if plan.kind == "add" else "open"
+            fills.append(
+                self._fill(
+                    now, plan, plan.open_q, plan.fee_open, plan.new_pos.mode, plan.new_pos.lev, kind
+                )
+            )
+        self._wallet = plan.wallet_after
+        self._realized += plan.realized
+        self._fees += plan.fee_close + plan.fee_open
+        new = plan.new_pos
+        if new is None:  # assignment keeps a position's place in the table; pop removes it
+            self._positions.pop(name, None)
+        else:
+            self._positions[name] = new
+        if new is not None and new.cross:
+            self._cross[name] = new
+        else:
+            self._cross.pop(name, None)
+        self._resync()
+        for fill in fills:
+            self._emit(fill)
+        self._check_cross()
+        return fills[-1]
+
+    def _fill(
+        self,
+        now: float,
+        plan: _Plan,
+        q: float,
+        fee: float,
+        mode: MarginMode,
+        lev: float,
+        kind: str,
+    ) -> Fill:
+        self._seq += 1
+        realized = plan.realized if kind in ("reduce", "close") else 0.0
+        return Fill(
+            seq=self._seq,
+            time=now,
+            market=plan.market,
+            side=plan.side,
+            size=q,
+            price=plan.fill,
+            fee=fee,
+            mode=mode,
+            leverage=lev,
+            kind=kind,
+            realized_pnl=realized,
+        )
+
+    # ------------------------------------------------------------------ isolated margin
+
+    def add_margin(self, market: str, amount: float) -> MarginTransfer:
+        pos = self._isolated(market, "add margin to")
+        amount = check_number("Amount", amount)
+        available = self._available()
+        if amount > available + _REL_TOL * max(1.0, available):
+            raise OrderRejected(
+                f"You can add at most {_money(max(available, 0.0))} to {pos.market}: that is what "
+                f"is available."
+            )
+        self._wallet -= amount
+        pos.margin += amount
+        pos.refresh()
+        return self._transfer(pos.market, amount)
+
+    def remove_margin(self, market: str, amount: float) -> MarginTransfer:
+        pos = self._isolated(market, "remove margin from")
+        amount = check_number("Amount", amount)
+        mark = self._marks[pos.market]
+        most = mg.removable_margin(pos.margin, pos.upnl(mark), pos.q, mark, pos.lev)
+        if amount > most + _REL_TOL * max(1.0, most):
+            raise OrderRejected(
+                f"You can remove at most {_money(most)} from {pos.market}: the position must keep "
+                f"its {_lev(pos.lev)} initial margin, covering any unrealized loss."
+            )
+        amount = min(amount, most)
+        self._wallet += amount
+        pos.margin -= amount
+        pos.refresh()
+        return self._transfer(pos.market, -amount)
+
+    def _isolated(self, market: str, verb: str) -> _Pos:
+        name = self._name(market)
+        pos = self._positions.get(name)
+        if pos is None:
+            raise OrderRejected(f"There is no open {name} position to {verb}.")
+        if pos.cross:
+            raise OrderRejected(
+                f"{name} is a Cross position: its margin is your whole cross balance, so there is "
+                f"no margin of its own to {verb.split()[0]}."
+            )
+        return pos
+
+    def _transfer(self, market: str, amount: float) -> MarginTransfer:
+        self._seq += 1
+        record = MarginTransfer(seq=self._seq, time=self._clock(), market=market, amount=amount)
+        self._emit(record)
+        self._check_cross()
+        return record
+
+    # ------------------------------------------------------------------ funding
+
+    def apply_funding(self, market: str, rate: float | None = None) -> float:
+        """Pay one funding interval on ``market`` at ``rate`` per hour (default: the rate last
+        set with :meth:`set_funding_rate`). Returns what the position paid (negative: received);
+        0 when no position is open there. Longs pay shorts when the rate is positive."""
+        name = self._name(market)
+        if rate is None:
+            rate = self._funding_rates.get(name, 0.0)
+        rate = self._rate(rate)
+        pos = self._positions.get(name)
+        if pos is None:
+            return 0.0
+        mark = self._marks[name]
+        payment = mg.funding_payment(pos.s, pos.q, mark, rate)
+        self._funding += payment
+        if pos.cross:
+            self._wallet -= payment
+        else:
+            pos.margin -= payment
+            pos.refresh()
+        self._seq += 1
+        self._emit(
+            FundingPayment(
+                seq=self._seq,
+                time=self._clock(),
+                market=name,
+                side=Side.LONG if pos.s > 0 else Side.SHORT,
+                size=pos.q,
+                mark_price=mark,
+                rate=rate,
+                payment=payment,
+                mode=pos.mode,
+            )
+        )
+        if pos.cross:
+            self._check_cross()
+        elif mg.is_beyond(pos.s, mark, pos.liq):
+            self._liquidate_isolated(pos)
+        return payment
+
+    # ------------------------------------------------------------------ liquidation
+
+    def _check_cross(self) -> None:
+        if self._cross and self._wallet + self._buffer <= 0.0:
+            self._liquidate_cross()
+
+    def _liquidate_isolated(self, pos: _Pos) -> None:
+        mark = self._marks[pos.market]
+        realized = max(pos.upnl(mark), -pos.margin)  # a loss never exceeds the margin posted
+        forfeited = pos.margin + realized
+        self._realized += realized
+        self._forfeited += forfeited
+        del self._positions[pos.market]
+        self._group += 1
+        self._seq += 1
+        self._emit(
+            self._liquidation(pos, mark, pos.margin, realized, forfeited),
+        )
+
+    def _liquidate_cross(self) -> None:
+        marks = self._marks
+        victims = list(self._cross.values())
+        upnls = [pos.upnl(marks[pos.market]) for pos in victims]
+        total_upnl = math.fsum(upnls)
+        lost = max(self._wallet, 0.0)
+        value = self._wallet + total_upnl
+        if value >= 0.0:
+            realized_each = upnls
+            forfeited_total = value
+        else:  # the marks gapped past bankruptcy: the loss stops at the cross balance
+            scale = -self._wallet / total_upnl if total_upnl else 0.0
+            realized_each = [u * scale for u in upnls]
+            forfeited_total = 0.0
+        notionals = [pos.q * marks[pos.market] for pos in victims]
+        total_notional = math.fsum(notionals) or 1.0
+        self._realized += math.fsum(realized_each)
+        self._forfeited += forfeited_total
+        self._wallet = 0.0
+        for pos in victims:
+            del self._positions[pos.market]
+        self._cross.clear()
+        self._buffer = 0.0
+        self._group += 1
+        for pos, realized, notional in zip(victims, realized_each, notionals, strict=True):
+            share = notional / total_notional
+            self._seq += 1
+            self._emit(
+                self._liquidation(
+                    pos, marks[pos.market], lost * share, realized, forfeited_total * share
+                )
+            )
+
+    def _liquidation(
+        self, pos: _Pos, mark: float, lost: float, realized: float, forfeited: float
+    ) -> Liquidation:
+        return Liquidation(
+            seq=self._seq,
+            time=self._clock(),
+            market=pos.market,
+            side=Side.LONG if pos.s > 0 else Side.SHORT,
+            size=pos.q,
+            entry_price=pos.entry,
+            mark_price=mark,
+            mode=pos.mode,
+            leverage=pos.lev,
+            margin_lost=lost,
+            realized_pnl=realized,
+            forfeited=forfeited,
+            group=self._group,
+            opened_at=pos.opened_at,
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _resync(self) -> None:
+        """Recompute the cross buffer exactly (after any change of positions)."""
+        marks = self._marks
+        self._buffer = math.fsum(pos.buffer(marks[pos.market]) for pos in self._cross.values())
+
+    def _emit(self, event: Event) -> None:
+        self.events.append(event)
+        for listener in self.listeners:
+            listener(event)
+
+    # ------------------------------------------------------------------ state for the journal
+
+    def to_state(self) -> dict[str, Any]:
+        """The account as plain data (JSON-ready): enough to rebuild it with :meth:`from_state`."""
+        return {
+            "deposits": self._deposits,
+            "wallet": self._wallet,
+            "realized": self._realized,
+            "fees": self._fees,
+            "funding": self._funding,
+            "forfeited": self._forfeited,
+            "seq": self._seq,
+            "group": self._group,
+            "marks": dict(self._marks),
+            "positions": [
+                {
+                    "market": p.market,
+                    "side": "long" if p.s > 0 else "short",
+                    "size": p.q,
+                    "entry": p.entry,
+                    "mode": p.mode.value,
+                    "leverage": p.lev,
+                    "margin": p.margin,
+                    "opened_at": p.opened_at,
+                }
+                for p in self._positions.values()
+            ],
+        }
+
+    @classmethod
+    def from_state(
+        cls,
+        state: Mapping[str, Any],
+        markets: Iterable[Market] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> PaperEngine:
+        eng = cls(balance=state["deposits"], markets=markets, clock=clock)
+        eng._wallet = float(state["wallet"])
+        eng._realized = float(state["realized"])
+        eng._fees = float(state["fees"])
+        eng._funding = float(state["funding"])
+        eng._forfeited = float(state["forfeited"])
+        eng._seq = int(state["seq"])
+        eng._group = int(state["group"])
+        for name, price in state["marks"].items():
+            if name in eng._markets:
+                eng._marks[name] = check_number(f"{name} price", price)
+        for raw in state["positions"]:
+            name = eng._name(raw["market"])
+            if name not in eng._marks:
+                raise InvalidInput(f"Saved {name} position has no saved mark.")
+            pos = _Pos(
+                name,
+                Side.parse(raw["side"]).sign,
+                check_number("Size", raw["size"]),
+                check_number("Entry", raw["entry"]),
+                MarginMode.parse(raw["mode"]),
+                check_number("Leverage", raw["leverage"]),
+                float(raw["margin"]),
+                eng._markets[name].mmr,
+                float(raw["opened_at"]),
+            )
+            eng._positions[name] = pos
+            if pos.cross:
+                eng._cross[name] = pos
+        eng._resync()
+        return eng

@@ -1,0 +1,75 @@
+"""The margin formulas of ../shared/MARGIN.md, one implementation each.
+
+Every figure perpdesk shows or acts on comes from these functions; nothing else in the code
+base computes margin. ``s`` is +1 for a long and -1 for a short, ``q`` the size in base units.
+"""
+
+from __future__ import annotations
+
+
+def default_mmr(max_leverage: float) -> float:
+    """Maintenance margin rate: half the initial margin at max leverage (BTC 40x -> 1.25 %)."""
+    return 1.0 / (2.0 * max_leverage)
+
+
+def fill_price(mark: float, s: int, slippage: float) -> float:
+    """A market order fills at the mark, moved against the taker by the market's slippage."""
+    return mark * (1.0 + s * slippage)
+
+
+def notional(q: float, price: float) -> float:
+    return q * price
+
+
+def fee(q: float, price: float, rate: float) -> float:
+    """Trading fee: ``q * fill_price * fee_rate``, always taken from the wallet."""
+    return q * price * rate
+
+
+def initial_margin(q: float, price: float, leverage: float) -> float:
+    """``IM = q * price / L``. With the mark as price it is a cross position's margin."""
+    return q * price / leverage
+
+
+def maintenance_margin(q: float, mark: float, mmr: float) -> float:
+    """``MM = q * P * mmr``."""
+    return q * mark * mmr
+
+
+def unrealized_pnl(s: int, q: float, entry: float, mark: float) -> float:
+    """``u = s * q * (P - E)``."""
+    return s * q * (mark - entry)
+
+
+def liquidation_price(s: int, q: float, entry: float, collateral: float, mmr: float) -> float:
+    """Mark at which ``collateral + u == MM``: ``(E - s * collateral / q) / (1 - s * mmr)``.
+
+    Isolated: collateral is the posted margin ``M``. Cross: collateral is ``A``, the wallet plus
+    the other cross positions' unrealized PnL minus their maintenance margin. The result may be
+    <= 0, meaning the position has no liquidation price.
+    """
+    return (entry - s * collateral / q) / (1.0 - s * mmr)
+
+
+def is_beyond(s: int, mark: float, liq: float) -> bool:
+    """True when ``mark`` is at or past ``liq`` on the losing side of a position of side ``s``."""
+    return mark <= liq if s > 0 else mark >= liq
+
+
+def funding_payment(s: int, q: float, mark: float, rate: float) -> float:
+    """What the position pays (positive) or receives (negative): longs pay when rate > 0."""
+    return s * q * mark * rate
+
+
+def removable_margin(margin: float, upnl: float, q: float, mark: float, leverage: float) -> float:
+    """Most isolated margin that can be removed: keep ``M - a + min(u, 0) >= q * P / L``."""
+    return max(0.0, margin + min(upnl, 0.0) - initial_margin(q, mark, leverage))
+
+
+def margin_ratio(maintenance: float, account_value: float) -> float:
+    """Cross margin ratio ``R / V`` (liquidation at 1.0). 0 with no cross exposure."""
+    if maintenance <= 0.0:
+        return 0.0
+    if account_value <= 0.0:
+        return float("inf")
+    return maintenance / account_value

@@ -1,0 +1,291 @@
+"""Value types of the engine: sides, margin modes, markets, errors, records and read views."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from tui.engine import margin as mg
+
+
+class OrderRejected(ValueError):
+    """An order or action the engine refused. The message says what a person can do about it.
+
+    A rejected call leaves the engine exactly as it was.
+    """
+
+
+class InvalidInput(OrderRejected):
+    """A malformed number, side, mode or market name (a kind of :class:`OrderRejected`)."""
+
+
+class Side(StrEnum):
+    LONG = "long"
+    SHORT = "short"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.LONG else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SHORT if self is Side.LONG else Side.LONG
+
+    @classmethod
+    def parse(cls, value: object) -> Side:
+        if isinstance(value, Side):
+            return value
+        text = str(value).strip().lower()
+        aliases = {"long": cls.LONG, "buy": cls.LONG, "short": cls.SHORT, "sell": cls.SHORT}
+        if text in aliases:
+            return aliases[text]
+        raise InvalidInput(f"Side must be long or short, not {value!r}.")
+
+
+class MarginMode(StrEnum):
+    ISOLATED = "isolated"
+    CROSS = "cross"
+
+    @property
+    def label(self) -> str:
+        return "Isolated" if self is MarginMode.ISOLATED else "Cross"
+
+    @classmethod
+    def parse(cls, value: object) -> MarginMode:
+        if isinstance(value, MarginMode):
+            return value
+        text = str(value).strip().lower()
+        aliases = {"isolated": cls.ISOLATED, "iso": cls.ISOLATED, "cross": cls.CROSS}
+        if text in aliases:
+            return aliases[text]
+        raise InvalidInput(f"Margin mode must be isolated or cross, not {value!r}.")
+
+
+def check_number(name: str, value: object, *, allow_zero: bool = False) -> float:
+    """``value`` as a float if it is a finite positive real number (or zero when allowed).
+
+    Strings are refused even when they look numeric: parsing user text is the caller's job.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidInput(f"{name} must be a number, not {value!r}.")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidInput(f"{name} must be a finite number, not {value!r}.")
+    if number < 0 or (number == 0 and not allow_zero):
+        need = "zero or more" if allow_zero else "more than zero"
+        raise InvalidInput(f"{name} must be {need}, not {value!r}.")
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    """A perpetual market: ``Market("BTC", max_leverage=40, taker_fee=0.00045, ...)``.
+
+    ``maintenance_margin_rate=None`` means ``1 / (2 * max_leverage)``. ``slippage`` is the
+    fraction a market order fills away from the mark (default none).
+    """
+
+    name: str
+    max_leverage: float = 10
+    taker_fee: float = 0.00045
+    maker_fee: float = 0.00015
+    maintenance_margin_rate: float | None = None
+    slippage: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise InvalidInput(f"A market needs a name, not {self.name!r}.")
+        lev = check_number(f"{self.name} max leverage", self.max_leverage)
+        if lev < 1:
+            raise InvalidInput(f"{self.name} max leverage must be at least 1, not {lev:g}.")
+        for label, rate in (("taker fee", self.taker_fee), ("maker fee", self.maker_fee)):
+            if check_number(f"{self.name} {label}", rate, allow_zero=True) >= 1:
+                raise InvalidInput(f"{self.name} {label} must be below 100 %, not {rate!r}.")
+        if check_number(f"{self.name} slippage", self.slippage, allow_zero=True) >= 1:
+            raise InvalidInput(f"{self.name} slippage must be below 100 %, not {self.slippage!r}.")
+        if self.maintenance_margin_rate is not None:
+            mmr = check_number(f"{self.name} maintenance margin rate", self.maintenance_margin_rate)
+            if mmr >= 1:
+                raise InvalidInput(
+                    f"{self.name} maintenance margin rate must be below 100 %, not {mmr!r}."
+                )
+
+    @property
+    def mmr(self) -> float:
+        if self.maintenance_margin_rate is None:
+            return mg.default_mmr(self.max_leverage)
+        return float(self.maintenance_margin_rate)
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One executed market order (or the part of one that opened, added, reduced or closed)."""
+
+    seq: int
+    time: float
+    market: str
+    side: Side  # the order's side
+    size: float
+    price: float
+    fee: float
+    mode: MarginMode
+    leverage: float
+    kind: str  # "open", "add", "reduce", "close"
+    realized_pnl: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Liquidation:
+    """A position closed by the engine because its margin fell to maintenance.
+
+    ``margin_lost`` is what the trader lost with it: an isolated position's whole margin, or
+    for a cross liquidation its share (by notional) of the whole cross balance forfeited. Every
+    position closed in one cross liquidation carries the same ``group``.
+    """
+
+    seq: int
+    time: float
+    market: str
+    side: Side
+    size: float
+    entry_price: float
+    mark_price: float
+    mode: MarginMode
+    leverage: float
+    margin_lost: float
+    realized_pnl: float
+    forfeited: float
+    group: int
+    opened_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """``payment`` > 0: the position paid it; < 0: the position received it."""
+
+    seq: int
+    time: float
+    market: str
+    side: Side
+    size: float
+    mark_price: float
+    rate: float
+    payment: float
+    mode: MarginMode
+
+
+@dataclass(frozen=True, slots=True)
+class MarginTransfer:
+    """Isolated margin moved between the wallet and a position (``amount`` > 0: added)."""
+
+    seq: int
+    time: float
+    market: str
+    amount: float
+
+
+Event = Fill | Liquidation | FundingPayment | MarginTransfer
+
+
+# --------------------------------------------------------------------------- read views
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """A position as it stands at the current mark (computed on read)."""
+
+    market: str
+    side: Side
+    size: float
+    entry_price: float
+    mark_price: float
+    mode: MarginMode
+    leverage: float
+    margin: float  # isolated: posted margin M; cross: q * P / L
+    unrealized_pnl: float
+    maintenance_margin: float
+    liquidation_price: float | None
+    opened_at: float
+
+    @property
+    def notional(self) -> float:
+        return mg.notional(self.size, self.mark_price)
+
+    @property
+    def roe(self) -> float:
+        """Return on the margin the position was opened with, as a fraction."""
+        base = mg.initial_margin(self.size, self.entry_price, self.leverage)
+        return self.unrealized_pnl / base if base > 0 else 0.0
+
+    @property
+    def liquidation_distance(self) -> float | None:
+        """How far the mark may move against the position before liquidation, as a fraction."""
+        if self.liquidation_price is None:
+            return None
+        return abs(self.mark_price - self.liquidation_price) / self.mark_price
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    wallet_balance: float
+    equity: float
+    available: float
+    cross_account_value: float
+    cross_maintenance_margin: float
+    cross_margin_used: float
+    margin_ratio: float
+    isolated_margin: float
+    unrealized_pnl: float
+    realized_pnl: float
+    fees_paid: float
+    funding_paid: float
+    forfeited: float
+    deposits: float
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What an order would do, computed on a copy of the engine (nothing changes).
+
+    ``rejection`` is None when the order would go through, else the exact message ``open``
+    would raise. ``cross_liquidation_prices`` maps every other cross market whose liquidation
+    price the order moves to ``(before, after)`` (None = no liquidation price).
+    """
+
+    market: str
+    side: Side
+    size: float
+    mode: MarginMode
+    leverage: float
+    fill_price: float
+    notional: float
+    margin_required: float
+    fee: float
+    liquidation_price: float | None
+    rejection: str | None
+    kind: str  # "open", "add", "reduce", "close", "flip"
+    at_risk: float  # isolated: the position's margin after the order; cross: the cross balance
+    available_before: float
+    available_after: float
+    mark_price: float
+    locked_mode: MarginMode | None  # the mode of an open position in this market, if any
+    cross_liquidation_prices: dict[str, tuple[float | None, float | None]] = field(
+        default_factory=dict
+    )
+    resulting_size: float = 0.0
+    resulting_entry: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.rejection is None
+
+    @property
+    def liquidation_distance(self) -> float | None:
+        if self.liquidation_price is None or self.mark_price <= 0:
+            return None
+        return abs(self.mark_price - self.liquidation_price) / self.mark_price
