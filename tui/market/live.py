@@ -1,0 +1,511 @@
+"""Live public prices over websockets (optional extra ``perpdesk[live]``).
+
+``websockets`` is imported only here and only when a live source is built or run; without it
+construction raises :class:`LiveExtraMissingError` with an install hint.
+
+Both sources reconnect forever with exponential backoff and jitter, report ``stale`` (overall
+and per symbol) instead of inventing prices, and count every malformed or unexpected frame in
+``bad_frames`` without raising. A mark is only sent when a symbol's price changes (repeats
+still refresh its age). A funding payment (``on_funding``) is due at every whole UTC hour of
+wall time, at the last rate received; hours missed while disconnected are not charged later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from tui.market.base import (
+    FeedState,
+    FeedStatus,
+    MarkSink,
+    PriceSource,
+    _check_number,
+    parse_number,
+    parse_price,
+)
+from tui.market.markets import normalize_symbols
+
+__all__ = [
+    "LIVE_EXTRA_MESSAGE",
+    "BinanceSource",
+    "Frame",
+    "HyperliquidSource",
+    "LiveExtraMissingError",
+    "LiveSource",
+    "backoff_delay",
+]
+
+LIVE_EXTRA_MESSAGE = "Live prices need the optional extra: pip install 'perpdesk[live]'"
+
+_LOG = logging.getLogger(__name__)
+_LOG.addHandler(logging.NullHandler())  # never let websockets' logging reach the terminal
+
+MAX_ABS_FUNDING = 0.1
+"""A reported hourly funding rate beyond +-10 %/h is treated as garbage."""
+
+
+class LiveExtraMissingError(ImportError):
+    """``websockets`` (the ``live`` extra) is not installed."""
+
+
+def _require_websockets() -> None:
+    try:
+        import websockets  # noqa: F401
+        from websockets.asyncio.client import connect  # noqa: F401
+    except ImportError as exc:
+        raise LiveExtraMissingError(LIVE_EXTRA_MESSAGE) from exc
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Seconds to wait before reconnect ``attempt`` (1, 2, ...): ``base * 2**(attempt-1)``
+    capped at ``cap``, then jittered to between half and all of that."""
+    ceiling = min(cap, base * 2.0 ** min(attempt - 1, 60))
+    return ceiling * (0.5 + 0.5 * rng.random())
+
+
+@dataclass(slots=True)
+class Frame:
+    """One decoded websocket message: marks and funding rates for configured symbols, and
+    ``problem`` (why part or all of it was skipped) when it was bad."""
+
+    marks: list[tuple[str, float]] = field(default_factory=list)
+    rates: list[tuple[str, float]] = field(default_factory=list)
+    problem: str | None = None
+
+
+def _bad(reason: str) -> Frame:
+    return Frame(problem=reason)
+
+
+def _decode(raw: str | bytes) -> tuple[Any, str | None]:
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "binary frame that is not UTF-8 text"
+    try:
+        return json.loads(raw), None
+    except ValueError:
+        return None, f"not JSON: {raw[:40]!r}"
+
+
+def _rate(value: object) -> float:
+    rate = parse_number(value, "funding rate")
+    if abs(rate) > MAX_ABS_FUNDING:
+        raise ValueError(f"funding rate {value!r} is out of range")
+    return rate
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, TimeoutError):
+        return "connection timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _check_url(url: object) -> str:
+    if not isinstance(url, str):
+        raise ValueError(f"url must be a string such as 'wss://host/ws', not {url!r}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(f"url {url!r} is not a websocket address (ws://... or wss://...)")
+    return url
+
+
+class LiveSource(PriceSource):
+    """Base of the live sources: connection, backoff, staleness, funding payments.
+
+    ``stale_after``: seconds without a price before the feed (or a symbol) is stale.
+    ``backoff_base`` / ``backoff_cap``: reconnect delays (see :func:`backoff_delay`).
+    ``ping_interval``: seconds between application-level pings (where the venue has them).
+    ``jitter_seed`` makes the backoff jitter reproducible; ``wall_clock`` (UTC epoch seconds)
+    decides when the hourly funding payment is due.
+    """
+
+    venue = "venue"
+    default_url = ""
+
+    def __init__(
+        self,
+        symbols: Iterable[str] | None = None,
+        *,
+        url: str | None = None,
+        stale_after: float = 10.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        ping_interval: float = 20.0,
+        open_timeout: float = 10.0,
+        jitter_seed: int | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        _require_websockets()
+        syms = normalize_symbols(symbols, known_only=False)
+        self.url = _check_url(self.default_url if url is None else url)
+        numbers = {
+            "stale_after": stale_after,
+            "backoff_base": backoff_base,
+            "backoff_cap": backoff_cap,
+            "ping_interval": ping_interval,
+            "open_timeout": open_timeout,
+        }
+        for key, value in numbers.items():
+            if _check_number(key, value) <= 0:
+                raise ValueError(f"{key} must be greater than 0, not {value!r}")
+        if backoff_cap < backoff_base:
+            raise ValueError(
+                f"backoff_cap ({backoff_cap}) must not be below backoff_base ({backoff_base})"
+            )
+        super().__init__(syms)
+        self.stale_after = float(stale_after)
+        self.backoff_base = float(backoff_base)
+        self.backoff_cap = float(backoff_cap)
+        self.ping_interval = float(ping_interval)
+        self.open_timeout = float(open_timeout)
+        self._jitter = random.Random(jitter_seed)
+        self._wall = wall_clock
+        self._wanted = frozenset(syms)
+        self.bad_frames = 0
+        """Frames skipped in whole or part (not JSON, wrong shape, bad numbers, ...)."""
+        self.last_problem: str | None = None
+        self.connections = 0
+        self._prices: dict[str, float] = {}
+        self._seen: dict[str, float] = {}
+        self._rates: dict[str, float] = {}
+        self._last_any: float | None = None
+        self._run_started = 0.0
+        self._connected_at: float | None = None
+        self._got_prices = False
+        self._shown: tuple[FeedState, frozenset[str], int] | None = None
+        self._shown_at = 0.0
+        self._next_funding = 0.0
+
+    # ---------------------------------------------------------------- venue specifics
+
+    @abstractmethod
+    def subscribe_messages(self) -> list[str]:
+        """Text frames to send right after connecting."""
+
+    def ping_message(self) -> str | None:
+        """Application-level ping to send every ``ping_interval`` (``None``: none)."""
+        return None
+
+    @abstractmethod
+    def parse(self, raw: str | bytes) -> Frame:
+        """Decode one frame; never raises (problems go in ``Frame.problem``)."""
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def prices(self) -> dict[str, float]:
+        """Last price received per symbol."""
+        return dict(self._prices)
+
+    @property
+    def funding_rates(self) -> dict[str, float]:
+        return dict(self._rates)
+
+    def stale_symbols(self, now: float) -> frozenset[str]:
+        """Configured symbols without a price in the last ``stale_after`` seconds (``now`` is
+        event-loop time; a symbol never priced counts from the start of ``run()``)."""
+        limit = now - self.stale_after
+        never_priced_is_stale = self._run_started < limit
+        stale: set[str] = set()
+        for symbol in self.symbols:
+            seen = self._seen.get(symbol)
+            if (never_priced_is_stale and seen is None) or (seen is not None and seen < limit):
+                stale.add(symbol)
+        return frozenset(stale)
+
+    def _handle(self, raw: str | bytes, sink: MarkSink, now: float) -> None:
+        try:
+            frame = self.parse(raw)
+        except Exception as exc:  # parse() must never take the feed down
+            frame = _bad(f"unreadable frame ({type(exc).__name__})")
+        if frame.problem is not None:
+            self.bad_frames += 1
+            self.last_problem = frame.problem
+        prices = self._prices
+        for symbol, price in frame.marks:
+            self._seen[symbol] = now
+            if prices.get(symbol) != price:
+                prices[symbol] = price
+                sink.on_mark(symbol, price)
+        if frame.marks:
+            self._last_any = now
+            self._got_prices = True
+        for symbol, rate in frame.rates:
+            if self._rates.get(symbol) != rate:
+                self._rates[symbol] = rate
+                sink.on_funding_rate(symbol, rate)
+
+    def _make_status(self, state: FeedState, detail: str, now: float, **extra: Any) -> FeedStatus:
+        return FeedStatus(
+            state=state,
+            detail=detail,
+            source=self.name,
+            last_update_age=None if self._last_any is None else now - self._last_any,
+            stale_symbols=self.stale_symbols(now),
+            errors=self.bad_frames,
+            **extra,
+        )
+
+    def _refresh(self, sink: MarkSink, now: float, *, force: bool = False) -> None:
+        """Send a status when the state or the stale set changes; while stale (or after bad
+        frames) at most once a second so the age and counters stay current."""
+        since = max(
+            -math.inf if self._last_any is None else self._last_any,
+            -math.inf if self._connected_at is None else self._connected_at,
+        )
+        stale_feed = now - since > self.stale_after
+        state = FeedState.STALE if stale_feed else FeedState.CONNECTED
+        stale = self.stale_symbols(now)
+        key = (state, stale, self.bad_frames)
+        if not force and self._shown is not None and key[:2] == self._shown[:2]:
+            periodic = state is FeedState.STALE or key[2] != self._shown[2]
+            if not periodic or now - self._shown_at < 1.0:
+                return
+        self._shown, self._shown_at = key, now
+        if state is FeedState.STALE:
+            quiet = f"{now - since:.0f} s"
+            if self._last_any is None or self._last_any < (self._connected_at or 0.0):
+                detail = f"Connected to {self.venue}, but no prices for {quiet}"
+            else:
+                detail = f"No price update from {self.venue} for {quiet}"
+        else:
+            detail = f"Live prices from {self.venue}"
+            if stale:
+                detail += f" · no recent price for {', '.join(sorted(stale))}"
+        if self.bad_frames:
+            detail += f" · {self.bad_frames} bad frame{'s' if self.bad_frames != 1 else ''} skipped"
+        self._emit_status(sink, self._make_status(state, detail, now))
+
+    def _pay_funding(self, sink: MarkSink) -> None:
+        wall = self._wall()
+        if wall < self._next_funding:
+            return
+        self._next_funding = (math.floor(wall / 3600.0) + 1.0) * 3600.0
+        for symbol in self.symbols:
+            rate = self._rates.get(symbol)
+            if rate is not None:
+                sink.on_funding(symbol, rate)
+
+    # ---------------------------------------------------------------- run loop
+
+    async def run(self, sink: MarkSink) -> None:
+        _require_websockets()
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
+
+        loop = asyncio.get_running_loop()
+        self._run_started = loop.time()
+        self._next_funding = (math.floor(self._wall() / 3600.0) + 1.0) * 3600.0
+        self._emit_status(
+            sink, self._make_status(FeedState.CONNECTING, f"Connecting to {self.url}", loop.time())
+        )
+        attempt = 0
+        while True:
+            self._got_prices = False
+            try:
+                async with connect(
+                    self.url,
+                    open_timeout=self.open_timeout,
+                    close_timeout=1.0,
+                    max_size=8 * 2**20,
+                    logger=_LOG,
+                ) as ws:
+                    for message in self.subscribe_messages():
+                        await ws.send(message)
+                    self.connections += 1
+                    self._connected_at = loop.time()
+                    if self._wall() >= self._next_funding:  # hours missed while away: skip
+                        self._next_funding = (math.floor(self._wall() / 3600.0) + 1.0) * 3600.0
+                    self._refresh(sink, loop.time(), force=True)
+                    reason = await self._session(ws, sink, loop)
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                reason = _describe(exc)
+            self._connected_at = None
+            attempt = 1 if self._got_prices else attempt + 1
+            delay = backoff_delay(attempt, self.backoff_base, self.backoff_cap, self._jitter)
+            now = loop.time()
+            detail = f"{reason} · retry {attempt} in {delay:.1f} s"
+            self._shown = None
+            status = self._make_status(
+                FeedState.RECONNECTING, detail, now, attempt=attempt, retry_in=delay
+            )
+            self._emit_status(sink, status)
+            await asyncio.sleep(delay)
+
+    async def _session(self, ws: Any, sink: MarkSink, loop: asyncio.AbstractEventLoop) -> str:
+        """Read frames until the connection closes; returns why it closed. Waiting uses
+        ``asyncio.wait`` on one long-lived ``recv()`` task, so a timeout never cancels a read
+        that just completed."""
+        from websockets.exceptions import ConnectionClosed
+
+        ping = self.ping_message()
+        next_ping = loop.time() + self.ping_interval if ping is not None else math.inf
+        check = min(0.25, self.stale_after / 4.0)
+        reader: asyncio.Task[str | bytes] | None = None
+        try:
+            while True:
+                if reader is None:
+                    reader = asyncio.ensure_future(ws.recv())
+                wait = max(0.001, min(check, next_ping - loop.time()))
+                done, _ = await asyncio.wait((reader,), timeout=wait)
+                now = loop.time()
+                if done:
+                    raw = reader.result()  # raises ConnectionClosed when the connection ends
+                    reader = None
+                    self._handle(raw, sink, now)
+                if ping is not None and now >= next_ping:
+                    await ws.send(ping)
+                    next_ping = now + self.ping_interval
+                self._pay_funding(sink)
+                self._refresh(sink, now)
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd is not None else None
+            return "Connection lost" if code is None else f"Server closed the connection ({code})"
+        finally:
+            if reader is not None:
+                if not reader.done():
+                    reader.cancel()  # websockets: cancelling recv() loses no data
+                elif not reader.cancelled():
+                    reader.exception()  # retrieved: no "never retrieved" warning
+
+
+class HyperliquidSource(LiveSource):
+    """Hyperliquid public mids (``allMids``) and, with ``funding=True``, hourly funding
+    rates (``activeAssetCtx``, one subscription per symbol). Marks are mid prices."""
+
+    kind = "hyperliquid"
+    name = "Hyperliquid (live)"
+    venue = "Hyperliquid"
+    default_url = "wss://api.hyperliquid.xyz/ws"
+
+    def __init__(
+        self, symbols: Iterable[str] | None = None, *, funding: bool = True, **options: Any
+    ) -> None:
+        super().__init__(symbols, **options)
+        self.funding = funding
+
+    def subscribe_messages(self) -> list[str]:
+        subs: list[dict[str, Any]] = [{"type": "allMids"}]
+        if self.funding:
+            subs += [{"type": "activeAssetCtx", "coin": s} for s in self.symbols]
+        return [json.dumps({"method": "subscribe", "subscription": sub}) for sub in subs]
+
+    def ping_message(self) -> str:
+        return json.dumps({"method": "ping"})
+
+    def parse(self, raw: str | bytes) -> Frame:
+        msg, problem = _decode(raw)
+        if problem is not None:
+            return _bad(problem)
+        if not isinstance(msg, dict):
+            return _bad(f"expected a JSON object, got {type(msg).__name__}")
+        channel = msg.get("channel")
+        data = msg.get("data")
+        if channel in ("subscriptionResponse", "pong"):
+            return Frame()
+        if channel == "allMids":
+            mids = data.get("mids") if isinstance(data, dict) else None
+            if not isinstance(mids, dict):
+                return _bad("allMids frame without a data.mids object")
+            frame = Frame()
+            for symbol in self.symbols:
+                if symbol in mids:
+                    try:
+                        frame.marks.append((symbol, parse_price(mids[symbol])))
+                    except ValueError as exc:
+                        frame.problem = f"{symbol}: {exc}"
+            return frame
+        if channel == "activeAssetCtx":
+            coin = data.get("coin") if isinstance(data, dict) else None
+            ctx = data.get("ctx") if isinstance(data, dict) else None
+            if not isinstance(coin, str) or not isinstance(ctx, dict):
+                return _bad("activeAssetCtx frame without data.coin and data.ctx")
+            if coin not in self._wanted:
+                return Frame()
+            if "funding" not in ctx:
+                return _bad(f"{coin}: activeAssetCtx without a funding rate")
+            try:
+                return Frame(rates=[(coin, _rate(ctx["funding"]))])
+            except ValueError as exc:
+                return _bad(f"{coin}: {exc}")
+        if channel == "error":
+            return _bad(f"server error: {str(data)[:80]}")
+        return _bad(f"unexpected channel {channel!r}")
+
+
+class BinanceSource(LiveSource):
+    """Binance USDⓈ-M mark prices from the ``!markPrice@arr@1s`` stream (BTC -> BTCUSDT; pass
+    ``symbol_map`` for exceptions). Binance's ``r`` is the rate per funding interval, turned
+    into an hourly rate by dividing by ``funding_interval_hours`` (8 for most markets)."""
+
+    kind = "binance"
+    name = "Binance (live)"
+    venue = "Binance"
+    default_url = "wss://fstream.binance.com/ws/!markPrice@arr@1s"
+
+    def __init__(
+        self,
+        symbols: Iterable[str] | None = None,
+        *,
+        symbol_map: Mapping[str, str] | None = None,
+        funding_interval_hours: float = 8.0,
+        **options: Any,
+    ) -> None:
+        super().__init__(symbols, **options)
+        if _check_number("funding_interval_hours", funding_interval_hours) <= 0:
+            raise ValueError("funding_interval_hours must be greater than 0")
+        mapping = dict(symbol_map or {})
+        unknown = sorted(set(mapping) - set(self.symbols))
+        if unknown:
+            raise ValueError(f"symbol_map names symbols that are not configured: {unknown}")
+        self.funding_interval_hours = float(funding_interval_hours)
+        self._from_venue = {mapping.get(s, f"{s}USDT"): s for s in self.symbols}
+
+    def subscribe_messages(self) -> list[str]:
+        return []  # the stream is named in the URL
+
+    def parse(self, raw: str | bytes) -> Frame:
+        msg, problem = _decode(raw)
+        if problem is not None:
+            return _bad(problem)
+        if isinstance(msg, dict) and "stream" in msg and "data" in msg:
+            msg = msg["data"]  # combined-stream envelope
+        if isinstance(msg, dict) and "result" in msg and "id" in msg:
+            return Frame()  # reply to a SUBSCRIBE request
+        items = msg if isinstance(msg, list) else [msg]
+        frame = Frame()
+        for item in items:
+            if not isinstance(item, dict) or item.get("e") != "markPriceUpdate":
+                frame.problem = "expected markPriceUpdate objects"
+                continue
+            venue_symbol = item.get("s")
+            symbol = self._from_venue.get(venue_symbol) if isinstance(venue_symbol, str) else None
+            if symbol is None:
+                continue
+            try:
+                frame.marks.append((symbol, parse_price(item.get("p"))))
+            except ValueError as exc:
+                frame.problem = f"{symbol}: {exc}"
+                continue
+            rate = item.get("r")
+            if rate not in (None, ""):
+                try:
+                    frame.rates.append((symbol, _rate(rate) / self.funding_interval_hours))
+                except ValueError as exc:
+                    frame.problem = f"{symbol}: {exc}"
+        return frame
