@@ -1,0 +1,568 @@
+"""The trader's command line: one line of text in, one typed command out.
+
+``parse("/long btc 0.1 10x iso", markets)`` returns an :class:`OrderCommand`; anything it cannot
+read raises :class:`CommandError` whose message is one line saying what to write instead.
+``parse`` raises nothing else, whatever the text.
+
+Grammar (case-insensitive, the leading ``/`` optional, any amount of whitespace)::
+
+    /long  MARKET SIZE [LEVERAGE] [MODE]     also /buy   (SIZE, LEVERAGE, MODE in any order)
+    /short MARKET SIZE [LEVERAGE] [MODE]     also /sell
+    /close MARKET [50% | 0.05 | all]
+    /close all
+    /margin MARKET [+|-]AMOUNT               bare AMOUNT adds; "$" allowed
+    /settings  /help (/?)  /history  /reset  (see SIMPLE_COMMANDS)
+
+- SIZE is a number of coins (``0.1``, ``.5``, ``1e-3``, ``1,000``) or a USD notional
+  (``$500``, ``$1,250.50``, ``500$``, ``500usd``). Decimals use a dot; commas only group
+  thousands.
+- LEVERAGE is ``10x`` or ``x10`` (``×`` works too). Only "positive and finite" is checked here;
+  the engine checks it against the market's maximum.
+- MODE is ``iso``, ``isolated`` or ``cross``. Single letters (``i``, ``c``) are refused on
+  purpose: an order is the one thing that must never be misread.
+- There are no one-letter command shortcuts either: ``/s`` could be short, sell or settings.
+- The market comes first after the command and must be one of ``markets`` (case-insensitive);
+  the command carries the symbol as spelled in ``markets`` (upper case for the default markets).
+- ``/close all`` always means every position, even if a market were named ALL.
+
+Messages quote what the trader typed, shortened and with control characters replaced, but
+otherwise verbatim: show them without markup interpretation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from tui.engine.models import InvalidInput, MarginMode, Side
+
+__all__ = [
+    "COMMAND_HELP",
+    "SIMPLE_COMMANDS",
+    "CloseAllCommand",
+    "CloseCommand",
+    "Command",
+    "CommandError",
+    "MarginCommand",
+    "OrderCommand",
+    "SimpleCommand",
+    "complete",
+    "parse",
+]
+
+
+class CommandError(InvalidInput):
+    """A command line that could not be read. ``str(error)`` is one line a person can act on.
+
+    A kind of :class:`~tui.engine.models.InvalidInput` (and so of ``OrderRejected``), so one
+    ``except OrderRejected`` can show parse errors and engine rejections alike.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCommand:
+    """Open, add to, reduce or flip a position. Exactly one of ``size`` (coins) and
+    ``notional_usd`` is set; ``leverage`` and ``mode`` are ``None`` when not written (the app
+    fills in its defaults)."""
+
+    side: Side
+    market: str
+    size: float | None
+    notional_usd: float | None
+    leverage: float | None = None
+    mode: MarginMode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCommand:
+    """Close ``fraction`` of a position (1.0 = all of it), or ``size`` coins when ``size`` is
+    set (``fraction`` is then 1.0 and unused)."""
+
+    market: str
+    fraction: float = 1.0
+    size: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseAllCommand:
+    """Close every open position (the app asks first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MarginCommand:
+    """Move USD margin into (``amount > 0``) or out of (``amount < 0``) a position."""
+
+    market: str
+    amount: float
+
+
+@dataclass(frozen=True, slots=True)
+class SimpleCommand:
+    """A command without arguments; ``name`` is a key of :data:`SIMPLE_COMMANDS`."""
+
+    name: str
+
+
+Command = OrderCommand | CloseCommand | CloseAllCommand | MarginCommand | SimpleCommand
+
+# --------------------------------------------------------------------------- command table
+
+SIMPLE_COMMANDS: dict[str, str] = {
+    "settings": "Open the settings.",
+    "help": "List the commands and keys (also /?).",
+    "history": "Show the trade history.",
+    "reset": "Start over with a fresh paper account.",
+}
+"""Commands that take no arguments, with their help line. Add a name here and ``parse``,
+``complete`` and :data:`COMMAND_HELP` know it; the app then handles ``SimpleCommand(name)``."""
+
+_SIDES: dict[str, Side] = {"long": Side.LONG, "short": Side.SHORT}
+_ALIASES: dict[str, str] = {"buy": "long", "sell": "short", "?": "help"}
+_PRIMARY: tuple[str, ...] = ("long", "short", "close", "margin", *SIMPLE_COMMANDS)
+_SUGGESTED: tuple[str, ...] = ("long", "short", "close", "margin", "settings", "help")
+
+_MODES: dict[str, MarginMode] = {
+    "iso": MarginMode.ISOLATED,
+    "isolated": MarginMode.ISOLATED,
+    "cross": MarginMode.CROSS,
+}
+
+COMMAND_HELP: list[tuple[str, str]] = [
+    (
+        "/long MARKET SIZE [10x] [iso|cross]",
+        "Buy: open or add to a long. SIZE in coins (0.1) or USD ($500). Also /buy.",
+    ),
+    (
+        "/short MARKET SIZE [10x] [iso|cross]",
+        "Sell: open or add to a short. SIZE in coins (0.1) or USD ($500). Also /sell.",
+    ),
+    ("/close MARKET", "Close the whole position."),
+    ("/close MARKET 50%", "Close part of the position, by percentage."),
+    ("/close MARKET 0.05", "Close part of the position, by size in coins."),
+    ("/close all", "Close every open position."),
+    ("/margin MARKET +200", "Add USD margin to an isolated position (a bare 200 adds too)."),
+    ("/margin MARKET -100", "Remove USD margin from an isolated position."),
+    *((f"/{name}", text) for name, text in SIMPLE_COMMANDS.items()),
+]
+"""(usage, one-line description) for the help screen, one entry per command form."""
+
+# --------------------------------------------------------------------------- tokens & numbers
+
+# Unsigned; commas only as thousands separators; ASCII digits only.
+_NUMBER = re.compile(
+    r"(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?"
+)
+_NUMERIC_CHARS = frozenset("0123456789+-.,e")
+_SHOW_LIMIT = 24
+_LONE_MARKS = frozenset(("x", "×", "$", "usd", "%"))
+
+_SIZE_HINT = "Write a size like 0.1 or a USD amount like $500."
+_USD_HINT = "Write a USD amount like $500 or $1,250.50."
+_LEVERAGE_HINT = "Write leverage like 10x."
+_MARGIN_HINT = "Write +200 to add margin or -100 to remove it."
+_CLOSE_HINT = "Write a percentage like 50% or a size like 0.05."
+
+
+def _clean(token: str) -> str:
+    """``token`` fit for a message: printable, on one line, not too long."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in token[: _SHOW_LIMIT + 1])
+    if len(clean) > _SHOW_LIMIT:
+        clean = clean[: _SHOW_LIMIT - 1] + "…"
+    return clean
+
+
+def _show(token: str) -> str:
+    """``token`` cleaned and quoted for a message."""
+    return f'"{_clean(token)}"'
+
+
+def _words(items: Sequence[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def _has_digit(text: str) -> bool:
+    return any("0" <= ch <= "9" for ch in text)
+
+
+def _looks_numeric(text: str) -> bool:
+    return _has_digit(text) and all(ch in _NUMERIC_CHARS for ch in text)
+
+
+def _number(text: str) -> float | None:
+    """A signed decimal number written the way people write them, or ``None``."""
+    sign = 1.0
+    if text[:1] in ("+", "-"):
+        sign = -1.0 if text[0] == "-" else 1.0
+        text = text[1:]
+    if not _NUMBER.fullmatch(text):
+        return None
+    return sign * float(text.replace(",", ""))
+
+
+def _positive(what: str, token: str, core: str, hint: str) -> float:
+    """``core`` (the number written in ``token``) as a finite number above zero."""
+    value = _number(core)
+    if value is None and "," in core and _looks_numeric(core):
+        raise CommandError(
+            f"{what} {_show(token)} is not a number. "
+            "Use a dot for decimals (0.5); commas only group thousands (1,000)."
+        )
+    if value is None:
+        raise CommandError(f"{what} {_show(token)} is not a number. {hint}")
+    if math.isinf(value):
+        raise CommandError(f"{what} {_show(token)} is too large. {hint}")
+    if value <= 0:
+        raise CommandError(f"{what} {_show(token)} must be more than zero. {hint}")
+    return value
+
+
+def _usd_core(word: str) -> str | None:
+    """The number part of a USD amount (``$500``, ``500$``, ``500usd``), or ``None``."""
+    if word.startswith("$"):
+        return word[1:]
+    if word.endswith("$"):
+        return word[:-1]
+    if word.endswith("usd") and _has_digit(word):
+        return word[:-3]
+    return None
+
+
+def _leverage_core(word: str) -> str | None:
+    """The number part of a leverage (``10x``, ``x10``, ``10×``), or ``None``."""
+    if len(word) > 1 and word[-1] in ("x", "×") and _has_digit(word):
+        return word[:-1]
+    if len(word) > 1 and word[0] in ("x", "×") and _has_digit(word):
+        return word[1:]
+    return None
+
+
+# --------------------------------------------------------------------------- markets
+
+
+class _Markets:
+    def __init__(self, markets: Collection[str]) -> None:
+        self.symbols: list[str] = []
+        self.by_key: dict[str, str] = {}
+        for symbol in markets:
+            key = str(symbol).casefold()
+            if key not in self.by_key:
+                self.by_key[key] = str(symbol)
+                self.symbols.append(str(symbol))
+
+    def resolve(self, token: str) -> str:
+        symbol = self.by_key.get(token.casefold())
+        if symbol is not None:
+            return symbol
+        shown = _show(token.upper())
+        if not self.symbols:
+            raise CommandError(f"Unknown market {shown}. No markets are loaded.")
+        guesses = self._guesses(token.casefold())
+        if guesses:
+            raise CommandError(
+                f"Unknown market {shown}. Did you mean {_words([_clean(g) for g in guesses])}?"
+            )
+        listed = ", ".join(_clean(s) for s in self.symbols[:6])
+        more = len(self.symbols) - 6
+        tail = f" and {more} more" if more > 0 else ""
+        raise CommandError(f"Unknown market {shown}. Markets: {listed}{tail}.")
+
+    def _guesses(self, key: str) -> list[str]:
+        # "BTCUSDT", "BTC-PERP": the symbol the text starts with, longest first.
+        starts = sorted((k for k in self.by_key if k and key.startswith(k)), key=len, reverse=True)
+        close = difflib.get_close_matches(key[:64], list(self.by_key), n=3, cutoff=0.6)
+        seen: list[str] = []
+        for k in [*starts[:1], *close]:
+            if self.by_key[k] not in seen:
+                seen.append(self.by_key[k])
+        return seen[:3]
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _need_market(args: list[str], example: str) -> None:
+    if not args:
+        raise CommandError(f"Which market? Write {example}.")
+
+
+def _parse_order(cmd: str, args: list[str], markets: _Markets) -> OrderCommand:
+    side = _SIDES[_ALIASES.get(cmd, cmd)]
+    example = f"/{cmd} BTC 0.1 10x iso or /{cmd} BTC $500"
+    _need_market(args, example)
+    first = args[0].casefold()
+    if first not in markets.by_key and (
+        first in _MODES
+        or _looks_numeric(first)
+        or _usd_core(first) is not None
+        or _leverage_core(first) is not None
+    ):
+        raise CommandError(f"Write the market first, like {example}.")
+    market = markets.resolve(args[0])
+
+    size: tuple[str, float] | None = None
+    usd: tuple[str, float] | None = None
+    leverage: tuple[str, float] | None = None
+    mode: tuple[str, MarginMode] | None = None
+
+    for token in args[1:]:  # "10 x", "500 usd": say so before "two sizes" could
+        if token.casefold() in _LONE_MARKS:
+            raise CommandError(_unknown_order_token(cmd, token))
+    for token in args[1:]:
+        word = token.casefold()
+        if word in _MODES:
+            if mode is not None:
+                raise CommandError(
+                    f"Two margin modes given ({_show(mode[0])} and {_show(token)}). "
+                    "Write one: iso or cross."
+                )
+            mode = (token, _MODES[word])
+            continue
+        lev_core = _leverage_core(word)
+        usd_core = _usd_core(word)
+        if usd_core is not None:
+            value = _positive("USD amount", token, usd_core, _USD_HINT)
+            kind = "usd"
+        elif lev_core is not None:
+            lev = _positive("Leverage", token, lev_core, _LEVERAGE_HINT)
+            if leverage is not None:
+                raise CommandError(
+                    f"Two leverages given ({_show(leverage[0])} and {_show(token)}). Write one."
+                )
+            leverage = (token, lev)
+            continue
+        elif _looks_numeric(word):
+            value = _positive("Size", token, word, _SIZE_HINT)
+            kind = "size"
+        else:
+            raise CommandError(_unknown_order_token(cmd, token))
+        given = size or usd
+        if given is not None:
+            raise CommandError(
+                f"Two sizes given ({_show(given[0])} and {_show(token)}). "
+                "Write one size: coins like 0.1 or USD like $500."
+            )
+        if kind == "usd":
+            usd = (token, value)
+        else:
+            size = (token, value)
+
+    if size is None and usd is None:
+        raise CommandError(f"How much? Write a size after the market, like {example}.")
+    return OrderCommand(
+        side=side,
+        market=market,
+        size=size[1] if size else None,
+        notional_usd=usd[1] if usd else None,
+        leverage=leverage[1] if leverage else None,
+        mode=mode[1] if mode else None,
+    )
+
+
+def _unknown_order_token(cmd: str, token: str) -> str:
+    word = token.casefold()
+    shown = _show(token)
+    if word in ("x", "×"):
+        return "Write leverage with no space, like 10x."
+    if word == "%":
+        return f"Order sizes cannot be a percentage. {_SIZE_HINT}"
+    if word in ("$", "usd"):
+        return "Write a USD amount as one word, like $500 or 500usd."
+    if word.endswith("%"):
+        return f"Order sizes cannot be a percentage ({shown}). {_SIZE_HINT}"
+    if word in ("i", "c"):
+        return f"Write the margin mode in full ({shown}): iso or cross."
+    close = difflib.get_close_matches(word[:64], list(_MODES), n=1, cutoff=0.6)
+    if close:
+        return f"Unknown margin mode {shown}. Did you mean {close[0]}?"
+    return (
+        f"Did not understand {shown} in /{cmd}. After the market write a size (0.1 or $500), "
+        "optionally leverage (10x) and mode (iso or cross)."
+    )
+
+
+def _parse_close(cmd: str, args: list[str], markets: _Markets) -> CloseCommand | CloseAllCommand:
+    _need_market(args, "/close BTC, /close BTC 50% or /close all")
+    if args[0].casefold() == "all":
+        if len(args) > 1:
+            raise CommandError(f"/close all takes nothing after it; remove {_show(args[1])}.")
+        return CloseAllCommand()
+    market = markets.resolve(args[0])
+    if len(args) == 1:
+        return CloseCommand(market)
+    if "%" in args[2:]:
+        raise CommandError("Write the percentage as one word, like 50%.")
+    if len(args) > 2:
+        raise CommandError(
+            f"Give one amount to close, not {_show(args[1])} and {_show(args[2])}. {_CLOSE_HINT}"
+        )
+    token = args[1]
+    word = token.casefold()
+    if word == "all":
+        return CloseCommand(market)
+    if word == "%":
+        raise CommandError("Write the percentage as one word, like 50%.")
+    if word.endswith("%"):
+        pct = _positive("Percentage", token, word[:-1], "Write a percentage like 50%.")
+        if pct > 100:
+            raise CommandError(f"Percentage {_show(token)} is more than 100%. Write 1% to 100%.")
+        return CloseCommand(market, fraction=pct / 100)
+    if _usd_core(word) is not None:
+        raise CommandError(f"Close by percentage or size, not USD ({_show(token)}). {_CLOSE_HINT}")
+    if _looks_numeric(word):
+        return CloseCommand(market, size=_positive("Size to close", token, word, _CLOSE_HINT))
+    raise CommandError(f"Did not understand {_show(token)} in /close. {_CLOSE_HINT}")
+
+
+def _parse_margin(cmd: str, args: list[str], markets: _Markets) -> MarginCommand:
+    example = "/margin BTC +200 to add or /margin BTC -100 to remove"
+    _need_market(args, example)
+    market = markets.resolve(args[0])
+    if len(args) == 1:
+        raise CommandError(f"How much? Write {example}.")
+    if any(a.casefold() in ("+", "-", "$", "usd") for a in args[1:]) and len(args) > 2:
+        raise CommandError(f"Write the margin amount as one word. {_MARGIN_HINT}")
+    if len(args) > 2:
+        raise CommandError(
+            f"Give one margin amount, not {_show(args[1])} and {_show(args[2])}. {_MARGIN_HINT}"
+        )
+    token = args[1]
+    word = token.casefold()
+    sign = word[0] if word[:1] in ("+", "-") else ""
+    rest = word[len(sign) :]
+    core = _usd_core(rest)
+    # "+$200", "-100usd" and "$-100" are read; "+-100" has two signs and is not a number.
+    value = _number(sign + (rest if core is None else core))
+    if value is None:
+        raise CommandError(f"Margin amount {_show(token)} is not a number. {_MARGIN_HINT}")
+    if math.isinf(value):
+        raise CommandError(f"Margin amount {_show(token)} is too large. {_MARGIN_HINT}")
+    if value == 0:
+        raise CommandError(f"Margin amount {_show(token)} is zero. {_MARGIN_HINT}")
+    return MarginCommand(market, amount=value)
+
+
+def _parse_simple(cmd: str, args: list[str], markets: _Markets) -> SimpleCommand:
+    name = _ALIASES.get(cmd, cmd)
+    if args:
+        raise CommandError(f"/{name} takes nothing after it; remove {_show(args[0])}.")
+    return SimpleCommand(name)
+
+
+_Parser = Callable[[str, list[str], _Markets], Command]
+
+_PARSERS: dict[str, _Parser] = {
+    "long": _parse_order,
+    "short": _parse_order,
+    "close": _parse_close,
+    "margin": _parse_margin,
+    **dict.fromkeys(SIMPLE_COMMANDS, _parse_simple),
+}
+
+
+def _command_names() -> list[str]:
+    """Every accepted command word: the main ones in help order, then the aliases."""
+    return [*_PRIMARY, *(a for a in _ALIASES if a not in _PRIMARY)]
+
+
+def _unknown_command(word: str) -> str:
+    shown = _show("/" + word)
+    names = _command_names()
+    guesses = [n for n in names if word and n.startswith(word)]
+    if not guesses:
+        guesses = difflib.get_close_matches(word[:64], names, n=3)
+    if guesses:
+        return f"Unknown command {shown}. Did you mean {_words(['/' + g for g in guesses[:3]])}?"
+    return f"Unknown command {shown}. Try {', '.join('/' + n for n in _SUGGESTED)}."
+
+
+def _tokens(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text).strip()
+    if text.startswith("/"):
+        text = text[1:]
+    return text.split()
+
+
+def parse(text: str, markets: Collection[str]) -> Command:
+    """The command ``text`` spells, checked against the market symbols ``markets``.
+
+    Raises :class:`CommandError` (and nothing else) with a one-line message when the text is
+    empty or cannot be read.
+    """
+    try:
+        return _parse(text, markets)
+    except CommandError:
+        raise
+    except Exception as exc:  # pragma: no cover - a bug here must not crash the app
+        raise CommandError(
+            "Could not read that command. /help lists the commands and how to write them."
+        ) from exc
+
+
+def _parse(text: str, markets: Collection[str]) -> Command:
+    if not isinstance(text, str):
+        raise CommandError("Type a command, like /long BTC 0.1 10x iso. /help lists them all.")
+    tokens = _tokens(text)
+    if not tokens:
+        raise CommandError("Type a command, like /long BTC 0.1 10x iso. /help lists them all.")
+    word = tokens[0].casefold()
+    cmd = _ALIASES.get(word, word)
+    parser = _PARSERS.get(cmd)
+    if parser is None:
+        raise CommandError(_unknown_command(word))
+    return parser(word, tokens[1:], _Markets(markets))
+
+
+# --------------------------------------------------------------------------- completion
+
+
+def complete(text: str, markets: Collection[str]) -> list[str]:
+    """Whole-line completions of ``text``, best first, for an input suggester.
+
+    The word being typed (the text after the last space) is completed: the first word against
+    the command names (``"/cl"`` -> ``["/close"]``; the ``/`` is kept or left off as typed, and
+    an empty line gets ``/`` names), the word after ``/long``, ``/short``, ``/close`` and
+    ``/margin`` against ``markets`` (``"/long b"`` -> ``["/long BTC", "/long BNB", ...]``), and
+    a later word of an order against the margin modes. Everything before that word is kept as
+    typed; matching ignores case. Never raises; ``[]`` when there is nothing to offer.
+    """
+    try:
+        return _complete(text, markets)
+    except Exception:  # pragma: no cover - suggestions are a nicety, never a crash
+        return []
+
+
+def _complete(text: str, markets: Collection[str]) -> list[str]:
+    if not text or text[-1].isspace():
+        head, word = text, ""
+    else:
+        parts = text.split()
+        word = parts[-1]
+        head = text[: len(text) - len(word)]
+    before = _tokens(head)
+    key = word.casefold()
+    if not before:
+        if key.startswith("/"):
+            slash, stem = "/", key[1:]
+        elif not key and not head.strip():  # an empty line: offer "/long", ...
+            slash, stem = "/", ""
+        else:  # "lo", or "/ lo" (the slash already typed)
+            slash, stem = "", key
+        return [f"{head}{slash}{name}" for name in _command_names() if name.startswith(stem)]
+    cmd = _ALIASES.get(before[0].casefold(), before[0].casefold())
+    if cmd not in ("long", "short", "close", "margin"):
+        return []
+    if len(before) == 1:
+        options = _Markets(markets).symbols
+        if cmd == "close":
+            options = ["all", *options]
+        return [head + s for s in options if s.casefold().startswith(key)]
+    if cmd in _SIDES and key and not any(t.casefold() in _MODES for t in before[2:]):
+        return [head + m for m in _MODES if m.startswith(key)]
+    return []
