@@ -737,11 +737,16 @@ class PaperEngine:
         pos.refresh()
         return self._transfer(pos.market, amount)
 
+    def removable_margin(self, market: str) -> float:
+        """The most isolated margin :meth:`remove_margin` would accept now."""
+        pos = self._isolated(market, "remove margin from")
+        mark = self._marks[pos.market]
+        return mg.removable_margin(pos.margin, pos.upnl(mark), pos.q, mark, pos.lev)
+
     def remove_margin(self, market: str, amount: float) -> MarginTransfer:
         pos = self._isolated(market, "remove margin from")
         amount = check_number("Amount", amount)
-        mark = self._marks[pos.market]
-        most = mg.removable_margin(pos.margin, pos.upnl(mark), pos.q, mark, pos.lev)
+        most = self.removable_margin(pos.market)
         if amount > most + _REL_TOL * max(1.0, most):
             raise OrderRejected(
                 f"You can remove at most {_money(most)} from {pos.market}: the position must keep "

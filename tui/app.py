@@ -1,0 +1,445 @@
+"""The Textual app: wires the engine, the price feed, settings and screens together. Thin."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from tui.describe import describe
+from tui.engine import (
+    Event,
+    Liquidation,
+    MarginMode,
+    OrderRejected,
+    PaperEngine,
+    Side,
+    default_markets,
+)
+from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
+from tui.market import FeedState, FeedStatus, PriceSource, SteppedSource
+from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen
+from tui.screens.main import MainScreen
+from tui.screens.order import OrderFormScreen, OrderTicket, TradeConfirmScreen
+from tui.settings import Settings
+
+TIP = (
+    "Tip: new to perpetuals? Start with Isolated: a liquidation then takes only that position's "
+    "margin. Press ? on the confirmation screen to compare the two modes."
+)
+LEVEL_STYLE = {"info": "", "good": "success", "bad": "error", "alert": "error"}
+
+
+def engine_for(settings: Settings) -> PaperEngine:
+    """A fresh engine from settings: starting balance, fees and the markets shown."""
+    markets = default_markets(settings.fees.taker, settings.fees.maker)
+    wanted = settings.market.markets
+    if wanted:
+        by_name = {m.name: m for m in markets}
+        markets = [by_name[name] for name in wanted if name in by_name]
+    return PaperEngine(balance=settings.account.starting_balance, markets=markets)
+
+
+class PerpDeskApp(App[None]):
+    """perpdesk. ``app.engine`` is the paper-trading engine the screens display."""
+
+    TITLE = "perpdesk"
+    CSS_PATH = "app.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = []  # the trading keys live on MainScreen
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        engine: PaperEngine | None = None,
+        source: PriceSource | None = None,
+        config_path: Path | None = None,
+        messages: Iterable[str] = (),
+        data_dir: Path | None = None,
+        autostart_feed: bool = True,
+        first_run: bool = False,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self.engine = engine or engine_for(self.settings)
+        self.feed = source
+        self.config_path = config_path
+        self.data_dir = data_dir
+        self.startup_messages = list(messages)
+        self.autostart_feed = autostart_feed
+        self.first_run = first_run
+        self.monotonic = monotonic
+        self.wall_clock = wall_clock
+        self.launch_marks: dict[str, float] = {}
+        self.stale_markets: frozenset[str] = frozenset()
+        self.feed_status: FeedStatus | None = None
+        self.bad_marks = 0
+        self._pending: list[Event] = []
+        self._dirty = True
+        self._styles: tuple[str, dict[str, str]] | None = None
+        self._main_ready = False
+        self.engine.listeners.append(self._on_engine_event)
+
+    # ------------------------------------------------------------------ set-up
+
+    @property
+    def refresh_hz(self) -> float:
+        return float(self.settings.ui.refresh_hz)
+
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen()
+
+    def on_mount(self) -> None:
+        self.apply_settings(self.settings, announce=False)
+        if isinstance(self.feed, SteppedSource):
+            self.feed.snapshot().deliver(self)  # marks on the very first frame
+        self.launch_marks.update(self.engine.marks)
+        if self.feed is not None and self.autostart_feed:
+            self.run_worker(
+                self.feed.run(self),
+                name="feed",
+                group="feed",
+                exclusive=True,
+                exit_on_error=False,
+            )
+        self._update_subtitle()
+        self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_now)
+
+    def main_ready(self) -> None:
+        """The main screen is composed: say what needs saying, paint the first frame."""
+        self._main_ready = True
+        for message in self.startup_messages:
+            self.log_line(message, "warning")
+            self.notify(message, title="Settings", severity="warning", timeout=10)
+        if self.first_run:
+            self.main.show_tip(TIP)
+        self.refresh_now()
+
+    def apply_settings(self, settings: Settings, announce: bool = True) -> None:
+        """Make ``settings`` current: theme, keys, refresh rate (the next order's default mode
+        and leverage read them directly)."""
+        old_hz = self.refresh_hz
+        self.settings = settings
+        if settings.ui.theme in self.available_themes:
+            self.theme = settings.ui.theme
+        elif announce or settings.ui.theme != "textual-dark":
+            self.log_line(
+                f"Unknown theme {settings.ui.theme!r}; keeping {self.theme}. Themes: "
+                + ", ".join(sorted(self.available_themes)),
+                "warning",
+            )
+        self.set_keymap(dict(settings.keymap))
+        if announce and settings.ui.refresh_hz != old_hz:
+            self._refresh_timer.stop()
+            self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_now)
+
+    @property
+    def main(self) -> MainScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    # ------------------------------------------------------------------ the feed (MarkSink)
+
+    def on_mark(self, symbol: str, price: float) -> None:
+        try:
+            self.engine.set_mark(symbol, price)
+        except ValueError:
+            self.bad_marks += 1
+            return
+        self._dirty = True
+
+    def on_funding_rate(self, symbol: str, rate_per_hour: float) -> None:
+        try:
+            self.engine.set_funding_rate(symbol, rate_per_hour)
+        except ValueError:
+            self.bad_marks += 1
+
+    def on_funding(self, symbol: str, rate_per_hour: float) -> None:
+        try:
+            self.engine.apply_funding(symbol, rate_per_hour)
+        except ValueError:
+            self.bad_marks += 1
+
+    def on_status(self, status: FeedStatus) -> None:
+        self.feed_status = status
+        self.stale_markets = status.stale_symbols
+        self._update_subtitle()
+        self._dirty = True
+        if status.state is FeedState.ENDED:
+            self.log_line(status.detail, "warning")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "feed" and event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.log_line(f"The price feed stopped: {error}", "error")
+            self.notify(f"The price feed stopped: {error}", severity="error", timeout=15)
+
+    def _update_subtitle(self) -> None:
+        feed = self.feed
+        if feed is None:
+            self.sub_title = "no price feed"
+            return
+        status = self.feed_status
+        self.sub_title = status.detail if status is not None and status.detail else feed.name
+
+    # ------------------------------------------------------------------ refresh
+
+    def _on_engine_event(self, event: Event) -> None:
+        self._pending.append(event)
+        self._dirty = True
+
+    def refresh_now(self) -> None:
+        """Drain engine events into the log and repaint the main screen (timer-driven)."""
+        if not self._main_ready:
+            return
+        events, self._pending = self._pending, []
+        for event in events:
+            level, text = describe(event)
+            self.log_line(text, LEVEL_STYLE[level])
+            if isinstance(event, Liquidation):
+                self.notify(text, title="Liquidation", severity="error", timeout=12)
+        for name, mark in self.engine.marks.items():
+            self.launch_marks.setdefault(name, mark)
+        if self._dirty:
+            self._dirty = False
+            self.main.refresh_view()
+
+    def log_line(self, text: str, style: str = "") -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.wall_clock()))
+        color = self.styles_for_numbers().get(style, style)
+        self.main.log_widget.add(stamp, text, color)
+
+    def styles_for_numbers(self) -> dict[str, str]:
+        """Rich styles for up/down/warning/error from the current theme."""
+        if self._styles is None or self._styles[0] != self.theme:
+            theme = self.current_theme
+            success = theme.success or "green"
+            error = theme.error or "red"
+            warning = theme.warning or "yellow"
+            styles = {
+                "up": success,
+                "down": error,
+                "success": success,
+                "error": error,
+                "warning": warning,
+            }
+            self._styles = (self.theme, styles)
+        return self._styles[1]
+
+    def side_style(self, side: Side) -> str:
+        return self.styles_for_numbers()["up" if side is Side.LONG else "down"]
+
+    # ------------------------------------------------------------------ orders
+
+    def default_leverage(self, market: str) -> float:
+        return float(
+            min(self.settings.trading.default_leverage, self.engine.market(market).max_leverage)
+        )
+
+    def start_order(
+        self,
+        market: str,
+        side: Side,
+        *,
+        size: float | None = None,
+        usd: float | None = None,
+        leverage: float | None = None,
+        mode: MarginMode | None = None,
+    ) -> None:
+        """Open the order form (`b` / `s`), or go straight to confirmation when the size is
+        already known (the command line)."""
+        name = self.engine.market(market).name
+        lev = leverage if leverage is not None else self.default_leverage(name)
+        ticket = OrderTicket(name, side, size=size, usd=usd, leverage=lev, mode=mode)
+        if size is None and usd is None:
+            default = self.settings.trading.default_order_size
+            self.push_screen(OrderFormScreen(ticket, str(default)), self.confirm_order)
+        else:
+            self.confirm_order(ticket)
+
+    def confirm_order(self, ticket: OrderTicket | None) -> None:
+        if ticket is None:
+            return
+        default = MarginMode.parse(self.settings.trading.default_margin_mode)
+        self.push_screen(TradeConfirmScreen(ticket, ticket.mode or default), self.execute_order)
+
+    def execute_order(self, ticket: OrderTicket | None) -> None:
+        if ticket is None or ticket.size is None or ticket.mode is None:
+            return
+        try:
+            self.engine.open(ticket.market, ticket.side, ticket.size, ticket.leverage, ticket.mode)
+        except OrderRejected as exc:
+            self.reject(str(exc))
+        self.refresh_now()
+
+    def reject(self, message: str) -> None:
+        self.log_line(f"Rejected: {message}", "error")
+        self.notify(message, title="Rejected", severity="error", timeout=8)
+
+    def confirm_close(
+        self, market: str, *, fraction: float = 1.0, size: float | None = None
+    ) -> None:
+        pos = self.engine.position(market)
+        if pos is None:
+            self.reject(f"There is no open {market} position to close.")
+            return
+        qty = min(size if size is not None else pos.size * fraction, pos.size)
+        part = "all of" if qty >= pos.size else f"{fmt_size(qty, pos.mark_price)} of"
+        share = qty / pos.size
+        body = (
+            f"Close {part} your {pos.side.value.upper()} {fmt_size(pos.size, pos.mark_price)} "
+            f"{pos.market} ({pos.mode.label} {pos.leverage:g}x) at about "
+            f"{fmt_price(pos.mark_price)}?\n"
+            f"Realized PnL about {fmt_money(pos.unrealized_pnl * share, signed=True)} "
+            f"({fmt_pct(pos.roe, signed=True, decimals=1)} ROE), before the fee."
+        )
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.engine.close(market, None if qty >= pos.size else qty)
+            except OrderRejected as exc:
+                self.reject(str(exc))
+            self.refresh_now()
+
+        self.push_screen(ConfirmScreen(f"Close {pos.market}", body), done)
+
+    def margin_limit(self, market: str, sign: int) -> float:
+        if sign > 0:
+            return max(0.0, self.engine.account.available)
+        return self.engine.removable_margin(market)
+
+    def start_margin_transfer(self, market: str, sign: int) -> None:
+        def done(amount: float | None) -> None:
+            if amount is not None:
+                self.transfer_margin(market, amount if sign > 0 else -amount)
+
+        self.push_screen(MarginScreen(market, sign), done)
+
+    def transfer_margin(self, market: str, amount: float) -> None:
+        try:
+            if amount >= 0:
+                self.engine.add_margin(market, amount)
+            else:
+                self.engine.remove_margin(market, -amount)
+        except OrderRejected as exc:
+            self.reject(str(exc))
+        self.refresh_now()
+
+    # ------------------------------------------------------------------ command line
+
+    def run_command(self, text: str) -> str | None:
+        """Run one line from the command line; returns an error line, or None when done."""
+        from tui import commands as cmd
+
+        try:
+            command = cmd.parse(text, list(self.engine.markets))
+        except cmd.CommandError as exc:
+            return str(exc)
+        if isinstance(command, cmd.OrderCommand):
+            self.start_order(
+                command.market,
+                command.side,
+                size=command.size,
+                usd=command.notional_usd,
+                leverage=command.leverage,
+                mode=command.mode,
+            )
+        elif isinstance(command, cmd.CloseCommand):
+            if self.engine.position(command.market) is None:
+                return f"There is no open {command.market} position to close."
+            self.confirm_close(command.market, fraction=command.fraction, size=command.size)
+        elif isinstance(command, cmd.MarginCommand):
+            pos = self.engine.position(command.market)
+            if pos is None:
+                return f"There is no open {command.market} position to move margin on."
+            if pos.mode is MarginMode.CROSS:
+                return f"{command.market} is a Cross position: it has no margin of its own."
+            self.transfer_margin(command.market, command.amount)
+        else:
+            name = getattr(command, "name", "")
+            action = {
+                "help": self.action_help,
+                "settings": self.action_settings,
+                "history": self.action_history,
+            }.get(name)
+            if action is None:
+                return f"/{name} is not available yet."
+            action()
+        return None
+
+    # ------------------------------------------------------------------ app actions
+
+    def action_help(self) -> None:
+        from tui import commands as cmd
+
+        keys: list[tuple[str, str]] = []
+        for binding in MainScreen.BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.action == "hide_command":
+                continue
+            key = self.get_key_display(binding)
+            keys.append((key, binding.description))
+        keys += [
+            ("↑ ↓", "Move the selection"),
+            ("Tab", "Switch between markets and positions"),
+            ("ctrl+p", "Command palette: every action by name"),
+        ]
+        self.push_screen(HelpScreen(keys, list(cmd.COMMAND_HELP)))
+
+    def action_settings(self) -> None:
+        self.notify("The settings screen is coming; edit the config file for now.")
+
+    def action_history(self) -> None:
+        self.notify("The history screen is coming.")
+
+    def action_speed(self, step: int) -> None:
+        feed = self.feed
+        if feed is None or len(feed.speed_options) < 2:
+            self.notify("This price source runs in real time only.")
+            return
+        options = sorted(feed.speed_options)
+        now = min(range(len(options)), key=lambda i: abs(options[i] - feed.speed))
+        feed.speed = options[max(0, min(len(options) - 1, now + step))]
+        self._update_subtitle()
+
+    def action_pause(self) -> None:
+        feed = self.feed
+        if feed is None or not feed.can_pause:
+            self.notify("This price source cannot be paused.")
+            return
+        feed.paused = not feed.paused
+        self._update_subtitle()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, MainScreen):
+            yield SystemCommand("Long", "Open a long on the selected market", screen.action_buy)
+            yield SystemCommand("Short", "Open a short on the selected market", screen.action_sell)
+            yield SystemCommand(
+                "Close position", "Close the selected position", screen.action_close_position
+            )
+            yield SystemCommand(
+                "Add margin",
+                "Add isolated margin to the selected position",
+                lambda: screen.action_margin(1),
+            )
+            yield SystemCommand(
+                "Remove margin",
+                "Remove isolated margin from the selected position",
+                lambda: screen.action_margin(-1),
+            )
+            yield SystemCommand("Command line", "Type a trade command", screen.action_command)
+        yield SystemCommand("Settings", "Edit perpdesk's settings", self.action_settings)
+        yield SystemCommand("History", "Fills, liquidations, funding, stats", self.action_history)
+        yield SystemCommand("Help", "Every key and command", self.action_help)

@@ -1,0 +1,102 @@
+"""Command line: ``perpdesk [options]``. Bad arguments get a clear message and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tui import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perpdesk",
+        description=(
+            "Practise perpetual-futures trading with paper money: live marks, long and short "
+            "positions from the keyboard, Isolated or Cross margin. No exchange account, no "
+            "keys, no real money."
+        ),
+        epilog="Keys: b long, s short, x close, / command line, ? help, q quit.",
+    )
+    parser.add_argument("--version", action="version", version=f"perpdesk {__version__}")
+    parser.add_argument("--config", metavar="PATH", help="settings file to use (TOML)")
+    parser.add_argument(
+        "--print-config-path", action="store_true", help="print the settings file in use and exit"
+    )
+    parser.add_argument(
+        "--seed", type=int, metavar="N", help="seed for a repeatable simulated feed"
+    )
+    parser.add_argument(
+        "--source",
+        metavar="KIND",
+        help="price source: sim (default), scenario, hyperliquid, binance, replay",
+    )
+    parser.add_argument(
+        "--scenario", metavar="NAME", help="play a named scenario (see --list-scenarios)"
+    )
+    parser.add_argument("--list-scenarios", action="store_true", help="list scenarios and exit")
+    parser.add_argument(
+        "--replay", metavar="FILE.csv", help="replay recorded prices from a CSV file"
+    )
+    parser.add_argument("--feed-url", metavar="URL", help="websocket endpoint for a live source")
+    parser.add_argument(
+        "--speed", type=float, metavar="X", help="time acceleration (1, 10, 60; replay 1-100)"
+    )
+    parser.add_argument("--data-dir", metavar="DIR", help="where the paper account is kept")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+
+    from tui.settings import load_settings, resolve_config_path
+
+    config_path = resolve_config_path(args.config)
+    if args.print_config_path:
+        print(config_path)
+        return 0
+    if args.list_scenarios:
+        from tui.market import SCENARIOS
+
+        for scenario in SCENARIOS.values():
+            print(f"{scenario.name:<14} {scenario.teaches}")
+        return 0
+
+    loaded = load_settings(config_path)
+    settings = loaded.settings
+    messages = list(loaded.messages)
+
+    from tui.market import make_source
+
+    market = settings.market
+    kind = args.source or (
+        "replay" if args.replay else "scenario" if args.scenario else market.source
+    )
+    try:
+        source = make_source(
+            kind,
+            symbols=market.markets or None,
+            seed=args.seed if args.seed is not None else market.seed,
+            scenario=args.scenario or market.scenario,
+            url=args.feed_url or market.url,
+            replay_file=args.replay or market.replay_file,
+            speed=args.speed if args.speed is not None else market.speed,
+        )
+    except (ValueError, ImportError, OSError) as exc:
+        parser.exit(2, f"perpdesk: {exc}\n")
+
+    from tui.app import PerpDeskApp
+
+    data_dir = Path(args.data_dir).expanduser() if args.data_dir else None
+    app = PerpDeskApp(
+        settings,
+        source=source,
+        config_path=config_path,
+        messages=messages,
+        data_dir=data_dir,
+    )
+    app.run()
+    return 0

@@ -1,0 +1,214 @@
+"""Help (every key and command), the Isolated/Cross explainer, and small y/n + amount modals."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from tui.format import fmt_money
+
+if TYPE_CHECKING:
+    from tui.app import PerpDeskApp
+
+MODES_TEXT = {
+    "Isolated": [
+        ("Risk per trade", "Only the margin you put on this position."),
+        ("Liquidation", "Closes this position alone; the rest of your balance is untouched."),
+        ("Suits", "High-risk or experimental trades, new assets, limiting your downside."),
+        (
+            "Capital",
+            "Less efficient: each position needs its own margin, and profit on one "
+            "does not help another.",
+        ),
+        ("Adjust", "Add or remove margin on the position (+ / -) to move its liquidation."),
+    ],
+    "Cross": [
+        ("Risk per trade", "Your whole cross balance backs every cross position."),
+        (
+            "Liquidation",
+            "When the account falls to maintenance, ALL cross positions close and "
+            "the whole cross balance is lost.",
+        ),
+        ("Suits", "Several positions at once, and hedges such as long BTC / short ETH."),
+        ("Capital", "Efficient: unrealized profit on one position holds up the others."),
+        ("Adjust", "Deposit more, or reduce positions; there is no per-position margin."),
+    ],
+}
+MODES_FOOTNOTE = (
+    "The margin mode is chosen when a position is opened and cannot be changed while it is "
+    "open: close it and reopen it in the other mode. New to perpetuals? Start with Isolated."
+)
+
+
+class ModesScreen(ModalScreen[None]):
+    """`?` on the confirmation screen: Isolated vs Cross, side by side."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q,enter", "close", "Close", id="modes.close"),
+    ]
+    DEFAULT_CSS = """
+    ModesScreen { align: center middle; }
+    ModesScreen #modes { width: 100; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 0 1; }
+    ModesScreen .mode { width: 1fr; height: auto; padding: 0 1; }
+    ModesScreen #modes-foot { padding: 1 0 0 0; height: auto; }
+    ModesScreen #modes-keys { color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="modes") as box:
+            box.border_title = "Isolated or Cross?"
+            with Horizontal():
+                for name, rows in MODES_TEXT.items():
+                    table = Table.grid(padding=(0, 1))
+                    table.add_column(style="dim", width=14)
+                    table.add_column(ratio=1)
+                    for label, text in rows:
+                        table.add_row(label, text)
+                    body = Table.grid()
+                    body.add_row(Text(name, style="bold underline"))
+                    body.add_row(table)
+                    yield Static(body, classes="mode")
+            yield Static(MODES_FOOTNOTE, id="modes-foot")
+            yield Static("Esc: back", id="modes-keys")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    """`?`: every key of the trading screen and every command."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "close", "Close", id="help.close"),
+    ]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen #help { width: 100; max-width: 100%; height: 90%; border: thick $accent;
+        background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, keys: list[tuple[str, str]], commands: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.key_rows = keys
+        self.command_rows = commands
+
+    def compose(self) -> ComposeResult:
+        keys = Table(title="Keys", title_justify="left", show_edge=False, expand=True)
+        keys.add_column("Key", style="bold", no_wrap=True)
+        keys.add_column("Does")
+        for key, text in self.key_rows:
+            keys.add_row(key, text)
+        commands = Table(title="Commands ( / )", title_justify="left", show_edge=False, expand=True)
+        commands.add_column("Command", style="bold", no_wrap=True)
+        commands.add_column("Does")
+        for usage, text in self.command_rows:
+            commands.add_row(usage, text)
+        with VerticalScroll(id="help") as box:
+            box.border_title = "Help  (Esc to close)"
+            yield Static(keys)
+            yield Static("")
+            yield Static(commands)
+            yield Static("")
+            yield Static(MODES_FOOTNOTE)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question: y or Enter confirms, n or Escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", "Yes", id="ask.yes"),
+        Binding("n,escape", "answer(False)", "No", id="ask.no"),
+    ]
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen #ask { width: 70; max-width: 100%; height: auto; border: thick $warning;
+        background: $surface; padding: 0 1; }
+    ConfirmScreen #ask-keys { color: $text-muted; padding: 1 0 0 0; }
+    """
+
+    def __init__(self, title: str, body: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self._done = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="ask") as box:
+            box.border_title = self.title_text
+            yield Static(self.body, markup=False)
+            yield Static("y / Enter: yes    n / Esc: no", id="ask-keys")
+
+    def action_answer(self, yes: bool) -> None:
+        if not self._done:
+            self._done = True
+            self.dismiss(yes)
+
+
+class MarginScreen(ModalScreen[float | None]):
+    """`+` / `-`: an amount of isolated margin to add or remove."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="margin.cancel"),
+    ]
+    DEFAULT_CSS = """
+    MarginScreen { align: center middle; }
+    MarginScreen #margin { width: 64; max-width: 100%; height: auto; border: thick $accent;
+        background: $surface; padding: 0 1; }
+    MarginScreen #margin-error { color: $error; height: auto; }
+    MarginScreen #margin-keys { color: $text-muted; }
+    """
+
+    def __init__(self, market: str, sign: int) -> None:
+        super().__init__()
+        self.market = market
+        self.sign = sign
+
+    @property
+    def perp(self) -> PerpDeskApp:
+        return self.app  # type: ignore[return-value]
+
+    def limit(self) -> float:
+        return self.perp.margin_limit(self.market, self.sign)
+
+    def compose(self) -> ComposeResult:
+        verb = "Add margin to" if self.sign > 0 else "Remove margin from"
+        with Vertical(id="margin") as box:
+            box.border_title = f"{verb} {self.market}"
+            yield Static("", id="margin-info")
+            yield Input(placeholder="amount in USD, e.g. 200", id="amount")
+            yield Static("", id="margin-error")
+            yield Static("Enter: apply   Esc: cancel", id="margin-keys")
+
+    def on_mount(self) -> None:
+        what = "available to add" if self.sign > 0 else "removable"
+        self.query_one("#margin-info", Static).update(f"Most {what} now: {fmt_money(self.limit())}")
+        self.query_one("#amount", Input).focus()
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        raw = event.value.strip().replace(",", "").removeprefix("$").removeprefix("+")
+        try:
+            amount = float(raw)
+        except ValueError:
+            amount = float("nan")
+        if not amount > 0 or amount == float("inf"):
+            self.query_one("#margin-error", Static).update(
+                f"{event.value.strip()!r} is not an amount; enter a number above zero, like 200."
+            )
+            return
+        self.dismiss(amount)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,339 @@
+"""The trading screen: markets, positions, account strip, event log, command line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from tui.engine import MarginMode, PositionView, Side
+from tui.format import (
+    DASH,
+    fmt_leverage,
+    fmt_money,
+    fmt_pct,
+    fmt_price,
+    fmt_rate,
+    fmt_size,
+)
+from tui.widgets.account import AccountStrip
+from tui.widgets.eventlog import EventLog
+from tui.widgets.live_table import Cell, Column, LiveTable
+
+if TYPE_CHECKING:
+    from tui.app import PerpDeskApp
+
+WATCH_COLUMNS: list[Column] = [
+    ("market", "Market", 6, "left"),
+    ("mark", "Mark", 11, "right"),
+    ("change", "Chg", 7, "right"),
+    ("funding", "Fund/h", 9, "right"),
+    ("max", "Max", 3, "right"),
+]
+WATCH_NARROW = ["market", "mark", "change"]
+
+POSITION_COLUMNS: list[Column] = [
+    ("market", "Market", 6, "left"),
+    ("side", "Side", 5, "left"),
+    ("size", "Size", 9, "right"),
+    ("entry", "Entry", 10, "right"),
+    ("mark", "Mark", 10, "right"),
+    ("mode", "Mode", 8, "left"),
+    ("lev", "Lev", 3, "right"),
+    ("margin", "Margin", 10, "right"),
+    ("upnl", "uPnL", 10, "right"),
+    ("roe", "ROE", 7, "right"),
+    ("liq", "Liq. price", 10, "right"),
+    ("dist", "Dist", 6, "right"),
+]
+POSITION_NARROW = ["market", "side", "size", "mode", "lev", "upnl", "liq", "dist"]
+WIDE = 110  # below this many columns, tables show their narrow column sets
+
+FLASH_SECONDS = 0.6
+
+
+class MainScreen(Screen[None]):
+    """Where the trader lives. Widgets only display what the app hands them."""
+
+    # Footer order is importance order: a narrow terminal cuts the Footer from the right.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "buy", "Long", id="buy"),
+        Binding("s", "sell", "Short", id="sell"),
+        Binding("x", "close_position", "Close", id="close"),
+        Binding("slash", "command", "Cmd", id="command"),
+        Binding("question_mark", "app.help", "Help", id="help"),
+        Binding("q", "app.quit", "Quit", id="quit"),
+        Binding("plus", "margin(1)", "+Margin", id="add_margin"),
+        Binding("minus", "margin(-1)", "-Margin", id="remove_margin"),
+        Binding("h", "app.history", "History", id="history"),
+        Binding("comma", "app.settings", "Settings", id="settings"),
+        Binding("left_square_bracket", "app.speed(-1)", "Slower", id="slower", show=False),
+        Binding("right_square_bracket", "app.speed(1)", "Faster", id="faster", show=False),
+        Binding("p", "app.pause", "Pause", id="pause", show=False),
+        Binding("j", "cursor(1)", "Down", id="cursor_down", show=False),
+        Binding("k", "cursor(-1)", "Up", id="cursor_up", show=False),
+        Binding("escape", "hide_command", "Hide command line", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    MainScreen { layout: vertical; }
+    MainScreen #middle { height: 1fr; min-height: 6; }
+    MainScreen #watchlist { width: 49; height: 1fr; scrollbar-size-vertical: 1; }
+    MainScreen #watchlist.-narrow { width: 33; }
+    MainScreen #log-box { width: 1fr; height: 1fr; }
+    MainScreen #positions { height: 40%; min-height: 5; }
+    MainScreen .box { border: round $panel-lighten-2; border-title-color: $text-muted; }
+    MainScreen .box:focus-within { border: round $accent; border-title-color: $accent; }
+    MainScreen #command-box { dock: bottom; height: auto; display: none; }
+    MainScreen #command-box.-open { display: block; }
+    MainScreen #command-error { color: $error; padding: 0 1; height: auto; }
+    MainScreen #command-error.-empty { display: none; }
+    MainScreen #command { border: none; height: 1; padding: 0 1; background: $boost; }
+    MainScreen #tip { height: auto; padding: 0 1; color: $text-muted; }
+    MainScreen #tip.-hidden { display: none; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self._flash: dict[str, tuple[float, int]] = {}  # market -> (time of change, direction)
+        self._shown_marks: dict[str, float] = {}
+
+    @property
+    def perp(self) -> PerpDeskApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        yield AccountStrip(id="account")
+        yield Static("", id="tip", classes="-hidden")
+        with Horizontal(id="middle"):
+            watch = LiveTable(WATCH_COLUMNS, id="watchlist")
+            watch.add_class("box")
+            watch.border_title = "Markets"
+            yield watch
+            with Vertical(id="log-box", classes="box") as box:
+                box.border_title = "Event log"
+                yield EventLog(id="log")
+        positions = LiveTable(POSITION_COLUMNS, id="positions")
+        positions.add_class("box")
+        positions.border_title = "Positions"
+        yield positions
+        with Vertical(id="command-box"):
+            yield Static("", id="command-error", classes="-empty")
+            yield Input(
+                placeholder="/long btc 0.1 10x iso   (Esc to close, /help for all)", id="command"
+            )
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#watchlist", LiveTable).focus()
+        self.perp.main_ready()
+
+    # ------------------------------------------------------------------ selection
+
+    @property
+    def watchlist(self) -> LiveTable:
+        return self.query_one("#watchlist", LiveTable)
+
+    @property
+    def positions_table(self) -> LiveTable:
+        return self.query_one("#positions", LiveTable)
+
+    @property
+    def log_widget(self) -> EventLog:
+        return self.query_one("#log", EventLog)
+
+    def selected_market(self) -> str | None:
+        """The market under the cursor of the table that has (or last had) focus."""
+        if self.focused is self.positions_table:
+            return self.positions_table.selected_key() or self.watchlist.selected_key()
+        return self.watchlist.selected_key()
+
+    def selected_position(self) -> PositionView | None:
+        market = self.selected_market()
+        if market is None:
+            return None
+        return self.perp.engine.position(market)
+
+    @on(DataTable.RowHighlighted)
+    def _selection_moved(self) -> None:
+        self.refresh_bindings()
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that do not apply now are shown greyed out (None) and do nothing."""
+        if action in ("close_position", "margin"):
+            pos = self.selected_position()
+            if pos is None or (action == "margin" and pos.mode is MarginMode.CROSS):
+                return None
+        if action in ("buy", "sell"):
+            market = self.selected_market()
+            if market is None or self.perp.engine.mark(market) is None:
+                return None
+        return True
+
+    # ------------------------------------------------------------------ actions
+
+    def action_buy(self) -> None:
+        market = self.selected_market()
+        if market:
+            self.perp.start_order(market, Side.LONG)
+
+    def action_sell(self) -> None:
+        market = self.selected_market()
+        if market:
+            self.perp.start_order(market, Side.SHORT)
+
+    def action_close_position(self) -> None:
+        pos = self.selected_position()
+        if pos is not None:
+            self.perp.confirm_close(pos.market)
+
+    def action_margin(self, sign: int) -> None:
+        pos = self.selected_position()
+        if pos is not None:
+            self.perp.start_margin_transfer(pos.market, sign)
+
+    def action_cursor(self, step: int) -> None:
+        table = self.focused if isinstance(self.focused, LiveTable) else self.watchlist
+        if step > 0:
+            table.action_cursor_down()
+        else:
+            table.action_cursor_up()
+
+    def action_command(self) -> None:
+        box = self.query_one("#command-box")
+        box.add_class("-open")
+        self.query_one("#command", Input).focus()
+
+    def action_hide_command(self) -> None:
+        self.hide_command()
+
+    def hide_command(self) -> None:
+        self.query_one("#command-box").remove_class("-open")
+        self.show_command_error("")
+        self.query_one("#command", Input).value = ""
+        self.watchlist.focus()
+
+    def show_command_error(self, message: str) -> None:
+        error = self.query_one("#command-error", Static)
+        error.update(message)
+        error.set_class(not message, "-empty")
+
+    @on(Input.Submitted, "#command")
+    def _command_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            self.hide_command()
+            return
+        error = self.perp.run_command(text)
+        if error:
+            self.show_command_error(error)
+        else:
+            self.hide_command()
+
+    def show_tip(self, text: str) -> None:
+        tip = self.query_one("#tip", Static)
+        tip.update(text)
+        tip.set_class(not text, "-hidden")
+
+    # ------------------------------------------------------------------ layout
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        wide = width >= WIDE
+        self.watchlist.set_class(not wide, "-narrow")
+        self.watchlist.show_columns([c[0] for c in WATCH_COLUMNS] if wide else WATCH_NARROW)
+        self.positions_table.show_columns(
+            [c[0] for c in POSITION_COLUMNS] if wide else POSITION_NARROW
+        )
+
+    # ------------------------------------------------------------------ refresh
+
+    def refresh_view(self) -> None:
+        """Repaint from engine state (called by the app's refresh timer)."""
+        app = self.perp
+        eng = app.engine
+        styles = app.styles_for_numbers()
+        now = app.monotonic()
+        with app.batch_update():
+            self.query_one(AccountStrip).show(eng.account, styles, narrow=self.size.width < WIDE)
+            self.watchlist.sync(self._watch_rows(now, styles))
+            self.positions_table.sync(self._position_rows(eng.positions(), styles))
+        self.refresh_bindings()
+
+    def _watch_rows(self, now: float, styles: dict[str, str]) -> dict[str, list[Cell]]:
+        app = self.perp
+        eng = app.engine
+        marks = eng.marks
+        rows: dict[str, list[Cell]] = {}
+        for name, market in eng.markets.items():
+            mark = marks.get(name)
+            shown = self._shown_marks.get(name)
+            if mark is not None and shown is not None and mark != shown:
+                self._flash[name] = (now, 1 if mark > shown else -1)
+            if mark is not None:
+                self._shown_marks[name] = mark
+            flash = self._flash.get(name)
+            mark_style = ""
+            if flash is not None:
+                if now - flash[0] < FLASH_SECONDS:
+                    mark_style = styles["up"] if flash[1] > 0 else styles["down"]
+                else:
+                    del self._flash[name]
+            start = app.launch_marks.get(name)
+            change: Cell = DASH
+            if mark is not None and start:
+                move = mark / start - 1
+                change = (fmt_pct(move, signed=True), styles["up"] if move >= 0 else styles["down"])
+            stale = name in app.stale_markets
+            label: Cell = (name + "?", styles["warning"]) if stale else name
+            rows[name] = [
+                label,
+                (fmt_price(mark), mark_style) if mark_style else fmt_price(mark),
+                change,
+                fmt_rate(eng.funding_rate(name)),
+                fmt_leverage(market.max_leverage),
+            ]
+        return rows
+
+    def _position_rows(
+        self, positions: list[PositionView], styles: dict[str, str]
+    ) -> dict[str, list[Cell]]:
+        rows: dict[str, list[Cell]] = {}
+        for p in positions:
+            pnl_style = styles["up"] if p.unrealized_pnl >= 0 else styles["down"]
+            dist = p.liquidation_distance
+            dist_style = ""
+            if dist is not None:
+                dist_style = (
+                    styles["error"] if dist < 0.03 else styles["warning"] if dist < 0.10 else ""
+                )
+            side_style = styles["up"] if p.side is Side.LONG else styles["down"]
+            rows[p.market] = [
+                p.market,
+                (p.side.value.upper(), side_style),
+                fmt_size(p.size, p.mark_price),
+                fmt_price(p.entry_price, p.mark_price),
+                fmt_price(p.mark_price),
+                p.mode.label,
+                fmt_leverage(p.leverage),
+                fmt_money(p.margin),
+                (fmt_money(p.unrealized_pnl, signed=True), pnl_style),
+                (fmt_pct(p.roe, signed=True, decimals=1), pnl_style),
+                fmt_price(p.liquidation_price, p.mark_price),
+                (fmt_pct(dist, decimals=1), dist_style)
+                if dist_style
+                else fmt_pct(dist, decimals=1),
+            ]
+        return rows
