@@ -345,10 +345,16 @@ def test_not_utf8(cfg: Path) -> None:
     ]
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores chmod")
-def test_permission_denied(cfg: Path) -> None:
+def test_permission_denied(cfg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(cfg, '[ui]\ntheme = "nord"\n')
-    cfg.chmod(0)
+    real = Path.read_bytes
+
+    def denied(self: Path) -> bytes:  # chmod cannot stop root, who runs CI: simulate it
+        if self == cfg:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
     result = load_settings(cfg)
     assert result.settings == DEFAULTS and result.broken
     assert "Permission denied" in result.messages[0]
@@ -663,18 +669,19 @@ def test_failed_write_keeps_original_and_cleans_up(
     assert os.listdir(cfg.parent) == ["config.toml"]
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores chmod")
-def test_read_only_directory(tmp_path: Path) -> None:
+def test_read_only_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "ro"
     folder.mkdir()
     target = write(folder / "config.toml", HAND_WRITTEN)
-    folder.chmod(0o500)
-    try:
-        with pytest.raises(SettingsSaveError, match="Permission denied"):
-            save_settings(DEFAULTS.with_value("ui.refresh_hz", 20), target)
-        assert target.read_text(encoding="utf-8") == HAND_WRITTEN
-    finally:
-        folder.chmod(0o700)
+
+    def denied(*args: object, **kwargs: object) -> tuple[int, str]:  # root ignores chmod
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr("tempfile.mkstemp", denied)
+    with pytest.raises(SettingsSaveError, match="Permission denied"):
+        save_settings(DEFAULTS.with_value("ui.refresh_hz", 20), target)
+    assert target.read_text(encoding="utf-8") == HAND_WRITTEN
+    assert os.listdir(folder) == ["config.toml"]
 
 
 def _settings_strategy() -> st.SearchStrategy[Settings]:
