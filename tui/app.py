@@ -50,7 +50,7 @@ class PerpDeskApp(App[None]):
     """perpdesk. ``app.engine`` is the paper-trading engine the screens display."""
 
     TITLE = "perpdesk"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     BINDINGS: ClassVar[list[BindingType]] = []  # the trading keys live on MainScreen
 
     def __init__(

@@ -99,4 +99,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir=data_dir,
     )
     app.run()
-    return 0
+    return app.return_code or 0

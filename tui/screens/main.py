@@ -103,6 +103,7 @@ class MainScreen(Screen[None]):
         super().__init__(id="main")
         self._flash: dict[str, tuple[float, int]] = {}  # market -> (time of change, direction)
         self._shown_marks: dict[str, float] = {}
+        self._held: tuple[tuple[str, MarginMode], ...] = ()
 
     @property
     def perp(self) -> PerpDeskApp:
@@ -266,11 +267,15 @@ class MainScreen(Screen[None]):
         eng = app.engine
         styles = app.styles_for_numbers()
         now = app.monotonic()
+        positions = eng.positions()
         with app.batch_update():
             self.query_one(AccountStrip).show(eng.account, styles, narrow=self.size.width < WIDE)
             self.watchlist.sync(self._watch_rows(now, styles))
-            self.positions_table.sync(self._position_rows(eng.positions(), styles))
-        self.refresh_bindings()
+            self.positions_table.sync(self._position_rows(positions, styles))
+        held = tuple((p.market, p.mode) for p in positions)
+        if held != self._held:  # which keys apply depends on what is open, not on prices
+            self._held = held
+            self.refresh_bindings()
 
     def _watch_rows(self, now: float, styles: dict[str, str]) -> dict[str, list[Cell]]:
         app = self.perp

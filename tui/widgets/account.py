@@ -13,7 +13,8 @@ class AccountStrip(Static):
     """One line of account figures; repaints only when the text changes."""
 
     DEFAULT_CSS = """
-    AccountStrip { height: auto; padding: 0 1; background: $boost; }
+    AccountStrip { height: 1; padding: 0 1; background: $boost; }
+    AccountStrip.-narrow { height: 2; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -35,10 +36,11 @@ class AccountStrip(Static):
         if (parts, narrow) == self._last:
             return
         self._last = (parts, narrow)
+        self.set_class(narrow, "-narrow")
         text = Text(no_wrap=True, overflow="ellipsis")
         for i, (label, value, style) in enumerate(parts):
             if i:
                 text.append("\n" if narrow and i == 3 else "  ")
             text.append(f"{label} ", style="dim")
             text.append(value, style=style or "bold")
-        self.update(text)
+        self.update(text, layout=False)  # the height is fixed by CSS: no layout pass per tick

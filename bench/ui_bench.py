@@ -1,0 +1,214 @@
+"""UI speed: start-up time and CPU while 20 positions tick, each against a bare Textual app.
+
+1. Start to first frame: a fresh Python process, from interpreter start to the app's Ready
+   event (its first screen composed and painted), for perpdesk and for a bare App with Header,
+   DataTable and Footer. Median of N runs each, interleaved. Required: perpdesk <= 2x bare.
+2. CPU: 20 open positions whose marks all move 10 times a second, the screen refreshing at
+   10 Hz, for T seconds, against a bare DataTable of 20 rows x 12 columns whose every cell is
+   updated 10 times a second. Process CPU seconds (user + system). Required: <= 1.5x bare.
+   Also shown: perpdesk with its own simulated feed running (the everyday case).
+
+Every app runs headless in its own process. Run: python bench/ui_bench.py [--runs N] [--seconds T]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CHILD = "--child"
+
+
+# --------------------------------------------------------------------------- child processes
+
+
+def child_bare_start() -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable, Footer, Header
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield DataTable()
+            yield Footer()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            table.add_columns(*(f"c{i}" for i in range(12)))
+            for r in range(20):
+                table.add_row(*(f"{r}.{c}" for c in range(12)))
+
+        def on_ready(self) -> None:
+            print(time.time())  # the parent subtracts the moment it started this process
+            self.exit()
+
+    Bare().run(headless=True, size=(120, 36))
+
+
+def child_perpdesk_start() -> None:
+    from tui.app import PerpDeskApp
+    from tui.market import SimSource
+    from tui.settings import load_settings
+
+    class Bench(PerpDeskApp):
+        def on_ready(self) -> None:
+            print(time.time())  # the parent subtracts the moment it started this process
+            self.exit()
+
+    settings = load_settings().settings  # as the CLI does (the temp config dir has no file)
+    Bench(settings, source=SimSource(None, seed=1)).run(headless=True, size=(120, 36))
+
+
+def child_bare_cpu(seconds: float) -> None:
+    import random
+
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable, Footer, Header
+
+    rng = random.Random(1)
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield DataTable()
+            yield Footer()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            self.cols = table.add_columns(*(f"c{i}" for i in range(12)))
+            self.rows = [table.add_row(*(f"{r}.{c}" for c in range(12))) for r in range(20)]
+            self.set_interval(0.1, self.tick)
+
+        def tick(self) -> None:
+            table = self.query_one(DataTable)
+            with self.batch_update():
+                for row in self.rows:
+                    for col in self.cols:
+                        table.update_cell(row, col, f"{rng.uniform(0, 1e5):,.2f}")
+
+        def on_ready(self) -> None:
+            self.set_timer(1.0, self.start)
+
+        def start(self) -> None:
+            self.cpu0 = time.process_time()
+            self.set_timer(seconds, self.stop)
+
+        def stop(self) -> None:
+            print(time.process_time() - self.cpu0)
+            self.exit()
+
+    Bare().run(headless=True, size=(120, 36))
+
+
+def child_perpdesk_cpu(seconds: float, own_feed: bool) -> None:
+    import random
+
+    from tui.app import PerpDeskApp
+    from tui.engine import MarginMode, Side
+    from tui.market import SimSource
+
+    rng = random.Random(1)
+
+    class Bench(PerpDeskApp):
+        def on_ready(self) -> None:
+            names = list(self.engine.markets)[:20]
+            for i, name in enumerate(names):
+                mark = self.engine.mark(name)
+                assert mark is not None
+                mode = MarginMode.CROSS if i % 2 else MarginMode.ISOLATED
+                side = Side.LONG if i % 3 else Side.SHORT
+                self.engine.open(name, side, 100 / mark, 3, mode)
+            self.names = names
+            if not own_feed:
+                self.set_interval(0.1, self.tick)
+            self.set_timer(1.0, self.start)
+
+        def tick(self) -> None:  # every positioned market moves, 10 times a second
+            for name in self.names:
+                mark = self.engine.mark(name)
+                assert mark is not None
+                self.on_mark(name, mark * (1 + rng.uniform(-0.001, 0.001)))
+
+        def start(self) -> None:
+            assert len(self.engine.positions()) == 20
+            self.cpu0 = time.process_time()
+            self.set_timer(seconds, self.stop)
+
+        def stop(self) -> None:
+            assert not self.engine.liquidations
+            print(time.process_time() - self.cpu0)
+            self.exit()
+
+    Bench(source=SimSource(None, seed=1), autostart_feed=own_feed).run(
+        headless=True, size=(120, 36)
+    )
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def run_child(*args: str, since_spawn: bool = False) -> float:
+    """Run a child; its last line is a number (with ``since_spawn``: a wall-clock time, made
+    relative to when the process was started)."""
+    env = dict(os.environ)
+    home = tempfile.mkdtemp(prefix="perpdesk-bench-")
+    env.update(XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data")
+    spawned = time.time()
+    out = subprocess.run(
+        [sys.executable, __file__, CHILD, *args], capture_output=True, text=True, env=env
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"child {args} failed:\n{out.stderr[-3000:]}")
+    value = float(out.stdout.strip().splitlines()[-1])
+    return value - spawned if since_spawn else value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+
+    bare_start: list[float] = []
+    perp_start: list[float] = []
+    for _ in range(args.runs):
+        bare_start.append(run_child("bare-start", since_spawn=True))
+        perp_start.append(run_child("perpdesk-start", since_spawn=True))
+    b, p = statistics.median(bare_start), statistics.median(perp_start)
+    print(f"Start to first frame (median of {args.runs}, from interpreter start):")
+    print(f"  bare Header+DataTable+Footer app: {b * 1000:7.0f} ms")
+    print(f"  perpdesk:                         {p * 1000:7.0f} ms")
+    print(f"  ratio {p / b:.2f}x  (required <= 2x)  {'OK' if p / b <= 2 else 'FAIL'}")
+
+    bare_cpu = run_child("bare-cpu", str(args.seconds))
+    perp_cpu = run_child("perpdesk-cpu", str(args.seconds))
+    feed_cpu = run_child("perpdesk-cpu-feed", str(args.seconds))
+    t = args.seconds
+    print(f"CPU over {t:g} s at 10 Hz (CPU seconds per wall second):")
+    print(f"  bare DataTable, 20x12 cells updated:        {bare_cpu / t:6.3f}")
+    print(f"  perpdesk, 20 positions, all marks moving:   {perp_cpu / t:6.3f}")
+    print(f"  perpdesk, 20 positions, its own sim feed:   {feed_cpu / t:6.3f}")
+    ratio = perp_cpu / bare_cpu
+    print(f"  ratio {ratio:.2f}x  (required <= 1.5x)  {'OK' if ratio <= 1.5 else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == CHILD:
+        kind = sys.argv[2]
+        if kind == "bare-start":
+            child_bare_start()
+        elif kind == "perpdesk-start":
+            child_perpdesk_start()
+        elif kind == "bare-cpu":
+            child_bare_cpu(float(sys.argv[3]))
+        elif kind == "perpdesk-cpu":
+            child_perpdesk_cpu(float(sys.argv[3]), own_feed=False)
+        elif kind == "perpdesk-cpu-feed":
+            child_perpdesk_cpu(float(sys.argv[3]), own_feed=True)
+    else:
+        main()
