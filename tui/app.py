@@ -27,7 +27,8 @@ from tui.market import FeedState, FeedStatus, PriceSource, SteppedSource
 from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import OrderFormScreen, OrderTicket, TradeConfirmScreen
-from tui.settings import Settings
+from tui.screens.settings import SettingsScreen
+from tui.settings import Settings, resolve_config_path
 
 TIP = (
     "Tip: new to perpetuals? Start with Isolated: a liquidation then takes only that position's "
@@ -189,7 +190,12 @@ class PerpDeskApp(App[None]):
             self.sub_title = "no price feed"
             return
         status = self.feed_status
-        self.sub_title = status.detail if status is not None and status.detail else feed.name
+        if status is None:
+            self.sub_title = feed.name
+        elif status.state is FeedState.CONNECTED:
+            self.sub_title = status.detail or feed.name
+        else:
+            self.sub_title = f"{feed.name} {status.state.value}: {status.detail}"
 
     # ------------------------------------------------------------------ refresh
 
@@ -398,7 +404,15 @@ class PerpDeskApp(App[None]):
         self.push_screen(HelpScreen(keys, list(cmd.COMMAND_HELP)))
 
     def action_settings(self) -> None:
-        self.notify("The settings screen is coming; edit the config file for now.")
+        if isinstance(self.screen, SettingsScreen):
+            return
+        path = self.config_path or resolve_config_path()
+
+        def done(settings: Settings | None) -> None:
+            if settings is not None:
+                self.apply_settings(settings)
+
+        self.push_screen(SettingsScreen(self.settings, path), done)
 
     def action_history(self) -> None:
         self.notify("The history screen is coming.")

@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import random
+import socket
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping
@@ -107,11 +108,16 @@ def _rate(value: object) -> float:
 
 
 def _describe(exc: BaseException) -> str:
+    """Why a connection failed, in words a trader can act on."""
     text = str(exc).strip()
     if isinstance(exc, TimeoutError):
         return "connection timed out"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "cannot resolve the server's name (offline?)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot connect: {exc.strerror.lower()}"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -90,11 +90,13 @@ class MainScreen(Screen[None]):
     MainScreen #positions { height: 40%; min-height: 5; }
     MainScreen .box { border: round $panel-lighten-2; border-title-color: $text-muted; }
     MainScreen .box:focus-within { border: round $accent; border-title-color: $accent; }
-    MainScreen #command-box { dock: bottom; height: auto; display: none; }
+    MainScreen #command-box { height: auto; display: none; }
     MainScreen #command-box.-open { display: block; }
     MainScreen #command-error { color: $error; padding: 0 1; height: auto; }
     MainScreen #command-error.-empty { display: none; }
-    MainScreen #command { border: none; height: 1; padding: 0 1; background: $boost; }
+    MainScreen #command-line { height: 1; background: $boost; }
+    MainScreen #command-prompt { width: 2; padding: 0 0 0 1; color: $accent; text-style: bold; }
+    MainScreen #command { border: none; height: 1; padding: 0 1 0 0; background: $boost; }
     MainScreen #tip { height: auto; padding: 0 1; color: $text-muted; }
     MainScreen #tip.-hidden { display: none; }
     """
@@ -127,9 +129,13 @@ class MainScreen(Screen[None]):
         yield positions
         with Vertical(id="command-box"):
             yield Static("", id="command-error", classes="-empty")
-            yield Input(
-                placeholder="/long btc 0.1 10x iso   (Esc to close, /help for all)", id="command"
-            )
+            with Horizontal(id="command-line"):
+                yield Static("/", id="command-prompt")
+                yield Input(
+                    placeholder="long btc 0.1 10x iso   (Enter to run, Esc to close, /help)",
+                    id="command",
+                    select_on_focus=False,  # focus can land after fast typing: keep the text
+                )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -213,13 +219,17 @@ class MainScreen(Screen[None]):
     def action_command(self) -> None:
         box = self.query_one("#command-box")
         box.add_class("-open")
-        self.query_one("#command", Input).focus()
+        box.display = True
+        # Focus now, not after a refresh: keys typed right after "/" belong to the input.
+        self.set_focus(self.query_one("#command", Input))
 
     def action_hide_command(self) -> None:
         self.hide_command()
 
     def hide_command(self) -> None:
-        self.query_one("#command-box").remove_class("-open")
+        box = self.query_one("#command-box")
+        box.remove_class("-open")
+        box.display = False
         self.show_command_error("")
         self.query_one("#command", Input).value = ""
         self.watchlist.focus()
