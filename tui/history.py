@@ -1,0 +1,666 @@
+"""What happened in a practice season, computed from the engine's records (pure functions).
+
+Everything here reads a sequence of engine events (:class:`~tui.engine.Fill`,
+:class:`~tui.engine.Liquidation`, :class:`~tui.engine.FundingPayment`,
+:class:`~tui.engine.MarginTransfer`), usually ``engine.events`` of a journalled engine:
+
+- :func:`closed_positions`: round trips, from the fill that opened a position to the fill (or
+  liquidation) that closed it, with realized PnL, fees, funding and duration;
+- :func:`practice_stats`: realized PnL, fees, funding paid and received, win rate, largest loss
+  and liquidations, overall and by margin mode;
+- :func:`post_mortems`: one line per liquidation, with what the other margin mode would have
+  risked (margin maths from :mod:`tui.engine.margin` only);
+- :func:`export_csv`: any of these tables as a CSV file.
+
+No UI imports: the history screen renders what these functions return.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal, get_args
+
+from tui.engine import margin as mg
+from tui.engine.models import (
+    Event,
+    Fill,
+    FundingPayment,
+    Liquidation,
+    MarginMode,
+    MarginTransfer,
+    Market,
+    Side,
+)
+from tui.format import DASH, fmt_money, fmt_price, fmt_size
+
+# --------------------------------------------------------------------------- closed positions
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedPosition:
+    """One round trip in a market: opened, maybe added to or reduced, then closed or liquidated.
+
+    ``realized_pnl`` is the price PnL the engine realized (``s * q * (exit - entry)`` summed, or
+    what the liquidation realized). ``forfeited`` is what a liquidation took beyond that realized
+    loss (the rest of the margin). ``net_pnl`` is what the round trip did to the account.
+    """
+
+    market: str
+    side: Side  # the position's side
+    mode: MarginMode
+    leverage: float
+    size: float  # the largest size held
+    entry_price: float  # size-weighted average of the opening fills
+    exit_price: float  # size-weighted average of the closing fills (or the liquidation mark)
+    opened_at: float
+    closed_at: float
+    realized_pnl: float
+    fees: float
+    funding: float  # net funding paid (> 0) or received (< 0) while open
+    forfeited: float
+    liquidated: bool
+    margin_lost: float  # the liquidation's margin lost; 0 when closed by the trader
+    fills: int  # fills in the round trip (a liquidation is not a fill)
+
+    @property
+    def net_pnl(self) -> float:
+        return self.realized_pnl - self.fees - self.funding - self.forfeited
+
+    @property
+    def duration(self) -> float:
+        return self.closed_at - self.opened_at
+
+    @property
+    def won(self) -> bool:
+        """A win is a round trip whose net PnL (after fees, funding, forfeits) is above zero."""
+        return self.net_pnl > 0
+
+
+class _Trip:
+    """A round trip being built while the events are read."""
+
+    def __init__(
+        self, market: str, side: Side, mode: MarginMode, leverage: float, opened_at: float
+    ) -> None:
+        self.market = market
+        self.side = side
+        self.mode = mode
+        self.leverage = leverage
+        self.opened_at = opened_at
+        self.size = 0.0
+        self.max_size = 0.0
+        self.entry_cost = 0.0
+        self.entry_q = 0.0
+        self.exit_cost = 0.0
+        self.exit_q = 0.0
+        self.realized = 0.0
+        self.fees = 0.0
+        self.funding = 0.0
+        self.fills = 0
+
+    @classmethod
+    def opened_by(cls, fill: Fill) -> _Trip:
+        return cls(fill.market, fill.side, fill.mode, fill.leverage, fill.time)
+
+    @classmethod
+    def unknown_open(
+        cls,
+        market: str,
+        side: Side,
+        mode: MarginMode,
+        leverage: float,
+        opened_at: float,
+        size: float,
+        entry: float,
+    ) -> _Trip:
+        """A position whose opening fill is not in the events (a history that starts later)."""
+        trip = cls(market, side, mode, leverage, opened_at)
+        trip.size = trip.max_size = trip.entry_q = size
+        trip.entry_cost = size * entry
+        return trip
+
+    def grow(self, fill: Fill) -> None:
+        self.size += fill.size
+        self.max_size = max(self.max_size, self.size)
+        self.entry_cost += fill.size * fill.price
+        self.entry_q += fill.size
+        self.fees += fill.fee
+        self.fills += 1
+
+    def shrink(self, size: float, price: float, realized: float, fee: float) -> None:
+        self.size = max(self.size - size, 0.0)
+        self.exit_cost += size * price
+        self.exit_q += size
+        self.realized += realized
+        self.fees += fee
+
+    def finish(
+        self, closed_at: float, *, forfeited: float = 0.0, margin_lost: float = 0.0, liq: bool
+    ) -> ClosedPosition:
+        return ClosedPosition(
+            market=self.market,
+            side=self.side,
+            mode=self.mode,
+            leverage=self.leverage,
+            size=self.max_size,
+            entry_price=self.entry_cost / self.entry_q if self.entry_q else math.nan,
+            exit_price=self.exit_cost / self.exit_q if self.exit_q else math.nan,
+            opened_at=self.opened_at,
+            closed_at=closed_at,
+            realized_pnl=self.realized,
+            fees=self.fees,
+            funding=self.funding,
+            forfeited=forfeited,
+            liquidated=liq,
+            margin_lost=margin_lost,
+            fills=self.fills,
+        )
+
+
+def closed_positions(events: Iterable[Event]) -> list[ClosedPosition]:
+    """Every round trip that ended, in the order they ended.
+
+    A flip (an order larger than the position) ends one round trip and starts the next. A
+    position still open at the end of ``events`` is not included.
+    """
+    open_: dict[str, _Trip] = {}
+    done: list[ClosedPosition] = []
+    for event in events:
+        if isinstance(event, Fill):
+            trip = open_.get(event.market)
+            if event.kind in ("open", "add"):
+                if trip is None or event.kind == "open":
+                    trip = open_[event.market] = _Trip.opened_by(event)
+                trip.grow(event)
+                continue
+            if trip is None:  # closing a position opened before these events
+                side = event.side.opposite
+                entry = event.price - event.realized_pnl / (side.sign * event.size)
+                trip = open_[event.market] = _Trip.unknown_open(
+                    event.market, side, event.mode, event.leverage, event.time, event.size, entry
+                )
+            trip.shrink(event.size, event.price, event.realized_pnl, event.fee)
+            trip.fills += 1
+            if event.kind == "close":
+                done.append(trip.finish(event.time, liq=False))
+                del open_[event.market]
+        elif isinstance(event, Liquidation):
+            trip = open_.pop(event.market, None)
+            if trip is None:
+                trip = _Trip.unknown_open(
+                    event.market,
+                    event.side,
+                    event.mode,
+                    event.leverage,
+                    event.opened_at,
+                    event.size,
+                    event.entry_price,
+                )
+            trip.shrink(event.size, event.mark_price, event.realized_pnl, 0.0)
+            done.append(
+                trip.finish(
+                    event.time, forfeited=event.forfeited, margin_lost=event.margin_lost, liq=True
+                )
+            )
+        elif isinstance(event, FundingPayment):
+            funded = open_.get(event.market)
+            if funded is not None:
+                funded.funding += event.payment
+    return done
+
+
+# --------------------------------------------------------------------------- practice stats
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Practice figures over a set of events (all of them, or one margin mode's).
+
+    ``funding_received`` is a positive amount. ``largest_loss`` is the worst closed round trip's
+    net loss as a positive amount (0 when none lost money). ``liquidations`` counts liquidation
+    events (a cross liquidation closing three positions counts once);
+    ``positions_liquidated`` counts the positions they closed.
+    """
+
+    realized_pnl: float = 0.0
+    fees_paid: float = 0.0
+    funding_paid: float = 0.0
+    funding_received: float = 0.0
+    forfeited: float = 0.0
+    margin_lost: float = 0.0
+    closed_positions: int = 0
+    wins: int = 0
+    largest_loss: float = 0.0
+    liquidations: int = 0
+    positions_liquidated: int = 0
+
+    @property
+    def net_funding(self) -> float:
+        """Funding paid minus received (the account's ``funding_paid``)."""
+        return self.funding_paid - self.funding_received
+
+    @property
+    def net_pnl(self) -> float:
+        """What trading did to the account apart from open positions' unrealized PnL."""
+        return self.realized_pnl - self.fees_paid - self.net_funding - self.forfeited
+
+    @property
+    def losses(self) -> int:
+        return self.closed_positions - self.wins
+
+    @property
+    def win_rate(self) -> float | None:
+        """Share of closed round trips that won (None before the first one closes)."""
+        return self.wins / self.closed_positions if self.closed_positions else None
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeStats:
+    overall: Stats
+    isolated: Stats
+    cross: Stats
+
+    @property
+    def by_mode(self) -> dict[MarginMode, Stats]:
+        return {MarginMode.ISOLATED: self.isolated, MarginMode.CROSS: self.cross}
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.realized: list[float] = []
+        self.fees: list[float] = []
+        self.paid: list[float] = []
+        self.received: list[float] = []
+        self.forfeited: list[float] = []
+        self.lost: list[float] = []
+        self.groups: set[int] = set()
+        self.positions_liquidated = 0
+
+    def stats(self, closed: Sequence[ClosedPosition]) -> Stats:
+        worst = min((trip.net_pnl for trip in closed), default=0.0)
+        return Stats(
+            realized_pnl=math.fsum(self.realized),
+            fees_paid=math.fsum(self.fees),
+            funding_paid=math.fsum(self.paid),
+            funding_received=math.fsum(self.received),
+            forfeited=math.fsum(self.forfeited),
+            margin_lost=math.fsum(self.lost),
+            closed_positions=len(closed),
+            wins=sum(1 for trip in closed if trip.won),
+            largest_loss=max(-worst, 0.0),
+            liquidations=len(self.groups),
+            positions_liquidated=self.positions_liquidated,
+        )
+
+
+def practice_stats(events: Sequence[Event]) -> PracticeStats:
+    """Practice figures overall and by margin mode.
+
+    The overall realized PnL, fees, net funding and forfeits equal the engine's
+    :class:`~tui.engine.AccountView` figures when ``events`` is the whole season.
+    """
+    tallies = {MarginMode.ISOLATED: _Tally(), MarginMode.CROSS: _Tally()}
+    overall = _Tally()
+    for event in events:
+        if isinstance(event, MarginTransfer):
+            continue
+        for tally in (overall, tallies[event.mode]):
+            if isinstance(event, Fill):
+                tally.realized.append(event.realized_pnl)
+                tally.fees.append(event.fee)
+            elif isinstance(event, Liquidation):
+                tally.realized.append(event.realized_pnl)
+                tally.forfeited.append(event.forfeited)
+                tally.lost.append(event.margin_lost)
+                tally.groups.add(event.group)
+                tally.positions_liquidated += 1
+            elif event.payment >= 0:
+                tally.paid.append(event.payment)
+            else:
+                tally.received.append(-event.payment)
+    closed = closed_positions(events)
+    return PracticeStats(
+        overall=overall.stats(closed),
+        isolated=tallies[MarginMode.ISOLATED].stats(
+            [t for t in closed if t.mode is MarginMode.ISOLATED]
+        ),
+        cross=tallies[MarginMode.CROSS].stats([t for t in closed if t.mode is MarginMode.CROSS]),
+    )
+
+
+# --------------------------------------------------------------------------- post-mortems
+
+
+@dataclass(frozen=True, slots=True)
+class AccountAt:
+    """The account just after an event, as the journal recorded it.
+
+    ``wallet`` is ``W``; ``cross_excess`` is ``W + sum(u - MM)`` over the cross positions then
+    open (the cross account is liquidated when it reaches 0).
+    """
+
+    wallet: float
+    cross_excess: float
+
+
+@dataclass(frozen=True, slots=True)
+class PostMortem:
+    """One liquidation explained, with what the other margin mode would have risked.
+
+    ``liquidation_price`` is the position's liquidation price at the time in its own mode.
+    ``isolated_loss`` is what the position would lose in Isolated at the same size and leverage
+    (its margin; for an isolated liquidation, the margin actually lost). ``cross_loss`` is what a
+    Cross liquidation takes: the whole cross balance (for a cross liquidation, the position's
+    share actually lost). ``cross_loss`` and ``cross_liquidation_price`` are None when the
+    account at the time is unknown. ``*_liquidated`` say whether that mode would have been
+    liquidated at this mark too.
+    """
+
+    liquidation: Liquidation
+    liquidation_price: float | None
+    isolated_liquidation_price: float | None
+    isolated_loss: float
+    isolated_liquidated: bool
+    cross_liquidation_price: float | None
+    cross_loss: float | None
+    cross_liquidated: bool | None
+
+    @property
+    def market(self) -> str:
+        return self.liquidation.market
+
+    @property
+    def mode(self) -> MarginMode:
+        return self.liquidation.mode
+
+    @property
+    def time(self) -> float:
+        return self.liquidation.time
+
+    @property
+    def entry_price(self) -> float:
+        return self.liquidation.entry_price
+
+    @property
+    def mark_price(self) -> float:
+        return self.liquidation.mark_price
+
+    @property
+    def margin_lost(self) -> float:
+        return self.liquidation.margin_lost
+
+    @property
+    def duration(self) -> float:
+        """Seconds from opening the position to its liquidation."""
+        return max(self.liquidation.time - self.liquidation.opened_at, 0.0)
+
+    @property
+    def line(self) -> str:
+        """The post-mortem as one sentence for the history screen."""
+        liq = self.liquidation
+        ref = liq.entry_price
+        head = (
+            f"{liq.market} {liq.side.value} {fmt_size(liq.size, ref)} at {liq.leverage:g}x "
+            f"{liq.mode.label}: entry {fmt_price(liq.entry_price, ref)}, liquidation price "
+            f"{fmt_price(self.liquidation_price, ref)}, mark {fmt_price(liq.mark_price, ref)}; "
+            f"lost {fmt_money(liq.margin_lost)} after {format_duration(self.duration)}."
+        )
+        if liq.mode is MarginMode.CROSS:
+            iso = fmt_price(self.isolated_liquidation_price, ref)
+            if self.isolated_liquidated:
+                other = (
+                    f"Isolated at {liq.leverage:g}x would have been liquidated at {iso}, "
+                    f"losing only {fmt_money(self.isolated_loss)}."
+                )
+            else:
+                other = (
+                    f"Isolated at {liq.leverage:g}x would have risked only "
+                    f"{fmt_money(self.isolated_loss)} (liquidation at {iso}, not reached)."
+                )
+            return f"{head} {other}"
+        if self.cross_loss is None:
+            return head
+        balance = fmt_money(self.cross_loss)
+        if self.cross_liquidated:
+            other = (
+                f"Cross would have been liquidated too, losing the whole cross balance {balance}."
+            )
+        elif self.cross_liquidation_price is None:
+            other = (
+                f"Cross would have had no liquidation price, with the whole cross balance "
+                f"{balance} at stake."
+            )
+        else:
+            other = (
+                f"Cross would have held until "
+                f"{fmt_price(self.cross_liquidation_price, ref)}, then lost the whole cross "
+                f"balance {balance}."
+            )
+        return f"{head} {other}"
+
+
+def _liq_or_none(s: int, q: float, entry: float, collateral: float, mmr: float) -> float | None:
+    price = mg.liquidation_price(s, q, entry, collateral, mmr)
+    return price if price > 0 and math.isfinite(price) else None
+
+
+def post_mortems(
+    events: Iterable[Event],
+    markets: Mapping[str, Market],
+    accounts: Mapping[int, AccountAt] | None = None,
+) -> list[PostMortem]:
+    """One :class:`PostMortem` per liquidated position, in order.
+
+    ``markets`` (``engine.markets``) gives each market's maintenance margin rate. ``accounts``
+    (``journal.accounts``) gives the wallet at each event; without it an isolated
+    liquidation's Cross counterfactual is unknown (None).
+
+    Isolated liquidation: its liquidation price is ``liquidation_price(s, q, E, M, mmr)`` with the
+    margin ``M`` it lost. In Cross, its collateral would have been the cross excess at the time
+    plus ``M`` (not posted), and a liquidation takes the whole cross balance ``W + M``.
+
+    Cross liquidation: its liquidation price holds the other positions of the same liquidation at
+    their marks, with ``W`` before the liquidation (the sum of their ``margin_lost``). In
+    Isolated at the same leverage, its margin would have been ``q * E / L``.
+    """
+    items = list(events)
+    groups: dict[int, list[Liquidation]] = {}
+    for event in items:
+        if isinstance(event, Liquidation) and event.mode is MarginMode.CROSS:
+            groups.setdefault(event.group, []).append(event)
+    result: list[PostMortem] = []
+    for event in items:
+        if not isinstance(event, Liquidation):
+            continue
+        market = markets.get(event.market)
+        mmr = market.mmr if market is not None else math.nan
+        s, q, entry, mark = event.side.sign, event.size, event.entry_price, event.mark_price
+        iso_margin = (
+            event.margin_lost
+            if event.mode is MarginMode.ISOLATED
+            else mg.initial_margin(q, entry, event.leverage)
+        )
+        iso_liq = _liq_or_none(s, q, entry, iso_margin, mmr)
+        iso_hit = iso_liq is not None and mg.is_beyond(s, mark, iso_liq)
+        cross_liq: float | None
+        cross_loss: float | None
+        cross_hit: bool | None
+        if event.mode is MarginMode.ISOLATED:
+            own = iso_liq
+            iso_hit = True
+            account = accounts.get(event.seq) if accounts is not None else None
+            if account is None:
+                cross_liq, cross_loss, cross_hit = None, None, None
+            else:
+                collateral = account.cross_excess + event.margin_lost
+                cross_liq = _liq_or_none(s, q, entry, collateral, mmr)
+                cross_loss = max(account.wallet, 0.0) + event.margin_lost
+                cross_hit = cross_liq is not None and mg.is_beyond(s, mark, cross_liq)
+        else:
+            members = groups.get(event.group, [event])
+            wallet_before = math.fsum(m.margin_lost for m in members)
+            others = math.fsum(
+                mg.unrealized_pnl(m.side.sign, m.size, m.entry_price, m.mark_price)
+                - mg.maintenance_margin(m.size, m.mark_price, _mmr(markets, m.market))
+                for m in members
+                if m is not event
+            )
+            cross_liq = _liq_or_none(s, q, entry, wallet_before + others, mmr)
+            own = cross_liq
+            cross_loss = event.margin_lost
+            cross_hit = True
+        result.append(
+            PostMortem(
+                liquidation=event,
+                liquidation_price=own,
+                isolated_liquidation_price=iso_liq,
+                isolated_loss=iso_margin,
+                isolated_liquidated=iso_hit,
+                cross_liquidation_price=cross_liq,
+                cross_loss=cross_loss,
+                cross_liquidated=cross_hit,
+            )
+        )
+    return result
+
+
+def _mmr(markets: Mapping[str, Market], name: str) -> float:
+    market = markets.get(name)
+    return market.mmr if market is not None else math.nan
+
+
+def format_duration(seconds: float) -> str:
+    """``12s``, ``4m 10s``, ``2h 05m``, ``3d 04h``."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return DASH
+    total = int(seconds)
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+# --------------------------------------------------------------------------- CSV export
+
+ExportKind = Literal["fills", "liquidations", "funding", "transfers", "closed"]
+EXPORT_KINDS: tuple[str, ...] = get_args(ExportKind)
+
+
+class ExportError(OSError):
+    """A CSV file could not be written; the message names the path and the reason."""
+
+
+def _when(t: float) -> str:
+    """ISO 8601 in local time with its UTC offset: ``2025-01-02T10:42:03+01:00``."""
+    return datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds")
+
+
+_HEADS: dict[str, tuple[str, ...]] = {
+    "fills": (
+        "seq", "time", "market", "side", "kind", "size", "price", "fee", "mode", "leverage",
+        "realized_pnl",
+    ),
+    "liquidations": (
+        "seq", "time", "market", "side", "mode", "size", "entry_price", "mark_price", "leverage",
+        "margin_lost", "realized_pnl", "forfeited", "group", "opened_at",
+    ),
+    "funding": (
+        "seq", "time", "market", "side", "mode", "size", "mark_price", "rate", "payment",
+    ),
+    "transfers": ("seq", "time", "market", "amount"),
+    "closed": (
+        "market", "side", "mode", "leverage", "size", "entry_price", "exit_price", "opened_at",
+        "closed_at", "duration_s", "realized_pnl", "fees", "funding", "forfeited", "net_pnl",
+        "liquidated", "margin_lost",
+    ),
+}  # fmt: skip
+
+
+def _rows(events: Sequence[Event], kind: str) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    if kind == "closed":
+        for c in closed_positions(events):
+            rows.append(
+                (
+                    c.market, c.side.value, c.mode.value, c.leverage, c.size, c.entry_price,
+                    c.exit_price, _when(c.opened_at), _when(c.closed_at), c.duration,
+                    c.realized_pnl, c.fees, c.funding, c.forfeited, c.net_pnl,
+                    "yes" if c.liquidated else "no", c.margin_lost,
+                )
+            )  # fmt: skip
+        return rows
+    for e in events:
+        if kind == "fills" and isinstance(e, Fill):
+            rows.append(
+                (
+                    e.seq, _when(e.time), e.market, e.side.value, e.kind, e.size, e.price, e.fee,
+                    e.mode.value, e.leverage, e.realized_pnl,
+                )
+            )  # fmt: skip
+        elif kind == "liquidations" and isinstance(e, Liquidation):
+            rows.append(
+                (
+                    e.seq, _when(e.time), e.market, e.side.value, e.mode.value, e.size,
+                    e.entry_price, e.mark_price, e.leverage, e.margin_lost, e.realized_pnl,
+                    e.forfeited, e.group, _when(e.opened_at),
+                )
+            )  # fmt: skip
+        elif kind == "funding" and isinstance(e, FundingPayment):
+            rows.append(
+                (
+                    e.seq, _when(e.time), e.market, e.side.value, e.mode.value, e.size,
+                    e.mark_price, e.rate, e.payment,
+                )
+            )  # fmt: skip
+        elif kind == "transfers" and isinstance(e, MarginTransfer):
+            rows.append((e.seq, _when(e.time), e.market, e.amount))
+    return rows
+
+
+def default_export_name(kind: str, now: float | None = None) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
+    return f"perpdesk-{kind}-{stamp}.csv"
+
+
+def export_csv(events: Sequence[Event], path: str | os.PathLike[str], kind: str) -> Path:
+    """Write one history table as CSV and return the file written.
+
+    ``kind`` is one of :data:`EXPORT_KINDS`. ``path`` is a file, or an existing folder (the file
+    is then named ``perpdesk-<kind>-<date>-<time>.csv`` in it). Numbers are written in full
+    precision, times in ISO 8601 with their UTC offset. The file is replaced whole or not at
+    all. Raises :class:`ExportError` (an ``OSError``) naming the path and the reason.
+    """
+    if kind not in EXPORT_KINDS:
+        raise ValueError(f"Unknown export {kind!r}; choose one of {', '.join(EXPORT_KINDS)}.")
+    target = Path(path).expanduser()
+    if target.is_dir():
+        target = target / default_export_name(kind)
+    rows = _rows(list(events), kind)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(_HEADS[kind])
+            writer.writerows(rows)
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        error = ExportError(f"Could not write {target}: {exc.strerror or exc}.")
+        error.errno = exc.errno
+        raise error from exc
+    return target
