@@ -273,3 +273,22 @@ async def test_run_feeds_the_sink_and_honours_pause() -> None:
         assert sink.statuses[-1].state is FeedState.CONNECTED
         assert sink.statuses[-1].speed == 60
     assert src.sim_time > 0
+
+
+def test_resume_from_saved_marks_continues_from_them() -> None:
+    from tui.market import ScenarioSource, SimSource
+
+    saved = {"BTC": 91_234.5, "ETH": 2_500.25, "NOPE": 1.0, "SOL": float("nan")}
+    sim = SimSource(["BTC", "ETH", "SOL"], seed=3)
+    sim.resume_from(saved)
+    start = dict(sim.snapshot().marks)
+    assert start["BTC"] == 91_234.5 and start["ETH"] == 2_500.25
+    assert start["SOL"] == SimSource(["SOL"], seed=3).prices["SOL"]  # bad price ignored
+    moved = dict(sim.step(60).marks)
+    assert abs(moved["BTC"] / 91_234.5 - 1) < 0.05  # a random walk from there, not a jump
+
+    crash = ScenarioSource("flash-crash", ["BTC"])
+    crash.resume_from({"BTC": 50_000.0})
+    assert crash.prices["BTC"] == 50_000.0
+    first = dict(crash.step(1).marks)["BTC"]
+    assert abs(first / 50_000.0 - 1) < 0.01

@@ -230,6 +230,10 @@ class ScenarioSource(WalkSource):
             self._log_px[i] = self._base_log[i] + follow * btc_log + self._noise[i]
             self._rates[i] = clamp_rate(rate * follow)
 
+    def _rebase(self) -> None:
+        """The scenario's path is relative to where it starts: start it from the prices now."""
+        self._base_log = [lp - n for lp, n in zip(self._log_px, self._noise, strict=True)]
+
     def _move(self, sim_dt: float) -> None:
         for i, r in enumerate(self._walk.returns(sim_dt)):
             self._noise[i] += r

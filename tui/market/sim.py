@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 from abc import abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from tui.market.base import Event, EventKind, SteppedSource, StepResult, _check_number
 from tui.market.markets import (
@@ -132,6 +132,19 @@ class WalkSource(SteppedSource):
 
     def _validate_speed(self, value: object) -> float:
         return validate_sim_speed(value, "simulation")
+
+    def resume_from(self, prices: Mapping[str, float]) -> None:
+        """Continue from these prices (a saved account's last marks) instead of the reference
+        levels, so reopening perpdesk does not jump every market back to where it started.
+        Unknown symbols and prices that are not finite and positive are ignored."""
+        for i, symbol in enumerate(self.symbols):
+            price = prices.get(symbol)
+            if isinstance(price, (int, float)) and math.isfinite(price) and price > 0:
+                self._log_px[i] = math.log(price)
+        self._rebase()
+
+    def _rebase(self) -> None:
+        """Hook for sources whose path is relative to the starting prices."""
 
     @property
     def prices(self) -> dict[str, float]:
