@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -17,12 +20,14 @@ from tui.engine import (
     Event,
     Liquidation,
     MarginMode,
+    Market,
     OrderRejected,
     PaperEngine,
     Side,
     default_markets,
 )
 from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
+from tui.journal import Journal, JournalError, set_aside
 from tui.market import FeedState, FeedStatus, PriceSource, SteppedSource
 from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen
 from tui.screens.main import MainScreen
@@ -37,14 +42,19 @@ TIP = (
 LEVEL_STYLE = {"info": "", "good": "success", "bad": "error", "alert": "error"}
 
 
-def engine_for(settings: Settings) -> PaperEngine:
-    """A fresh engine from settings: starting balance, fees and the markets shown."""
+def markets_for(settings: Settings) -> list[Market]:
+    """The markets settings ask for (all defaults when none are named), with their fees."""
     markets = default_markets(settings.fees.taker, settings.fees.maker)
     wanted = settings.market.markets
     if wanted:
         by_name = {m.name: m for m in markets}
         markets = [by_name[name] for name in wanted if name in by_name]
-    return PaperEngine(balance=settings.account.starting_balance, markets=markets)
+    return markets
+
+
+def engine_for(settings: Settings) -> PaperEngine:
+    """A fresh in-memory engine from settings: starting balance, fees and markets."""
+    return PaperEngine(balance=settings.account.starting_balance, markets=markets_for(settings))
 
 
 class PerpDeskApp(App[None]):
@@ -59,6 +69,8 @@ class PerpDeskApp(App[None]):
         settings: Settings | None = None,
         *,
         engine: PaperEngine | None = None,
+        journal: Journal | None = None,
+        journal_problem: JournalError | None = None,
         source: PriceSource | None = None,
         config_path: Path | None = None,
         messages: Iterable[str] = (),
@@ -70,7 +82,9 @@ class PerpDeskApp(App[None]):
     ) -> None:
         super().__init__()
         self.settings = settings or Settings()
-        self.engine = engine or engine_for(self.settings)
+        self.journal = journal
+        self.journal_problem = journal_problem
+        self.engine = journal.engine if journal is not None else engine or engine_for(self.settings)
         self.feed = source
         self.config_path = config_path
         self.data_dir = data_dir
@@ -87,9 +101,22 @@ class PerpDeskApp(App[None]):
         self._dirty = True
         self._styles: tuple[str, dict[str, str]] | None = None
         self._main_ready = False
+        self._journal_error: str | None = None
         self.engine.listeners.append(self._on_engine_event)
 
     # ------------------------------------------------------------------ set-up
+
+    def notify(  # type: ignore[override]
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications quote user input and file paths: never read them as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     @property
     def refresh_hz(self) -> float:
@@ -113,6 +140,7 @@ class PerpDeskApp(App[None]):
             )
         self._update_subtitle()
         self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_now)
+        self.set_interval(5, self._retry_journal)
 
     def main_ready(self) -> None:
         """The main screen is composed: say what needs saying, paint the first frame."""
@@ -122,7 +150,110 @@ class PerpDeskApp(App[None]):
             self.notify(message, title="Settings", severity="warning", timeout=10)
         if self.first_run:
             self.main.show_tip(TIP)
+        if self.journal_problem is not None:
+            self._journal_trouble(self.journal_problem)
+        elif self.journal is not None:
+            held = len(self.engine.positions())
+            if self.engine.events or held:
+                self.log_line(
+                    f"Welcome back: season {self.journal.season} restored from "
+                    f"{self.journal.path} with {held} open position{'s' if held != 1 else ''}."
+                )
         self.refresh_now()
+
+    # ------------------------------------------------------------------ the journal
+
+    def _journal_trouble(self, problem: JournalError) -> None:
+        """The saved account could not be opened: say so, and offer a fresh one when that
+        keeps the old file whole (corrupt, newer version); otherwise trade unsaved."""
+        message = str(problem)
+        self.log_line(message, "error")
+        if problem.kind not in ("corrupt", "newer"):
+            self.main.show_tip(f"Not saving this session: {message}", warning=True)
+            self.notify(message, title="Account not saved", severity="error", timeout=20)
+            return
+        body = (
+            f"{message}\n\nStart a fresh paper account instead? The file is kept: it is renamed "
+            "beside the new one, and nothing is deleted. (n quits without changing anything.)"
+        )
+
+        def answer(yes: bool | None) -> None:
+            if not yes or self.data_dir is None:
+                self.exit(return_code=1, message=message)
+                return
+            try:
+                kept = set_aside(self.data_dir)
+                journal = Journal.open(
+                    self.data_dir,
+                    starting_balance=self.settings.account.starting_balance,
+                    markets=markets_for(self.settings),
+                )
+            except (JournalError, OSError, ValueError) as exc:
+                self.exit(return_code=1, message=str(exc))
+                return
+            self.journal_problem = None
+            self.journal = journal
+            self.swap_engine(journal.engine)
+            self.log_line(f"Started a fresh account; the unreadable one is kept at {kept}.")
+
+        self.push_screen(ConfirmScreen("Your paper account cannot be opened", body), answer)
+
+    def swap_engine(self, engine: PaperEngine) -> None:
+        """Trade on ``engine`` from now on (a fresh account or a new season)."""
+        self.engine.listeners[:] = [f for f in self.engine.listeners if f != self._on_engine_event]
+        engine.listeners.append(self._on_engine_event)
+        for name, mark in self.engine.marks.items():  # keep the screen live until the next tick
+            if engine.mark(name) is None and name in engine.markets:
+                engine.set_mark(name, mark)
+        self.engine = engine
+        self._pending.clear()
+        self._dirty = True
+        self.refresh_now()
+
+    def _retry_journal(self) -> None:
+        if self.journal is not None and self.journal.pending:
+            self.journal.flush()
+
+    def _check_journal(self) -> None:
+        error = self.journal.error if self.journal is not None else None
+        if error == self._journal_error:
+            return
+        self._journal_error = error
+        if error:
+            self.log_line(error, "error")
+            self.notify(error, title="Not saved", severity="error", timeout=15)
+            self.main.show_tip(error, warning=True)
+        else:
+            self.log_line("Saved again: every trade is in the journal.", "success")
+            self.main.show_tip("")
+
+    def start_reset(self) -> None:
+        """/reset: archive this account as a season and start a fresh one."""
+        balance = self.settings.account.starting_balance
+        body = (
+            f"Start a fresh paper account with {fmt_money(balance)}? This one is kept as a past "
+            "season (perpdesk --accounts lists them); open positions are archived with it."
+        )
+
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            if self.journal is None:
+                self.swap_engine(engine_for(self.settings))
+                self.log_line(f"Fresh account with {fmt_money(balance)} (not saved).")
+                return
+            try:
+                engine = self.journal.new_season(balance)
+            except JournalError as exc:
+                self.reject(str(exc))
+                return
+            self.swap_engine(engine)
+            self.log_line(
+                f"Season {self.journal.season} started with {fmt_money(balance)}; "
+                "the last one is archived."
+            )
+
+        self.push_screen(ConfirmScreen("Fresh account", body), answer)
 
     def apply_settings(self, settings: Settings, announce: bool = True) -> None:
         """Make ``settings`` current: theme, keys, refresh rate (the next order's default mode
@@ -213,11 +344,14 @@ class PerpDeskApp(App[None]):
             self.log_line(text, LEVEL_STYLE[level])
             if isinstance(event, Liquidation):
                 self.notify(text, title="Liquidation", severity="error", timeout=12)
+        self._check_journal()  # after the events: a save failure reads as the newest line
         for name, mark in self.engine.marks.items():
             self.launch_marks.setdefault(name, mark)
         if self._dirty:
             self._dirty = False
-            self.main.refresh_view()
+            # Shutting down, the main screen's widgets may already be gone: skip the repaint.
+            with contextlib.suppress(NoMatches):
+                self.main.refresh_view()
 
     def log_line(self, text: str, style: str = "") -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(self.wall_clock()))
@@ -378,6 +512,7 @@ class PerpDeskApp(App[None]):
                 "help": self.action_help,
                 "settings": self.action_settings,
                 "history": self.action_history,
+                "reset": self.start_reset,
             }.get(name)
             if action is None:
                 return f"/{name} is not available yet."

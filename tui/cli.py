@@ -45,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=float, metavar="X", help="time acceleration (1, 10, 60; replay 1-100)"
     )
     parser.add_argument("--data-dir", metavar="DIR", help="where the paper account is kept")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start a fresh account with the starting balance (the old one is kept as a season)",
+    )
+    parser.add_argument(
+        "--accounts", action="store_true", help="list this account's seasons and exit"
+    )
     return parser
 
 
@@ -63,6 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         for scenario in SCENARIOS.values():
             print(f"{scenario.name:<14} {scenario.teaches}")
+        return 0
+
+    from tui.journal import Journal, JournalError, default_data_dir, format_seasons, list_seasons
+
+    data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
+    if args.accounts:
+        try:
+            print(format_seasons(list_seasons(data_dir)))
+        except JournalError as exc:
+            parser.exit(1, f"perpdesk: {exc}\n")
         return 0
 
     loaded = load_settings(config_path)
@@ -88,15 +106,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, ImportError, OSError) as exc:
         parser.exit(2, f"perpdesk: {exc}\n")
 
-    from tui.app import PerpDeskApp
+    from tui.app import PerpDeskApp, markets_for
 
-    data_dir = Path(args.data_dir).expanduser() if args.data_dir else None
+    journal: Journal | None = None
+    problem: JournalError | None = None
+    try:
+        journal = Journal.open(
+            data_dir,
+            starting_balance=settings.account.starting_balance,
+            markets=markets_for(settings),
+            fresh=args.fresh,
+        )
+    except JournalError as exc:
+        if exc.kind == "in_use":
+            parser.exit(1, f"perpdesk: {exc}\n")
+        problem = exc  # the app explains it and offers a fresh account
+    if journal is not None:
+        resume = getattr(source, "resume_from", None)
+        if resume is not None:  # simulated prices continue from the saved marks
+            resume(journal.engine.marks)
+
+    marker = data_dir / "tip-shown"
+    first_run = not marker.exists()
     app = PerpDeskApp(
         settings,
+        journal=journal,
+        journal_problem=problem,
         source=source,
         config_path=config_path,
         messages=messages,
         data_dir=data_dir,
+        first_run=first_run,
     )
-    app.run()
+    try:
+        if first_run:
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+            except OSError:
+                pass  # the tip shows again next time; nothing else depends on it
+        app.run()
+    finally:
+        final = app.journal
+        if final is not None:
+            final.flush()
+            saved = final.close()
+            if not saved:
+                print(f"perpdesk: {final.error or 'the last changes could not be saved'}")
     return app.return_code or 0

@@ -99,6 +99,7 @@ class MainScreen(Screen[None]):
     MainScreen #command { border: none; height: 1; padding: 0 1 0 0; background: $boost; }
     MainScreen #tip { height: auto; padding: 0 1; color: $text-muted; }
     MainScreen #tip.-hidden { display: none; }
+    MainScreen #tip.-warning { color: $error; text-style: bold; }
     """
 
     def __init__(self) -> None:
@@ -114,7 +115,7 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield AccountStrip(id="account")
-        yield Static("", id="tip", classes="-hidden")
+        yield Static("", id="tip", classes="-hidden", markup=False)
         with Horizontal(id="middle"):
             watch = LiveTable(WATCH_COLUMNS, id="watchlist")
             watch.add_class("box")
@@ -251,10 +252,12 @@ class MainScreen(Screen[None]):
         else:
             self.hide_command()
 
-    def show_tip(self, text: str) -> None:
+    def show_tip(self, text: str, warning: bool = False) -> None:
+        """A line above the tables: the first-run tip, or a standing warning."""
         tip = self.query_one("#tip", Static)
         tip.update(text)
         tip.set_class(not text, "-hidden")
+        tip.set_class(warning, "-warning")
 
     # ------------------------------------------------------------------ layout
 
