@@ -27,6 +27,7 @@ from tui.engine import (
     default_markets,
 )
 from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
+from tui.history import AccountAt, account_at
 from tui.journal import Journal, JournalError, set_aside
 from tui.market import FeedState, FeedStatus, PriceSource, SteppedSource
 from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen
@@ -52,9 +53,11 @@ def markets_for(settings: Settings) -> list[Market]:
     return markets
 
 
-def engine_for(settings: Settings) -> PaperEngine:
+def engine_for(settings: Settings, clock: Callable[[], float] = time.time) -> PaperEngine:
     """A fresh in-memory engine from settings: starting balance, fees and markets."""
-    return PaperEngine(balance=settings.account.starting_balance, markets=markets_for(settings))
+    return PaperEngine(
+        balance=settings.account.starting_balance, markets=markets_for(settings), clock=clock
+    )
 
 
 class PerpDeskApp(App[None]):
@@ -84,7 +87,10 @@ class PerpDeskApp(App[None]):
         self.settings = settings or Settings()
         self.journal = journal
         self.journal_problem = journal_problem
-        self.engine = journal.engine if journal is not None else engine or engine_for(self.settings)
+        if journal is not None:
+            self.engine = journal.engine
+        else:
+            self.engine = engine or engine_for(self.settings, clock=wall_clock)
         self.feed = source
         self.config_path = config_path
         self.data_dir = data_dir
@@ -102,6 +108,7 @@ class PerpDeskApp(App[None]):
         self._styles: tuple[str, dict[str, str]] | None = None
         self._main_ready = False
         self._journal_error: str | None = None
+        self.accounts: dict[int, AccountAt] = dict(journal.accounts) if journal else {}
         self.engine.listeners.append(self._on_engine_event)
 
     # ------------------------------------------------------------------ set-up
@@ -206,6 +213,7 @@ class PerpDeskApp(App[None]):
             if engine.mark(name) is None and name in engine.markets:
                 engine.set_mark(name, mark)
         self.engine = engine
+        self.accounts = dict(self.journal.accounts) if self.journal is not None else {}
         self._pending.clear()
         self._dirty = True
         self.refresh_now()
@@ -239,7 +247,7 @@ class PerpDeskApp(App[None]):
             if not yes:
                 return
             if self.journal is None:
-                self.swap_engine(engine_for(self.settings))
+                self.swap_engine(engine_for(self.settings, clock=self.wall_clock))
                 self.log_line(f"Fresh account with {fmt_money(balance)} (not saved).")
                 return
             try:
@@ -333,6 +341,8 @@ class PerpDeskApp(App[None]):
     def _on_engine_event(self, event: Event) -> None:
         self._pending.append(event)
         self._dirty = True
+        if isinstance(event, Liquidation):  # for the post-mortem's "what Cross would have lost"
+            self.accounts[event.seq] = account_at(self.engine)
 
     def refresh_now(self) -> None:
         """Drain engine events into the log and repaint the main screen (timer-driven)."""
@@ -550,7 +560,10 @@ class PerpDeskApp(App[None]):
         self.push_screen(SettingsScreen(self.settings, path), done)
 
     def action_history(self) -> None:
-        self.notify("The history screen is coming.")
+        from tui.screens.history import HistoryScreen
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
 
     def action_speed(self, step: int) -> None:
         feed = self.feed

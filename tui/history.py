@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, get_args
 
+from tui.engine import PaperEngine
 from tui.engine import margin as mg
 from tui.engine.models import (
     Event,
@@ -349,6 +350,15 @@ class AccountAt:
 
     wallet: float
     cross_excess: float
+
+
+def account_at(engine: PaperEngine) -> AccountAt:
+    """The wallet and cross excess (``W + sum(u - MM)`` of cross positions) right now."""
+    account = engine.account
+    return AccountAt(
+        wallet=account.wallet_balance,
+        cross_excess=account.cross_account_value - account.cross_maintenance_margin,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,7 @@ from tui.engine import (
 )
 from tui.engine.models import check_number
 from tui.format import fmt_money
-from tui.history import AccountAt, PostMortem, post_mortems
+from tui.history import AccountAt, PostMortem, account_at, post_mortems
 
 SCHEMA_VERSION: Final = 1
 DB_NAME: Final = "account.db"
@@ -190,14 +190,6 @@ def _market_data(market: Market) -> dict[str, Any]:
 
 def _cross_count(state: Mapping[str, Any]) -> int:
     return sum(1 for p in state["positions"] if p["mode"] == MarginMode.CROSS.value)
-
-
-def _account_at(engine: PaperEngine) -> AccountAt:
-    account = engine.account
-    return AccountAt(
-        wallet=account.wallet_balance,
-        cross_excess=account.cross_account_value - account.cross_maintenance_margin,
-    )
 
 
 # --------------------------------------------------------------------------- the lock
@@ -751,7 +743,7 @@ class Journal:
     def _on_event(self, event: Event) -> None:
         """Engine listener: must never raise (the engine calls it in the middle of a change)."""
         try:
-            account = _account_at(self.engine)
+            account = account_at(self.engine)
             self.accounts[event.seq] = account
             self._batch.append((event, account))
             state = self.engine.to_state()

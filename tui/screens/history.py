@@ -1,0 +1,304 @@
+"""History (`h`): fills, liquidations with post-mortems, funding, closed positions, stats."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from tui.engine import Fill, FundingPayment, Liquidation
+from tui.format import fmt_leverage, fmt_money, fmt_pct, fmt_price, fmt_size
+from tui.history import (
+    ExportError,
+    Stats,
+    closed_positions,
+    export_csv,
+    format_duration,
+    post_mortems,
+    practice_stats,
+)
+
+if TYPE_CHECKING:
+    from tui.app import PerpDeskApp
+
+TABS = (
+    ("fills", "Fills"),
+    ("liquidations", "Liquidations"),
+    ("funding", "Funding"),
+    ("closed", "Closed positions"),
+)
+
+
+def _when(t: float) -> str:
+    return time.strftime("%m-%d %H:%M:%S", time.localtime(t))
+
+
+def _signed(x: float, styles: dict[str, str]) -> Text:
+    return Text(
+        fmt_money(x, signed=True), style=styles["up"] if x >= 0 else styles["down"], justify="right"
+    )
+
+
+def _right(text: str) -> Text:
+    return Text(text, justify="right")
+
+
+class HistoryScreen(Screen[None]):
+    """Read-only: built from the engine's records each time it opens."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,h", "close", "Back", id="history.close"),
+        Binding("e", "export", "Export CSV", id="history.export"),
+        Binding("1", "tab('fills')", "Fills", id="history.fills", show=False),
+        Binding("2", "tab('liquidations')", "Liquidations", id="history.liquidations", show=False),
+        Binding("3", "tab('funding')", "Funding", id="history.funding", show=False),
+        Binding("4", "tab('closed')", "Closed", id="history.closed", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    HistoryScreen #stats { height: auto; padding: 0 1; }
+    HistoryScreen TabbedContent { height: 1fr; }
+    HistoryScreen DataTable { height: 1fr; }
+    HistoryScreen #table-liquidations { height: auto; max-height: 50%; }
+    HistoryScreen #postmortems { height: 1fr; padding: 1 1 0 1; }
+    HistoryScreen .empty { color: $text-muted; padding: 1 2; }
+    """
+
+    @property
+    def perp(self) -> PerpDeskApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        yield Static(id="stats")
+        with TabbedContent(id="tabs"):
+            for key, label in TABS:
+                with TabPane(f"{label}", id=f"tab-{key}"):
+                    if key == "liquidations":
+                        yield DataTable(id=f"table-{key}", cursor_type="row")
+                        with VerticalScroll(id="postmortems"):
+                            yield Static(id="postmortem-text", markup=False)
+                    else:
+                        yield DataTable(id=f"table-{key}", cursor_type="row")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = "History  (1-4 switch tabs, e exports the one shown, Esc back)"
+        self.show_history()
+
+    def show_history(self) -> None:
+        events = list(self.perp.engine.events)
+        styles = self.perp.styles_for_numbers()
+        self.query_one("#stats", Static).update(self._show_stats(events, styles))
+        self._show_fills(events)
+        self._show_liquidations(events, styles)
+        self._show_funding(events, styles)
+        self._show_closed(events, styles)
+
+    # ------------------------------------------------------------------ parts
+
+    def _show_stats(self, events: list[object], styles: dict[str, str]) -> Table:
+        stats = practice_stats(events)  # type: ignore[arg-type]
+        table = Table(
+            title="Practice stats", title_justify="left", expand=True, box=None, padding=(0, 1)
+        )
+        table.add_column("")
+        for head in (
+            "Net result",
+            "Realized PnL",
+            "Fees",
+            "Funding paid",
+            "received",
+            "Forfeited",
+            "Win rate",
+            "Largest loss",
+            "Liquidations",
+        ):
+            table.add_column(head, justify="right")
+
+        def row(label: str, s: Stats) -> None:
+            table.add_row(
+                Text(label, style="bold"),
+                _signed(s.net_pnl, styles),
+                _signed(s.realized_pnl, styles),
+                fmt_money(s.fees_paid),
+                fmt_money(s.funding_paid),
+                fmt_money(s.funding_received),
+                fmt_money(s.forfeited),
+                fmt_pct(s.win_rate, decimals=0) if s.win_rate is not None else "—",
+                fmt_money(-s.largest_loss) if s.largest_loss else "—",
+                str(s.liquidations),
+            )
+
+        row("All", stats.overall)
+        row("Isolated", stats.isolated)
+        row("Cross", stats.cross)
+        return table
+
+    def _fresh_table(self, key: str, columns: list[str]) -> DataTable[object]:
+        table: DataTable[object] = self.query_one(f"#table-{key}", DataTable)
+        table.clear(columns=True)
+        table.add_columns(*columns)
+        return table
+
+    def _show_fills(self, events: list[object]) -> None:
+        table = self._fresh_table(
+            "fills",
+            [
+                "Time",
+                "Market",
+                "Order",
+                "Kind",
+                "Size",
+                "Price",
+                "Mode",
+                "Lev",
+                "Fee",
+                "Realized PnL",
+            ],
+        )
+        for e in reversed(events):
+            if isinstance(e, Fill):
+                table.add_row(
+                    _when(e.time),
+                    e.market,
+                    e.side.value.upper(),
+                    e.kind,
+                    _right(fmt_size(e.size, e.price)),
+                    _right(fmt_price(e.price)),
+                    e.mode.label,
+                    fmt_leverage(e.leverage),
+                    _right(fmt_money(e.fee)),
+                    _right(fmt_money(e.realized_pnl, signed=True))
+                    if e.kind in ("reduce", "close")
+                    else "",
+                )
+
+    def _show_liquidations(self, events: list[object], styles: dict[str, str]) -> None:
+        table = self._fresh_table(
+            "liquidations",
+            [
+                "Time",
+                "Market",
+                "Side",
+                "Size",
+                "Mode",
+                "Lev",
+                "Entry",
+                "Mark",
+                "Margin lost",
+                "Held for",
+            ],
+        )
+        liqs = [e for e in events if isinstance(e, Liquidation)]
+        for e in reversed(liqs):
+            table.add_row(
+                _when(e.time),
+                e.market,
+                e.side.value.upper(),
+                _right(fmt_size(e.size, e.mark_price)),
+                e.mode.label,
+                fmt_leverage(e.leverage),
+                _right(fmt_price(e.entry_price, e.mark_price)),
+                _right(fmt_price(e.mark_price)),
+                Text(fmt_money(e.margin_lost), style=styles["down"], justify="right"),
+                format_duration(max(e.time - e.opened_at, 0.0)),
+            )
+        mortems = post_mortems(events, self.perp.engine.markets, self.perp.accounts)  # type: ignore[arg-type]
+        text = "\n".join(f"• {m.line}" for m in reversed(mortems))
+        self.query_one("#postmortem-text", Static).update(
+            "Post-mortems\n" + text if text else "No liquidations yet. Keep it that way."
+        )
+
+    def _show_funding(self, events: list[object], styles: dict[str, str]) -> None:
+        table = self._fresh_table(
+            "funding",
+            ["Time", "Market", "Side", "Size", "Mode", "Mark", "Rate/h", "Paid (+) / received (-)"],
+        )
+        for e in reversed(events):
+            if isinstance(e, FundingPayment):
+                table.add_row(
+                    _when(e.time),
+                    e.market,
+                    e.side.value.upper(),
+                    _right(fmt_size(e.size, e.mark_price)),
+                    e.mode.label,
+                    _right(fmt_price(e.mark_price)),
+                    _right(fmt_pct(e.rate, signed=True, decimals=4)),
+                    Text(
+                        fmt_money(e.payment, signed=True),
+                        justify="right",
+                        style=styles["down"] if e.payment > 0 else styles["up"],
+                    ),
+                )
+
+    def _show_closed(self, events: list[object], styles: dict[str, str]) -> None:
+        table = self._fresh_table(
+            "closed",
+            [
+                "Closed",
+                "Market",
+                "Side",
+                "Mode",
+                "Lev",
+                "Size",
+                "Entry",
+                "Exit",
+                "Realized PnL",
+                "Fees",
+                "Funding",
+                "Net",
+                "Held for",
+                "",
+            ],
+        )
+        for c in reversed(closed_positions(events)):  # type: ignore[arg-type]
+            table.add_row(
+                _when(c.closed_at),
+                c.market,
+                c.side.value.upper(),
+                c.mode.label,
+                fmt_leverage(c.leverage),
+                _right(fmt_size(c.size, c.entry_price)),
+                _right(fmt_price(c.entry_price)),
+                _right(fmt_price(c.exit_price, c.entry_price)),
+                _signed(c.realized_pnl, styles),
+                _right(fmt_money(c.fees)),
+                _right(fmt_money(c.funding, signed=True)),
+                _signed(c.net_pnl, styles),
+                format_duration(c.duration),
+                Text("LIQUIDATED", style=styles["down"]) if c.liquidated else "",
+            )
+
+    # ------------------------------------------------------------------ actions
+
+    def action_tab(self, key: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{key}"
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def export_dir(self) -> Path:
+        base = self.perp.data_dir
+        return (base / "exports") if base is not None else Path.cwd()
+
+    def action_export(self) -> None:
+        active = self.query_one(TabbedContent).active or "tab-fills"
+        kind = active.removeprefix("tab-")
+        folder = self.export_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = export_csv(self.perp.engine.events, folder, kind)
+        except (ExportError, OSError) as exc:
+            self.notify(str(exc), title="Export failed", severity="error", timeout=10)
+            return
+        self.perp.log_line(f"Exported {kind} to {path}")
+        self.notify(f"Exported {kind} to {path}", title="Export", timeout=10)
