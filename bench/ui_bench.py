@@ -1,12 +1,15 @@
 """UI speed: start-up time and CPU while 20 positions tick, each against a bare Textual app.
 
 1. Start to first frame: a fresh Python process, from interpreter start to the app's Ready
-   event (its first screen composed and painted), for perpdesk and for a bare App with Header,
+   event (its first screen composed and painted), for perpdesk started as the CLI starts it
+   (settings, seeded feed, journal in a temp data dir) and for a bare App with Header,
    DataTable and Footer. Median of N runs each, interleaved. Required: perpdesk <= 2x bare.
 2. CPU: 20 open positions whose marks all move 10 times a second, the screen refreshing at
    10 Hz, for T seconds, against a bare DataTable of 20 rows x 12 columns whose every cell is
    updated 10 times a second. Process CPU seconds (user + system). Required: <= 1.5x bare.
    Also shown: perpdesk with its own simulated feed running (the everyday case).
+3. Feed flood: 5,000 marks a second pushed into the running app, and the refresh rate the
+   screen still achieves (it must keep its 10 Hz).
 
 Every app runs headless in its own process. Run: python bench/ui_bench.py [--runs N] [--seconds T]
 """
@@ -14,6 +17,7 @@ Every app runs headless in its own process. Run: python bench/ui_bench.py [--run
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -51,17 +55,20 @@ def child_bare_start() -> None:
 
 
 def child_perpdesk_start() -> None:
+    """perpdesk as `perpdesk --seed 1` starts it: settings, feed, journal, app."""
     from tui.app import PerpDeskApp
-    from tui.market import SimSource
-    from tui.settings import load_settings
+    from tui.cli import build_app, build_parser
 
     class Bench(PerpDeskApp):
         def on_ready(self) -> None:
             print(time.time())  # the parent subtracts the moment it started this process
             self.exit()
 
-    settings = load_settings().settings  # as the CLI does (the temp config dir has no file)
-    Bench(settings, source=SimSource(None, seed=1)).run(headless=True, size=(120, 36))
+    parser = build_parser()
+    app = build_app(parser.parse_args(["--seed", "1"]), parser, app_class=Bench)
+    app.run(headless=True, size=(120, 36))
+    if app.journal is not None:
+        app.journal.close()
 
 
 def child_bare_cpu(seconds: float) -> None:
@@ -149,7 +156,76 @@ def child_perpdesk_cpu(seconds: float, own_feed: bool) -> None:
     )
 
 
+def child_perpdesk_flood(seconds: float, rate: int) -> None:
+    """``rate`` marks a second pushed into the running app (in 100 batches a second) with 20
+    positions open; prints the refreshes achieved per second and the longest gap between two."""
+    import random
+
+    from tui.app import PerpDeskApp
+    from tui.engine import MarginMode, Side
+    from tui.market import SimSource
+
+    rng = random.Random(1)
+    batch = max(1, rate // 100)
+
+    class Bench(PerpDeskApp):
+        def on_ready(self) -> None:
+            self.names = list(self.engine.markets)
+            for i, name in enumerate(self.names[:20]):
+                mark = self.engine.mark(name)
+                assert mark is not None
+                mode = MarginMode.CROSS if i % 2 else MarginMode.ISOLATED
+                self.engine.open(name, Side.LONG, 100 / mark, 3, mode)
+            self.set_interval(0.01, self.flood)
+            self.set_timer(1.0, self.start)
+            self.refreshes: list[float] = []
+            self.pushed = 0
+
+        def flood(self) -> None:  # catch up to `rate` marks per second of wall time
+            names = self.names
+            due = batch
+            if hasattr(self, "t0"):
+                due = max(0, int(rate * (time.perf_counter() - self.t0)) - self.pushed)
+            for _ in range(due):
+                name = names[rng.randrange(len(names))]
+                mark = self.engine.mark(name)
+                assert mark is not None
+                self.on_mark(name, mark * (1 + rng.uniform(-0.0005, 0.0005)))
+            self.pushed += due
+
+        def refresh_now(self) -> None:
+            super().refresh_now()
+            if hasattr(self, "t0"):
+                self.refreshes.append(time.perf_counter())
+
+        def start(self) -> None:
+            self.t0 = time.perf_counter()
+            self.pushed = 0
+            self.set_timer(seconds, self.stop)
+
+        def stop(self) -> None:
+            elapsed = time.perf_counter() - self.t0
+            stamps = [self.t0, *self.refreshes]
+            gap = max(b - a for a, b in itertools.pairwise(stamps))
+            print(f"{self.pushed / elapsed} {len(self.refreshes) / elapsed} {gap}")
+            self.exit()
+
+    Bench(source=SimSource(None, seed=1), autostart_feed=False).run(headless=True, size=(120, 36))
+
+
 # --------------------------------------------------------------------------- parent
+
+
+def run_child_line(*args: str) -> list[float]:
+    env = dict(os.environ)
+    home = tempfile.mkdtemp(prefix="perpdesk-bench-")
+    env.update(XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data")
+    out = subprocess.run(
+        [sys.executable, __file__, CHILD, *args], capture_output=True, text=True, env=env
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"child {args} failed:\n{out.stderr[-3000:]}")
+    return [float(x) for x in out.stdout.strip().splitlines()[-1].split()]
 
 
 def run_child(*args: str, since_spawn: bool = False) -> float:
@@ -196,6 +272,14 @@ def main() -> None:
     ratio = perp_cpu / bare_cpu
     print(f"  ratio {ratio:.2f}x  (required <= 1.5x)  {'OK' if ratio <= 1.5 else 'FAIL'}")
 
+    pushed, per_second, gap = run_child_line("perpdesk-flood", str(t), "5000")
+    print(f"Feed flood: {pushed:,.0f} marks/s pushed into the running app (20 positions open):")
+    ok = per_second >= 9 and gap < 0.25
+    print(
+        f"  screen refreshes {per_second:.1f}/s (target 10), longest gap {gap * 1000:.0f} ms"
+        f"  {'OK' if ok else 'FALLING BEHIND'}"
+    )
+
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == CHILD:
@@ -210,5 +294,7 @@ if __name__ == "__main__":
             child_perpdesk_cpu(float(sys.argv[3]), own_feed=False)
         elif kind == "perpdesk-cpu-feed":
             child_perpdesk_cpu(float(sys.argv[3]), own_feed=True)
+        elif kind == "perpdesk-flood":
+            child_perpdesk_flood(float(sys.argv[3]), int(sys.argv[4]))
     else:
         main()

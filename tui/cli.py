@@ -6,8 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui import __version__
+
+if TYPE_CHECKING:
+    from tui.app import PerpDeskApp
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
 
-    from tui.settings import load_settings, resolve_config_path
+    from tui.settings import resolve_config_path
 
     config_path = resolve_config_path(args.config)
     if args.print_config_path:
@@ -73,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{scenario.name:<14} {scenario.teaches}")
         return 0
 
-    from tui.journal import Journal, JournalError, default_data_dir, format_seasons, list_seasons
+    from tui.journal import JournalError, default_data_dir, format_seasons, list_seasons
 
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
     if args.accounts:
@@ -83,6 +87,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.exit(1, f"perpdesk: {exc}\n")
         return 0
 
+    app = build_app(args, parser)
+    try:
+        app.run()
+    finally:
+        final = app.journal
+        if final is not None:
+            final.flush()
+            if not final.close():
+                print(f"perpdesk: {final.error or 'the last changes could not be saved'}")
+    return app.return_code or 0
+
+
+def build_app(
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    app_class: type[PerpDeskApp] | None = None,
+) -> PerpDeskApp:
+    """Everything between the command line and a ready-to-run app: settings, price source,
+    the journal. Exits with a message (code 2 or 1) on arguments that cannot work."""
+    from tui.journal import Journal, JournalError, default_data_dir
+    from tui.settings import load_settings, resolve_config_path
+
+    config_path = resolve_config_path(args.config)
+    data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
     loaded = load_settings(config_path)
     settings = loaded.settings
     messages = list(loaded.messages)
@@ -128,7 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     marker = data_dir / "tip-shown"
     first_run = not marker.exists()
-    app = PerpDeskApp(
+    if first_run:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass  # the tip shows again next time; nothing else depends on it
+    return (app_class or PerpDeskApp)(
         settings,
         journal=journal,
         journal_problem=problem,
@@ -138,19 +172,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir=data_dir,
         first_run=first_run,
     )
-    try:
-        if first_run:
-            try:
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.touch()
-            except OSError:
-                pass  # the tip shows again next time; nothing else depends on it
-        app.run()
-    finally:
-        final = app.journal
-        if final is not None:
-            final.flush()
-            saved = final.close()
-            if not saved:
-                print(f"perpdesk: {final.error or 'the last changes could not be saved'}")
-    return app.return_code or 0
