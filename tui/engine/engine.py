@@ -109,6 +109,10 @@ class _Pos:
             self.opened_at,
         )
 
+    @property
+    def side(self) -> Side:
+        return Side.LONG if self.s > 0 else Side.SHORT
+
     def upnl(self, mark: float) -> float:
         return mg.unrealized_pnl(self.s, self.q, self.entry, mark)
 
@@ -287,7 +291,7 @@ class PaperEngine:
         margin = mg.initial_margin(pos.q, mark, pos.lev) if pos.cross else pos.margin
         return PositionView(
             market=pos.market,
-            side=Side.LONG if pos.s > 0 else Side.SHORT,
+            side=pos.side,
             size=pos.q,
             entry_price=pos.entry,
             mark_price=mark,
@@ -804,7 +808,7 @@ class PaperEngine:
                 seq=self._seq,
                 time=self._clock(),
                 market=name,
-                side=Side.LONG if pos.s > 0 else Side.SHORT,
+                side=pos.side,
                 size=pos.q,
                 mark_price=mark,
                 rate=rate,
@@ -877,7 +881,7 @@ class PaperEngine:
             seq=self._seq,
             time=self._clock(),
             market=pos.market,
-            side=Side.LONG if pos.s > 0 else Side.SHORT,
+            side=pos.side,
             size=pos.q,
             entry_price=pos.entry,
             mark_price=mark,
@@ -919,7 +923,7 @@ class PaperEngine:
             "positions": [
                 {
                     "market": p.market,
-                    "side": "long" if p.s > 0 else "short",
+                    "side": p.side.value,
                     "size": p.q,
                     "entry": p.entry,
                     "mode": p.mode.value,
