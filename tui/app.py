@@ -29,7 +29,14 @@ from tui.engine import (
 from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import AccountAt, account_at
 from tui.journal import Journal, JournalError, set_aside
-from tui.market import FeedState, FeedStatus, PriceSource, SteppedSource
+from tui.market import (
+    FeedState,
+    FeedStatus,
+    PriceSource,
+    ReplaySource,
+    ScenarioSource,
+    SteppedSource,
+)
 from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import OrderFormScreen, OrderTicket, TradeConfirmScreen
@@ -157,6 +164,7 @@ class PerpDeskApp(App[None]):
             self.notify(message, title="Settings", severity="warning", timeout=10)
         if self.first_run:
             self.main.show_tip(TIP)
+        self._describe_feed()
         if self.journal_problem is not None:
             self._journal_trouble(self.journal_problem)
         elif self.journal is not None:
@@ -167,6 +175,21 @@ class PerpDeskApp(App[None]):
                     f"{self.journal.path} with {held} open position{'s' if held != 1 else ''}."
                 )
         self.refresh_now()
+
+    def _describe_feed(self) -> None:
+        """Say what a scenario teaches, and which rows of a replay file were skipped."""
+        feed = self.feed
+        if isinstance(feed, ScenarioSource):
+            self.log_line(f"Scenario {feed.scenario.name}: {feed.scenario.teaches}")
+        if isinstance(feed, ReplaySource) and feed.error_count:
+            shown = feed.errors[:5]
+            more = feed.error_count - len(shown)
+            tail = f" (and {more} more)" if more > 0 else ""
+            self.log_line(
+                f"Replay skipped {feed.error_count} row{'s' if feed.error_count != 1 else ''} "
+                f"it could not read{tail}: " + "; ".join(shown),
+                "warning",
+            )
 
     # ------------------------------------------------------------------ the journal
 

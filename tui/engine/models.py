@@ -163,6 +163,11 @@ class Liquidation:
     group: int
     opened_at: float
 
+    @property
+    def mark(self) -> float:
+        """The mark the position was liquidated at (same as ``mark_price``)."""
+        return self.mark_price
+
 
 @dataclass(frozen=True, slots=True)
 class FundingPayment:

@@ -295,7 +295,10 @@ class MainScreen(Screen[None]):
         eng = app.engine
         marks = eng.marks
         rows: dict[str, list[Cell]] = {}
+        fed = app.feed.symbols if app.feed is not None else None
         for name, market in eng.markets.items():
+            if fed is not None and name not in fed and eng.position(name) is None:
+                continue  # the feed never prices it (a replay of two markets): leave it out
             mark = marks.get(name)
             shown = self._shown_marks.get(name)
             if mark is not None and shown is not None and mark != shown:
