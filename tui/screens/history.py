@@ -106,42 +106,60 @@ class HistoryScreen(Screen[None]):
     # ------------------------------------------------------------------ parts
 
     def _show_stats(self, events: list[object], styles: dict[str, str]) -> Table:
+        """Stats by margin mode; a narrow terminal gets the short form (net funding, no
+        forfeited column) so no figure is cut."""
         stats = practice_stats(events)  # type: ignore[arg-type]
+        narrow = self.size.width < 110
         table = Table(
             title="Practice stats", title_justify="left", expand=True, box=None, padding=(0, 1)
         )
-        table.add_column("")
-        for head in (
-            "Net result",
-            "Realized PnL",
-            "Fees",
-            "Funding paid",
-            "received",
-            "Forfeited",
-            "Win rate",
-            "Largest loss",
-            "Liquidations",
-        ):
-            table.add_column(head, justify="right")
+        table.add_column("", no_wrap=True)
+        heads = (
+            ("Net", "Realized", "Fees", "Funding", "Win", "Worst", "Liqs")
+            if narrow
+            else (
+                "Net result",
+                "Realized PnL",
+                "Fees",
+                "Funding paid",
+                "received",
+                "Forfeited",
+                "Win rate",
+                "Largest loss",
+                "Liquidations",
+            )
+        )
+        for head in heads:
+            table.add_column(head, justify="right", no_wrap=True)
 
         def row(label: str, s: Stats) -> None:
+            funding = (
+                [fmt_money(-s.net_funding, signed=True)]
+                if narrow
+                else [fmt_money(s.funding_paid), fmt_money(s.funding_received)]
+            )
+            forfeited = [] if narrow else [fmt_money(s.forfeited)]
             table.add_row(
                 Text(label, style="bold"),
                 _signed(s.net_pnl, styles),
                 _signed(s.realized_pnl, styles),
                 fmt_money(s.fees_paid),
-                fmt_money(s.funding_paid),
-                fmt_money(s.funding_received),
-                fmt_money(s.forfeited),
+                *funding,
+                *forfeited,
                 fmt_pct(s.win_rate, decimals=0) if s.win_rate is not None else "—",
                 fmt_money(-s.largest_loss) if s.largest_loss else "—",
                 str(s.liquidations),
             )
 
         row("All", stats.overall)
-        row("Isolated", stats.isolated)
+        row("Isolated" if not narrow else "Iso", stats.isolated)
         row("Cross", stats.cross)
         return table
+
+    def on_resize(self) -> None:
+        self.query_one("#stats", Static).update(
+            self._show_stats(list(self.perp.engine.events), self.perp.styles_for_numbers())
+        )
 
     def _fresh_table(self, key: str, columns: list[str]) -> DataTable[object]:
         table: DataTable[object] = self.query_one(f"#table-{key}", DataTable)
