@@ -489,7 +489,7 @@ class PerpDeskApp(App[None]):
 
     def margin_limit(self, market: str, sign: int) -> float:
         if sign > 0:
-            return max(0.0, self.engine.account.available)
+            return self.engine.addable_margin(market)
         return self.engine.removable_margin(market)
 
     def start_margin_transfer(self, market: str, sign: int) -> None:

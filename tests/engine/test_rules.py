@@ -537,3 +537,31 @@ def test_default_markets_are_realistic() -> None:
     assert (lev["BTC"], lev["ETH"], lev["SOL"]) == (40, 25, 20)
     assert max(lev[n] for n in names[4:]) <= 20
     assert all(m.taker_fee == 0.00045 and m.maker_fee == 0.00015 for m in DEFAULT_MARKETS)
+
+
+def test_unrealized_profit_cannot_be_posted_as_isolated_margin(eng: PaperEngine) -> None:
+    eng.open("BTC", LONG, size=0.5, leverage=10, mode=CROSS)
+    eng.set_mark("BTC", 200_000)  # +50,000 unrealized; wallet still 10,000
+    assert eng.account.available > 45_000
+    with pytest.raises(OrderRejected, match="posted from your wallet"):
+        eng.open("ETH", LONG, size=50, leverage=5, mode=ISO)  # 40,000 margin
+    eng.open("ETH", LONG, size=50, leverage=5, mode=CROSS)  # Cross may use the profit
+    eng.open("SOL", LONG, size=10, leverage=5, mode=ISO)  # 400 of cash is fine
+    with pytest.raises(OrderRejected, match=r"at most 9,600\.00"):
+        eng.add_margin("SOL", 20_000)
+    assert eng.account.wallet_balance >= 0
+
+
+def test_cross_liquidation_of_a_negative_wallet_creates_no_profit(eng: PaperEngine) -> None:
+    eng.open("BTC", LONG, size=0.5, leverage=10, mode=CROSS)
+    eng.open("ETH", LONG, size=10, leverage=10, mode=CROSS)
+    eng.set_mark("BTC", 150_000)  # BTC +25,000
+    eng.set_mark("ETH", 2_500)  # ETH -15,000
+    eng.close("ETH")  # realizes -15,000: the wallet goes negative, held up by BTC's profit
+    assert eng.account.wallet_balance == approx(-5_000)
+    eng.set_mark("BTC", 100_500)  # gaps far below: V = -5,000 + 250 < R
+    [liq] = eng.liquidations
+    assert liq.realized_pnl == approx(250)  # the true PnL, not an invented one
+    assert eng.account.wallet_balance == 0
+    a = eng.account
+    assert a.deposits + a.realized_pnl - a.fees_paid - a.funding_paid - a.forfeited == approx(0)

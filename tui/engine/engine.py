@@ -83,8 +83,7 @@ class _Pos:
         self.margin = margin  # posted margin M (isolated only)
         self.mmr = mmr
         self.opened_at = opened_at
-        self.k = s * q - q * mmr
-        self.liq = self._isolated_liq()
+        self.refresh()
 
     def _isolated_liq(self) -> float:
         if self.cross:
@@ -93,7 +92,7 @@ class _Pos:
 
     def refresh(self) -> None:
         """Recompute the cached figures after q, entry or margin changed."""
-        self.k = self.s * self.q - self.q * self.mmr
+        self.k = mg.buffer_slope(self.s, self.q, self.mmr)
         self.liq = self._isolated_liq()
 
     def copy(self) -> _Pos:
@@ -583,6 +582,15 @@ class PaperEngine:
                     f"{_money(max(available, 0))} is available; {_money(missing)} is missing. "
                     "Lower the size or raise the leverage."
                 )
+            isolated = (pos.mode if pos is not None else mode_) is MarginMode.ISOLATED
+            short_of_cash = im + fee_open > wallet + _REL_TOL * max(1.0, wallet)
+            if rejection is None and isolated and short_of_cash:
+                rejection = (
+                    f"Isolated margin is posted from your wallet, which holds "
+                    f"{_money(max(wallet, 0.0))}; this order needs {_money(im + fee_open)}. "
+                    "Unrealized profit backs Cross orders but cannot be posted as isolated "
+                    "margin: lower the size, or close a profitable position first."
+                )
             if pos is not None:  # add to the position
                 kind = "add"
                 new = pos.copy()
@@ -727,14 +735,20 @@ class PaperEngine:
 
     # ------------------------------------------------------------------ isolated margin
 
+    def addable_margin(self, market: str) -> float:
+        """The most :meth:`add_margin` would accept now: margin is posted in cash, so no more
+        than the wallet holds, nor than is available to trade."""
+        self._isolated(market, "add margin to")
+        return max(0.0, min(self._available(), self._wallet))
+
     def add_margin(self, market: str, amount: float) -> MarginTransfer:
         pos = self._isolated(market, "add margin to")
         amount = check_number("Amount", amount)
-        available = self._available()
-        if amount > available + _REL_TOL * max(1.0, available):
+        most = self.addable_margin(pos.market)
+        if amount > most + _REL_TOL * max(1.0, most):
             raise OrderRejected(
-                f"You can add at most {_money(max(available, 0.0))} to {pos.market}: that is what "
-                f"is available."
+                f"You can add at most {_money(max(most, 0.0))} to {pos.market}: that is what "
+                f"your wallet can post now."
             )
         self._wallet -= amount
         pos.margin += amount
@@ -847,14 +861,15 @@ class PaperEngine:
         upnls = [pos.upnl(marks[pos.market]) for pos in victims]
         total_upnl = math.fsum(upnls)
         lost = max(self._wallet, 0.0)
-        value = self._wallet + total_upnl
-        if value >= 0.0:
-            realized_each = upnls
-            forfeited_total = value
-        else:  # the marks gapped past bankruptcy: the loss stops at the cross balance
-            scale = -self._wallet / total_upnl if total_upnl else 0.0
+        realized_each = upnls
+        if self._wallet > 0.0 and total_upnl < -self._wallet:
+            # The marks gapped past bankruptcy: the loss stops at the cross balance.
+            scale = -self._wallet / total_upnl
             realized_each = [u * scale for u in upnls]
-            forfeited_total = 0.0
+        # What is left of the cross balance goes with the liquidation. Negative only when the
+        # wallet itself was negative (realized cross losses): that debt is written off, and
+        # the records still show each position's true PnL.
+        forfeited_total = self._wallet + math.fsum(realized_each)
         notionals = [pos.q * marks[pos.market] for pos in victims]
         total_notional = math.fsum(notionals) or 1.0
         self._realized += math.fsum(realized_each)

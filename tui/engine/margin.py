@@ -51,6 +51,18 @@ def liquidation_price(s: int, q: float, entry: float, collateral: float, mmr: fl
     return (entry - s * collateral / q) / (1.0 - s * mmr)
 
 
+def buffer_slope(s: int, q: float, mmr: float) -> float:
+    """How ``u - MM`` of a position moves per unit of mark: ``s * q - q * mmr``."""
+    return s * q - q * mmr
+
+
+def liquidation_distance(mark: float, liq: float | None) -> float | None:
+    """How far the mark may move before liquidation, as a fraction of the mark."""
+    if liq is None or mark <= 0:
+        return None
+    return abs(mark - liq) / mark
+
+
 def is_beyond(s: int, mark: float, liq: float) -> bool:
     """True when ``mark`` is at or past ``liq`` on the losing side of a position of side ``s``."""
     return mark <= liq if s > 0 else mark >= liq

@@ -230,9 +230,7 @@ class PositionView:
     @property
     def liquidation_distance(self) -> float | None:
         """How far the mark may move against the position before liquidation, as a fraction."""
-        if self.liquidation_price is None:
-            return None
-        return abs(self.mark_price - self.liquidation_price) / self.mark_price
+        return mg.liquidation_distance(self.mark_price, self.liquidation_price)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +289,4 @@ class Preview:
 
     @property
     def liquidation_distance(self) -> float | None:
-        if self.liquidation_price is None or self.mark_price <= 0:
-            return None
-        return abs(self.mark_price - self.liquidation_price) / self.mark_price
+        return mg.liquidation_distance(self.mark_price, self.liquidation_price)
