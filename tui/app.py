@@ -114,6 +114,7 @@ class PerpDeskApp(App[None]):
         self._dirty = True
         self._styles: tuple[str, dict[str, str]] | None = None
         self._main_ready = False
+        self._log_backlog: list[tuple[str, str, str]] = []
         self._journal_error: str | None = None
         self.accounts: dict[int, AccountAt] = dict(journal.accounts) if journal else {}
         self.engine.listeners.append(self._on_engine_event)
@@ -159,6 +160,7 @@ class PerpDeskApp(App[None]):
     def main_ready(self) -> None:
         """The main screen is composed: say what needs saying, paint the first frame."""
         self._main_ready = True
+        self.log_lines([])  # what was said before the log existed
         for message in self.startup_messages:
             self.log_line(message, "warning")
             self.notify(message, title="Settings", severity="warning", timeout=10)
@@ -179,6 +181,15 @@ class PerpDeskApp(App[None]):
     def _describe_feed(self) -> None:
         """Say what a scenario teaches, and which rows of a replay file were skipped."""
         feed = self.feed
+        if feed is not None:
+            unfed = [p.market for p in self.engine.positions() if p.market not in feed.symbols]
+            if unfed:
+                self.log_line(
+                    f"{', '.join(unfed)}: open position{'s' if len(unfed) > 1 else ''} that "
+                    f"{feed.name} does not price. The mark stays where it was saved (marked ? "
+                    "in Markets) until a source that carries it runs; close it or switch source.",
+                    "warning",
+                )
         if isinstance(feed, ScenarioSource):
             self.log_line(f"Scenario {feed.scenario.name}: {feed.scenario.teaches}")
         if isinstance(feed, ReplaySource) and feed.error_count:
@@ -372,11 +383,14 @@ class PerpDeskApp(App[None]):
         if not self._main_ready:
             return
         events, self._pending = self._pending, []
+        lines: list[tuple[str, str]] = []
         for event in events:
             level, text = describe(event)
-            self.log_line(text, LEVEL_STYLE[level])
+            lines.append((text, LEVEL_STYLE[level]))
             if isinstance(event, Liquidation):
                 self.notify(text, title="Liquidation", severity="error", timeout=12)
+        if lines:
+            self.log_lines(lines)  # one repaint of the log for a whole funding round
         self._check_journal()  # after the events: a save failure reads as the newest line
         for name, mark in self.engine.marks.items():
             self.launch_marks.setdefault(name, mark)
@@ -387,9 +401,18 @@ class PerpDeskApp(App[None]):
                 self.main.refresh_view()
 
     def log_line(self, text: str, style: str = "") -> None:
+        """Add a line to the event log (kept until the log exists, if it does not yet)."""
+        self.log_lines([(text, style)])
+
+    def log_lines(self, lines: list[tuple[str, str]]) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime(self.wall_clock()))
-        color = self.styles_for_numbers().get(style, style)
-        self.main.log_widget.add(stamp, text, color)
+        styles = self.styles_for_numbers()
+        self._log_backlog.extend((stamp, text, styles.get(style, style)) for text, style in lines)
+        if not self._main_ready:
+            return
+        with contextlib.suppress(NoMatches):  # shutting down: nowhere left to show it
+            self.main.log_widget.add_many(self._log_backlog)
+            self._log_backlog = []
 
     def styles_for_numbers(self) -> dict[str, str]:
         """Rich styles for up/down/warning/error from the current theme."""
@@ -439,6 +462,13 @@ class PerpDeskApp(App[None]):
         else:
             self.confirm_order(ticket)
 
+    def default_mode(self, market: str) -> MarginMode:
+        """The mode an order in ``market`` starts in: the open position's, else settings'."""
+        pos = self.engine.position(market)
+        if pos is not None:
+            return pos.mode
+        return MarginMode.parse(self.settings.trading.default_margin_mode)
+
     def confirm_order(self, ticket: OrderTicket | None) -> None:
         if ticket is None:
             return
@@ -487,6 +517,29 @@ class PerpDeskApp(App[None]):
 
         self.push_screen(ConfirmScreen(f"Close {pos.market}", body), done)
 
+    def confirm_close_all(self) -> None:
+        """/close all: one question, then every position closed at its mark."""
+        positions = self.engine.positions()
+        upnl = sum(p.unrealized_pnl for p in positions)
+        names = ", ".join(p.market for p in positions)
+        body = (
+            f"Close all {len(positions)} open position{'s' if len(positions) != 1 else ''} "
+            f"({names}) at their marks?\nRealized PnL about {fmt_money(upnl, signed=True)}, "
+            "before fees."
+        )
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            for pos in self.engine.positions():  # re-read: one may have been liquidated
+                try:
+                    self.engine.close(pos.market)
+                except OrderRejected as exc:
+                    self.reject(str(exc))
+            self.refresh_now()
+
+        self.push_screen(ConfirmScreen("Close all positions", body), done)
+
     def margin_limit(self, market: str, sign: int) -> float:
         if sign > 0:
             return self.engine.addable_margin(market)
@@ -528,6 +581,10 @@ class PerpDeskApp(App[None]):
                 leverage=command.leverage,
                 mode=command.mode,
             )
+        elif isinstance(command, cmd.CloseAllCommand):
+            if not self.engine.positions():
+                return "There are no open positions to close."
+            self.confirm_close_all()
         elif isinstance(command, cmd.CloseCommand):
             if self.engine.position(command.market) is None:
                 return f"There is no open {command.market} position to close."

@@ -132,7 +132,17 @@ def build_app(
             speed=args.speed if args.speed is not None else market.speed,
         )
     except (ValueError, ImportError, OSError) as exc:
-        parser.exit(2, f"perpdesk: {exc}\n")
+        chosen_here = any(
+            (args.source, args.replay, args.scenario, args.feed_url, args.speed is not None)
+        )
+        if chosen_here:  # the command line asked for it: say why it cannot work, and stop
+            parser.exit(2, f"perpdesk: {exc}\n")
+        # The settings file asked for it: a bad value falls back to its default, with a message.
+        messages.append(
+            f"market.source {market.source!r} cannot start ({exc}); using the simulated feed. "
+            "Fix it in settings (,) or the config file."
+        )
+        source = make_source("sim", symbols=market.markets or None, seed=market.seed)
 
     from tui.app import PerpDeskApp, markets_for
 

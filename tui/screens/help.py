@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from tui.engine import OrderRejected
 from tui.format import fmt_money
 
 if TYPE_CHECKING:
@@ -174,13 +175,18 @@ class MarginScreen(ModalScreen[float | None]):
         super().__init__()
         self.market = market
         self.sign = sign
+        self._done = False  # a second Enter in the same read must not dismiss twice
 
     @property
     def perp(self) -> PerpDeskApp:
         return self.app  # type: ignore[return-value]
 
-    def limit(self) -> float:
-        return self.perp.margin_limit(self.market, self.sign)
+    def limit(self) -> float | None:
+        """The most that can move now; None when the position is gone or not isolated."""
+        try:
+            return self.perp.margin_limit(self.market, self.sign)
+        except OrderRejected:
+            return None
 
     def compose(self) -> ComposeResult:
         verb = "Add margin to" if self.sign > 0 else "Remove margin from"
@@ -198,6 +204,8 @@ class MarginScreen(ModalScreen[float | None]):
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
+        if self._done:
+            return
         raw = event.value.strip().replace(",", "").removeprefix("$").removeprefix("+")
         try:
             amount = float(raw)
@@ -208,7 +216,10 @@ class MarginScreen(ModalScreen[float | None]):
                 f"{event.value.strip()!r} is not an amount; enter a number above zero, like 200."
             )
             return
+        self._done = True
         self.dismiss(amount)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self._done:
+            self._done = True
+            self.dismiss(None)

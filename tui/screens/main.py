@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
@@ -10,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
+from textual.suggester import Suggester
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from tui.engine import MarginMode, PositionView, Side
@@ -56,6 +58,20 @@ POSITION_NARROW = ["market", "side", "size", "mode", "lev", "upnl", "liq", "dist
 WIDE = 110  # below this many columns, tables show their narrow column sets
 
 FLASH_SECONDS = 0.6
+
+
+class CommandSuggester(Suggester):
+    """Greyed-out completion of commands and market symbols (→ accepts it)."""
+
+    def __init__(self, markets: Iterable[str]) -> None:
+        super().__init__(use_cache=False, case_sensitive=False)
+        self.markets = list(markets)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        from tui.commands import complete
+
+        found = complete(value, self.markets)
+        return found[0] if found else None
 
 
 class MainScreen(Screen[None]):
@@ -136,6 +152,7 @@ class MainScreen(Screen[None]):
                     placeholder="long btc 0.1 10x iso   (Enter to run, Esc to close, /help)",
                     id="command",
                     select_on_focus=False,  # focus can land after fast typing: keep the text
+                    suggester=CommandSuggester(self.perp.engine.markets),
                 )
         yield Footer(compact=True)
 
@@ -190,24 +207,35 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ actions
 
+    # The actions check for themselves too: the command palette calls them directly.
+
     def action_buy(self) -> None:
         market = self.selected_market()
-        if market:
+        if market and self.check_action("buy", ()):
             self.perp.start_order(market, Side.LONG)
 
     def action_sell(self) -> None:
         market = self.selected_market()
-        if market:
+        if market and self.check_action("sell", ()):
             self.perp.start_order(market, Side.SHORT)
 
     def action_close_position(self) -> None:
         pos = self.selected_position()
         if pos is not None:
             self.perp.confirm_close(pos.market)
+        else:
+            self.notify("Select an open position first (Tab moves to the positions table).")
 
     def action_margin(self, sign: int) -> None:
         pos = self.selected_position()
-        if pos is not None:
+        if pos is None:
+            self.notify("Select an open isolated position first.")
+        elif pos.mode is MarginMode.CROSS:
+            self.notify(
+                f"{pos.market} is a Cross position: its margin is your whole cross balance, so "
+                "there is no margin of its own to move."
+            )
+        else:
             self.perp.start_margin_transfer(pos.market, sign)
 
     def action_cursor(self, step: int) -> None:
@@ -242,6 +270,8 @@ class MainScreen(Screen[None]):
 
     @on(Input.Submitted, "#command")
     def _command_submitted(self, event: Input.Submitted) -> None:
+        if event.value != event.input.value:
+            return  # a second Enter from the same read: the line already ran and was cleared
         text = event.value.strip()
         if not text:
             self.hide_command()
@@ -317,7 +347,9 @@ class MainScreen(Screen[None]):
             if mark is not None and start:
                 move = mark / start - 1
                 change = (fmt_pct(move, signed=True), styles["up"] if move >= 0 else styles["down"])
-            stale = name in app.stale_markets
+            # Stale: the feed says so, or it never prices this market (a position restored
+            # from the journal in a market the current feed does not carry).
+            stale = name in app.stale_markets or (fed is not None and name not in fed)
             label: Cell = (name + "?", styles["warning"]) if stale else name
             rows[name] = [
                 label,

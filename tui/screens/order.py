@@ -58,9 +58,6 @@ class OrderTicket:
             return None
         return round(self.usd / mark, size_decimals(mark))
 
-    def describe_size(self) -> str:
-        return f"${self.usd:,.2f}" if self.usd is not None else f"{self.size:g}"
-
 
 class OrderFormScreen(ModalScreen[OrderTicket | None]):
     """`b` / `s`: size (or `$` notional) and leverage. Enter continues, Escape cancels."""
@@ -86,6 +83,7 @@ class OrderFormScreen(ModalScreen[OrderTicket | None]):
         super().__init__()
         self.ticket = ticket
         self.default_size = default_size
+        self._done = False  # a second Enter in the same read must not dismiss twice
 
     @property
     def perp(self) -> PerpDeskApp:
@@ -131,10 +129,12 @@ class OrderFormScreen(ModalScreen[OrderTicket | None]):
         if size is None or mark is None:
             estimate.update("No price yet.")
             return
-        notional = size * mark
+        # The engine's own figures (an add uses the position's leverage, fills may slip).
+        mode = self.perp.default_mode(self.ticket.market)
+        p = self.perp.engine.preview(text.market, text.side, size, text.leverage, mode)
         estimate.update(
-            f"≈ {fmt_size(size, mark)} {self.ticket.market} · notional {fmt_money(notional)} · "
-            f"margin {fmt_money(notional / text.leverage)} at mark {fmt_price(mark)}"
+            f"≈ {fmt_size(size, mark)} {self.ticket.market} · notional {fmt_money(p.notional)} · "
+            f"margin {fmt_money(p.margin_required)} at mark {fmt_price(mark)}"
         )
 
     def _read(self) -> OrderTicket | str:
@@ -159,15 +159,20 @@ class OrderFormScreen(ModalScreen[OrderTicket | None]):
 
     @on(Input.Submitted)
     def _submit(self) -> None:
+        if self._done:
+            return
         ticket = self._read()
         if isinstance(ticket, str):
             self.query_one("#form-error", Static).update(ticket)
             self.app.bell()
             return
+        self._done = True
         self.dismiss(ticket)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self._done:
+            self._done = True
+            self.dismiss(None)
 
 
 class TradeConfirmScreen(ModalScreen[OrderTicket | None]):
@@ -202,6 +207,8 @@ class TradeConfirmScreen(ModalScreen[OrderTicket | None]):
         self.ticket = ticket
         self.margin_mode = default_mode
         self._done = False
+        self._armed = False
+        self._opened_with: tuple[Side, MarginMode] | None = None
         self._last: tuple[object, ...] | None = None
 
     @property
@@ -235,8 +242,30 @@ class TradeConfirmScreen(ModalScreen[OrderTicket | None]):
         locked = self.locked_mode
         if locked is not None:
             self.margin_mode = locked
+        self._opened_with = self._position_key()
         self.update_view()
         self.set_interval(1 / self.perp.refresh_hz, self.update_view)
+        # Keys read before the screen was ever painted (a double Enter on the order form)
+        # must not confirm an order nobody has seen.
+        self.call_after_refresh(self._arm)
+
+    def _arm(self) -> None:
+        self._armed = True
+
+    def _position_key(self) -> tuple[Side, MarginMode] | None:
+        pos = self.engine.position(self.ticket.market)
+        return (pos.side, pos.mode) if pos is not None else None
+
+    @property
+    def changed(self) -> str | None:
+        """Why the order no longer means what the trader reviewed, if it doesn't."""
+        if self._position_key() == self._opened_with:
+            return None
+        return (
+            f"Your {self.ticket.market} position changed while this screen was open (it was "
+            "liquidated or closed), so this order would now do something else. Press Esc and "
+            "place it again."
+        )
 
     # ------------------------------------------------------------------ figures
 
@@ -258,7 +287,8 @@ class TradeConfirmScreen(ModalScreen[OrderTicket | None]):
         locked = self.locked_mode
         if locked is not None:
             self.margin_mode = locked
-        state = (previews, self.margin_mode, locked)
+        changed = self.changed
+        state = (previews, self.margin_mode, locked, changed)
         if state == self._last:
             return
         self._last = state
@@ -270,7 +300,10 @@ class TradeConfirmScreen(ModalScreen[OrderTicket | None]):
             panel.update(self._panel(previews[mode], locked))
             panel.set_class(mode is self.margin_mode, "-selected")
         notice = self.query_one("#notice", Static)
-        if chosen.rejection:
+        if changed:
+            notice.update(Text(changed))
+            notice.add_class("-error")
+        elif chosen.rejection:
             notice.update(Text(f"Cannot place this order: {chosen.rejection}"))
             notice.add_class("-error")
         elif locked is not None:
@@ -387,11 +420,11 @@ class TradeConfirmScreen(ModalScreen[OrderTicket | None]):
         self.update_view()
 
     def action_confirm(self) -> None:
-        if self._done:
+        if self._done or not self._armed:
             return
         size = self.order_size()
         p = self.previews()[self.margin_mode]
-        if p.rejection or size is None:
+        if p.rejection or size is None or self.changed:
             self.app.bell()
             self.update_view()
             return

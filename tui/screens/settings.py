@@ -31,6 +31,7 @@ from tui.settings import (
     Settings,
     SettingsSaveError,
     format_field,
+    load_settings,
     parse_field,
     save_settings,
 )
@@ -411,6 +412,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
             if f.later and settings.get(f.key) != self.original.get(f.key):
                 later.setdefault(f.later, []).append(f.label)
         path = self.config_file
+        settings = self._onto_file(settings, path)
         try:
             messages = save_settings(settings, path)
         except SettingsSaveError as exc:
@@ -429,6 +431,19 @@ class SettingsScreen(ModalScreen[Settings | None]):
                 self.perp.log_line(message, "warning")
                 self.notify(message, title="Settings", severity="warning", timeout=15, markup=False)
         self.dismiss(settings)
+
+    def _onto_file(self, settings: Settings, path: Path) -> Settings:
+        """Apply only what this form changed onto the file as it is now, so edits made by
+        hand while perpdesk ran (another key, a market list) are not undone by the save."""
+        on_disk = load_settings(path)
+        if on_disk.broken:  # unreadable: save_settings keeps a .bak and writes ours
+            return settings
+        merged = on_disk.settings
+        for form_field in FIELDS:
+            value = settings.get(form_field.key)
+            if value != self.original.get(form_field.key):
+                merged = merged.with_value(form_field.key, value)
+        return merged
 
     def action_cancel(self) -> None:
         if self._done:

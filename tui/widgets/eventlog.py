@@ -27,9 +27,6 @@ class EventLog(VerticalScroll):
     def compose(self):  # type: ignore[no-untyped-def]
         yield self._body
 
-    def add(self, stamp: str, text: str, style: str = "") -> None:
-        self.add_many([(stamp, text, style)])
-
     def add_many(self, lines: list[tuple[str, str, str]]) -> None:
         if not lines:
             return
