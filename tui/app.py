@@ -30,11 +30,13 @@ from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import AccountAt, account_at
 from tui.journal import Journal, JournalError, set_aside
 from tui.market import (
+    MARKETS,
     FeedState,
     FeedStatus,
     PriceSource,
     ReplaySource,
     ScenarioSource,
+    SimSource,
     SteppedSource,
 )
 from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen
@@ -603,6 +605,7 @@ class PerpDeskApp(App[None]):
                 "settings": self.action_settings,
                 "history": self.action_history,
                 "reset": self.start_reset,
+                "scenario": self.pick_scenario,
             }.get(name)
             if action is None:
                 return f"/{name} is not available yet."
@@ -644,6 +647,41 @@ class PerpDeskApp(App[None]):
 
         if not isinstance(self.screen, HistoryScreen):
             self.push_screen(HistoryScreen())
+
+    def pick_scenario(self) -> None:
+        """/scenario: choose a practice price path, or the plain simulation, and switch now."""
+        from tui.market import SCENARIOS
+        from tui.screens.help import ScenarioScreen
+
+        choices = [("simulation", "The everyday seeded random walk.")]
+        choices += [(sc.name, sc.teaches) for sc in SCENARIOS.values()]
+
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                self.switch_feed(name)
+
+        self.push_screen(ScenarioScreen(choices), chosen)
+
+    def switch_feed(self, scenario: str) -> None:
+        """Replace the price source by a scenario (or "simulation"), continuing from the
+        current marks so open positions see no jump."""
+        symbols = [m for m in self.engine.markets if m in MARKETS]
+        if scenario == "simulation":
+            source: PriceSource = SimSource(symbols, seed=self.settings.market.seed)
+        else:
+            source = ScenarioSource(scenario, symbols)
+        source.resume_from(self.engine.marks)
+        self.workers.cancel_group(self, "feed")
+        self.feed = source
+        self.feed_status = None
+        self.stale_markets = frozenset()
+        self.run_worker(
+            source.run(self), name="feed", group="feed", exclusive=True, exit_on_error=False
+        )
+        self._update_subtitle()
+        self._describe_feed()
+        if scenario == "simulation":
+            self.log_line("Back to the simulated market.")
 
     def action_speed(self, step: int) -> None:
         feed = self.feed

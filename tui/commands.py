@@ -116,6 +116,7 @@ SIMPLE_COMMANDS: dict[str, str] = {
     "help": "List the commands and keys (also /?).",
     "history": "Show the trade history.",
     "reset": "Start over with a fresh paper account.",
+    "scenario": "Pick a practice scenario (flash-crash, short-squeeze, ...) or plain simulation.",
 }
 """Commands that take no arguments, with their help line. Add a name here and ``parse``,
 ``complete`` and :data:`COMMAND_HELP` know it; the app then handles ``SimpleCommand(name)``."""

@@ -155,3 +155,17 @@ async def test_command_line_suggests_commands_and_markets() -> None:
         await pilot.pause(0.2)
         await pilot.press("right")  # accept the suggestion
         assert app.main.query_one("#command", Input).value == "long BTC"
+
+
+async def test_text_that_looks_like_markup_is_shown_not_parsed() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("slash", *"[/x] [bold", "enter")
+        await pilot.pause()
+        assert '"/[/x]"' in str(app.main.query_one("#command-error").render())
+        await pilot.press("escape", "b")
+        await pilot.pause()
+        app.screen.query_one("#size", Input).value = "[/b]"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "'[/b]' is not a number" in str(app.screen.query_one("#form-error").render())

@@ -11,10 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from tui.engine import OrderRejected
 from tui.format import fmt_money
+from tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from tui.app import PerpDeskApp
@@ -77,9 +79,9 @@ class ModesScreen(ModalScreen[None]):
                     body = Table.grid()
                     body.add_row(Text(name, style="bold underline"))
                     body.add_row(table)
-                    yield Static(body, classes="mode")
-            yield Static(MODES_FOOTNOTE, id="modes-foot")
-            yield Static("Esc: back", id="modes-keys")
+                    yield Plain(body, classes="mode")
+            yield Plain(MODES_FOOTNOTE, id="modes-foot")
+            yield Plain("Esc: back", id="modes-keys")
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -106,20 +108,20 @@ class HelpScreen(ModalScreen[None]):
         keys = Table(title="Keys", title_justify="left", show_edge=False, expand=True)
         keys.add_column("Key", style="bold", no_wrap=True)
         keys.add_column("Does")
-        for key, text in self.key_rows:
-            keys.add_row(key, text)
+        for key, text in self.key_rows:  # Text, not markup: "[" and "[iso|cross]" are literal
+            keys.add_row(Text(key), Text(text))
         commands = Table(title="Commands ( / )", title_justify="left", show_edge=False, expand=True)
         commands.add_column("Command", style="bold", no_wrap=True)
         commands.add_column("Does")
         for usage, text in self.command_rows:
-            commands.add_row(usage, text)
+            commands.add_row(Text(usage), Text(text))
         with VerticalScroll(id="help") as box:
             box.border_title = "Help  (Esc to close)"
-            yield Static(keys)
-            yield Static("")
-            yield Static(commands)
-            yield Static("")
-            yield Static(MODES_FOOTNOTE)
+            yield Plain(keys)
+            yield Plain("")
+            yield Plain(commands)
+            yield Plain("")
+            yield Plain(MODES_FOOTNOTE)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -148,8 +150,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="ask") as box:
             box.border_title = self.title_text
-            yield Static(self.body, markup=False)
-            yield Static("y / Enter: yes    n / Esc: no", id="ask-keys")
+            yield Plain(self.body, markup=False)
+            yield Plain("y / Enter: yes    n / Esc: no", id="ask-keys")
 
     def action_answer(self, yes: bool) -> None:
         if not self._done:
@@ -192,10 +194,10 @@ class MarginScreen(ModalScreen[float | None]):
         verb = "Add margin to" if self.sign > 0 else "Remove margin from"
         with Vertical(id="margin") as box:
             box.border_title = f"{verb} {self.market}"
-            yield Static("", id="margin-info")
+            yield Plain("", id="margin-info")
             yield Input(placeholder="amount in USD, e.g. 200", id="amount")
-            yield Static("", id="margin-error")
-            yield Static("Enter: apply   Esc: cancel", id="margin-keys")
+            yield Plain("", id="margin-error")
+            yield Plain("Enter: apply   Esc: cancel", id="margin-keys")
 
     def on_mount(self) -> None:
         what = "available to add" if self.sign > 0 else "removable"
@@ -223,3 +225,43 @@ class MarginScreen(ModalScreen[float | None]):
         if not self._done:
             self._done = True
             self.dismiss(None)
+
+
+class ScenarioScreen(ModalScreen[str | None]):
+    """/scenario: pick a named price path (or the plain simulation) to practise on."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="scenario.cancel"),
+    ]
+    DEFAULT_CSS = """
+    ScenarioScreen { align: center middle; }
+    ScenarioScreen #scenario { width: 100; max-width: 100%; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 0 1; }
+    ScenarioScreen OptionList { height: auto; max-height: 20; }
+    ScenarioScreen #scenario-keys { color: $text-muted; }
+    """
+
+    def __init__(self, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="scenario") as box:
+            box.border_title = "Practise on"
+            yield OptionList(
+                *(
+                    Option(Text.assemble((name, "bold"), f"  {teaches}"), id=name)
+                    for name, teaches in self.choices
+                )
+            )
+            yield Plain(
+                "↑↓ choose · Enter: switch now (open positions stay) · Esc: cancel",
+                id="scenario-keys",
+            )
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

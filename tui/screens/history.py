@@ -25,6 +25,7 @@ from tui.history import (
     post_mortems,
     practice_stats,
 )
+from tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from tui.app import PerpDeskApp
@@ -78,14 +79,14 @@ class HistoryScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
-        yield Static(id="stats")
+        yield Plain(id="stats")
         with TabbedContent(id="tabs"):
             for key, label in TABS:
                 with TabPane(f"{label}", id=f"tab-{key}"):
                     if key == "liquidations":
                         yield DataTable(id=f"table-{key}", cursor_type="row")
                         with VerticalScroll(id="postmortems"):
-                            yield Static(id="postmortem-text", markup=False)
+                            yield Plain(id="postmortem-text", markup=False)
                     else:
                         yield DataTable(id=f"table-{key}", cursor_type="row")
         yield Footer(compact=True)

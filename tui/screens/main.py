@@ -27,6 +27,7 @@ from tui.format import (
 from tui.widgets.account import AccountStrip
 from tui.widgets.eventlog import EventLog
 from tui.widgets.live_table import Cell, Column, LiveTable
+from tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from tui.app import PerpDeskApp
@@ -131,7 +132,7 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield AccountStrip(id="account")
-        yield Static("", id="tip", classes="-hidden", markup=False)
+        yield Plain("", id="tip", classes="-hidden", markup=False)
         with Horizontal(id="middle"):
             watch = LiveTable(WATCH_COLUMNS, id="watchlist")
             watch.add_class("box")
@@ -145,9 +146,9 @@ class MainScreen(Screen[None]):
         positions.border_title = "Positions"
         yield positions
         with Vertical(id="command-box"):
-            yield Static("", id="command-error", classes="-empty")
+            yield Plain("", id="command-error", classes="-empty")
             with Horizontal(id="command-line"):
-                yield Static("/", id="command-prompt")
+                yield Plain("/", id="command-prompt")
                 yield Input(
                     placeholder="long btc 0.1 10x iso   (Enter to run, Esc to close, /help)",
                     id="command",

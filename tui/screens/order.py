@@ -28,6 +28,7 @@ from tui.format import (
     parse_leverage,
     size_decimals,
 )
+from tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from tui.app import PerpDeskApp
@@ -94,7 +95,7 @@ class OrderFormScreen(ModalScreen[OrderTicket | None]):
         market = self.perp.engine.market(t.market)
         side = "LONG" if t.side is Side.LONG else "SHORT"
         with Vertical(id="form"):
-            yield Static(
+            yield Plain(
                 f"{side} {t.market}  ·  max leverage {fmt_leverage(market.max_leverage)}",
                 id="form-title",
             )
@@ -104,9 +105,9 @@ class OrderFormScreen(ModalScreen[OrderTicket | None]):
             with Horizontal(classes="row"):
                 yield Label("Leverage")
                 yield Input(f"{t.leverage:g}", placeholder="10", id="leverage")
-            yield Static("", id="form-estimate")
-            yield Static("", id="form-error")
-            yield Static("Enter: review the order   Esc: cancel", id="form-keys")
+            yield Plain("", id="form-estimate")
+            yield Plain("", id="form-error")
+            yield Plain("Enter: review the order   Esc: cancel", id="form-keys")
 
     def on_mount(self) -> None:
         size = self.query_one("#size", Input)
@@ -227,13 +228,13 @@ class TradeConfirmScreen(ModalScreen[OrderTicket | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm") as box:
             box.border_title = "Confirm order"
-            yield Static("", id="summary")
-            yield Static("", id="toggle")
+            yield Plain("", id="summary")
+            yield Plain("", id="toggle")
             with Horizontal(id="panels"):
-                yield Static("", id="panel-isolated", classes="panel")
-                yield Static("", id="panel-cross", classes="panel")
-            yield Static("", id="notice")
-            yield Static(
+                yield Plain("", id="panel-isolated", classes="panel")
+                yield Plain("", id="panel-cross", classes="panel")
+            yield Plain("", id="notice")
+            yield Plain(
                 "Enter/y confirm · Esc/n cancel · Tab/←→/m switch mode · i/c pick · ? explain",
                 id="confirm-keys",
             )

@@ -35,6 +35,7 @@ from tui.settings import (
     parse_field,
     save_settings,
 )
+from tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from tui.app import PerpDeskApp
@@ -260,7 +261,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
             box.can_focus = False  # Tab goes from field to field; focusing a field scrolls
             box.border_title = "Settings"
             box.border_subtitle = "ctrl+s save · Esc discard"
-            yield Static(
+            yield Plain(
                 Text.assemble(
                     ("Saves to ", "bold"),
                     str(self.config_file),
@@ -269,13 +270,13 @@ class SettingsScreen(ModalScreen[Settings | None]):
                 id="settings-path",
             )
             for heading, fields in SECTIONS:
-                yield Static(heading, classes="section")
+                yield Plain(heading, classes="section")
                 for form_field in fields:
                     with Horizontal(classes="row"):
                         yield Label(form_field.label)
                         yield self._widget_for(form_field)
-                        yield Static(form_field.note, classes="note", markup=False)
-                    yield Static(
+                        yield Plain(form_field.note, classes="note", markup=False)
+                    yield Plain(
                         "", id=f"{form_field.widget_id}-error", classes="error", markup=False
                     )
         yield Footer(compact=True)
