@@ -484,6 +484,9 @@ class PerpDeskApp(App[None]):
             self.engine.open(ticket.market, ticket.side, ticket.size, ticket.leverage, ticket.mode)
         except OrderRejected as exc:
             self.reject(str(exc))
+        else:
+            if self.first_run and self._journal_error is None:
+                self.main.show_tip("")  # the first trade is placed: the tip has done its job
         self.refresh_now()
 
     def reject(self, message: str) -> None:

@@ -318,11 +318,13 @@ async def test_help_lists_keys_and_commands_and_modes_explainer() -> None:
         assert isinstance(app.screen, TradeConfirmScreen)
 
 
-async def test_first_run_tip() -> None:
+async def test_first_run_tip_until_the_first_trade() -> None:
     app = make_app(first_run=True)
-    async with app.run_test(size=(120, 36)):
+    async with app.run_test(size=(120, 36)) as pilot:
         tip = text_of(app.main, "#tip")
         assert "new to perpetuals? Start with Isolated" in tip
+        await open_order(pilot, ["enter"])
+        assert app.main.query_one("#tip").has_class("-hidden")
 
 
 async def test_keymap_from_settings_remaps_a_binding() -> None:
