@@ -169,3 +169,23 @@ async def test_text_that_looks_like_markup_is_shown_not_parsed() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert "'[/b]' is not a number" in str(app.screen.query_one("#form-error").render())
+
+
+async def test_double_enter_on_the_scenario_picker_switches_once() -> None:
+    from textual.widgets import OptionList
+
+    from tui.screens.help import ScenarioScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.pick_scenario()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ScenarioScreen)
+        options = screen.query_one(OptionList)
+        option = options.get_option_at_index(3)
+        options.post_message(OptionList.OptionSelected(options, option, 3))
+        options.post_message(OptionList.OptionSelected(options, option, 3))
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, MainScreen) and len(app.screen_stack) == 1
+        assert app.feed.scenario.name == "flash-crash"  # type: ignore[union-attr]

@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from tui.engine import OrderRejected
 from tui.format import fmt_money
+from tui.screens.base import OnceModal
 from tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(OnceModal[bool]):
     """A yes/no question: y or Enter confirms, n or Escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -145,7 +146,6 @@ class ConfirmScreen(ModalScreen[bool]):
         super().__init__()
         self.title_text = title
         self.body = body
-        self._done = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="ask") as box:
@@ -154,12 +154,10 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Plain("y / Enter: yes    n / Esc: no", id="ask-keys")
 
     def action_answer(self, yes: bool) -> None:
-        if not self._done:
-            self._done = True
-            self.dismiss(yes)
+        self.reply(yes)
 
 
-class MarginScreen(ModalScreen[float | None]):
+class MarginScreen(OnceModal[float | None]):
     """`+` / `-`: an amount of isolated margin to add or remove."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -177,7 +175,6 @@ class MarginScreen(ModalScreen[float | None]):
         super().__init__()
         self.market = market
         self.sign = sign
-        self._done = False  # a second Enter in the same read must not dismiss twice
 
     @property
     def perp(self) -> PerpDeskApp:
@@ -206,7 +203,7 @@ class MarginScreen(ModalScreen[float | None]):
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
-        if self._done:
+        if self.replied:
             return
         raw = event.value.strip().replace(",", "").removeprefix("$").removeprefix("+")
         try:
@@ -218,16 +215,13 @@ class MarginScreen(ModalScreen[float | None]):
                 f"{event.value.strip()!r} is not an amount; enter a number above zero, like 200."
             )
             return
-        self._done = True
-        self.dismiss(amount)
+        self.reply(amount)
 
     def action_cancel(self) -> None:
-        if not self._done:
-            self._done = True
-            self.dismiss(None)
+        self.reply(None)
 
 
-class ScenarioScreen(ModalScreen[str | None]):
+class ScenarioScreen(OnceModal[str | None]):
     """/scenario: pick a named price path (or the plain simulation) to practise on."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -261,7 +255,7 @@ class ScenarioScreen(ModalScreen[str | None]):
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        self.reply(event.option.id)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.reply(None)

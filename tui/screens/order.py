@@ -13,7 +13,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from tui.engine import MarginMode, PaperEngine, Preview, Side
@@ -28,6 +27,7 @@ from tui.format import (
     parse_leverage,
     size_decimals,
 )
+from tui.screens.base import OnceModal
 from tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class OrderTicket:
         return round(self.usd / mark, size_decimals(mark))
 
 
-class OrderFormScreen(ModalScreen[OrderTicket | None]):
+class OrderFormScreen(OnceModal[OrderTicket | None]):
     """`b` / `s`: size (or `$` notional) and leverage. Enter continues, Escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -84,7 +84,6 @@ class OrderFormScreen(ModalScreen[OrderTicket | None]):
         super().__init__()
         self.ticket = ticket
         self.default_size = default_size
-        self._done = False  # a second Enter in the same read must not dismiss twice
 
     @property
     def perp(self) -> PerpDeskApp:
@@ -160,23 +159,20 @@ class OrderFormScreen(ModalScreen[OrderTicket | None]):
 
     @on(Input.Submitted)
     def _submit(self) -> None:
-        if self._done:
+        if self.replied:
             return
         ticket = self._read()
         if isinstance(ticket, str):
             self.query_one("#form-error", Static).update(ticket)
             self.app.bell()
             return
-        self._done = True
-        self.dismiss(ticket)
+        self.reply(ticket)
 
     def action_cancel(self) -> None:
-        if not self._done:
-            self._done = True
-            self.dismiss(None)
+        self.reply(None)
 
 
-class TradeConfirmScreen(ModalScreen[OrderTicket | None]):
+class TradeConfirmScreen(OnceModal[OrderTicket | None]):
     """Review an order in both margin modes side by side, pick one, confirm or cancel."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -207,7 +203,6 @@ class TradeConfirmScreen(ModalScreen[OrderTicket | None]):
         super().__init__()
         self.ticket = ticket
         self.margin_mode = default_mode
-        self._done = False
         self._armed = False
         self._opened_with: tuple[Side, MarginMode] | None = None
         self._last: tuple[object, ...] | None = None
@@ -421,7 +416,7 @@ class TradeConfirmScreen(ModalScreen[OrderTicket | None]):
         self.update_view()
 
     def action_confirm(self) -> None:
-        if self._done or not self._armed:
+        if self.replied or not self._armed:
             return
         size = self.order_size()
         p = self.previews()[self.margin_mode]
@@ -429,14 +424,10 @@ class TradeConfirmScreen(ModalScreen[OrderTicket | None]):
             self.app.bell()
             self.update_view()
             return
-        self._done = True
-        self.dismiss(replace(self.ticket, size=size, mode=self.margin_mode))
+        self.reply(replace(self.ticket, size=size, mode=self.margin_mode))
 
     def action_cancel(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        self.dismiss(None)
+        self.reply(None)
 
     def action_explain(self) -> None:
         from tui.screens.help import ModesScreen

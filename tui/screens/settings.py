@@ -19,11 +19,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, OptionList, Select, Static
 
+from tui.screens.base import OnceModal
 from tui.screens.help import ConfirmScreen
 from tui.settings import (
     MARGIN_MODES,
@@ -216,7 +216,7 @@ class ModeToggle(Widget, can_focus=True):
         self.value = value
 
 
-class SettingsScreen(ModalScreen[Settings | None]):
+class SettingsScreen(OnceModal[Settings | None]):
     """Edit the settings. Dismisses with the new settings once saved (or once a save failed:
     they still apply for this session), or None when discarded."""
 
@@ -248,7 +248,6 @@ class SettingsScreen(ModalScreen[Settings | None]):
         self.config_file = path
         self.original_theme = ""
         self._themes: list[str] = []
-        self._done = False
 
     @property
     def perp(self) -> PerpDeskApp:
@@ -390,7 +389,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
     # ------------------------------------------------------------------ actions
 
     def action_save(self) -> None:
-        if self._done:
+        if self.replied:
             return
         settings, problems = self.read()
         if problems:
@@ -407,7 +406,6 @@ class SettingsScreen(ModalScreen[Settings | None]):
             )
             self.query_one(f"#{form_field.widget_id}").focus()
             return
-        self._done = True
         later: dict[str, list[str]] = {}
         for f in FIELDS:
             if f.later and settings.get(f.key) != self.original.get(f.key):
@@ -431,7 +429,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
             for message in messages:
                 self.perp.log_line(message, "warning")
                 self.notify(message, title="Settings", severity="warning", timeout=15, markup=False)
-        self.dismiss(settings)
+        self.reply(settings)
 
     def _onto_file(self, settings: Settings, path: Path) -> Settings:
         """Apply only what this form changed onto the file as it is now, so edits made by
@@ -447,7 +445,7 @@ class SettingsScreen(ModalScreen[Settings | None]):
         return merged
 
     def action_cancel(self) -> None:
-        if self._done:
+        if self.replied:
             return
         if not self.has_edits():
             self._discard()
@@ -465,7 +463,6 @@ class SettingsScreen(ModalScreen[Settings | None]):
         )
 
     def _discard(self) -> None:
-        self._done = True
         if self.original_theme in self.app.available_themes:
             self.app.theme = self.original_theme
-        self.dismiss(None)
+        self.reply(None)
