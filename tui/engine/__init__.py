@@ -1,4 +1,4 @@
-"""perpdesk's paper-trading engine: pure Python, no UI imports (see ../shared/MARGIN.md)."""
+"""perpdesk's paper-trading engine: pure Python, no UI imports (rules: docs/rules.md)."""
 
 from tui.engine.engine import PaperEngine
 from tui.engine.markets import DEFAULT_MARKETS, default_markets

@@ -1,6 +1,6 @@
 """The paper-trading engine: one-way positions, Isolated and Cross margin, liquidation, funding.
 
-Rules: ../shared/MARGIN.md; every formula comes from :mod:`tui.engine.margin`.
+Rules: docs/rules.md; every formula comes from :mod:`tui.engine.margin`.
 
 Speed: :meth:`PaperEngine.set_mark` costs the same whatever the number of open positions. The
 engine keeps one running total, the cross *buffer* ``sum(u - MM)`` over cross positions, which a

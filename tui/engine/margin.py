@@ -1,4 +1,4 @@
-"""The margin formulas of ../shared/MARGIN.md, one implementation each.
+"""The margin formulas of docs/rules.md, one implementation each.
 
 Every figure perpdesk shows or acts on comes from these functions; nothing else in the code
 base computes margin. ``s`` is +1 for a long and -1 for a short, ``q`` the size in base units.
