@@ -22,7 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
             "positions from the keyboard, Isolated or Cross margin. No exchange account, no "
             "keys, no real money."
         ),
-        epilog="Keys: b long, s short, x close, / command line, ? help, q quit.",
+        epilog=(
+            "Keys: b long, s short, x close, / command line, ? help, q quit. "
+            "Download a real day to replay: perpdesk fetch --help."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"perpdesk {__version__}")
     parser.add_argument("--config", metavar="PATH", help="settings file to use (TOML)")
@@ -61,8 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["fetch"]:  # perpdesk fetch ...: download candles for a replay
+        from tui.fetch_cmd import main as fetch_main
+
+        return fetch_main(words[1:])
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(words)
 
     from tui.settings import resolve_config_path
 
