@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.market.fetch_fakes import (
 )
 from tui.market import ReplaySource
 from tui.market.fetch import (
+    GAPS_KEPT,
     BinanceKlines,
     Candle,
     FetchError,
@@ -516,6 +518,37 @@ def test_binance_klines_for_two_markets(tmp_path: Path) -> None:
         "2025-10-10T18:00:00Z,ETH,4000.0",
     ]
     assert summary.rows == 24 and t.sleeps == []
+
+
+def test_every_gap_is_counted_but_only_the_first_are_listed(tmp_path: Path) -> None:
+    every_other = steady(T0, 120, 100.0)[::2]  # 60 candles, 60 one-candle gaps
+    fake = FakeBinance({"BTCUSDT": every_other})
+    out = tmp_path / "holes.csv"
+    t = FakeTime()
+    with binance_server(fake) as url:
+        client = BinanceKlines(url + "/fapi/v1/klines/")  # a full klines address works too
+        client.max_candles = 30
+        the_job = job("binance", ("BTC",), T0, T0 + 120 * MINUTE)
+        with pytest.raises(KeyboardInterrupt):  # stop half way: the record stays small
+            fetch(client, the_job, out, t, reporter=Notes(stop_after=3))
+        record = json.loads((tmp_path / "holes.csv.part.json").read_text())
+        # 18:00-18:59 fetched: 29 gaps so far (18:59's shows once 19:00 is in); 20 listed
+        assert len(record["gaps"]) == GAPS_KEPT and record["gap_totals"] == {"BTC": [29, 29]}
+        summary = fetch(client, the_job, out, t)
+    assert summary.gap_totals == {"BTC": (60, 60)} and summary.missing("BTC") == 60
+    assert len(summary.gaps) == GAPS_KEPT
+    report = summary.lines()
+    assert report[2] == (
+        "BTC: 60 candles missing in 60 gaps (the replay holds the last price across a gap):"
+    )
+    assert report[3:9] == [
+        "  2025-10-10 18:01 UTC (1 candle)",
+        "  2025-10-10 18:03 UTC (1 candle)",
+        "  2025-10-10 18:05 UTC (1 candle)",
+        "  2025-10-10 18:07 UTC (1 candle)",
+        "  2025-10-10 18:09 UTC (1 candle)",
+        "  ... and 55 more",
+    ]
 
 
 def test_binance_windows_follow_its_1500_kline_limit(tmp_path: Path) -> None:

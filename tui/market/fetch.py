@@ -96,6 +96,8 @@ MAX_ATTEMPTS = 6
 """Tries per request (the first and five retries) before the download stops."""
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
+GAPS_KEPT = 20
+"""Gaps listed per market (all are counted); keeps the progress record small."""
 MAX_RETRY_AFTER = 600.0
 """A venue asking us to wait longer than this (a ban) stops the download instead."""
 
@@ -663,6 +665,7 @@ class BinanceKlines:
 
     venue = "Binance"
     default_url = "https://fapi.binance.com"
+    klines_path = "/fapi/v1/klines"
     max_candles = 1500
     budget_per_minute = 1200.0  # half of Binance's 2,400 weight a minute per address
     weight_limit = 2400
@@ -681,7 +684,7 @@ class BinanceKlines:
             raise ValueError(
                 f"url {clean_text(base, 60)!r} is not a web address (https://host or http://host)"
             )
-        self.url = base.rstrip("/")
+        self.url = base.rstrip("/").removesuffix(self.klines_path)
         self.timeout = timeout
         self._wall = wall_clock
         self.used_weight: int | None = None
@@ -779,7 +782,7 @@ class BinanceKlines:
             "endTime": end_ms - 1,  # Binance's endTime is inclusive
             "limit": limit,
         }
-        data = self._get("/fapi/v1/klines", query, name.removesuffix("USDT"))
+        data = self._get(self.klines_path, query, name.removesuffix("USDT"))
         pause = self.cooldown()
         if pause > 0:
             pacer.note(
@@ -834,6 +837,9 @@ class _State:
     candles: dict[str, int] = field(default_factory=dict)
     last_open: dict[str, int | None] = field(default_factory=dict)
     gaps: list[list[Any]] = field(default_factory=list)
+    """The first :data:`GAPS_KEPT` gaps of each market: ``[market, start, end, count]``."""
+    gap_totals: dict[str, list[int]] = field(default_factory=dict)
+    """market -> ``[gaps, missing candles]``, every gap counted."""
     bad: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -847,6 +853,7 @@ class _State:
             "candles": self.candles,
             "last_open": self.last_open,
             "gaps": self.gaps,
+            "gap_totals": self.gap_totals,
             "bad": self.bad,
         }
         return json.dumps(body, indent=1) + "\n"
@@ -865,6 +872,7 @@ class _State:
             candles={str(k): int(v) for k, v in data["candles"].items()},
             last_open={str(k): None if v is None else int(v) for k, v in data["last_open"].items()},
             gaps=[[str(g[0]), int(g[1]), int(g[2]), int(g[3])] for g in data["gaps"]],
+            gap_totals={str(k): [int(v[0]), int(v[1])] for k, v in data["gap_totals"].items()},
             bad={str(k): int(v) for k, v in data["bad"].items()},
         )
         if state.size < 0 or state.next_ms > state.end_ms:
@@ -879,13 +887,16 @@ class FetchSummary:
     rows: int
     candles: dict[str, int]
     gaps: list[Gap]
+    """The first :data:`GAPS_KEPT` gaps of each market."""
+    gap_totals: dict[str, tuple[int, int]]
+    """market -> (gaps, missing candles), every gap counted."""
     bad: dict[str, int]
     resumed_from: int | None
     """Where a resumed download picked up (epoch ms), ``None`` for a fresh one."""
     notes: list[str] = field(default_factory=list)
 
     def missing(self, market: str) -> int:
-        return sum(g.count for g in self.gaps if g.market == market)
+        return self.gap_totals.get(market, (0, 0))[1]
 
     def lines(self, max_gaps: int = 5) -> list[str]:
         """The report: what was written, then every market's gaps (the first ``max_gaps``)."""
@@ -902,13 +913,12 @@ class FetchSummary:
             bad = self.bad.get(market, 0)
             if bad:
                 out.append(f"{market}: {bad:,} malformed candle{'s' if bad != 1 else ''} skipped.")
-            if not gaps:
+            n, missing = self.gap_totals.get(market, (0, 0))
+            if not n:
                 continue
-            missing = sum(g.count for g in gaps)
             if not self.candles.get(market):
                 out.append(f"{market}: no candles at all in this range.")
             else:
-                n = len(gaps)
                 out.append(
                     f"{market}: {missing:,} candle{'s' if missing != 1 else ''} missing "
                     f"in {n} gap{'s' if n != 1 else ''} (the replay holds the last price "
@@ -920,8 +930,8 @@ class FetchSummary:
                     if gap.count > 1:
                         span += f" to {_utc(last)}"
                     out.append(f"  {span} ({gap.count:,} candle{'s' if gap.count != 1 else ''})")
-                if n > max_gaps:
-                    out.append(f"  ... and {n - max_gaps:,} more")
+                if n > min(max_gaps, len(gaps)):
+                    out.append(f"  ... and {n - min(max_gaps, len(gaps)):,} more")
         out.extend(self.notes)
         return out
 
@@ -1071,17 +1081,26 @@ class _Download:
             self.state.bad[market] = self.state.bad.get(market, 0) + len(bad)
         return got
 
+    def _gap(self, market: str, start: int, end: int) -> None:
+        state = self.state
+        count = (end - start) // self.job.interval.ms
+        totals = state.gap_totals.setdefault(market, [0, 0])
+        if totals[0] < GAPS_KEPT:
+            state.gaps.append([market, start, end, count])
+        totals[0] += 1
+        totals[1] += count
+
     def _note_gaps(self, market: str, candles: list[Candle], upto: int | None) -> None:
         state, d = self.state, self.job.interval.ms
         last = state.last_open.get(market)
         expect = self.job.start_ms if last is None else last + d
         for candle in candles:
             if candle.t - expect >= d:
-                state.gaps.append([market, expect, candle.t, (candle.t - expect) // d])
+                self._gap(market, expect, candle.t)
             expect = candle.t + d
             state.last_open[market] = candle.t
         if upto is not None and upto - expect >= d:
-            state.gaps.append([market, expect, upto, (upto - expect) // d])
+            self._gap(market, expect, upto)
 
     # ------------------------------------------------------------ the run
 
@@ -1137,6 +1156,7 @@ class _Download:
             state.rows,
             dict(state.candles),
             gaps,
+            {m: (v[0], v[1]) for m, v in state.gap_totals.items()},
             dict(state.bad),
             self.resumed_from,
             notes,
