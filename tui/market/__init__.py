@@ -47,6 +47,7 @@ Sources:
 
 Market parameters live in :data:`MARKETS` (:class:`MarketParams`); the default market list is
 :data:`DEFAULT_SYMBOLS`. A sample recording ships as :data:`SAMPLE_REPLAY`.
+:mod:`tui.market.fetch` downloads a venue's candles into a replay CSV (``perpdesk fetch``).
 """
 
 from __future__ import annotations
