@@ -46,7 +46,8 @@ class FakeHyperliquid:
     """``candles``: coin -> list of ``(t, o, h, l, c)``. ``script``: a list consumed one entry
     per candleSnapshot request: ``None`` answers normally; ``'429'``, ``'500'``, ``'422'`` answer
     a post error with that status; ``'too-many'`` sends the error channel's message for this id;
-    ``'close'`` drops the connection; ``'garbage'`` sends noise before the real answer."""
+    ``'slow-down'`` answers a post error without a status; ``'close'`` drops the connection;
+    ``'garbage'`` sends noise before the real answer."""
 
     def __init__(self, candles: dict[str, list[tuple[int, str, str, str, str]]]) -> None:
         self.candles = candles
@@ -95,6 +96,12 @@ class FakeHyperliquid:
                     action, "Failed to deserialize the JSON body \x1b[31m"
                 )
                 error = {"type": "error", "payload": f"{action} {text}"}
+                await ws.send(
+                    json.dumps({"channel": "post", "data": {"id": rid, "response": error}})
+                )
+                continue
+            if action == "slow-down":
+                error = {"type": "error", "payload": "Rate limited: slow down"}
                 await ws.send(
                     json.dumps({"channel": "post", "data": {"id": rid, "response": error}})
                 )

@@ -400,7 +400,7 @@ async def test_an_unknown_market_is_named_before_anything_is_fetched(tmp_path: P
 
 async def test_rate_limit_replies_back_off_and_retry(tmp_path: Path) -> None:
     fake = FakeHyperliquid({"BTC": steady(T0, 2, 100.0)})
-    fake.script = ["429", "too-many"]
+    fake.script = ["429", "too-many", "slow-down"]
     out = tmp_path / "rl.csv"
     t = FakeTime()
     notes = Notes()
@@ -409,15 +409,17 @@ async def test_rate_limit_replies_back_off_and_retry(tmp_path: Path) -> None:
         summary = await asyncio.to_thread(
             fetch, HyperliquidCandles(url), the_job, out, t, reporter=notes
         )
-    assert summary.candles == {"BTC": 2} and len(fake.snapshots()) == 3
-    # exponential backoff with jitter: attempt 1 waits 0.5-1 s, attempt 2 waits 1-2 s
-    assert len(t.sleeps) == 2 and 0.5 <= t.sleeps[0] <= 1.0 and 1.0 <= t.sleeps[1] <= 2.0
+    assert summary.candles == {"BTC": 2} and len(fake.snapshots()) == 4
+    # exponential backoff with jitter: attempt n waits between half and all of 2**(n-1) s
+    assert len(t.sleeps) == 3
+    assert 0.5 <= t.sleeps[0] <= 1.0 and 1.0 <= t.sleeps[1] <= 2.0 and 2.0 <= t.sleeps[2] <= 4.0
     assert notes.notes[0].startswith(
         "BTC from 2025-10-10 18:00 UTC: rate limited (Hyperliquid answered HTTP 429: "
         "Too Many Requests); retrying in"
     )
     assert notes.notes[0].endswith("(attempt 2 of 6)")
     assert "too many pending post requests" in notes.notes[1]
+    assert "rate limited (Hyperliquid says: Rate limited: slow down)" in notes.notes[2]
 
 
 async def test_a_dropped_connection_and_noise_are_survived(tmp_path: Path) -> None:

@@ -606,6 +606,8 @@ class HyperliquidCandles:
             head = text.split(" ", 1)[0]
             if head.isdigit() and len(head) == 3:
                 raise _status_error(self.venue, int(head), text[4:], None)
+            if "too many" in text.lower() or "rate limit" in text.lower():
+                raise RateLimitedError(f"{self.venue} says: {text}")
             raise TransientError(f"{self.venue} error: {text}")
         return payload
 
