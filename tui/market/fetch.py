@@ -15,7 +15,8 @@ reads): every candle becomes up to four marks, in the candle's own time: the ope
 then both extremes, then the close at three quarters of the candle. A rising candle (close at or
 above open) goes open, low, high, close; a falling one goes open, high, low, close. That is the
 shortest path that touches all four prices, so it invents no extra swing, and both extremes are
-in the replay: a crash's wick reaches the mark and can liquidate a position, as it would have.
+in the replay: a crash's wick reaches the mark and can liquidate a position. (Candles are
+traded prices; the venue's own mark price is smoothed and may not have gone as far.)
 A price equal to the one before it within the same candle is not repeated. Rows are sorted by
 time; rows of different markets at the same instant keep the order the markets were named in.
 
