@@ -13,7 +13,7 @@ import pytest
 from tests.market.conftest import ws_server
 from tests.market.fetch_fakes import T0, FakeBinance, FakeHyperliquid, binance_server, steady
 from tui.cli import main
-from tui.fetch_cmd import PlainReporter, RichReporter
+from tui.market.fetch_cli import PlainReporter, RichReporter
 
 BASE = ["fetch", "--market", "BTC", "--from", "2025-10-10T18:00", "--to", "2025-10-10T18:05"]
 
@@ -78,7 +78,7 @@ def test_the_fetch_command_does_not_load_the_ui_toolkit() -> None:
         "except SystemExit:\n"
         "    pass\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'textual')\n"
-        "print('textual:', ','.join(loaded), 'fetch_cmd' in str(sys.modules))\n"
+        "print('textual:', ','.join(loaded), 'tui.market.fetch_cli' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[-1] == "textual:  True"

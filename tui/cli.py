@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     if words[:1] == ["fetch"]:  # perpdesk fetch ...: download candles for a replay
-        from tui.fetch_cmd import main as fetch_main
+        from tui.market.fetch_cli import main as fetch_main
 
         return fetch_main(words[1:])
     parser = build_parser()

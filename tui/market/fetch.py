@@ -1,7 +1,8 @@
 """Download a venue's public candles and write them as a replay CSV (``perpdesk fetch``).
 
 Pure standard library plus, for Hyperliquid, ``websockets`` (the ``live`` extra, imported
-lazily). No UI toolkit: the command-line front (``tui.fetch_cmd``) draws the progress bar.
+lazily). No UI toolkit here: the command-line front, :mod:`tui.market.fetch_cli`, draws the
+progress bar.
 
 * Hyperliquid: the ``candleSnapshot`` info request, sent as a websocket ``post`` request over
   the same websocket the live source uses (at most 5,000 candles per request; Hyperliquid keeps

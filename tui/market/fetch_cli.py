@@ -1,8 +1,8 @@
 """``perpdesk fetch``: download a venue's public candles into a replay CSV.
 
-The download itself lives in :mod:`tui.market.fetch` (no UI toolkit); this module reads the
-command line, draws the progress bar (``rich``, or a plain line when stdout is not a
-terminal) and turns every failure into one clear message and an exit code: 2 for bad
+The download itself lives in :mod:`tui.market.fetch`; this module reads the command line,
+draws the progress bar (``rich``, imported only to draw on a terminal; a plain line when stdout
+is not one) and turns every failure into one clear message and an exit code: 2 for bad
 arguments, 1 when the download cannot finish, 130 when interrupted. A download that stops
 keeps what it fetched; the same command continues it.
 """
