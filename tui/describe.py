@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tui.engine import Event, Fill, FundingPayment, Liquidation, MarginTransfer, Side
+from tui.engine import (
+    Event,
+    Fill,
+    FundingPayment,
+    Liquidation,
+    MarginTransfer,
+    OrderEvent,
+    OrderType,
+    Side,
+)
 from tui.format import fmt_leverage, fmt_money, fmt_pct, fmt_price, fmt_size
 
 # Levels: "info", "good", "bad", "alert" (the log colours them).
@@ -47,7 +56,46 @@ def describe(event: Event) -> tuple[str, str]:
             f"Funding {event.market}: {verb} {fmt_money(abs(event.payment))} "
             f"(rate {fmt_pct(event.rate, signed=True, decimals=4)}/h)"
         )
+    if isinstance(event, OrderEvent):
+        return describe_order(event)
     assert isinstance(event, MarginTransfer)
     if event.amount >= 0:
         return "info", f"Added {fmt_money(event.amount)} margin to {event.market}"
     return "info", f"Removed {fmt_money(-event.amount)} margin from {event.market}"
+
+
+def order_name(event: OrderEvent) -> str:
+    """``Limit #3 BUY 0.1 BTC @ 95,000``, ``Stop loss #7 SELL 0.1 BTC at 92,000``."""
+    kind = {"tp": "Take profit", "sl": "Stop loss"}.get(event.tpsl or "", event.order_type.label)
+    if event.order_type is OrderType.LIMIT and event.price is not None:
+        where = f" @ {fmt_price(event.price)}"
+    elif event.trigger_price is not None:
+        where = f" at {fmt_price(event.trigger_price)}"
+    else:
+        where = ""
+    ref = event.price or event.trigger_price or event.mark_price or 1.0
+    size = "position" if event.tpsl else fmt_size(event.size, ref)
+    flags = " · reduce-only" if event.reduce_only and not event.tpsl else ""
+    flags += " · post-only" if event.post_only else ""
+    side = "BUY" if event.side is Side.LONG else "SELL"
+    return f"{kind} #{event.order_id} {side} {size} {event.market}{where}{flags}"
+
+
+def describe_order(event: OrderEvent) -> tuple[str, str]:
+    """(level, text) for an order record: what happened to which order, and why."""
+    name = order_name(event)
+    mark = "" if event.mark_price is None else f" (mark {fmt_price(event.mark_price)})"
+    if event.action == "placed":
+        held = (
+            f" · holds {fmt_money(event.reserved_margin)} margin" if event.reserved_margin else ""
+        )
+        return "info", f"Placed {name}{held}"
+    if event.action == "triggered":
+        return "info", f"Triggered {name}: {event.reason}"
+    if event.action == "filled":
+        size = fmt_size(event.filled_size, event.fill_price or 1.0)
+        price = fmt_price(event.fill_price)
+        return "info", f"Filled {name}: {size} @ {price}{mark}"
+    if event.action == "rejected":
+        return "bad", f"Rejected {name} when it came to fill{mark}: {event.reason}"
+    return "info", f"Cancelled {name}: {event.reason}"

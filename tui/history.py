@@ -2,7 +2,8 @@
 
 Everything here reads a sequence of engine events (:class:`~tui.engine.Fill`,
 :class:`~tui.engine.Liquidation`, :class:`~tui.engine.FundingPayment`,
-:class:`~tui.engine.MarginTransfer`), usually ``engine.events`` of a journalled engine:
+:class:`~tui.engine.MarginTransfer`, :class:`~tui.engine.OrderEvent`), usually
+``engine.events`` of a journalled engine:
 
 - :func:`closed_positions`: round trips, from the fill that opened a position to the fill (or
   liquidation) that closed it, with realized PnL, fees, funding and duration;
@@ -10,6 +11,8 @@ Everything here reads a sequence of engine events (:class:`~tui.engine.Fill`,
   and liquidations, overall and by margin mode;
 - :func:`post_mortems`: one line per liquidation, with what the other margin mode would have
   risked (margin maths from :mod:`tui.engine.margin` only);
+- :func:`order_history`: one row per order (limit, stop, take-profit, a position's TP/SL): what
+  it was, when it was placed, how it ended; :func:`order_events` lists the order records;
 - :func:`export_csv`: any of these tables as a CSV file.
 
 No UI imports: the history screen renders what these functions return.
@@ -23,7 +26,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, get_args
@@ -38,6 +41,8 @@ from tui.engine.models import (
     MarginMode,
     MarginTransfer,
     Market,
+    OrderEvent,
+    OrderType,
     Side,
 )
 from tui.format import DASH, fmt_money, fmt_price, fmt_size
@@ -311,8 +316,8 @@ def practice_stats(events: Sequence[Event]) -> PracticeStats:
     tallies = {MarginMode.ISOLATED: _Tally(), MarginMode.CROSS: _Tally()}
     overall = _Tally()
     for event in events:
-        if isinstance(event, MarginTransfer):
-            continue
+        if not isinstance(event, Fill | Liquidation | FundingPayment):
+            continue  # margin transfers and order records move no money of their own
         for tally in (overall, tallies[event.mode]):
             if isinstance(event, Fill):
                 tally.realized.append(event.realized_pnl)
@@ -564,9 +569,109 @@ def format_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
+# --------------------------------------------------------------------------- orders
+
+
+def order_events(events: Iterable[Event]) -> list[OrderEvent]:
+    """The order records (placed, triggered, filled, cancelled, rejected), oldest first."""
+    return [e for e in events if isinstance(e, OrderEvent)]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """One order's life, read from its records.
+
+    ``status`` is "open", "filled", "cancelled" or "rejected" (refused when it came to fill);
+    ``reason`` says why it was cancelled or rejected. ``placed_at`` is its first record's time
+    (an order that filled at once has no "placed" record), ``ended_at`` its last one's unless it
+    is still open. ``triggered_at`` is when a stop or take-profit fired.
+    """
+
+    order_id: int
+    market: str
+    side: Side
+    order_type: OrderType
+    size: float
+    price: float | None
+    trigger_price: float | None
+    leverage: float
+    mode: MarginMode
+    reduce_only: bool
+    post_only: bool
+    tpsl: str | None
+    placed_at: float
+    status: str
+    ended_at: float | None
+    triggered_at: float | None
+    filled_size: float
+    fill_price: float | None
+    reason: str
+
+    @property
+    def label(self) -> str:
+        """ "Limit", "Stop market", "Take profit", "Stop loss", ..."""
+        if self.tpsl == "tp":
+            return "Take profit"
+        if self.tpsl == "sl":
+            return "Stop loss"
+        return self.order_type.label
+
+    @property
+    def level(self) -> float | None:
+        """The limit price, else the trigger price (None for a market order)."""
+        return self.price if self.price is not None else self.trigger_price
+
+
+def order_history(events: Iterable[Event]) -> list[OrderRecord]:
+    """One row per order seen in ``events``, in the order they were placed (newest last)."""
+    rows: dict[int, OrderRecord] = {}
+    for e in events:
+        if not isinstance(e, OrderEvent):
+            continue
+        row = rows.get(e.order_id)
+        if row is None:
+            row = OrderRecord(
+                order_id=e.order_id,
+                market=e.market,
+                side=e.side,
+                order_type=e.order_type,
+                size=e.size,
+                price=e.price,
+                trigger_price=e.trigger_price,
+                leverage=e.leverage,
+                mode=e.mode,
+                reduce_only=e.reduce_only,
+                post_only=e.post_only,
+                tpsl=e.tpsl,
+                placed_at=e.time,
+                status="open",
+                ended_at=None,
+                triggered_at=None,
+                filled_size=0.0,
+                fill_price=None,
+                reason="",
+            )
+        if e.action == "triggered":
+            row = replace(row, triggered_at=e.time)
+        elif e.action in ("filled", "cancelled", "rejected"):
+            row = replace(
+                row,
+                size=e.size,
+                status=e.action,
+                ended_at=e.time,
+                filled_size=e.filled_size,
+                fill_price=e.fill_price,
+                reason=e.reason,
+            )
+        else:  # placed: the size of a position's TP/SL follows the position
+            row = replace(row, size=e.size)
+        rows[e.order_id] = row
+    return list(rows.values())
+
+
 # --------------------------------------------------------------------------- CSV export
 
-ExportKind = Literal["fills", "liquidations", "funding", "transfers", "closed"]
+ExportKind = Literal["fills", "liquidations", "funding", "transfers", "closed", "orders"]
 EXPORT_KINDS: tuple[str, ...] = get_args(ExportKind)
 
 
@@ -592,6 +697,11 @@ _HEADS: dict[str, tuple[str, ...]] = {
         "seq", "time", "market", "side", "mode", "size", "mark_price", "rate", "payment",
     ),
     "transfers": ("seq", "time", "market", "amount"),
+    "orders": (
+        "seq", "time", "order_id", "action", "market", "side", "type", "tpsl", "size", "price",
+        "trigger_price", "leverage", "mode", "reduce_only", "post_only", "mark_price",
+        "filled_size", "fill_price", "reserved_margin", "reason",
+    ),
     "closed": (
         "market", "side", "mode", "leverage", "size", "entry_price", "exit_price", "opened_at",
         "closed_at", "duration_s", "realized_pnl", "fees", "funding", "forfeited", "net_pnl",
@@ -638,7 +748,22 @@ def _rows(events: Sequence[Event], kind: str) -> list[tuple[object, ...]]:
             )  # fmt: skip
         elif kind == "transfers" and isinstance(e, MarginTransfer):
             rows.append((e.seq, _when(e.time), e.market, e.amount))
+        elif kind == "orders" and isinstance(e, OrderEvent):
+            rows.append(
+                (
+                    e.seq, _when(e.time), e.order_id, e.action, e.market, e.side.value,
+                    e.order_type.value, e.tpsl or "", e.size, _blank(e.price),
+                    _blank(e.trigger_price), e.leverage, e.mode.value,
+                    "yes" if e.reduce_only else "no", "yes" if e.post_only else "no",
+                    _blank(e.mark_price), e.filled_size, _blank(e.fill_price),
+                    e.reserved_margin, e.reason,
+                )
+            )  # fmt: skip
     return rows
+
+
+def _blank(x: float | None) -> object:
+    return "" if x is None else x
 
 
 def default_export_name(kind: str, now: float | None = None) -> str:

@@ -54,6 +54,8 @@ from tui.engine import (
     MarginMode,
     MarginTransfer,
     Market,
+    OrderEvent,
+    OrderType,
     PaperEngine,
     Side,
 )
@@ -142,11 +144,12 @@ def _reason(exc: BaseException) -> str:
 
 # --------------------------------------------------------------------------- records <-> JSON
 
-_TYPES: dict[str, type[Fill | Liquidation | FundingPayment | MarginTransfer]] = {
+_TYPES: dict[str, type[Event]] = {
     "fill": Fill,
     "liquidation": Liquidation,
     "funding": FundingPayment,
     "transfer": MarginTransfer,
+    "order": OrderEvent,
 }
 _TYPE_NAMES = {cls: name for name, cls in _TYPES.items()}
 
@@ -180,6 +183,8 @@ def decode_event(kind: str, payload: str) -> Event:
             value = Side(value)
         elif f.name == "mode":
             value = MarginMode(value)
+        elif f.name == "order_type":
+            value = OrderType(value)
         values[f.name] = value
     return cls(**values)
 
@@ -737,7 +742,8 @@ class Journal:
 
     def _markets_of(self, state: Mapping[str, Any]) -> str:
         engine = self.engine
-        names = dict.fromkeys(p["market"] for p in state["positions"])
+        held = [*state["positions"], *state.get("orders", ())]  # an order keeps its market too
+        names = dict.fromkeys(p["market"] for p in held)
         return _dump([_market_data(engine.market(name)) for name in names])
 
     def _on_event(self, event: Event) -> None:

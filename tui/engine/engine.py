@@ -12,10 +12,11 @@ previews are computed on read.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tui.engine import margin as mg
@@ -30,12 +31,15 @@ from tui.engine.models import (
     MarginMode,
     MarginTransfer,
     Market,
+    Order,
     OrderRejected,
+    OrderType,
     PositionView,
     Preview,
     Side,
     check_number,
 )
+from tui.engine.orders import KEEP, OrderDesk
 
 _INF = math.inf
 _REL_TOL = 1e-9  # sizes and amounts within this fraction count as equal (float noise)
@@ -143,6 +147,7 @@ class _Plan:
     available_before: float
     available_after: float
     rejection: str | None
+    order_id: int | None = None  # set when an order (tui/engine/orders.py) is filling
 
 
 def _money(x: float) -> str:
@@ -188,6 +193,10 @@ class PaperEngine:
         self._group = 0
         self.events: list[Event] = []
         self.listeners: list[Listener] = []
+        self._holds = 0  # > 0: listeners hear new records when the step ends (see _hold)
+        self._held: list[Event] = []
+        self._desk = OrderDesk(self)  # open orders: tui/engine/orders.py
+        self._edges = self._desk.edges  # market -> the marks that set off its nearest orders
 
     # ------------------------------------------------------------------ markets and marks
 
@@ -239,15 +248,17 @@ class PaperEngine:
             return
         marks[market] = price
         pos = self._positions.get(market)
-        if pos is None:
-            return
-        if pos.cross:
-            buf = self._buffer + pos.k * (price - old)
-            self._buffer = buf
-            if self._wallet + buf <= 0.0:
-                self._liquidate_cross()
-        elif (price <= pos.liq) if pos.s > 0 else (price >= pos.liq):
-            self._liquidate_isolated(pos)
+        if pos is not None:
+            if pos.cross:
+                buf = self._buffer + pos.k * (price - old)
+                self._buffer = buf
+                if self._wallet + buf <= 0.0:
+                    self._liquidate_cross()
+            elif (price <= pos.liq) if pos.s > 0 else (price >= pos.liq):
+                self._liquidate_isolated(pos)
+        edges = self._edges.get(market)  # only markets with open orders have edges
+        if edges is not None and (price <= edges[0] or price >= edges[1]):
+            self._desk.tick(market, price)
 
     def _set_first_mark(self, market: str, price: object) -> None:
         name = self._name(market)
@@ -325,7 +336,7 @@ class PaperEngine:
 
     def _available(self) -> float:
         upnl, _, used = self._cross_sums()
-        return self._wallet + upnl - used
+        return self._wallet + upnl - used - self._desk.reserved
 
     @property
     def account(self) -> AccountView:
@@ -336,10 +347,11 @@ class PaperEngine:
                 iso_margin += pos.margin
                 iso_upnl += pos.upnl(self._marks[pos.market])
         value = self._wallet + upnl
+        reserved = self._desk.reserved
         return AccountView(
             wallet_balance=self._wallet,
             equity=value + iso_margin + iso_upnl,
-            available=value - used,
+            available=value - used - reserved,
             cross_account_value=value,
             cross_maintenance_margin=mm,
             cross_margin_used=used,
@@ -351,6 +363,7 @@ class PaperEngine:
             funding_paid=self._funding,
             forfeited=self._forfeited,
             deposits=self._deposits,
+            order_margin=reserved,
         )
 
     @property
@@ -383,6 +396,9 @@ class PaperEngine:
             plan = self._plan(market, side, size, leverage, mode)
         except OrderRejected as exc:
             return self._rejected_preview(market, side, size, leverage, mode, str(exc))
+        return self._preview_plan(plan)
+
+    def _preview_plan(self, plan: _Plan) -> Preview:
         excess_before = self._wallet + self._buffer
         excess_after = self._excess_after(plan)
         moved: dict[str, tuple[float | None, float | None]] = {}
@@ -503,6 +519,143 @@ class PaperEngine:
             raise OrderRejected(plan.rejection)
         return self._apply(plan)
 
+    # ------------------------------------------------------------------ orders beyond market
+
+    def place_order(
+        self,
+        market: str,
+        side: Side | str,
+        size: float,
+        order_type: OrderType | str = OrderType.MARKET,
+        *,
+        price: float | None = None,
+        trigger_price: float | None = None,
+        leverage: float | None = None,
+        mode: MarginMode | str | None = None,
+        reduce_only: bool = False,
+        post_only: bool = False,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
+    ) -> Order:
+        """Place an order (rules: docs/rules.md, "Orders"). Returns it; the engine keeps it
+        current (``status``, ``filled_size``, ...).
+
+        ``MARKET`` fills now, like :meth:`open`. ``LIMIT`` at ``price`` fills now as a taker if
+        the mark is already at or through it, else rests. ``STOP_MARKET`` and
+        ``TAKE_PROFIT_MARKET`` wait for the mark to reach ``trigger_price``. ``leverage`` and
+        ``mode`` default to the open position's (a reduce-only order always takes them).
+        ``take_profit`` / ``stop_loss`` become the position's when the order fills. Raises
+        :class:`OrderRejected` and changes nothing when the order cannot be placed.
+        """
+        ticket = self._desk.check(
+            market,
+            side,
+            size,
+            order_type,
+            price,
+            trigger_price,
+            leverage,
+            mode,
+            reduce_only,
+            post_only,
+            take_profit,
+            stop_loss,
+        )
+        return self._desk.place(ticket)
+
+    def preview_order(
+        self,
+        market: str,
+        side: Side | str,
+        size: float,
+        order_type: OrderType | str = OrderType.MARKET,
+        *,
+        price: float | None = None,
+        trigger_price: float | None = None,
+        leverage: float | None = None,
+        mode: MarginMode | str | None = None,
+        reduce_only: bool = False,
+        post_only: bool = False,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
+    ) -> Preview:
+        """What :meth:`place_order` would do, changing nothing; never raises for a bad order
+        (``rejection`` holds the message). A resting order is shown as it would be once filled
+        at its price, with the margin it holds back meanwhile; ``warnings`` says when a
+        stop-loss sits at or beyond the liquidation price, or depends on other cross positions.
+        """
+        try:
+            ticket = self._desk.check(
+                market,
+                side,
+                size,
+                order_type,
+                price,
+                trigger_price,
+                leverage,
+                mode,
+                reduce_only,
+                post_only,
+                take_profit,
+                stop_loss,
+            )
+        except OrderRejected as exc:
+            lev = math.nan if leverage is None else leverage
+            preview = self._rejected_preview(
+                market, side, size, lev, mode or MarginMode.ISOLATED, str(exc)
+            )
+            with contextlib.suppress(OrderRejected):
+                preview = replace(preview, order_type=OrderType.parse(order_type))
+            return preview
+        return self._desk.preview(ticket)
+
+    def cancel_order(self, order_id: int) -> Order:
+        """Cancel an open order (its reserved margin comes back). :class:`OrderRejected` if
+        there is no such open order."""
+        return self._desk.cancel(order_id)
+
+    def cancel_orders(self, market: str | None = None) -> list[Order]:
+        """Cancel every open order (in ``market`` only, when given); returns them."""
+        return self._desk.cancel_all(market)
+
+    def open_orders(self, market: str | None = None) -> list[Order]:
+        """Every open order, oldest first (in ``market`` only, when given)."""
+        return self._desk.orders(market)
+
+    def order(self, order_id: int) -> Order | None:
+        """The open order with this id, or None."""
+        return self._desk.order(order_id)
+
+    def tp_sl(self, market: str) -> tuple[Order | None, Order | None]:
+        """The position's (take-profit, stop-loss) orders in ``market`` (None where unset)."""
+        return self._desk.tp_sl(market)
+
+    def set_tp_sl(
+        self,
+        market: str,
+        take_profit: float | object | None = KEEP,
+        stop_loss: float | object | None = KEEP,
+    ) -> list[Order]:
+        """Give the position in ``market`` a take-profit and / or a stop-loss: reduce-only
+        trigger orders for the whole position when they fire; when one fires the other is
+        cancelled, and closing the position cancels both. A price sets (or replaces) one, None
+        clears it, leaving an argument out keeps it as it is. Returns the position's TP/SL
+        orders. :class:`OrderRejected` (nothing changes) without a position, or for a trigger
+        the mark would set off at once."""
+        return self._desk.set_tp_sl(market, take_profit, stop_loss)
+
+    def stop_warnings(self, market: str, stop_loss: float) -> list[str]:
+        """What to tell a trader about a stop-loss at ``stop_loss`` on the open position in
+        ``market`` (``[]`` without a position): a stop at or beyond the liquidation price, and
+        a cross position whose liquidation price depends on the other cross positions."""
+        name = self._name(market)
+        stop = check_number("Stop-loss price", stop_loss)
+        pos = self._positions.get(name)
+        if pos is None:
+            return []
+        liq = self._view(pos).liquidation_price
+        return self._desk.stop_warnings(name, pos.side, stop, liq, pos.cross)
+
     def _plan(
         self,
         market: object,
@@ -510,7 +663,13 @@ class PaperEngine:
         size: object,
         leverage: object,
         mode: object,
+        *,
+        fill: float | None = None,
+        maker: bool = False,
     ) -> _Plan:
+        """What an order does, changing nothing. ``fill`` overrides the fill price (a limit
+        order fills at its own price) and ``maker`` charges the maker fee instead of the
+        taker fee (tui/engine/orders.py uses both)."""
         name = self._name(market)
         side_ = Side.parse(side)
         mode_ = MarginMode.parse(mode)
@@ -521,7 +680,9 @@ class PaperEngine:
         if mark is None:
             raise OrderRejected(f"{name} has no price yet; wait for the feed and try again.")
         s = side_.sign
-        fill = mg.fill_price(mark, s, mkt.slippage)
+        if fill is None:
+            fill = mg.fill_price(mark, s, mkt.slippage)
+        fee_rate = mkt.maker_fee if maker else mkt.taker_fee
         pos = self._positions.get(name)
         available = self._available()
         wallet = self._wallet
@@ -538,7 +699,7 @@ class PaperEngine:
             close_q = pos.q if q >= pos.q * (1 - _REL_TOL) else q
             full = close_q == pos.q
             realized = mg.unrealized_pnl(pos.s, close_q, pos.entry, fill)
-            fee_close = mg.fee(close_q, fill, mkt.taker_fee)
+            fee_close = mg.fee(close_q, fill, fee_rate)
             released = pos.margin if full else pos.margin * close_q / pos.q
             wallet += realized - fee_close + (0.0 if pos.cross else released)
             if pos.cross:
@@ -573,7 +734,7 @@ class PaperEngine:
                     f"{_lev(lev)} is out of range."
                 )
             im = mg.initial_margin(open_q, fill, order_lev)
-            fee_open = mg.fee(open_q, fill, mkt.taker_fee)
+            fee_open = mg.fee(open_q, fill, fee_rate)
             if rejection is None and im + fee_open > available + _REL_TOL * max(1.0, available):
                 missing = im + fee_open - available
                 rejection = (
@@ -702,8 +863,9 @@ class PaperEngine:
         else:
             self._cross.pop(name, None)
         self._resync()
-        for fill in fills:
-            self._emit(fill)
+        records: list[Event] = [*fills, *self._desk.after_fill(plan)]
+        for record in records:
+            self._emit(record)
         self._check_cross()
         return fills[-1]
 
@@ -731,6 +893,7 @@ class PaperEngine:
             leverage=lev,
             kind=kind,
             realized_pnl=realized,
+            order_id=plan.order_id,
         )
 
     # ------------------------------------------------------------------ isolated margin
@@ -843,6 +1006,7 @@ class PaperEngine:
             self._liquidate_cross()
 
     def _liquidate_isolated(self, pos: _Pos) -> None:
+        self._desk.liquidating((pos.market,))  # its orders go first, in a step of their own
         mark = self._marks[pos.market]
         realized = max(pos.upnl(mark), -pos.margin)  # a loss never exceeds the margin posted
         forfeited = pos.margin + realized
@@ -856,6 +1020,7 @@ class PaperEngine:
         )
 
     def _liquidate_cross(self) -> None:
+        self._desk.liquidating(tuple(self._cross))  # their orders go first, in a step of their own
         marks = self._marks
         victims = list(self._cross.values())
         upnls = [pos.upnl(marks[pos.market]) for pos in victims]
@@ -918,8 +1083,24 @@ class PaperEngine:
 
     def _emit(self, event: Event) -> None:
         self.events.append(event)
+        if self._holds:
+            self._held.append(event)
+            return
         for listener in self.listeners:
             listener(event)
+
+    def _hold(self) -> None:
+        """Start a step whose records listeners hear together, at :meth:`_release` (so the
+        journal saves a triggered order and its fill as one)."""
+        self._holds += 1
+
+    def _release(self) -> None:
+        self._holds -= 1
+        if not self._holds and self._held:
+            held, self._held = self._held, []
+            for event in held:
+                for listener in self.listeners:
+                    listener(event)
 
     # ------------------------------------------------------------------ state for the journal
 
@@ -948,6 +1129,7 @@ class PaperEngine:
                 }
                 for p in self._positions.values()
             ],
+            **self._desk.to_state(),
         }
 
     @classmethod
@@ -988,4 +1170,5 @@ class PaperEngine:
             if pos.cross:
                 eng._cross[name] = pos
         eng._resync()
+        eng._desk.restore(state.get("orders", ()), state.get("next_order_id", 1))
         return eng

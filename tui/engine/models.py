@@ -6,6 +6,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
 from tui.engine import margin as mg
 
@@ -42,6 +43,51 @@ class Side(StrEnum):
         if text in aliases:
             return aliases[text]
         raise InvalidInput(f"Side must be long or short, not {value!r}.")
+
+
+class OrderType(StrEnum):
+    """How an order executes: at once (market), at a price (limit) or when the mark reaches a
+    trigger (stop market, take-profit market). Rules: docs/rules.md, "Orders"."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP_MARKET = "stop_market"
+    TAKE_PROFIT_MARKET = "take_profit_market"
+
+    @property
+    def label(self) -> str:
+        return _ORDER_TYPE_LABELS[self]
+
+    @property
+    def is_trigger(self) -> bool:
+        return self is OrderType.STOP_MARKET or self is OrderType.TAKE_PROFIT_MARKET
+
+    @classmethod
+    def parse(cls, value: object) -> OrderType:
+        if isinstance(value, OrderType):
+            return value
+        text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+        aliases = {
+            "market": cls.MARKET,
+            "limit": cls.LIMIT,
+            "stop": cls.STOP_MARKET,
+            "stop_market": cls.STOP_MARKET,
+            "take_profit": cls.TAKE_PROFIT_MARKET,
+            "take_profit_market": cls.TAKE_PROFIT_MARKET,
+        }
+        if text in aliases:
+            return aliases[text]
+        raise InvalidInput(
+            f"Order type must be market, limit, stop market or take-profit market, not {value!r}."
+        )
+
+
+_ORDER_TYPE_LABELS = {
+    OrderType.MARKET: "Market",
+    OrderType.LIMIT: "Limit",
+    OrderType.STOP_MARKET: "Stop market",
+    OrderType.TAKE_PROFIT_MARKET: "Take-profit market",
+}
 
 
 class MarginMode(StrEnum):
@@ -137,6 +183,7 @@ class Fill:
     leverage: float
     kind: str  # "open", "add", "reduce", "close"
     realized_pnl: float = 0.0
+    order_id: int | None = None  # the order that filled (None: a plain open() / close())
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +241,101 @@ class MarginTransfer:
     amount: float
 
 
-Event = Fill | Liquidation | FundingPayment | MarginTransfer
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """Something that happened to an order: ``action`` is "placed" (it rests), "triggered" (its
+    trigger was reached), "filled", "cancelled" or "rejected" (refused when it came to fill).
+
+    The order's fields are copied as they stood at the event. ``mark_price`` is the mark then;
+    ``fill_price`` and ``filled_size`` are set on "filled"; ``reason`` says why an order was
+    cancelled or rejected, or what fired it.
+    """
+
+    seq: int
+    time: float
+    action: str
+    order_id: int
+    market: str
+    side: Side
+    order_type: OrderType
+    size: float
+    price: float | None
+    trigger_price: float | None
+    leverage: float
+    mode: MarginMode
+    reduce_only: bool = False
+    post_only: bool = False
+    tpsl: str | None = None  # "tp" / "sl": a position's take-profit / stop-loss
+    mark_price: float | None = None
+    filled_size: float = 0.0
+    fill_price: float | None = None
+    reserved_margin: float = 0.0
+    reason: str = ""
+
+
+Event = Fill | Liquidation | FundingPayment | MarginTransfer | OrderEvent
+
+
+# --------------------------------------------------------------------------- orders
+
+OrderStatus = Literal["open", "filled", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order placed with :meth:`PaperEngine.place_order`.
+
+    Read-only to callers; the engine keeps it current: ``status`` ("open", "filled",
+    "cancelled"), ``filled_size``, ``fill_price``, ``reserved_margin`` (the initial margin it
+    holds back from ``available`` while it rests), ``reason`` (why it was cancelled or refused)
+    and, for a position's take-profit / stop-loss (``tpsl`` "tp" / "sl"), ``size``, which
+    follows the position. ``price`` is a limit order's price, ``trigger_price`` a stop or
+    take-profit's trigger. ``take_profit`` / ``stop_loss`` are the triggers attached to the
+    position when this order fills.
+    """
+
+    id: int
+    market: str
+    side: Side
+    size: float
+    order_type: OrderType
+    price: float | None
+    trigger_price: float | None
+    leverage: float
+    mode: MarginMode
+    reduce_only: bool = False
+    post_only: bool = False
+    take_profit: float | None = None
+    stop_loss: float | None = None
+    tpsl: str | None = None
+    created_at: float = 0.0
+    status: OrderStatus = "open"
+    filled_size: float = 0.0
+    fill_price: float | None = None
+    reserved_margin: float = 0.0
+    reason: str = ""
+
+    def __hash__(self) -> int:  # the engine updates an order in place: hash what never changes
+        return hash(("order", self.id))
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    @property
+    def level(self) -> float:
+        """The price that makes it execute: the limit price, else the trigger price."""
+        price = self.price if self.price is not None else self.trigger_price
+        return math.nan if price is None else price
+
+    @property
+    def label(self) -> str:
+        """What kind of order it is, for a person: "Limit", "Stop loss", "Take profit", ..."""
+        if self.tpsl == "tp":
+            return "Take profit"
+        if self.tpsl == "sl":
+            return "Stop loss"
+        return self.order_type.label
 
 
 # --------------------------------------------------------------------------- read views
@@ -249,6 +390,7 @@ class AccountView:
     funding_paid: float
     forfeited: float
     deposits: float
+    order_margin: float = 0.0  # initial margin held back by resting orders (not in available)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +400,12 @@ class Preview:
     ``rejection`` is None when the order would go through, else the exact message ``open``
     would raise. ``cross_liquidation_prices`` maps every other cross market whose liquidation
     price the order moves to ``(before, after)`` (None = no liquidation price).
+
+    From :meth:`PaperEngine.preview_order`: a resting order (``rests``) is shown as it would be
+    once filled at its own price (``fill_price``, ``liquidation_price``, ...), while
+    ``available_after`` is what is left once it holds back ``reserved_margin``. ``warnings``
+    are sentences for the trader (a stop-loss beyond the liquidation price, a cross stop that
+    depends on other positions).
     """
 
     market: str
@@ -282,6 +430,10 @@ class Preview:
     )
     resulting_size: float = 0.0
     resulting_entry: float | None = None
+    order_type: OrderType = OrderType.MARKET
+    rests: bool = False  # True: the order would rest (limit or trigger), not fill now
+    reserved_margin: float = 0.0  # what a resting order holds back from available
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
