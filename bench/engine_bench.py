@@ -1,11 +1,15 @@
-"""Engine tick speed: ``set_mark`` ticks per second with 10 and 1,000 open positions.
+"""Engine tick speed: ``set_mark`` ticks per second with 10 and 1,000 open positions, and with
+1,000 positions and 10,000 resting orders.
 
 Beside it, in the same run, a bare Python loop that does the minimum a tick needs (a dict
 update, one multiply-add, one comparison). Prints the figures and the two ratios the engine
 issue asks for:
 
 - engine at 1,000 positions vs the bare loop: must be within 6x;
-- engine at 1,000 positions vs engine at 10: must be no more than 1.2x slower.
+- engine at 1,000 positions vs engine at 10: must be no more than 1.2x slower;
+- engine at 1,000 positions and 10,000 resting orders (limits, stops, take-profits, position
+  TP/SL, ten in every market, none reached by the tape) vs the bare loop: within 6x, and vs the
+  same engine with no orders: no more than 1.2x slower.
 
 Each figure is the best of several repeats (the least disturbed by a noisy machine).
 Run: python bench/engine_bench.py [--ticks N] [--repeats N]
@@ -17,7 +21,7 @@ import argparse
 import random
 import time
 
-from tui.engine import MarginMode, Market, PaperEngine, Side
+from tui.engine import MarginMode, Market, OrderType, PaperEngine, Side
 
 
 def build(n_positions: int, n_markets: int = 1000) -> tuple[PaperEngine, list[str]]:
@@ -31,6 +35,37 @@ def build(n_positions: int, n_markets: int = 1000) -> tuple[PaperEngine, list[st
         side = Side.LONG if i % 3 else Side.SHORT
         eng.open(name, side, size=1.0, leverage=5, mode=mode)
     return eng, names
+
+
+def add_orders(eng: PaperEngine, names: list[str], per_market: int = 10) -> int:
+    """``per_market`` resting orders in every market, all far from the marks the tape visits:
+    limit buys below and sells above, an opening sell stop and buy stop, and on a position a
+    take-profit and stop-loss. Returns how many were placed."""
+    lim, trig = OrderType.LIMIT, OrderType.STOP_MARKET
+    for i, name in enumerate(names):
+        pos = eng.position(name)
+        placed = 0
+        if pos is not None:
+            up, down = 110.0 + i % 7, 90.0 - i % 7
+            tp, sl = (up, down) if pos.side is Side.LONG else (down, up)
+            eng.set_tp_sl(name, take_profit=tp, stop_loss=sl)
+            placed = 2
+        k = 0
+        while placed < per_market:
+            buy = k % 2 == 0
+            side = Side.LONG if buy else Side.SHORT
+            mode = MarginMode.CROSS if k % 3 else MarginMode.ISOLATED
+            if pos is not None:
+                mode = pos.mode
+            if k % 4 < 2:  # limit buys 95 and below, sells 105 and above
+                price = 95.0 - k / 2 if buy else 105.0 + k / 2
+                eng.place_order(name, side, 0.5, lim, price=price, leverage=5, mode=mode)
+            else:  # stop buys above 105, stop sells below 95
+                price = 106.0 + k / 2 if buy else 94.0 - k / 2
+                eng.place_order(name, side, 0.5, trig, trigger_price=price, leverage=5, mode=mode)
+            placed += 1
+            k += 1
+    return len(eng.open_orders())
 
 
 def ticks(names: list[str], n: int, seed: int = 7) -> list[tuple[str, float]]:
@@ -69,6 +104,8 @@ def main() -> None:
 
     eng10, names = build(10)
     eng1000, _ = build(1000)
+    engo, _ = build(1000)
+    n_orders = add_orders(engo, names)
     # Both engines list the same 1,000 markets. Every tick below lands on a market that holds a
     # position, so each does the full work (move the position, check for liquidation).
     # - same tape: ticks on the 10 markets that hold a position in both engines, so the two
@@ -78,15 +115,18 @@ def main() -> None:
     #   spread comparison is normalised by the bare loop on each tape.
     tape10 = ticks(names[:10], args.ticks)
     tape1000 = ticks(names, args.ticks)
-    best = dict.fromkeys(("bare10", "bare1000", "e10", "e1000same", "e1000"), 0.0)
+    keys = ("bare10", "bare1000", "e10", "e1000same", "e1000", "orders")
+    best = dict.fromkeys(keys, 0.0)
     for _ in range(args.repeats):
         best["bare10"] = max(best["bare10"], bare_rate(names, tape10))
         best["bare1000"] = max(best["bare1000"], bare_rate(names, tape1000))
         best["e10"] = max(best["e10"], engine_rate(eng10, tape10))
         best["e1000same"] = max(best["e1000same"], engine_rate(eng1000, tape10))
         best["e1000"] = max(best["e1000"], engine_rate(eng1000, tape1000))
-    for eng, n in ((eng10, 10), (eng1000, 1000)):
+        best["orders"] = max(best["orders"], engine_rate(engo, tape1000))
+    for eng, n in ((eng10, 10), (eng1000, 1000), (engo, 1000)):
         assert eng.liquidations == [] and len(eng.positions()) == n
+    assert len(engo.open_orders()) == n_orders  # the tape reached none of them
 
     print(f"ticks per run: {args.ticks:,}, best of {args.repeats}; figures in ticks/s")
     print("bare loop = dict update + one multiply-add + one comparison per tick")
@@ -96,6 +136,7 @@ def main() -> None:
         ("engine, 10 positions, ticks on them", best["e10"]),
         ("engine, 1,000 positions, same 10-market tape", best["e1000same"]),
         ("engine, 1,000 positions, ticks over all 1,000", best["e1000"]),
+        (f"engine, 1,000 positions + {n_orders:,} orders, same", best["orders"]),
     )
     for label, rate in rows:
         print(f"  {label:<48} {rate:>14,.0f}")
@@ -111,6 +152,16 @@ def main() -> None:
     print(f"bare / engine@1000 (1,000-market tape): {r_bare:.2f}x  need <= 6x    {bare_ok}")
     print(f"engine@10 / engine@1000 (same tape):   {r_same:.2f}x  need <= 1.2x  {same_ok}")
     print(f"same, each normalised by its bare loop: {r_spread:.2f}x  need <= 1.2x  {spread_ok}")
+    r_obare = best["bare1000"] / best["orders"]
+    r_orders = best["e1000"] / best["orders"]
+    print(
+        f"bare / engine@1000+orders:              {r_obare:.2f}x  need <= 6x    "
+        f"{verdict[r_obare <= 6]}"
+    )
+    print(
+        f"engine@1000 / engine@1000+orders:       {r_orders:.2f}x  need <= 1.2x  "
+        f"{verdict[r_orders <= 1.2]}"
+    )
 
 
 if __name__ == "__main__":

@@ -256,9 +256,10 @@ class PaperEngine:
                     self._liquidate_cross()
             elif (price <= pos.liq) if pos.s > 0 else (price >= pos.liq):
                 self._liquidate_isolated(pos)
-        edges = self._edges.get(market)  # only markets with open orders have edges
-        if edges is not None and (price <= edges[0] or price >= edges[1]):
-            self._desk.tick(market, price)
+        if market in self._edges:  # a market with open orders: has the mark reached one?
+            lo, hi = self._edges[market]
+            if price <= lo or price >= hi:
+                self._desk.tick(market, price)
 
     def _set_first_mark(self, market: str, price: object) -> None:
         name = self._name(market)

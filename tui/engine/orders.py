@@ -458,6 +458,13 @@ class OrderDesk:
         )
         plan = self.plan(ticket)
         if plan.rejection is not None:
+            if not now and pos is not None and level is not None:
+                liq = eng._view(pos).liquidation_price
+                if liq is not None and mg.is_beyond(pos.s, level, liq):
+                    raise OrderRejected(
+                        f"Your {name} {pos.side.value} is liquidated at {_price(liq)}, before "
+                        f"the mark could reach {_price(level)}: this order would never fill."
+                    )
             raise OrderRejected(plan.rejection)
         if tp is not None or sl is not None:
             self._check_attached(ticket, plan, pos)
