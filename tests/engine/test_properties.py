@@ -1,4 +1,5 @@
-"""Property tests over random sessions of orders, transfers, funding and marks."""
+"""Property tests over random sessions of market orders, resting orders (limit, stop,
+take-profit, reduce-only, post-only, a position's TP/SL), cancels, transfers, funding and marks."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from tests.engine.conftest import make_engine
-from tui.engine import Liquidation, MarginMode, OrderRejected, PaperEngine, Side
+from tui.engine import (
+    Fill,
+    Liquidation,
+    MarginMode,
+    OrderEvent,
+    OrderRejected,
+    OrderType,
+    PaperEngine,
+    Side,
+)
+from tui.engine.orders import fires_down, reached
 
 MARKETS = ("BTC", "ETH", "SOL")
 BASE = {"BTC": 100_000.0, "ETH": 4_000.0, "SOL": 200.0}
@@ -23,7 +34,32 @@ notional = st.floats(min_value=10, max_value=60_000)
 leverage = st.integers(min_value=1, max_value=40)
 
 move = st.integers(min_value=-25, max_value=25).map(lambda pct: pct / 100)
+offset = st.integers(min_value=-12, max_value=12).map(lambda pct: pct / 100)
+maybe_offset = st.one_of(st.none(), st.none(), offset)
+distance = st.integers(min_value=0, max_value=12).map(lambda pct: pct / 100)
+maybe_distance = st.one_of(st.none(), st.none(), distance)
+rarely = st.sampled_from([False, False, False, True])
+order_op = st.tuples(
+    st.just("place"),
+    market,
+    side,
+    st.sampled_from(list(OrderType)),
+    distance,  # how far from the mark its price or trigger sits
+    rarely,  # on the side that executes at once (or is refused) instead of resting
+    notional,
+    leverage,
+    mode,
+    rarely,  # reduce-only
+    rarely,  # post-only
+    maybe_distance,  # take-profit, this far from the price on the profit side
+    maybe_distance,  # stop-loss, this far on the loss side
+)
 op = st.one_of(
+    order_op,
+    order_op,
+    st.tuples(st.just("cancel"), market, st.integers(min_value=0, max_value=12)),
+    st.tuples(st.just("cancel_all"), market, st.booleans()),  # that market's, or every one
+    st.tuples(st.just("tpsl"), market, maybe_offset, maybe_offset),
     st.tuples(st.just("open"), market, side, notional, leverage, mode),
     st.tuples(st.just("close"), market, st.floats(min_value=0.05, max_value=1.0)),
     st.tuples(st.just("add_margin"), market, st.floats(min_value=1, max_value=3_000)),
@@ -56,6 +92,84 @@ def conserved(eng: PaperEngine) -> None:
     left = a.deposits + a.realized_pnl - a.fees_paid - a.funding_paid - a.forfeited
     right = a.wallet_balance + a.isolated_margin
     assert math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-6), (left, right)
+
+
+def place(eng: PaperEngine, name: str, step: tuple[Any, ...]) -> None:
+    _, _, s, otype, away, wrong, usd, lev, m, ro, po, tp, sl = step
+    mark = eng.mark(name)
+    assert mark is not None
+    below = fires_down(otype, s) != wrong  # a resting buy limit waits below, ...
+    level = mark * (1 - away if below else 1 + away)
+    up = 1 if s is Side.LONG else -1
+    kw: dict[str, Any] = {
+        "leverage": min(lev, MAX_LEV[name]),
+        "mode": m,
+        "reduce_only": ro,
+        "post_only": po and otype is OrderType.LIMIT,
+        "take_profit": None if tp is None else level * (1 + up * (tp + 0.001)),
+        "stop_loss": None if sl is None else level * (1 - up * (sl + 0.001)),
+    }
+    if otype is OrderType.LIMIT:
+        kw["price"] = level
+    elif otype.is_trigger:
+        kw["trigger_price"] = level
+    before = snapshot(eng)
+    preview = eng.preview_order(name, s, usd / mark, otype, **kw)
+    assert snapshot(eng) == before  # a preview changes nothing
+    try:
+        eng.place_order(name, s, usd / mark, otype, **kw)
+    except OrderRejected as exc:
+        assert preview.rejection == str(exc)
+        raise
+    assert preview.rejection is None
+
+
+def orders_sane(eng: PaperEngine) -> None:
+    """Reserved margin adds up and is held back from available; reduce-only reserves none."""
+    orders = eng.open_orders()
+    a = eng.account
+    assert math.isclose(
+        a.order_margin, math.fsum(o.reserved_margin for o in orders), rel_tol=1e-9, abs_tol=1e-6
+    )
+    assert math.isclose(
+        a.available,
+        a.cross_account_value - a.cross_margin_used - a.order_margin,
+        rel_tol=1e-9,
+        abs_tol=1e-6,
+    )
+    for o in orders:
+        assert o.status == "open" and o.reserved_margin >= 0
+        assert math.isfinite(o.reserved_margin) and math.isfinite(o.level)
+        if o.reduce_only:
+            assert o.reserved_margin == 0
+    assert [o.id for o in orders] == sorted(o.id for o in orders)  # oldest first
+
+
+def orders_kept_their_word(eng: PaperEngine) -> None:
+    """Over the whole session: a reduce-only order never opened or added, a resting limit
+    filled only at its price with the mark at or through it, a trigger fired only at a mark
+    that reached it, and the orders still open are those with no last word."""
+    reduce_only = set()
+    rested: dict[int, OrderEvent] = {}
+    ended = set()
+    for e in eng.events:
+        if isinstance(e, OrderEvent):
+            if e.reduce_only:
+                reduce_only.add(e.order_id)
+            if e.action == "placed":
+                rested[e.order_id] = e
+            elif e.action == "triggered":
+                assert e.trigger_price is not None and e.mark_price is not None
+                assert reached(e.order_type, e.side, e.trigger_price, e.mark_price)
+            elif e.action == "filled" and e.order_type is OrderType.LIMIT and e.order_id in rested:
+                assert e.price is not None and e.mark_price is not None
+                assert e.fill_price == e.price
+                assert reached(OrderType.LIMIT, e.side, e.price, e.mark_price)
+            if e.action in ("filled", "cancelled", "rejected"):
+                ended.add(e.order_id)
+        elif isinstance(e, Fill) and e.order_id in reduce_only:
+            assert e.kind in ("reduce", "close"), e  # never opens, adds or flips
+    assert {o.id for o in eng.open_orders()} == set(rested) - ended
 
 
 def run(eng: PaperEngine, step: tuple[Any, ...]) -> None:
@@ -95,9 +209,22 @@ def run(eng: PaperEngine, step: tuple[Any, ...]) -> None:
                 assert eng.account.wallet_balance == wallet  # isolated never touches W
         elif kind == "bad":
             eng.set_mark(name, step[2])
+        elif kind == "place":
+            place(eng, name, step)
+        elif kind == "cancel":
+            mine = eng.open_orders(name)
+            eng.cancel_order(mine[step[2] % len(mine)].id if mine else 10_000 + step[2])
+        elif kind == "cancel_all":
+            eng.cancel_orders(name if step[2] else None)
+        elif kind == "tpsl":
+            mark = eng.mark(name)
+            assert mark is not None
+            tp, sl = (None if x is None else mark * (1 + x) for x in step[2:4])
+            eng.set_tp_sl(name, take_profit=tp, stop_loss=sl)
     except OrderRejected:
         assert snapshot(eng) == before  # a rejected call changes nothing
     conserved(eng)
+    orders_sane(eng)
     if any(x.mode is MarginMode.CROSS for x in eng.liquidations):
         last_cross = max(
             x.seq for x in eng.liquidations if x.mode is MarginMode.CROSS
@@ -115,6 +242,7 @@ def test_random_sessions_conserve_money_and_reject_atomically(
     for action, mark in steps:
         run(eng, action)
         run(eng, mark)
+    orders_kept_their_word(eng)
     for label, seen in (
         ("isolated liquidation", any(x.mode is MarginMode.ISOLATED for x in eng.liquidations)),
         ("cross liquidation", any(x.mode is MarginMode.CROSS for x in eng.liquidations)),
@@ -127,6 +255,20 @@ def test_random_sessions_conserve_money_and_reject_atomically(
             ),
         ),
         ("add", any(f.kind == "add" for f in eng.fills)),
+        ("resting order filled", any(f.order_id is not None for f in eng.fills)),
+        (
+            "order cancelled",
+            any(isinstance(e, OrderEvent) and e.action == "cancelled" for e in eng.events),
+        ),
+        (
+            "order rejected at fill",
+            any(isinstance(e, OrderEvent) and e.action == "rejected" for e in eng.events),
+        ),
+        (
+            "TP/SL fired",
+            any(isinstance(e, OrderEvent) and e.tpsl and e.action == "filled" for e in eng.events),
+        ),
+        ("orders left open", bool(eng.open_orders())),
     ):
         if seen:
             event(label)
@@ -137,6 +279,51 @@ def test_random_sessions_conserve_money_and_reject_atomically(
     assert len(copy.positions()) == len(eng.positions())
     for a, b in zip(copy.positions(), eng.positions(), strict=True):
         assert same(a, b)
+    # The order book too: every open order with its reserved margin and position TP/SL.
+    assert len(copy.open_orders()) == len(eng.open_orders())
+    for x, y in zip(copy.open_orders(), eng.open_orders(), strict=True):
+        assert same(x, y)
+    assert [o and o.id for o in copy.tp_sl("BTC")] == [o and o.id for o in eng.tp_sl("BTC")]
+
+
+small_move = st.integers(min_value=-8, max_value=8).map(lambda pct: pct / 100)
+order_heavy = st.one_of(
+    order_op,
+    order_op,
+    order_op,
+    st.tuples(st.just("open"), market, side, notional, leverage, mode),
+    st.tuples(st.just("close"), market, st.floats(min_value=0.05, max_value=1.0)),
+    st.tuples(st.just("cancel"), market, st.integers(min_value=0, max_value=12)),
+    st.tuples(st.just("tpsl"), market, maybe_offset, maybe_offset),
+    st.tuples(st.just("add_margin"), market, st.floats(min_value=1, max_value=3_000)),
+)
+order_step = st.tuples(order_heavy, st.tuples(st.just("mark"), market, small_move))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(order_step, min_size=3, max_size=40), st.booleans())
+def test_random_order_sessions_keep_their_word(
+    steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool
+) -> None:
+    """Sessions that place many orders and move the marks less, so orders rest and fill."""
+    eng = make_engine(balance=50_000, fees=fees)
+    for action, mark in steps:
+        run(eng, action)
+        run(eng, mark)
+    orders_kept_their_word(eng)
+    records = [e for e in eng.events if isinstance(e, OrderEvent)]
+    for label, seen in (
+        ("order filled", any(f.order_id is not None for f in eng.fills)),
+        ("TP/SL fired", any(e.tpsl and e.action == "filled" for e in records)),
+        ("reduce-only cut", any(e.reduce_only and 0 < e.filled_size < e.size for e in records)),
+        ("order rejected at fill", any(e.action == "rejected" for e in records)),
+        ("orders left open", bool(eng.open_orders())),
+    ):
+        if seen:
+            event(label)
+    copy = PaperEngine.from_state(eng.to_state(), markets=eng.markets.values())
+    assert copy.open_orders() == eng.open_orders()  # field by field, reserved margin too
+    assert same(copy.account, eng.account)
 
 
 @settings(max_examples=300, deadline=None)
