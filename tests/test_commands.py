@@ -13,20 +13,34 @@ from hypothesis import strategies as st
 from tui.commands import (
     COMMAND_HELP,
     SIMPLE_COMMANDS,
+    CancelCommand,
     CloseAllCommand,
     CloseCommand,
     Command,
     CommandError,
     MarginCommand,
     OrderCommand,
+    OrdersCommand,
+    PlaceOrderCommand,
     SimpleCommand,
+    TpSlCommand,
     complete,
     parse,
 )
 from tui.engine import DEFAULT_MARKETS, MarginMode, OrderRejected, Side
 
 MARKETS = [m.name for m in DEFAULT_MARKETS]  # BTC, ETH, SOL, ... most traded first
-COMMAND_TYPES = (OrderCommand, CloseCommand, CloseAllCommand, MarginCommand, SimpleCommand)
+COMMAND_TYPES = (
+    OrderCommand,
+    PlaceOrderCommand,
+    CloseCommand,
+    CloseAllCommand,
+    MarginCommand,
+    TpSlCommand,
+    CancelCommand,
+    OrdersCommand,
+    SimpleCommand,
+)
 ISO, CROSS = MarginMode.ISOLATED, MarginMode.CROSS
 
 
@@ -444,6 +458,8 @@ def test_arbitrary_text_gives_a_command_or_a_one_line_error(text: str) -> None:
 
 VOCAB = [
     "/long", "/short", "/buy", "/sell", "/close", "/margin", "/help", "/?", "long", "close",
+    "/tp", "/sl", "/cancel", "/orders", "@95000", "@", "stop", "take", "tp", "sl", "ro", "post",
+    "#12", "12", "off", "$95,000",
     "btc", "ETH", "sol", "all", "btcc", "0.1", ".5", "1e-3", "1,000", "1,00", "0", "-1", "+2",
     "$500", "$", "500$", "usd", "5usd", "10x", "x10", "0x", "x", "-3x", "iso", "cross", "c",
     "50%", "%", "150%", "+200", "-100", "$-5", "1e999", "nan", "inf", "\x00", "é", "💥", "",
@@ -519,6 +535,17 @@ def test_help_examples_parse() -> None:
         "/close MARKET 0.05": "/close BTC 0.05",
         "/margin MARKET +200": "/margin BTC +200",
         "/margin MARKET -100": "/margin BTC -100",
+        "/long MARKET SIZE [10x] @PRICE": "/long BTC 0.1 10x @95000",
+        "/short MARKET SIZE [10x] stop PRICE": "/short ETH 2 stop 3200",
+        "/short MARKET SIZE [10x] take PRICE": "/short BTC 0.1 take 110000 ro",
+        "/long MARKET SIZE [10x] tp PRICE sl PRICE": "/long BTC 0.1 10x tp 110000 sl 92000",
+        "/short MARKET SIZE @PRICE ro": "/short BTC 0.1 @105000 ro",
+        "/tp MARKET PRICE": "/tp BTC 110000",
+        "/sl MARKET PRICE": "/sl BTC 92000",
+        "/tp MARKET off": "/tp BTC off",
+        "/cancel ID": "/cancel 12",
+        "/cancel MARKET": "/cancel BTC",
+        "/orders [MARKET]": "/orders BTC",
     }
     for usage, _ in COMMAND_HELP:
         parse(examples.get(usage, usage), MARKETS)  # raises if the help lies
@@ -530,7 +557,7 @@ def test_help_examples_parse() -> None:
         ("/lo", ["/long"]),
         ("lo", ["long"]),
         ("/LO", ["/long"]),
-        ("/s", ["/short", "/settings", "/scenario", "/sell"]),
+        ("/s", ["/short", "/settings", "/scenario", "/sl", "/sell"]),
         ("/cl", ["/close"]),
         ("/h", ["/help", "/history"]),
         ("/?", ["/?"]),

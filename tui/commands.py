@@ -6,12 +6,27 @@ read raises :class:`CommandError` whose message is one line saying what to write
 
 Grammar (case-insensitive, the leading ``/`` optional, any amount of whitespace)::
 
-    /long  MARKET SIZE [LEVERAGE] [MODE]     also /buy   (SIZE, LEVERAGE, MODE in any order)
-    /short MARKET SIZE [LEVERAGE] [MODE]     also /sell
+    /long  MARKET SIZE [LEVERAGE] [MODE] [ORDER]   also /buy  (after the market, any order)
+    /short MARKET SIZE [LEVERAGE] [MODE] [ORDER]   also /sell
     /close MARKET [50% | 0.05 | all]
     /close all
     /margin MARKET [+|-]AMOUNT               bare AMOUNT adds; "$" allowed
+    /tp MARKET PRICE|off   /sl MARKET PRICE|off      the position's take-profit / stop-loss
+    /cancel ID | MARKET | all                 an order (12 or #12), a market's orders, all
+    /orders [MARKET]
     /settings  /help (/?)  /history  /reset  (see SIMPLE_COMMANDS)
+
+ORDER words, each at most once (a price may carry "$" and thousands commas):
+
+    @PRICE  or  @ PRICE     a limit order at PRICE          (at most one of @, stop, take)
+    stop PRICE              a stop market order triggered at PRICE
+    take PRICE              a take-profit market order triggered at PRICE
+    tp PRICE   sl PRICE     take-profit / stop-loss given to the position when it fills
+    ro                      reduce-only (also reduce-only)
+    post                    post-only, for a limit (also post-only, alo)
+
+A line with none of these is an :class:`OrderCommand` (a market order, as before); with any of
+them it is a :class:`PlaceOrderCommand`.
 
 - SIZE is a number of coins (``0.1``, ``.5``, ``1e-3``, ``1,000``) or a USD notional
   (``$500``, ``$1,250.50``, ``500$``, ``500usd``). Decimals use a dot; commas only group
@@ -38,18 +53,22 @@ import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from tui.engine.models import InvalidInput, MarginMode, Side
+from tui.engine.models import InvalidInput, MarginMode, OrderType, Side
 
 __all__ = [
     "COMMAND_HELP",
     "SIMPLE_COMMANDS",
+    "CancelCommand",
     "CloseAllCommand",
     "CloseCommand",
     "Command",
     "CommandError",
     "MarginCommand",
     "OrderCommand",
+    "OrdersCommand",
+    "PlaceOrderCommand",
     "SimpleCommand",
+    "TpSlCommand",
     "complete",
     "parse",
 ]
@@ -107,7 +126,82 @@ class SimpleCommand:
     name: str
 
 
-Command = OrderCommand | CloseCommand | CloseAllCommand | MarginCommand | SimpleCommand
+@dataclass(frozen=True, slots=True)
+class PlaceOrderCommand:
+    """An order with a price, a trigger, flags or an attached take-profit / stop-loss (see the
+    ORDER words above). ``size`` / ``notional_usd``, ``leverage`` and ``mode`` as in
+    :class:`OrderCommand`. ``price`` is set for a limit, ``trigger_price`` for a stop or
+    take-profit market order; ``take_profit`` / ``stop_loss`` go to the position when it
+    fills."""
+
+    side: Side
+    market: str
+    size: float | None
+    notional_usd: float | None
+    leverage: float | None = None
+    mode: MarginMode | None = None
+    order_type: OrderType = OrderType.MARKET
+    price: float | None = None
+    trigger_price: float | None = None
+    reduce_only: bool = False
+    post_only: bool = False
+    take_profit: float | None = None
+    stop_loss: float | None = None
+
+    @property
+    def name(self) -> str:
+        """The command as a person says it: "long limit", "short stop market", ..."""
+        return f"{self.side.value} {self.order_type.label.lower()}"
+
+
+@dataclass(frozen=True, slots=True)
+class TpSlCommand:
+    """Set (``price``) or remove (``price=None``) the take-profit (``kind="tp"``) or stop-loss
+    (``kind="sl"``) of the position in ``market``."""
+
+    market: str
+    kind: str
+    price: float | None
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class CancelCommand:
+    """Cancel order ``order_id``, or every order in ``market``; neither set: every order."""
+
+    order_id: int | None = None
+    market: str | None = None
+
+    @property
+    def name(self) -> str:
+        return "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersCommand:
+    """Show the open orders (of ``market`` only, when set)."""
+
+    market: str | None = None
+
+    @property
+    def name(self) -> str:
+        return "orders"
+
+
+Command = (
+    OrderCommand
+    | PlaceOrderCommand
+    | CloseCommand
+    | CloseAllCommand
+    | MarginCommand
+    | TpSlCommand
+    | CancelCommand
+    | OrdersCommand
+    | SimpleCommand
+)
 
 # --------------------------------------------------------------------------- command table
 
@@ -123,7 +217,8 @@ SIMPLE_COMMANDS: dict[str, str] = {
 
 _SIDES: dict[str, Side] = {"long": Side.LONG, "short": Side.SHORT}
 _ALIASES: dict[str, str] = {"buy": "long", "sell": "short", "?": "help"}
-_PRIMARY: tuple[str, ...] = ("long", "short", "close", "margin", *SIMPLE_COMMANDS)
+_ORDER_COMMANDS: tuple[str, ...] = ("tp", "sl", "cancel", "orders")
+_PRIMARY: tuple[str, ...] = ("long", "short", "close", "margin", *SIMPLE_COMMANDS, *_ORDER_COMMANDS)
 _SUGGESTED: tuple[str, ...] = ("long", "short", "close", "margin", "settings", "help")
 
 _MODES: dict[str, MarginMode] = {
@@ -147,6 +242,31 @@ COMMAND_HELP: list[tuple[str, str]] = [
     ("/close all", "Close every open position."),
     ("/margin MARKET +200", "Add USD margin to an isolated position (a bare 200 adds too)."),
     ("/margin MARKET -100", "Remove USD margin from an isolated position."),
+    (
+        "/long MARKET SIZE [10x] @PRICE",
+        "Limit order: rests at PRICE (fills now if the mark is already there); add post to "
+        "only ever rest.",
+    ),
+    (
+        "/short MARKET SIZE [10x] stop PRICE",
+        "Stop market order: becomes a market order when the mark reaches PRICE.",
+    ),
+    (
+        "/short MARKET SIZE [10x] take PRICE",
+        "Take-profit market order: becomes a market order when the mark reaches PRICE.",
+    ),
+    (
+        "/long MARKET SIZE [10x] tp PRICE sl PRICE",
+        "Give the position a take-profit and/or stop-loss when this order fills.",
+    ),
+    ("/short MARKET SIZE @PRICE ro", "Reduce-only: the order only ever shrinks the position."),
+    ("/tp MARKET PRICE", "Set the position's take-profit (closes all of it at PRICE)."),
+    ("/sl MARKET PRICE", "Set the position's stop-loss (closes all of it at PRICE)."),
+    ("/tp MARKET off", "Remove the position's take-profit (/sl MARKET off: its stop-loss)."),
+    ("/cancel ID", "Cancel one order by its number (12 or #12)."),
+    ("/cancel MARKET", "Cancel every open order in a market."),
+    ("/cancel all", "Cancel every open order."),
+    ("/orders [MARKET]", "Show the open orders (of one market)."),
     *((f"/{name}", text) for name, text in SIMPLE_COMMANDS.items()),
 ]
 """(usage, one-line description) for the help screen, one entry per command form."""
@@ -293,7 +413,43 @@ def _need_market(args: list[str], example: str) -> None:
         raise CommandError(f"Which market? Write {example}.")
 
 
-def _parse_order(cmd: str, args: list[str], markets: _Markets) -> OrderCommand:
+_PRICE_WORDS: dict[str, str] = {
+    "@": "limit",
+    "stop": "stop",
+    "take": "take",
+    "tp": "tp",
+    "sl": "sl",
+}
+_PRICE_NAMES: dict[str, tuple[str, str]] = {  # (what it is, an example)
+    "limit": ("Limit price", "@95000"),
+    "stop": ("Stop price", "stop 3200"),
+    "take": ("Take-profit trigger", "take 110000"),
+    "tp": ("Take-profit price", "tp 110000"),
+    "sl": ("Stop-loss price", "sl 92000"),
+}
+_FLAGS: dict[str, str] = {
+    "ro": "reduce_only",
+    "reduce-only": "reduce_only",
+    "reduceonly": "reduce_only",
+    "post": "post_only",
+    "post-only": "post_only",
+    "postonly": "post_only",
+    "alo": "post_only",
+}
+_ORDER_TYPES: dict[str, OrderType] = {
+    "limit": OrderType.LIMIT,
+    "stop": OrderType.STOP_MARKET,
+    "take": OrderType.TAKE_PROFIT_MARKET,
+}
+
+
+def _price(what: str, token: str, example: str) -> float:
+    """A price as written (``95000``, ``95,000.5``, ``$95,000``)."""
+    core = token[1:] if token.startswith("$") else token
+    return _positive(what, token, core, f"Write it like {example}.")
+
+
+def _parse_order(cmd: str, args: list[str], markets: _Markets) -> OrderCommand | PlaceOrderCommand:
     side = _SIDES[_ALIASES.get(cmd, cmd)]
     example = f"/{cmd} BTC 0.1 10x iso or /{cmd} BTC $500"
     _need_market(args, example)
@@ -303,6 +459,7 @@ def _parse_order(cmd: str, args: list[str], markets: _Markets) -> OrderCommand:
         or _looks_numeric(first)
         or _usd_core(first) is not None
         or _leverage_core(first) is not None
+        or first.startswith("@")
     ):
         raise CommandError(f"Write the market first, like {example}.")
     market = markets.resolve(args[0])
@@ -311,12 +468,38 @@ def _parse_order(cmd: str, args: list[str], markets: _Markets) -> OrderCommand:
     usd: tuple[str, float] | None = None
     leverage: tuple[str, float] | None = None
     mode: tuple[str, MarginMode] | None = None
+    prices: dict[str, tuple[str, float]] = {}
+    flags: set[str] = set()
 
-    for token in args[1:]:  # "10 x", "500 usd": say so before "two sizes" could
+    rest = args[1:]
+    for token in rest:  # "10 x", "500 usd": say so before "two sizes" could
         if token.casefold() in _LONE_MARKS:
             raise CommandError(_unknown_order_token(cmd, token))
-    for token in args[1:]:
+    i = 0
+    while i < len(rest):
+        token = rest[i]
         word = token.casefold()
+        i += 1
+        key = "limit" if word.startswith("@") else _PRICE_WORDS.get(word)
+        if key is not None:  # a price word and its price
+            what, shown_example = _PRICE_NAMES[key]
+            if word.startswith("@") and len(word) > 1:
+                value_token = token[1:]
+            elif i < len(rest):
+                value_token = rest[i]
+                i += 1
+            else:
+                raise CommandError(f"{what} missing: write it like {shown_example}.")
+            if key in prices:
+                raise CommandError(
+                    f"Two {what.lower()}s given ({_show(prices[key][0])} and "
+                    f"{_show(value_token)}). Write one."
+                )
+            prices[key] = (value_token, _price(what, value_token, shown_example))
+            continue
+        if word in _FLAGS:
+            flags.add(_FLAGS[word])
+            continue
         if word in _MODES:
             if mode is not None:
                 raise CommandError(
@@ -356,13 +539,47 @@ def _parse_order(cmd: str, args: list[str], markets: _Markets) -> OrderCommand:
 
     if size is None and usd is None:
         raise CommandError(f"How much? Write a size after the market, like {example}.")
-    return OrderCommand(
+    if not prices and not flags:
+        return OrderCommand(
+            side=side,
+            market=market,
+            size=size[1] if size else None,
+            notional_usd=usd[1] if usd else None,
+            leverage=leverage[1] if leverage else None,
+            mode=mode[1] if mode else None,
+        )
+    types = [k for k in _ORDER_TYPES if k in prices]
+    if len(types) > 1:
+        raise CommandError(
+            "Give one order type: @PRICE for a limit, stop PRICE or take PRICE, "
+            f"not {' and '.join(_PRICE_NAMES[k][1].split()[0] for k in types)}."
+        )
+    order_type = _ORDER_TYPES[types[0]] if types else OrderType.MARKET
+    if "post_only" in flags and order_type is not OrderType.LIMIT:
+        raise CommandError("Post-only is for limit orders: add a price, like @95000.")
+    if "reduce_only" in flags and ("tp" in prices or "sl" in prices):
+        raise CommandError(
+            "A reduce-only order takes no tp or sl: set those on the position with /tp and /sl."
+        )
+
+    def price_of(key: str) -> float | None:
+        found = prices.get(key)
+        return found[1] if found else None
+
+    return PlaceOrderCommand(
         side=side,
         market=market,
         size=size[1] if size else None,
         notional_usd=usd[1] if usd else None,
         leverage=leverage[1] if leverage else None,
         mode=mode[1] if mode else None,
+        order_type=order_type,
+        price=price_of("limit"),
+        trigger_price=price_of("stop") or price_of("take"),
+        reduce_only="reduce_only" in flags,
+        post_only="post_only" in flags,
+        take_profit=price_of("tp"),
+        stop_loss=price_of("sl"),
     )
 
 
@@ -384,7 +601,8 @@ def _unknown_order_token(cmd: str, token: str) -> str:
         return f"Unknown margin mode {shown}. Did you mean {close[0]}?"
     return (
         f"Did not understand {shown} in /{cmd}. After the market write a size (0.1 or $500), "
-        "optionally leverage (10x) and mode (iso or cross)."
+        "optionally leverage (10x), mode (iso or cross), @PRICE, stop PRICE, tp PRICE, sl "
+        "PRICE, ro or post."
     )
 
 
@@ -449,6 +667,58 @@ def _parse_margin(cmd: str, args: list[str], markets: _Markets) -> MarginCommand
     return MarginCommand(market, amount=value)
 
 
+_OFF = frozenset(("off", "none", "clear", "remove"))
+
+
+def _parse_tpsl(cmd: str, args: list[str], markets: _Markets) -> TpSlCommand:
+    what = "Take-profit price" if cmd == "tp" else "Stop-loss price"
+    price_example = "110000" if cmd == "tp" else "92000"
+    example = f"/{cmd} BTC {price_example}"
+    _need_market(args, example)
+    market = markets.resolve(args[0])
+    if len(args) == 1:
+        raise CommandError(f"At what price? Write {example}, or /{cmd} BTC off to remove it.")
+    if len(args) > 2:
+        raise CommandError(
+            f"Give one price, not {_show(args[1])} and {_show(args[2])}. Write {example}."
+        )
+    token = args[1]
+    if token.casefold() in _OFF:
+        return TpSlCommand(market, cmd, None)
+    return TpSlCommand(market, cmd, _price(what, token, price_example))
+
+
+_MAX_ID_DIGITS = 12
+
+
+def _parse_cancel(cmd: str, args: list[str], markets: _Markets) -> CancelCommand:
+    example = "/cancel 12 (an order number), /cancel BTC (its orders) or /cancel all"
+    if not args:
+        raise CommandError(f"Which orders? Write {example}.")
+    if len(args) > 1:
+        raise CommandError(f"/cancel takes one thing, not {_show(args[1])} too. Write {example}.")
+    token = args[0]
+    word = token.casefold()
+    if word == "all":
+        return CancelCommand()
+    digits = word[1:] if word.startswith("#") else word
+    if digits.isascii() and digits.isdigit():
+        if len(digits) > _MAX_ID_DIGITS or int(digits) == 0:
+            raise CommandError(f"There is no order {_show(token)}; /orders lists them.")
+        return CancelCommand(order_id=int(digits))
+    if word.startswith("#"):
+        raise CommandError(f"Order number {_show(token)} is not a number; write it like #12.")
+    return CancelCommand(market=markets.resolve(token))
+
+
+def _parse_orders(cmd: str, args: list[str], markets: _Markets) -> OrdersCommand:
+    if not args or (len(args) == 1 and args[0].casefold() == "all"):
+        return OrdersCommand()
+    if len(args) > 1:
+        raise CommandError(f"/orders takes at most a market; remove {_show(args[1])}.")
+    return OrdersCommand(markets.resolve(args[0]))
+
+
 def _parse_simple(cmd: str, args: list[str], markets: _Markets) -> SimpleCommand:
     name = _ALIASES.get(cmd, cmd)
     if args:
@@ -463,6 +733,10 @@ _PARSERS: dict[str, _Parser] = {
     "short": _parse_order,
     "close": _parse_close,
     "margin": _parse_margin,
+    "tp": _parse_tpsl,
+    "sl": _parse_tpsl,
+    "cancel": _parse_cancel,
+    "orders": _parse_orders,
     **dict.fromkeys(SIMPLE_COMMANDS, _parse_simple),
 }
 
@@ -523,23 +797,29 @@ def _parse(text: str, markets: Collection[str]) -> Command:
 # --------------------------------------------------------------------------- completion
 
 
-def complete(text: str, markets: Collection[str]) -> list[str]:
+def complete(text: str, markets: Collection[str], order_ids: Collection[int] = ()) -> list[str]:
     """Whole-line completions of ``text``, best first, for an input suggester.
 
     The word being typed (the text after the last space) is completed: the first word against
     the command names (``"/cl"`` -> ``["/close"]``; the ``/`` is kept or left off as typed, and
-    an empty line gets ``/`` names), the word after ``/long``, ``/short``, ``/close`` and
-    ``/margin`` against ``markets`` (``"/long b"`` -> ``["/long BTC", "/long BNB", ...]``), and
-    a later word of an order against the margin modes. Everything before that word is kept as
-    typed; matching ignores case. Never raises; ``[]`` when there is nothing to offer.
+    an empty line gets ``/`` names), the word after ``/long``, ``/short``, ``/close``,
+    ``/margin``, ``/tp``, ``/sl`` and ``/orders`` against ``markets`` (``"/long b"`` ->
+    ``["/long BTC", "/long BNB", ...]``), after ``/cancel`` against ``all``, ``order_ids`` (the
+    open orders' numbers) and ``markets``, a later word of an order against the margin modes and
+    the order words (``stop``, ``take``, ``tp``, ``sl``, ``ro``, ``post``) not yet written, and
+    ``off`` after ``/tp MARKET`` / ``/sl MARKET``. Everything before that word is kept as typed;
+    matching ignores case. Never raises; ``[]`` when there is nothing to offer.
     """
     try:
-        return _complete(text, markets)
+        return _complete(text, markets, order_ids)
     except Exception:  # pragma: no cover - suggestions are a nicety, never a crash
         return []
 
 
-def _complete(text: str, markets: Collection[str]) -> list[str]:
+_ORDER_WORDS: tuple[str, ...] = ("stop", "take", "tp", "sl", "ro", "post")
+
+
+def _complete(text: str, markets: Collection[str], order_ids: Collection[int]) -> list[str]:
     if not text or text[-1].isspace():
         head, word = text, ""
     else:
@@ -557,13 +837,22 @@ def _complete(text: str, markets: Collection[str]) -> list[str]:
             slash, stem = "", key
         return [f"{head}{slash}{name}" for name in _command_names() if name.startswith(stem)]
     cmd = _ALIASES.get(before[0].casefold(), before[0].casefold())
-    if cmd not in ("long", "short", "close", "margin"):
+    if cmd not in ("long", "short", "close", "margin", "tp", "sl", "cancel", "orders"):
         return []
     if len(before) == 1:
         options = _Markets(markets).symbols
         if cmd == "close":
             options = ["all", *options]
+        elif cmd == "cancel":
+            options = ["all", *(str(i) for i in order_ids), *options]
         return [head + s for s in options if s.casefold().startswith(key)]
-    if cmd in _SIDES and key and not any(t.casefold() in _MODES for t in before[2:]):
-        return [head + m for m in _MODES if m.startswith(key)]
-    return []
+    if cmd in ("tp", "sl") and len(before) == 2 and key:
+        return [head + "off"] if "off".startswith(key) and key != "off" else []
+    if cmd not in _SIDES or not key or not key.isalpha():
+        return []
+    written = {t.casefold() for t in before[2:]}
+    if before[-1].casefold() in _PRICE_WORDS:  # a price comes next, not a word
+        return []
+    options = [] if written & set(_MODES) else list(_MODES)
+    options += [w for w in _ORDER_WORDS if w not in written]
+    return [head + m for m in options if m.startswith(key)]
