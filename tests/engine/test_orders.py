@@ -138,7 +138,9 @@ def test_orders_cannot_be_changed_by_the_caller(eng: PaperEngine) -> None:
     o = eng.place_order("BTC", LONG, 0.1, LIMIT, price=95_000, leverage=10)
     with pytest.raises(dataclasses.FrozenInstanceError):
         o.price = 1.0  # type: ignore[misc]
-    assert hash(o) == hash(eng.open_orders()[0])
+    seen, before = {o}, hash(o)
+    eng.cancel_order(o.id)  # the engine changes it in place: it stays findable in a set
+    assert o.status == "cancelled" and hash(o) == before and o in seen
 
 
 # --------------------------------------------------------------------------- rule 2: limits
