@@ -580,9 +580,13 @@ def test_several_orders_reached_at_once_go_nearest_first(eng: PaperEngine) -> No
     assert order == [near.id, mid_old.id, mid_new.id, far.id]
 
 
+@pytest.mark.parametrize("with_position", [False, True])
 def test_a_mark_that_reaches_no_order_never_looks_at_the_orders(
-    eng: PaperEngine, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch, with_position: bool
 ) -> None:
+    eng = make_engine(balance=1_000_000)
+    if with_position:  # the tick then reads the edges from the position
+        eng.open("BTC", LONG, 0.1, 2, CROSS)
     for i in range(200):
         eng.place_order("BTC", LONG, 0.001, LIMIT, price=90_000 - i, leverage=10)
         eng.place_order("BTC", SHORT, 0.001, STOP, trigger_price=80_000 - i, leverage=10)

@@ -143,6 +143,9 @@ def orders_sane(eng: PaperEngine) -> None:
         if o.reduce_only:
             assert o.reserved_margin == 0
     assert [o.id for o in orders] == sorted(o.id for o in orders)  # oldest first
+    # A tick reads a market's order edges from its position when it has one: always current.
+    for name, pos in eng._positions.items():
+        assert (pos.lo, pos.hi) == eng._edges.get(name, (-math.inf, math.inf))
 
 
 def orders_kept_their_word(eng: PaperEngine) -> None:

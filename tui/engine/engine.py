@@ -48,14 +48,20 @@ Listener = Callable[[Event], None]
 
 
 class _Pos:
-    """Mutable internal position. ``k = s*q - q*mmr`` is its cross buffer move per unit of mark."""
+    """Mutable internal position. ``k = s*q - q*mmr`` is its cross buffer move per unit of mark.
+
+    ``lo`` / ``hi`` are the market's order edges (tui/engine/orders.py keeps them current): a
+    mark at or below ``lo`` or at or above ``hi`` reaches an open order. Kept here so a tick
+    reads them from the object it already holds."""
 
     __slots__ = (
         "cross",
         "entry",
+        "hi",
         "k",
         "lev",
         "liq",
+        "lo",
         "margin",
         "market",
         "mmr",
@@ -87,6 +93,8 @@ class _Pos:
         self.margin = margin  # posted margin M (isolated only)
         self.mmr = mmr
         self.opened_at = opened_at
+        self.lo = -_INF
+        self.hi = _INF
         self.refresh()
 
     def _isolated_liq(self) -> float:
@@ -100,7 +108,7 @@ class _Pos:
         self.liq = self._isolated_liq()
 
     def copy(self) -> _Pos:
-        return _Pos(
+        new = _Pos(
             self.market,
             self.s,
             self.q,
@@ -111,6 +119,8 @@ class _Pos:
             self.mmr,
             self.opened_at,
         )
+        new.lo, new.hi = self.lo, self.hi
+        return new
 
     @property
     def side(self) -> Side:
@@ -256,9 +266,11 @@ class PaperEngine:
                     self._liquidate_cross()
             elif (price <= pos.liq) if pos.s > 0 else (price >= pos.liq):
                 self._liquidate_isolated(pos)
-        if market in self._edges:  # a market with open orders: has the mark reached one?
+            if not pos.lo < price < pos.hi:  # the mark reached an open order (orders.py)
+                self._desk.tick(market, price)
+        elif market in self._edges:  # open orders and no position
             lo, hi = self._edges[market]
-            if price <= lo or price >= hi:
+            if not lo < price < hi:
                 self._desk.tick(market, price)
 
     def _set_first_mark(self, market: str, price: object) -> None:

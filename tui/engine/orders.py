@@ -238,11 +238,16 @@ class OrderDesk:
         self._edges(order.market)
 
     def _edges(self, market: str) -> None:
+        """Publish the market's edges: in :attr:`edges`, and on its position (if any)."""
         book = self.books.get(market)
         if book is None:
             self.edges.pop(market, None)
+            lo, hi = -_INF, _INF
         else:
-            self.edges[market] = book.edges()
+            lo, hi = self.edges[market] = book.edges()
+        pos = self.eng._positions.get(market)
+        if pos is not None:
+            pos.lo, pos.hi = lo, hi
 
     def _reserve_of(self, order: Order, pos: _Pos | None) -> float:
         """Initial margin an order holds back while it rests: ``q_open * level / L``.
@@ -710,6 +715,7 @@ class OrderDesk:
             order = None
         pos = self.eng._positions.get(name)
         book = self.books.get(name)
+        self._edges(name)  # a fill may have put a new position object in place
         if book is not None:
             for other in list(book.orders.values()):
                 if not (other.reduce_only or other.tpsl is not None):
