@@ -265,6 +265,20 @@ class OrderDesk:
                     return 0.0
         return mg.initial_margin(q, order.level, lev)
 
+    def position_changed(self, market: str) -> None:
+        """The position in ``market`` changed or was replaced by a new object (size, leverage,
+        side): its TP/SL follow its size, its orders' reserved margin is worked out again and
+        the tick edges move onto it. The engine calls it after every fill; any other code that
+        changes a position's size or leverage, or replaces it, must call it too."""
+        self._edges(market)
+        book = self.books.get(market)
+        pos = self.eng._positions.get(market)
+        if book is not None and pos is not None:
+            for order in book.orders.values():
+                if order.tpsl is not None:
+                    _set(order, size=pos.q, leverage=pos.lev)
+        self._rereserve(market)
+
     def _rereserve(self, market: str) -> None:
         """After the position in ``market`` changed: what each of its orders holds back."""
         book = self.books.get(market)
@@ -715,17 +729,14 @@ class OrderDesk:
             order = None
         pos = self.eng._positions.get(name)
         book = self.books.get(name)
-        self._edges(name)  # a fill may have put a new position object in place
         if book is not None:
             for other in list(book.orders.values()):
-                if not (other.reduce_only or other.tpsl is not None):
-                    continue
-                if pos is None or pos.s == other.side.sign:
+                if (other.reduce_only or other.tpsl is not None) and (
+                    pos is None or pos.s == other.side.sign
+                ):
                     why = "position closed" if pos is None else "position flipped"
                     records.append(self._cancel(other, why))
-                elif other.tpsl is not None:
-                    _set(other, size=pos.q, leverage=pos.lev)
-            self._rereserve(name)
+        self.position_changed(name)
         if order is not None and pos is not None and pos.s == order.side.sign:
             for kind, price in (("tp", order.take_profit), ("sl", order.stop_loss)):
                 if price is not None:  # the position's TP/SL from now on
