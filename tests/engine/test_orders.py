@@ -254,22 +254,23 @@ def test_a_triggered_order_takes_the_markets_slippage() -> None:
 
 
 @pytest.mark.parametrize(
-    ("otype", "side", "trigger"),
+    ("otype", "side", "trigger", "hint"),
     [
-        (STOP, SHORT, 100_000),  # a stop sell at or above the mark
-        (STOP, SHORT, 101_000),
-        (STOP, LONG, 100_000),  # a stop buy at or below the mark
-        (STOP, LONG, 99_000),
-        (TP, SHORT, 99_000),  # a take-profit sell at or below the mark
-        (TP, LONG, 100_000),  # a take-profit buy at or above the mark
+        (STOP, SHORT, 100_000, "below"),  # a stop sell at or above the mark
+        (STOP, SHORT, 101_000, "below"),
+        (STOP, LONG, 100_000, "above"),  # a stop buy at or below the mark
+        (STOP, LONG, 99_000, "above"),
+        (TP, SHORT, 99_000, "above"),  # a take-profit sell at or below the mark
+        (TP, LONG, 100_000, "below"),  # a take-profit buy at or above the mark
     ],
 )
 def test_a_trigger_the_mark_would_fire_at_once_is_refused(
-    eng: PaperEngine, otype: OrderType, side: Side, trigger: float
+    eng: PaperEngine, otype: OrderType, side: Side, trigger: float, hint: str
 ) -> None:
     before = unchanged(eng)
-    with pytest.raises(OrderRejected, match="would fire at once"):
+    with pytest.raises(OrderRejected, match="would fire at once") as info:
         eng.place_order("BTC", side, 0.1, otype, trigger_price=trigger, leverage=10)
+    assert f"Put its trigger {hint} the mark" in str(info.value)
     assert unchanged(eng) == before
 
 
@@ -446,9 +447,9 @@ def test_set_tp_sl_is_refused_without_a_position_or_when_it_would_fire(eng: Pape
         eng.set_tp_sl("BTC", take_profit=110_000)
     eng.open("BTC", LONG, 0.1, 10, ISO)
     before = unchanged(eng)
-    with pytest.raises(OrderRejected, match="would fire at once"):
+    with pytest.raises(OrderRejected, match=r"would fire at once: .* Put it below the mark"):
         eng.set_tp_sl("BTC", take_profit=110_000, stop_loss=100_000)
-    with pytest.raises(OrderRejected, match="would fire at once"):
+    with pytest.raises(OrderRejected, match=r"would fire at once: .* Put it above the mark"):
         eng.set_tp_sl("BTC", take_profit=99_000)
     with pytest.raises(InvalidInput, match="Stop-loss price"):
         eng.set_tp_sl("BTC", stop_loss=math.nan)

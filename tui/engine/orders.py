@@ -435,13 +435,12 @@ class OrderDesk:
         if otype.is_trigger:
             assert trig is not None
             if reached(otype, side_, trig, mark):
-                where = "at or below" if fires_down(otype, side_) else "at or above"
-                side_hint = "below" if fires_down(otype, side_) else "above"
+                down = fires_down(otype, side_)
+                where = "at or below" if down else "at or above"
                 raise OrderRejected(
                     f"This {otype.label.lower()} {verb} at {_price(trig)} would fire at once: "
                     f"the mark {_price(mark)} is already {where} it. Put its trigger "
-                    f"{'above' if side_hint == 'below' else 'below'} the mark, or trade at "
-                    "market."
+                    f"{'below' if down else 'above'} the mark, or trade at market."
                 )
         elif otype is OrderType.LIMIT:
             assert lim is not None
