@@ -70,6 +70,56 @@ def test_which_hosts_count_as_this_computer_only(host: str, local: bool) -> None
     assert serve.is_loopback(host) is local
 
 
+LOCAL = {"bound_to": "127.0.0.1", "public_url": None}
+
+
+@pytest.mark.parametrize(
+    ("host_header", "origin", "options", "refused"),
+    [
+        ("127.0.0.1:8000", None, LOCAL, False),
+        ("localhost:8000", "http://localhost:8000", LOCAL, False),
+        ("[::1]:8000", "http://[::1]:8000", LOCAL, False),
+        # DNS rebinding: another site's name pointed at 127.0.0.1.
+        ("desk.example:8000", None, LOCAL, True),
+        ("", None, LOCAL, True),
+        # Another site's page opening the websocket through the trader's browser.
+        ("127.0.0.1:8000", "http://evil.example", LOCAL, True),
+        ("127.0.0.1:8000", "http://127.0.0.1:9999", LOCAL, True),
+        ("127.0.0.1:8000", "null", LOCAL, True),
+        # Behind a proxy: the public address is this desk's too.
+        (
+            "desk.example",
+            "https://desk.example",
+            {"bound_to": "127.0.0.1", "public_url": "https://desk.example"},
+            False,
+        ),
+        (
+            "127.0.0.1:8000",
+            "https://desk.example",
+            {"bound_to": "127.0.0.1", "public_url": "https://desk.example"},
+            False,
+        ),
+        # Served to others: any name reaches it, but other sites' pages still may not.
+        (
+            "192.168.1.20:8000",
+            "http://192.168.1.20:8000",
+            {"bound_to": "0.0.0.0", "public_url": None},
+            False,
+        ),
+        (
+            "192.168.1.20:8000",
+            "http://evil.example",
+            {"bound_to": "0.0.0.0", "public_url": None},
+            True,
+        ),
+    ],
+)
+def test_which_requests_are_refused(
+    host_header: str, origin: str | None, options: dict[str, Any], refused: bool
+) -> None:
+    assert (serve.refusal(host_header, origin, **options) is not None) is refused
+
+
 def test_printable_escapes_control_characters_only() -> None:
     assert serve.printable("a b\tc\x1b[31m\x07é") == "a b\\tc\\x1b[31m\\x07é"
 

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -42,6 +43,7 @@ __all__ = [
     "ServeExtraMissingError",
     "is_loopback",
     "printable",
+    "refusal",
     "require_textual_serve",
     "run_server",
     "shell_command",
@@ -110,6 +112,35 @@ def watch_parent(server: int, interval: float = 1.0) -> None:
     threading.Thread(target=watch, name="perpdesk-watch-server", daemon=True).start()
 
 
+def refusal(
+    host_header: str, origin: str | None, *, bound_to: str, public_url: str | None
+) -> str | None:
+    """Why the server must refuse a request (403), or None: requests a browser was tricked
+    into making on someone else's behalf.
+
+    - Served to this computer only, the ``Host`` a browser sends must name this computer (or
+      the ``public_url``): a page elsewhere that gets the browser to resolve its own name to
+      127.0.0.1 (DNS rebinding) still sends its own name.
+    - A page may open the websocket only from the desk's own address (``Origin``): any site
+      the trader visits could otherwise trade the account through their browser. Browsers
+      always send ``Origin`` there; programs that do not are not being tricked.
+    """
+    public = urlsplit(public_url) if public_url else None
+    try:
+        name = urlsplit("//" + host_header).hostname or ""
+    except ValueError:
+        name = ""
+    if is_loopback(bound_to) and not (
+        is_loopback(name) or (public is not None and name == public.hostname)
+    ):
+        return "perpdesk serve only answers to this computer's addresses"
+    if origin is not None:
+        allowed = {host_header.lower()} | ({public.netloc.lower()} if public else set())
+        if urlsplit(origin).netloc.lower() not in allowed:
+            return "perpdesk serve: a page from another site cannot open this desk"
+    return None
+
+
 def require_textual_serve() -> None:
     try:
         import textual_serve.server  # noqa: F401
@@ -151,27 +182,20 @@ def _make_server(
     from aiohttp import web
     from textual_serve.server import Server, to_int
 
-    local_only = is_loopback(host)
-    # The Host header a browser sends must name this computer when serving it alone: a web
-    # page elsewhere that gets a browser here to resolve its own name to 127.0.0.1 (DNS
-    # rebinding) still sends its own name, and is refused.
-    local_names = {"localhost", "127.0.0.1", "::1", "[::1]", host.lower()}
-
     class PerpdeskServer(Server):
         def __init__(self) -> None:
             super().__init__(command, host=host, port=port, title="perpdesk", public_url=public_url)
             self._fixed_url = public_url
 
         def _check(self, request: web.Request) -> None:
-            """Refuse (403) requests a browser was tricked into making."""
-            if local_only and (request.url.host or "").lower() not in local_names:
-                raise web.HTTPForbidden(
-                    text="perpdesk serve only answers to this computer's addresses"
-                )
-            origin = request.headers.get("Origin")
-            if origin is not None and origin.split("://", 1)[-1].lower() != request.host.lower():
-                # A page from another site trying to drive the account through this browser.
-                raise web.HTTPForbidden(text="perpdesk serve: wrong origin")
+            why = refusal(
+                request.headers.get("Host", ""),
+                request.headers.get("Origin"),
+                bound_to=host,
+                public_url=public_url,
+            )
+            if why is not None:
+                raise web.HTTPForbidden(text=why)
 
         def _base_url(self, request: web.Request) -> str:
             """The address the browser used, so the page's websocket goes back the same way
