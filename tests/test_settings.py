@@ -220,6 +220,8 @@ BAD_VALUES = [
     ("trading.default_order_size", '"$-5"', '"$500"'),
     ("account.starting_balance", "-100", "greater than 0"),
     ("account.starting_balance", "0", "greater than 0"),
+    ("account.starting_balance", "1e13", "at most 1,000,000,000,000"),  # the engine's bound
+    ("account.starting_balance", "1" + "0" * 400, "at most 1,000,000,000,000"),
     ("fees.taker", "0.02", "from 0 to 0.01"),
     ("fees.maker", "-0.0001", "from 0 to 0.01"),
     ("market.source", '"bybit"', '"sim", "scenario", "hyperliquid", "binance" or "replay"'),

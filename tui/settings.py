@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import platformdirs
 
+from tui.engine.limits import MAX_BALANCE
+
 if TYPE_CHECKING:
     from tomlkit import TOMLDocument
 
@@ -195,6 +197,14 @@ def _check_seed(raw: object) -> int:
     return raw
 
 
+def _check_balance(raw: object) -> float:
+    """More than 0 and at most what the engine takes (no 401-digit balance)."""
+    value = _number(0)(raw)
+    if not value <= MAX_BALANCE:
+        raise ValueError(f"must be a number greater than 0, at most {MAX_BALANCE:,.0f}")
+    return value
+
+
 def _check_order_size(raw: object) -> OrderSize:
     if isinstance(raw, OrderSize):
         raw = _toml_value(raw)
@@ -280,8 +290,8 @@ FIELDS: dict[str, FieldSpec] = {
         _text_order_size,
     ),
     "account.starting_balance": FieldSpec(
-        _number(0),
-        "Paper money, in USD, the account starts with (greater than 0).",
+        _check_balance,
+        "Paper money, in USD, the account starts with (greater than 0, at most 1 trillion).",
         _text_number,
     ),
     "fees.taker": FieldSpec(

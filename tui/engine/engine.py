@@ -20,6 +20,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from tui.engine import margin as mg
+from tui.engine.limits import (
+    MAX_BALANCE,
+    MAX_FUNDING_RATE,
+    MAX_NOTIONAL,
+    MAX_PRICE,
+    MAX_SIZE,
+    MIN_NOTIONAL,
+    MIN_PRICE,
+    MIN_SIZE,
+)
 from tui.engine.markets import DEFAULT_MARKETS
 from tui.engine.models import (
     AccountView,
@@ -38,6 +48,9 @@ from tui.engine.models import (
     Preview,
     Side,
     check_number,
+    check_range,
+    shown,
+    to_float,
 )
 from tui.engine.orders import KEEP, OrderDesk
 
@@ -164,6 +177,16 @@ def _money(x: float) -> str:
     return f"{x:,.2f}"
 
 
+def _reachable(liq: float) -> float | None:
+    """A liquidation price, or None when no mark the engine takes can reach it (<= 0 too)."""
+    return liq if MIN_PRICE <= liq <= MAX_PRICE else None
+
+
+def _plain(x: float) -> str:
+    """A bound written out: 0.000000001, 1,000,000,000."""
+    return f"{x:,.0f}" if x >= 1 else f"{x:.12f}".rstrip("0")
+
+
 def _lev(x: float) -> str:
     return f"{x:g}x"
 
@@ -185,6 +208,11 @@ class PaperEngine:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._deposits = check_number("Starting balance", balance)
+        if not self._deposits <= MAX_BALANCE:
+            raise InvalidInput(
+                f"Starting balance {shown(balance)} is more than the engine takes "
+                f"(at most {_plain(MAX_BALANCE)})."
+            )
         self._markets: dict[str, Market] = {}
         for market in DEFAULT_MARKETS if markets is None else markets:
             self.add_market(market)
@@ -244,17 +272,18 @@ class PaperEngine:
     def set_mark(self, market: str, price: float) -> None:
         """Set a market's mark price and liquidate whatever it takes below maintenance.
 
-        Cost is independent of how many positions are open. Raises ``ValueError`` (an
-        :class:`InvalidInput`) on a non-finite or non-positive price or an unknown market.
+        ``price`` is any real number (int, float, Decimal, Fraction...), converted to a float
+        once, within ``[MIN_PRICE, MAX_PRICE]`` (:mod:`tui.engine.limits`). Raises
+        :class:`InvalidInput` (a ``ValueError``) on anything else or an unknown market, and
+        then changes nothing. Cost is independent of how many positions are open.
         """
         marks = self._marks
         old = marks.get(market)
-        try:
-            good = 0.0 < price < _INF and price.__class__ is not bool
-        except TypeError:
-            good = False
-        if old is None or not good:
-            self._set_first_mark(market, price)
+        # The fast path: a float in range on a known, already-priced market. Anything else
+        # (first mark, a name to normalise, an int or Decimal, NaN, out of range) is checked
+        # and converted on the slow path, which comes back here with a float.
+        if old is None or price.__class__ is not float or not MIN_PRICE <= price <= MAX_PRICE:
+            self._set_mark_checked(market, price)
             return
         marks[market] = price
         pos = self._positions.get(market)
@@ -262,7 +291,7 @@ class PaperEngine:
             if pos.cross:
                 buf = self._buffer + pos.k * (price - old)
                 self._buffer = buf
-                if self._wallet + buf <= 0.0:
+                if not self._wallet + buf > 0.0:  # written so that a NaN liquidates, never hides
                     self._liquidate_cross()
             elif (price <= pos.liq) if pos.s > 0 else (price >= pos.liq):
                 self._liquidate_isolated(pos)
@@ -273,13 +302,23 @@ class PaperEngine:
             if not lo < price < hi:
                 self._desk.tick(market, price)
 
-    def _set_first_mark(self, market: str, price: object) -> None:
+    def _set_mark_checked(self, market: str, price: object) -> None:
         name = self._name(market)
-        value = check_number(f"{name} price", price)
+        value = self._price(name, price)
         if name != market or name in self._marks:
             self.set_mark(name, value)
         else:
             self._marks[name] = value  # no position can exist without a mark
+
+    @staticmethod
+    def _price(name: str, price: object) -> float:
+        value = check_number(f"{name} price", price)
+        if not MIN_PRICE <= value <= MAX_PRICE:
+            raise InvalidInput(
+                f"{name} price {shown(price)} is out of range: the engine takes prices from "
+                f"{_plain(MIN_PRICE)} to {_plain(MAX_PRICE)}."
+            )
+        return value
 
     def set_marks(self, marks: Mapping[str, float]) -> None:
         for market, price in marks.items():
@@ -294,9 +333,8 @@ class PaperEngine:
 
     @staticmethod
     def _rate(rate: object) -> float:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate):
-            raise InvalidInput(f"Funding rate must be a finite number, not {rate!r}.")
-        return float(rate)
+        limit = MAX_FUNDING_RATE
+        return check_range("Funding rate", rate, -limit, limit, " per hour")
 
     # ------------------------------------------------------------------ reading state
 
@@ -334,7 +372,7 @@ class PaperEngine:
             liq = mg.liquidation_price(pos.s, pos.q, pos.entry, others, pos.mmr)
         else:
             liq = pos.liq
-        return liq if liq > 0 else None
+        return _reachable(liq)
 
     def _cross_sums(self) -> tuple[float, float, float]:
         """(unrealized PnL, maintenance margin, margin used) over cross positions."""
@@ -429,10 +467,10 @@ class PaperEngine:
             if new.cross:
                 others = excess_after - new.buffer(plan.mark)
                 value = mg.liquidation_price(new.s, new.q, new.entry, others, new.mmr)
-                liq = value if value > 0 else None
+                liq = _reachable(value)
                 at_risk = max(plan.wallet_after, 0.0)
             else:
-                liq = new.liq if new.liq > 0 else None
+                liq = _reachable(new.liq)
                 at_risk = new.margin
         existing = self._positions.get(plan.market)
         return Preview(
@@ -525,10 +563,10 @@ class PaperEngine:
         pos = self._positions.get(name)
         if pos is None:
             raise OrderRejected(f"There is no open {name} position to close.")
-        q = pos.q if size is None else min(check_number("Size to close", size), pos.q)
+        q = pos.q if size is None else min(self._size("Size to close", name, size), pos.q)
         side = Side.SHORT if pos.s > 0 else Side.LONG
         plan = self._plan(name, side, q, pos.lev, pos.mode)
-        if plan.rejection is not None:  # pragma: no cover - a reduce cannot be refused
+        if plan.rejection is not None:  # only when a figure would not be finite
             raise OrderRejected(plan.rejection)
         return self._apply(plan)
 
@@ -686,7 +724,7 @@ class PaperEngine:
         name = self._name(market)
         side_ = Side.parse(side)
         mode_ = MarginMode.parse(mode)
-        q = check_number("Size", size)
+        q = self._size("Size", name, size)
         lev = check_number("Leverage", leverage)
         mkt = self._markets[name]
         mark = self._marks.get(name)
@@ -709,7 +747,9 @@ class PaperEngine:
         new: _Pos | None = None
         cross_freed = 0.0  # what closing part of a cross position frees in `available`
         if pos is not None and pos.s != s:
-            close_q = pos.q if q >= pos.q * (1 - _REL_TOL) else q
+            # A remainder below the smallest size would be dust: the order closes it all.
+            whole = q >= pos.q * (1 - _REL_TOL) or pos.q - q < MIN_SIZE
+            close_q = pos.q if whole else q
             full = close_q == pos.q
             realized = mg.unrealized_pnl(pos.s, close_q, pos.entry, fill)
             fee_close = mg.fee(close_q, fill, fee_rate)
@@ -748,7 +788,10 @@ class PaperEngine:
                 )
             im = mg.initial_margin(open_q, fill, order_lev)
             fee_open = mg.fee(open_q, fill, fee_rate)
-            if rejection is None and im + fee_open > available + _REL_TOL * max(1.0, available):
+            rejection = rejection or self._size_rejection(name, pos, open_q, fill)
+            # Margin checks are written `not (need <= have)` so that a NaN fails them.
+            enough = im + fee_open <= available + _REL_TOL * max(1.0, available)
+            if rejection is None and not enough:
                 missing = im + fee_open - available
                 rejection = (
                     f"Not enough margin: this order needs {_money(im + fee_open)} "
@@ -757,7 +800,7 @@ class PaperEngine:
                     "Lower the size or raise the leverage."
                 )
             isolated = (pos.mode if pos is not None else mode_) is MarginMode.ISOLATED
-            short_of_cash = im + fee_open > wallet + _REL_TOL * max(1.0, wallet)
+            short_of_cash = not im + fee_open <= wallet + _REL_TOL * max(1.0, wallet)
             if rejection is None and isolated and short_of_cash:
                 rejection = (
                     f"Isolated margin is posted from your wallet, which holds "
@@ -815,13 +858,61 @@ class PaperEngine:
                 "This order would leave your cross account at its maintenance margin, to be "
                 "liquidated at once. Lower the size or the leverage."
             )
+        if plan.rejection is None and not self._finite_plan(plan):
+            plan.rejection = "This order would take the account's figures out of range."
         return plan
+
+    def _size(self, label: str, name: str, size: object) -> float:
+        """An order or close size: a real number from ``MIN_SIZE`` to ``MAX_SIZE``."""
+        q = check_number(label, size)
+        if q < MIN_SIZE:
+            raise InvalidInput(
+                f"{label} {shown(size)} {name} is too small: the smallest size the engine takes "
+                f"is {_plain(MIN_SIZE)} {name}."
+            )
+        if not q <= MAX_SIZE:
+            raise InvalidInput(
+                f"{label} {shown(size)} {name} is too large: the largest size the engine takes "
+                f"is {_plain(MAX_SIZE)} {name}."
+            )
+        return q
+
+    @staticmethod
+    def _size_rejection(name: str, pos: _Pos | None, open_q: float, fill: float) -> str | None:
+        """Why what an order opens or adds is too small or too large, if it is."""
+        value = mg.notional(open_q, fill)
+        if not value >= MIN_NOTIONAL:
+            return (
+                f"This order is worth {_money(value)} USD; the smallest order the engine takes "
+                f"is worth {_money(MIN_NOTIONAL)}. Raise the size."
+            )
+        if not value <= MAX_NOTIONAL:
+            return (
+                f"This order is worth {value:,.3g} USD; the largest order the engine takes is "
+                f"worth {_plain(MAX_NOTIONAL)}. Lower the size."
+            )
+        if pos is not None and not pos.q + open_q <= MAX_SIZE:
+            return (
+                f"This would make a {name} position of {pos.q + open_q:g}; the largest the "
+                f"engine holds is {_plain(MAX_SIZE)}. Lower the size."
+            )
+        return None
+
+    @staticmethod
+    def _finite_plan(plan: _Plan) -> bool:
+        """Every figure of a plan is finite (guaranteed by the bounds; checked all the same)."""
+        figures = [plan.fill, plan.im, plan.fee_open, plan.fee_close, plan.realized]
+        figures += [plan.wallet_after, plan.available_after]
+        new = plan.new_pos
+        if new is not None:
+            figures += [new.q, new.entry, new.margin, new.k]
+        return all(math.isfinite(x) for x in figures)
 
     def _cross_liquidated_after(self, plan: _Plan) -> bool:
         cross_left = any(name != plan.market for name in self._cross) or (
             plan.new_pos is not None and plan.new_pos.cross
         )
-        return cross_left and self._excess_after(plan) <= 0.0
+        return cross_left and not self._excess_after(plan) > 0.0
 
     def _instant_liquidation(
         self, new: _Pos, mark: float, mkt: Market, wallet: float, name: str
@@ -921,7 +1012,7 @@ class PaperEngine:
         pos = self._isolated(market, "add margin to")
         amount = check_number("Amount", amount)
         most = self.addable_margin(pos.market)
-        if amount > most + _REL_TOL * max(1.0, most):
+        if not amount <= most + _REL_TOL * max(1.0, most):
             raise OrderRejected(
                 f"You can add at most {_money(max(most, 0.0))} to {pos.market}: that is what "
                 f"your wallet can post now."
@@ -941,7 +1032,7 @@ class PaperEngine:
         pos = self._isolated(market, "remove margin from")
         amount = check_number("Amount", amount)
         most = self.removable_margin(pos.market)
-        if amount > most + _REL_TOL * max(1.0, most):
+        if not amount <= most + _REL_TOL * max(1.0, most):
             raise OrderRejected(
                 f"You can remove at most {_money(most)} from {pos.market}: the position must keep "
                 f"its {_lev(pos.lev)} initial margin, covering any unrealized loss."
@@ -1015,7 +1106,7 @@ class PaperEngine:
     # ------------------------------------------------------------------ liquidation
 
     def _check_cross(self) -> None:
-        if self._cross and self._wallet + self._buffer <= 0.0:
+        if self._cross and not self._wallet + self._buffer > 0.0:
             self._liquidate_cross()
 
     def _liquidate_isolated(self, pos: _Pos) -> None:
@@ -1153,17 +1244,19 @@ class PaperEngine:
         *,
         clock: Callable[[], float] = time.time,
     ) -> PaperEngine:
+        """Rebuild an account saved by :meth:`to_state`. Raises :class:`InvalidInput` (a
+        ``ValueError``) when a figure is not a finite number or is out of the engine's bounds."""
         eng = cls(balance=state["deposits"], markets=markets, clock=clock)
-        eng._wallet = float(state["wallet"])
-        eng._realized = float(state["realized"])
-        eng._fees = float(state["fees"])
-        eng._funding = float(state["funding"])
-        eng._forfeited = float(state["forfeited"])
+        eng._wallet = to_float("Saved wallet", state["wallet"])
+        eng._realized = to_float("Saved realized PnL", state["realized"])
+        eng._fees = to_float("Saved fees", state["fees"])
+        eng._funding = to_float("Saved funding", state["funding"])
+        eng._forfeited = to_float("Saved forfeited", state["forfeited"])
         eng._seq = int(state["seq"])
         eng._group = int(state["group"])
         for name, price in state["marks"].items():
             if name in eng._markets:
-                eng._marks[name] = check_number(f"{name} price", price)
+                eng._marks[name] = eng._price(name, price)
         for raw in state["positions"]:
             name = eng._name(raw["market"])
             if name not in eng._marks:
@@ -1171,13 +1264,13 @@ class PaperEngine:
             pos = _Pos(
                 name,
                 Side.parse(raw["side"]).sign,
-                check_number("Size", raw["size"]),
-                check_number("Entry", raw["entry"]),
+                eng._size("Saved size", name, raw["size"]),
+                eng._price(f"Saved {name} entry", raw["entry"]),
                 MarginMode.parse(raw["mode"]),
                 check_number("Leverage", raw["leverage"]),
-                float(raw["margin"]),
+                to_float("Saved margin", raw["margin"]),
                 eng._markets[name].mmr,
-                float(raw["opened_at"]),
+                to_float("Saved opening time", raw["opened_at"]),
             )
             eng._positions[name] = pos
             if pos.cross:
