@@ -1,0 +1,99 @@
+"""Hostile numbers in the app: a market with no price yet, absurd marks, dust, huge sizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.ui.conftest import make_app
+from tui.app import PerpDeskApp
+from tui.engine import MarginMode, Side
+from tui.market import ReplaySource
+from tui.screens.help import ConfirmScreen
+from tui.screens.main import MainScreen
+from tui.screens.order import TradeConfirmScreen
+
+NO_ETH_PRICE = "ETH has no price yet; wait for the feed, or pick a market the feed prices."
+
+
+def btc_only_replay(tmp_path: Path) -> ReplaySource:
+    csv = tmp_path / "btc.csv"
+    csv.write_text(
+        "timestamp,symbol,price\n2026-01-01T00:00:00Z,BTC,100000\n2026-01-01T00:00:01Z,BTC,100010\n"
+    )
+    return ReplaySource(csv)
+
+
+def command_error(app: PerpDeskApp) -> str:
+    return str(app.main.query_one("#command-error").render())
+
+
+async def test_long_on_a_market_the_replay_never_prices_says_so_before_any_screen(
+    tmp_path: Path,
+) -> None:
+    # Before: the confirmation screen crashed the app on `fmt_size(size, nan)`.
+    app = make_app(source=btc_only_replay(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("slash", *"long eth 1", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert command_error(app) == NO_ETH_PRICE
+        assert app.engine.position("ETH") is None
+        await pilot.press("escape", "slash", *"short eth $500", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert command_error(app) == NO_ETH_PRICE
+
+
+async def test_buy_key_on_a_market_not_priced_yet_says_so_before_any_screen() -> None:
+    # No feed has priced anything yet (a live feed still connecting): `b` explains itself.
+    app = make_app(source=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.engine.mark("BTC") is None
+        assert app.main.selected_market() == "BTC"
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        messages = [n.message for n in app._notifications]
+        assert "BTC has no price yet" in messages[-1]
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_start_order_without_a_price_opens_nothing() -> None:
+    app = make_app(source=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.start_order("ETH", Side.LONG, size=1.0)  # what the palette and command line reach
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_closing_a_share_that_rounds_to_nothing_is_refused_at_the_command_line() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
+        app.refresh_now()
+        for line in ("close btc 5e-324%", "close btc 1e-320"):
+            await pilot.press("slash", *line, "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, MainScreen), line
+            assert "less than the smallest BTC size the engine takes" in command_error(app)
+            await pilot.press("escape")
+        assert app.engine.position("BTC") is not None
+        await pilot.press("slash", *"close btc 50%", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+
+
+async def test_an_absurd_size_is_refused_on_the_confirmation_screen() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("slash", *"long btc 1e308 40x cross", "enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TradeConfirmScreen)
+        notice = str(screen.query_one("#notice").render())
+        assert "too large" in notice
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.engine.position("BTC") is None
