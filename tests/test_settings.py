@@ -236,6 +236,8 @@ BAD_VALUES = [
     ("market.replay_file", "3", "non-empty string"),
     ("market.speed", "5", "1, 10 or 60"),
     ("market.speed", '"10"', "1, 10 or 60"),
+    ("market.max_tick_move", "-0.1", "from 0 to 100"),
+    ("market.max_tick_move", '"50%"', "from 0 to 100"),
     ("ui.refresh_hz", "500", "from 1 to 60"),
     ("ui.refresh_hz", "0.5", "from 1 to 60"),
     ("ui.theme", '""', "non-empty string"),

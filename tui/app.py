@@ -34,6 +34,7 @@ from tui.market import (
     MARKETS,
     FeedState,
     FeedStatus,
+    MarkGuard,
     PriceSource,
     ReplaySource,
     ScenarioSource,
@@ -113,6 +114,7 @@ class PerpDeskApp(App[None]):
         self.stale_markets: frozenset[str] = frozenset()
         self.feed_status: FeedStatus | None = None
         self.bad_marks = 0
+        self.mark_guard = MarkGuard(self.settings.market.max_tick_move)
         self._pending: list[Event] = []
         self._dirty = True
         self._styles: tuple[str, dict[str, str]] | None = None
@@ -314,6 +316,8 @@ class PerpDeskApp(App[None]):
                 "warning",
             )
         self.set_keymap(dict(settings.keymap))
+        if settings.market.max_tick_move != self.mark_guard.max_move:
+            self.mark_guard = MarkGuard(settings.market.max_tick_move)
         if announce and settings.ui.refresh_hz != old_hz:
             self._refresh_timer.stop()
             self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_now)
@@ -327,6 +331,13 @@ class PerpDeskApp(App[None]):
     # ------------------------------------------------------------------ the feed (MarkSink)
 
     def on_mark(self, symbol: str, price: float) -> None:
+        guard = self.mark_guard
+        if not guard.allows(symbol, price):  # an implausible jump: held back, never applied
+            if guard.notes:
+                self._dirty = True  # the next refresh logs it
+            return
+        if guard.notes:  # a real move, confirmed by the ticks after it
+            self._dirty = True
         try:
             self.engine.set_mark(symbol, price)
         except ValueError:
@@ -392,6 +403,7 @@ class PerpDeskApp(App[None]):
             lines.append((text, LEVEL_STYLE[level]))
             if isinstance(event, Liquidation):
                 self.notify(text, title="Liquidation", severity="error", timeout=12)
+        lines += [(note.message, "warning") for note in self.mark_guard.drain()]
         if lines:
             self.log_lines(lines)  # one repaint of the log for a whole funding round
         self._check_journal()  # after the events: a save failure reads as the newest line
@@ -697,6 +709,7 @@ class PerpDeskApp(App[None]):
         else:
             source = ScenarioSource(scenario, symbols)
         source.resume_from(self.engine.marks)
+        self.mark_guard.reset()
         self.workers.cancel_group(self, "feed")
         self.feed = source
         self.feed_status = None

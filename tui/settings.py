@@ -70,6 +70,7 @@ class MarketSettings:
     scenario: str | None = None
     replay_file: str | None = None
     speed: int = 1
+    max_tick_move: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -330,6 +331,12 @@ FIELDS: dict[str, FieldSpec] = {
     ),
     "market.speed": FieldSpec(
         _choice(*SPEEDS), "Playback speed for scenario and replay: 1, 10 or 60.", _text_number
+    ),
+    "market.max_tick_move": FieldSpec(
+        _number(0, 100),
+        "Largest believable price move in one tick (0.5 = 50 %); a bigger jump waits for 3 "
+        "ticks to confirm it. 0 = off.",
+        _text_number,
     ),
     "ui.refresh_hz": FieldSpec(
         _number(1, 60), "Screen refreshes per second, 1 to 60.", _text_number

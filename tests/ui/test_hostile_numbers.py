@@ -97,3 +97,61 @@ async def test_an_absurd_size_is_refused_on_the_confirmation_screen() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.engine.position("BTC") is None
+
+
+def guard_lines(app: PerpDeskApp) -> list[str]:
+    return [
+        line for line in app.main.log_widget.lines if "Held back" in line or "really moved" in line
+    ]
+
+
+async def test_a_glitching_feed_price_is_held_back_and_logged_once() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.on_mark("BTC", 100_000.0)
+        app.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
+        for _ in range(20):  # a feed printing garbage, frame after frame
+            app.on_mark("BTC", 1.0)
+            app.on_mark("BTC", 5e8)
+            app.refresh_now()
+        await pilot.pause()
+        assert app.engine.mark("BTC") == 100_000.0
+        assert app.engine.position("BTC") is not None  # 1.0 would have liquidated it
+        [line] = guard_lines(app)
+        assert "Held back a BTC price of 1.0000: more than 50 % from 100,000.0" in line
+        app.on_mark("BTC", 100_200.0)
+        assert app.engine.mark("BTC") == 100_200.0
+
+
+async def test_a_real_move_is_applied_once_three_ticks_confirm_it() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.on_mark("BTC", 100_000.0)
+        app.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
+        for price in (40_000.0, 40_100.0):
+            app.on_mark("BTC", price)
+            assert app.engine.position("BTC") is not None
+        app.on_mark("BTC", 39_900.0)  # the third tick at the new level: applied
+        app.refresh_now()
+        await pilot.pause()
+        assert app.engine.mark("BTC") == 39_900.0
+        assert app.engine.position("BTC") is None  # liquidated at the real price
+        lines = guard_lines(app)
+        assert len(lines) == 2
+        assert any(line.startswith("Held back a BTC price of 40,000.0") for line in lines)
+        assert any("BTC really moved: 3 ticks in a row confirmed 39,900.0" in x for x in lines)
+
+
+async def test_the_band_comes_from_settings_and_zero_turns_it_off() -> None:
+    from tui.settings import Settings
+
+    settings = Settings().with_value("market.max_tick_move", 0)
+    app = make_app(settings)
+    async with app.run_test(size=(120, 36)):
+        app.on_mark("BTC", 100_000.0)
+        app.on_mark("BTC", 10_000.0)
+        assert app.engine.mark("BTC") == 10_000.0
+        app.apply_settings(settings.with_value("market.max_tick_move", 0.2))
+        app.on_mark("BTC", 10_100.0)  # a new guard: the first price sets the level
+        app.on_mark("BTC", 13_200.0)  # +30 %: held back now
+        assert app.engine.mark("BTC") == 10_100.0
