@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import random
 from pathlib import Path
 
+from tests.fuzzing import SCALE
 from tests.ui.conftest import make_app
 from tui.app import PerpDeskApp
 from tui.engine import MarginMode, Side
@@ -155,3 +158,52 @@ async def test_the_band_comes_from_settings_and_zero_turns_it_off() -> None:
         app.on_mark("BTC", 10_100.0)  # a new guard: the first price sets the level
         app.on_mark("BTC", 13_200.0)  # +30 %: held back now
         assert app.engine.mark("BTC") == 10_100.0
+
+
+HOSTILE_NUMBERS = [
+    "1", "0.01", "1e308", "1.7976931348623157e308", "1e-320", "5e-324", "1e300", "0.000000001",
+    "$1e308", "$5e-324", "$0.001", "$500", "9" * 400, "1e999", "-0", "nan",
+]  # fmt: skip
+HOSTILE_PCTS = ["5e-324%", "1e-300%", "0.0000001%", "50%", "100%", "1e308%", "101%"]
+HOSTILE_LEVERAGE = ["", "1x", "40x", "1e308x", "5e-324x", "0.5x"]
+
+
+def hostile_line(rng: random.Random) -> str:
+    market = rng.choice(["btc", "eth", "sol"])
+    kind = rng.random()
+    if kind < 0.6:
+        side = rng.choice(["long", "short"])
+        mode = rng.choice(["", "iso", "cross"])
+        parts = [side, market, rng.choice(HOSTILE_NUMBERS), rng.choice(HOSTILE_LEVERAGE), mode]
+    elif kind < 0.9:
+        parts = ["close", market, rng.choice([*HOSTILE_PCTS, *HOSTILE_NUMBERS[:8], ""])]
+    else:
+        parts = ["margin", market, rng.choice(["+1e308", "-5e-324", "+100", "-1e-320"])]
+    return " ".join(p for p in parts if p)
+
+
+async def test_fuzz_hostile_command_lines_never_crash_the_app(tmp_path: Path) -> None:
+    """Hostile numbers typed at the command line, on a feed that prices only BTC: every line
+    gives an error line or a screen that renders; nothing crashes, every figure stays finite.
+    Runs 40 lines here; PERPDESK_FUZZ=N runs 40 * N."""
+    rng = random.Random(9)
+    app = make_app(source=btc_only_replay(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.engine.set_mark("SOL", 200.0)  # priced, but not by the feed
+        app.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.CROSS)
+        app.engine.open("SOL", Side.SHORT, 1, 5, MarginMode.ISOLATED)
+        for _ in range(40 * SCALE):
+            line = hostile_line(rng)
+            error = app.run_command(line)
+            await pilot.pause()
+            if isinstance(app.screen, TradeConfirmScreen | ConfirmScreen):
+                await pilot.press(rng.choice(["enter", "escape"]))
+                await pilot.pause()
+            if isinstance(app.screen, TradeConfirmScreen):  # a refused order stays open
+                await pilot.press("escape")
+                await pilot.pause()
+            assert error is None or (error and "\n" not in error), (line, error)
+            assert isinstance(app.screen, MainScreen), line
+            account = app.engine.account
+            assert all(math.isfinite(getattr(account, f)) for f in account.__dataclass_fields__)
+            assert all(math.isfinite(m) for m in app.engine.marks.values())

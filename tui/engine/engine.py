@@ -499,8 +499,11 @@ class PaperEngine:
     def _rejected_preview(
         self, market: object, side: object, size: object, leverage: object, mode: object, why: str
     ) -> Preview:
-        def num(x: object) -> float:
-            return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else math.nan
+        def num(x: object) -> float:  # the number as given, or NaN (10**400 included)
+            try:
+                return to_float("", x)
+            except InvalidInput:
+                return math.nan
 
         try:
             name = self._name(market)
