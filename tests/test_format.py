@@ -99,7 +99,7 @@ anything = st.one_of(
 )
 
 
-@fuzz(1500)
+@fuzz(800)
 @given(anything, anything, st.booleans(), st.integers(0, 6))
 def test_fuzz_formatting_never_raises_and_stays_short(
     x: float | None, y: float | None, signed: bool, decimals: int

@@ -136,11 +136,22 @@ def test_an_order_worth_less_than_a_cent_is_refused() -> None:
     # 0.00000009 BTC at 100,000 is worth 0.009 USD: under the one-cent floor.
     eng = make_engine()
     before = state(eng)
-    with pytest.raises(OrderRejected, match=r"worth 0\.01"):
+    with pytest.raises(OrderRejected, match=r"This order is worth 0\.009 USD; the smallest"):
         eng.open("BTC", LONG, 0.00000009, 10, ISO)
     assert state(eng) == before
     eng.open("BTC", LONG, 0.0000001, 10, ISO)  # worth exactly 0.01: accepted
     assert eng.position("BTC") is not None
+
+
+def test_a_flip_that_would_open_less_than_a_cent_is_refused() -> None:
+    # Long 0.1 BTC; selling 0.10000005 closes it and would open a 0.00000005 BTC short,
+    # worth 0.005 USD.
+    eng = make_engine()
+    eng.open("BTC", LONG, 0.1, 10, ISO)
+    before = state(eng)
+    with pytest.raises(OrderRejected, match=r"opens a new position is worth 0\.005 USD"):
+        eng.open("BTC", SHORT, 0.10000005, 10, ISO)
+    assert state(eng) == before
 
 
 def test_an_order_worth_more_than_the_notional_cap_is_refused() -> None:

@@ -149,7 +149,7 @@ def close_enough(a: float, b: float, scale: float) -> bool:
 @fuzz(250)
 @given(
     st.one_of(st.just(10_000.0), st.floats(min_value=100, max_value=1e12)),
-    st.lists(op, min_size=1, max_size=40),
+    st.lists(op, min_size=5, max_size=40),
 )
 def test_fuzz_hostile_numbers_keep_every_figure_finite_and_the_state_reloadable(
     balance: object, steps: list[tuple[Any, ...]]

@@ -791,7 +791,7 @@ class PaperEngine:
                 )
             im = mg.initial_margin(open_q, fill, order_lev)
             fee_open = mg.fee(open_q, fill, fee_rate)
-            rejection = rejection or self._size_rejection(name, pos, open_q, fill)
+            rejection = rejection or self._size_rejection(name, pos, open_q, fill, close_q > 0)
             # Margin checks are written `not (need <= have)` so that a NaN fails them.
             enough = im + fee_open <= available + _REL_TOL * max(1.0, available)
             if rejection is None and not enough:
@@ -881,17 +881,22 @@ class PaperEngine:
         return q
 
     @staticmethod
-    def _size_rejection(name: str, pos: _Pos | None, open_q: float, fill: float) -> str | None:
+    def _size_rejection(
+        name: str, pos: _Pos | None, open_q: float, fill: float, flip: bool
+    ) -> str | None:
         """Why what an order opens or adds is too small or too large, if it is."""
         value = mg.notional(open_q, fill)
+        what = "The part of this order that opens a new position" if flip else "This order"
         if not value >= MIN_NOTIONAL:
+            shown_value = f"{value:.2g}" if value < MIN_NOTIONAL else _money(value)
             return (
-                f"This order is worth {_money(value)} USD; the smallest order the engine takes "
-                f"is worth {_money(MIN_NOTIONAL)}. Raise the size."
+                f"{what} is worth {shown_value} USD; the smallest order the engine takes is "
+                f"worth {_money(MIN_NOTIONAL)}. "
+                + ("Close the position instead, or raise the size." if flip else "Raise the size.")
             )
         if not value <= MAX_NOTIONAL:
             return (
-                f"This order is worth {value:,.3g} USD; the largest order the engine takes is "
+                f"{what} is worth {value:,.3g} USD; the largest order the engine takes is "
                 f"worth {_plain(MAX_NOTIONAL)}. Lower the size."
             )
         if pos is not None and not pos.q + open_q <= MAX_SIZE:
