@@ -332,6 +332,18 @@ def test_a_close_whose_figures_are_not_finite_is_refused(monkeypatch: pytest.Mon
 # --------------------------------------------------------------------------- saved state
 
 
+def test_a_fill_just_below_the_lowest_mark_still_reloads() -> None:
+    # Found by the long fuzz run: a short at the lowest mark fills 0.1 % below it (slippage),
+    # at 9.99e-11; the saved entry must reload.
+    markets = [Market("DOGE", max_leverage=10, taker_fee=0.0, slippage=0.001)]
+    eng = PaperEngine(balance=10_000, markets=markets)
+    eng.set_mark("DOGE", MIN_PRICE)
+    eng.open("DOGE", SHORT, 1e9, 1, ISO)
+    assert eng.position("DOGE").entry_price == pytest.approx(9.99e-11)  # type: ignore[union-attr]
+    copy = PaperEngine.from_state(json.loads(json.dumps(eng.to_state())), markets=markets)
+    assert copy.position("DOGE") == eng.position("DOGE")
+
+
 @pytest.mark.parametrize(
     ("path", "value", "match"),
     [

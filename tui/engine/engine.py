@@ -311,6 +311,17 @@ class PaperEngine:
             self._marks[name] = value  # no position can exist without a mark
 
     @staticmethod
+    def _entry(name: str, entry: object) -> float:
+        """A saved entry price: a fill, so the mark bounds moved by slippage (below 100 %)."""
+        value = check_number(f"Saved {name} entry", entry)
+        if not value <= 2 * MAX_PRICE:
+            raise InvalidInput(
+                f"Saved {name} entry {shown(entry)} is out of range: above any fill the engine "
+                f"makes ({_plain(2 * MAX_PRICE)})."
+            )
+        return value
+
+    @staticmethod
     def _price(name: str, price: object) -> float:
         value = check_number(f"{name} price", price)
         if not MIN_PRICE <= value <= MAX_PRICE:
@@ -1273,7 +1284,7 @@ class PaperEngine:
                 name,
                 Side.parse(raw["side"]).sign,
                 eng._size("Saved size", name, raw["size"]),
-                eng._price(f"Saved {name} entry", raw["entry"]),
+                eng._entry(name, raw["entry"]),
                 MarginMode.parse(raw["mode"]),
                 check_number("Leverage", raw["leverage"]),
                 to_float("Saved margin", raw["margin"]),
