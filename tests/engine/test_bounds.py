@@ -366,3 +366,50 @@ def test_a_saved_state_with_a_bad_figure_is_refused(
     target[path[-1]] = value
     with pytest.raises(InvalidInput, match=match):
         PaperEngine.from_state(saved, markets=make_engine().markets.values())
+
+
+# --------------------------------------------------------------------------- resting orders
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda e: e.place_order("BTC", LONG, 0.01, "limit", price=1e300, leverage=10),
+            r"Limit price 1e\+300 is out of range",
+        ),
+        (
+            lambda e: e.place_order("BTC", SHORT, 0.01, "limit", price=5e-324, leverage=10),
+            "Limit price 5e-324 is out of range",
+        ),
+        (
+            lambda e: e.place_order(
+                "BTC", SHORT, 0.01, "stop_market", trigger_price=10**400, leverage=10
+            ),
+            "Trigger price must be a finite number",
+        ),
+        (
+            lambda e: e.place_order("BTC", LONG, 0.01, leverage=10, take_profit=1.7e308),
+            "Take-profit price .* out of range",
+        ),
+        (
+            lambda e: e.place_order("BTC", LONG, 1e-320, "limit", price=90_000, leverage=10),
+            "too small",
+        ),
+        (lambda e: e.set_tp_sl("BTC", stop_loss=1e300), "Stop-loss price .* out of range"),
+    ],
+)
+def test_resting_order_prices_and_sizes_are_bounded_too(call, match) -> None:  # type: ignore[no-untyped-def]
+    eng = engine_with_positions()
+    before = state(eng)
+    with pytest.raises(InvalidInput, match=match) as err:
+        call(eng)
+    assert state(eng) == before
+    assert len(str(err.value)) < 160
+
+
+def test_a_limit_price_may_be_any_real_number() -> None:
+    eng = engine_with_positions()
+    order = eng.place_order("ETH", SHORT, Decimal("1"), "limit", price=Fraction(4_400), leverage=5)
+    assert type(order.price) is float and order.price == 4_400.0
+    json.dumps(eng.to_state(), allow_nan=False)

@@ -55,13 +55,23 @@ other_types = st.one_of(
 )
 hostile = st.one_of(hostile_float, other_types)
 
-# Mostly sane sizes and amounts with the hostile ones mixed in, so that some go through.
-amount = st.one_of(st.floats(min_value=1e-12, max_value=1_000), hostile)
+
+def mostly(usual: st.SearchStrategy[Any], share: int = 8) -> st.SearchStrategy[Any]:
+    """``usual`` ``share`` times in 10, else a hostile number: mostly sane input, so that
+    positions and orders exist for the hostile numbers to hit."""
+    return st.integers(0, 9).flatmap(lambda i: usual if i < share else hostile)
+
+
 market = st.sampled_from(MARKETS)
 side = st.sampled_from(list(Side))
 mode = st.sampled_from(list(MarginMode))
-leverage = st.one_of(st.integers(1, 25), hostile)
 usd = st.floats(min_value=1, max_value=50_000)  # an ordinary order, by value
+amount = mostly(st.floats(min_value=1e-12, max_value=1_000), share=5)
+leverage = mostly(st.integers(1, 25), share=5)
+near = st.floats(min_value=-0.3, max_value=0.3).map(lambda x: ("near", x))  # by the mark
+price_at = mostly(near)
+tp_sl = mostly(st.one_of(st.none(), near))
+order_size = mostly(usd.map(lambda v: ("usd", v)))
 
 op = st.one_of(
     # ordinary trading, so that positions exist for the hostile numbers to hit
@@ -77,6 +87,27 @@ op = st.one_of(
     st.tuples(st.just("remove_margin"), market, amount),
     st.tuples(st.just("funding"), market, hostile),
     st.tuples(st.just("funding_rate"), market, hostile),
+    # resting orders: at a price near the mark (they fill as it moves), or at a hostile one
+    st.tuples(
+        st.just("limit"),
+        market,
+        side,
+        order_size,
+        st.one_of(near, hostile),
+        st.integers(1, 25),
+        mode,
+    ),
+    st.tuples(
+        st.just("stop"),
+        market,
+        side,
+        order_size,
+        st.one_of(near, hostile),
+        st.integers(1, 25),
+        mode,
+    ),
+    st.tuples(st.just("tpsl"), market, tp_sl, tp_sl),
+    st.tuples(st.just("cancel"), market),
 )
 
 
@@ -105,6 +136,8 @@ def figures(eng: PaperEngine) -> list[float]:
             out.append(pos.liquidation_price)
     for e in eng.events:
         out += [v for v in vars_of(e) if isinstance(v, float)]
+    for order in eng.open_orders():
+        out += [v for v in vars_of(order) if isinstance(v, float)]
     return out
 
 
@@ -136,8 +169,29 @@ def apply(eng: PaperEngine, step: tuple[Any, ...]) -> None:
         eng.remove_margin(name, step[2])
     elif kind == "funding":
         eng.apply_funding(name, step[2])
+    elif kind in ("limit", "stop"):
+        _, _, s, size, at, lev, m = step
+        price = at_price(eng, name, at)
+        if isinstance(size, tuple):  # a size by value at the mark
+            size = size[1] / eng.mark(name)  # type: ignore[operator]
+        if kind == "limit":
+            eng.preview_order(name, s, size, "limit", price=price, leverage=lev, mode=m)
+            eng.place_order(name, s, size, "limit", price=price, leverage=lev, mode=m)
+        else:
+            eng.place_order(name, s, size, "stop_market", trigger_price=price, leverage=lev, mode=m)
+    elif kind == "tpsl":
+        eng.set_tp_sl(name, at_price(eng, name, step[2]), at_price(eng, name, step[3]))
+    elif kind == "cancel":
+        eng.cancel_orders(name)
     else:
         eng.set_funding_rate(name, step[2])
+
+
+def at_price(eng: PaperEngine, name: str, at: object) -> object:
+    """A price ``("near", x)`` is the mark moved by ``x``; anything else is as drawn."""
+    if isinstance(at, tuple):
+        return eng.mark(name) * (1 + at[1])  # type: ignore[operator]
+    return at
 
 
 def close_enough(a: float, b: float, scale: float) -> bool:

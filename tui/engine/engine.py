@@ -48,6 +48,7 @@ from tui.engine.models import (
     Preview,
     Side,
     check_number,
+    check_price,
     check_range,
     shown,
     to_float,
@@ -323,13 +324,7 @@ class PaperEngine:
 
     @staticmethod
     def _price(name: str, price: object) -> float:
-        value = check_number(f"{name} price", price)
-        if not MIN_PRICE <= value <= MAX_PRICE:
-            raise InvalidInput(
-                f"{name} price {shown(price)} is out of range: the engine takes prices from "
-                f"{_plain(MIN_PRICE)} to {_plain(MAX_PRICE)}."
-            )
-        return value
+        return check_price(f"{name} price", price)
 
     def set_marks(self, marks: Mapping[str, float]) -> None:
         for market, price in marks.items():

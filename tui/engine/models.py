@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Literal
 
 from tui.engine import margin as mg
-from tui.engine.limits import MAX_LEVERAGE
+from tui.engine.limits import MAX_LEVERAGE, MAX_PRICE, MIN_PRICE
 
 
 class OrderRejected(ValueError):
@@ -152,6 +152,18 @@ def check_number(name: str, value: object, *, allow_zero: bool = False) -> float
     if number < 0 or (number == 0 and not allow_zero):
         need = "zero or more" if allow_zero else "more than zero"
         raise InvalidInput(f"{name} must be {need}, not {shown(value)}.")
+    return number
+
+
+def check_price(name: str, value: object) -> float:
+    """``value`` as a float if it is a price the engine takes (``MIN_PRICE`` to ``MAX_PRICE``):
+    a mark, a limit or trigger price, a take-profit or stop-loss."""
+    number = check_number(name, value)
+    if not MIN_PRICE <= number <= MAX_PRICE:
+        raise InvalidInput(
+            f"{name} {shown(value)} is out of range: the engine takes prices from "
+            f"{MIN_PRICE:.10f} to {MAX_PRICE:,.0f}."
+        )
     return number
 
 
