@@ -14,7 +14,11 @@ The sink (:class:`MarkSink`) receives, in order:
   (0.0000125 = 0.00125 %/h);
 * ``on_funding(symbol, rate_per_hour)`` - an hourly funding payment is due now, in source time
   (the engine's ``apply_funding``); it always follows the marks of that instant;
-* ``on_status(FeedStatus)`` - the feed's health changed.
+* ``on_status(FeedStatus)`` - the feed's health changed;
+* ``on_clock(feed_time)`` - optional (called only when the sink defines it): the feed time of
+  the marks that follow, in seconds (live: the wall clock; replay: the recording's clock, UTC
+  epoch seconds; simulation and scenarios: seconds since the start). One step of a fast replay
+  delivers many instants; each gets its own ``on_clock``, so candles land in feed time.
 
 :class:`FeedStatus` fields: ``state`` (:class:`FeedState`: ``connecting``, ``connected``,
 ``reconnecting``, ``stale``, ``paused``, ``ended``), ``detail`` (one line of text for the status
@@ -27,7 +31,8 @@ far), ``speed``; and the property ``healthy``.
 Controls on every :class:`PriceSource` (safe to change while ``run()`` is going):
 ``speed`` (simulation and scenarios: 1, 10 or 60; replay: 1 to 100; live: ignored, stays 1;
 a bad value raises ``ValueError`` and changes nothing), ``paused`` (stops marks and source
-time; live sources ignore it), read-only ``sim_time`` (seconds of source time since the start;
+time; live sources ignore it), read-only ``feed_time`` (the feed's clock now, as above),
+read-only ``sim_time`` (seconds of source time since the start;
 ``None`` for live), ``speed_options`` and ``can_pause`` for the UI, and ``status`` (the last
 status sent).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -84,11 +85,18 @@ class MarkSink(Protocol):
     def on_status(self, status: FeedStatus) -> None:
         """The feed's state changed (or, while stale, its age grew)."""
 
+    # A sink may also define ``on_clock(feed_time: float)``: called before the marks of each
+    # new instant with that instant's feed time (see :attr:`PriceSource.feed_time`), so marks
+    # can be placed in feed time (candles) even when a step delivers many instants at once.
+    # It is optional: sources look it up with ``getattr`` and skip it when it is missing.
+
 
 class EventKind(IntEnum):
     MARK = 0
     FUNDING_RATE = 1
     FUNDING = 2
+    CLOCK = 3
+    """``(CLOCK, "", feed_time)``: the events that follow happen at this feed time."""
 
 
 Event = tuple[EventKind, str, float]
@@ -118,13 +126,18 @@ class StepResult:
         return [(s, v) for k, s, v in self.events if k is EventKind.FUNDING]
 
     def deliver(self, sink: MarkSink) -> int:
-        """Call the sink for every event in order; returns how many marks were delivered."""
+        """Call the sink for every event in order; returns how many marks were delivered.
+        Clock events go to the sink's optional ``on_clock`` (see :class:`MarkSink`)."""
         on_mark = sink.on_mark
+        on_clock = getattr(sink, "on_clock", None)
         n = 0
         for kind, symbol, value in self.events:
             if kind is EventKind.MARK:
                 on_mark(symbol, value)
                 n += 1
+            elif kind is EventKind.CLOCK:
+                if on_clock is not None:
+                    on_clock(value)
             elif kind is EventKind.FUNDING_RATE:
                 sink.on_funding_rate(symbol, value)
             else:
@@ -185,6 +198,10 @@ class PriceSource(ABC):
     * ``paused`` - ``True`` stops marks and source time (sources with ``can_pause``);
       live sources ignore it (always ``False``).
     * ``sim_time`` - read-only: seconds of source time since the start (``None`` for live).
+    * ``feed_time`` - read-only: the feed's clock now, in seconds: UTC epoch seconds for live
+      sources (the wall clock) and replays (the recording's clock); seconds since the start for
+      the simulation and scenarios (their whole hours are the funding instants). Marks carry
+      it through the sink's optional ``on_clock`` (see :class:`MarkSink`).
     """
 
     name: str = "price source"
@@ -231,6 +248,11 @@ class PriceSource(ABC):
         return None
 
     @property
+    def feed_time(self) -> float:
+        """The feed's clock now (see the class doc); the wall clock unless a source has its own."""
+        return time.time()
+
+    @property
     def status(self) -> FeedStatus | None:
         """The last status sent to a sink (``None`` before ``run()`` starts)."""
         return self._status
@@ -263,6 +285,10 @@ class SteppedSource(PriceSource):
 
     @property
     def sim_time(self) -> float:
+        return self._sim_time
+
+    @property
+    def feed_time(self) -> float:
         return self._sim_time
 
     def step(self, dt_seconds: float) -> StepResult:

@@ -222,6 +222,11 @@ class LiveSource(PriceSource):
     def funding_rates(self) -> dict[str, float]:
         return dict(self._rates)
 
+    @property
+    def feed_time(self) -> float:
+        """Live prices happen now: the wall clock (UTC epoch seconds)."""
+        return self._wall()
+
     def stale_symbols(self, now: float) -> frozenset[str]:
         """Configured symbols without a price in the last ``stale_after`` seconds (``now`` is
         event-loop time; a symbol never priced counts from the start of ``run()``)."""
@@ -243,6 +248,9 @@ class LiveSource(PriceSource):
             self.bad_frames += 1
             self.last_problem = frame.problem
         prices = self._prices
+        on_clock = getattr(sink, "on_clock", None) if frame.marks else None
+        if on_clock is not None:  # live marks happen now, on the wall clock
+            on_clock(self._wall())
         for symbol, price in frame.marks:
             self._seen[symbol] = now
             if prices.get(symbol) != price:

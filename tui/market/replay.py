@@ -191,6 +191,7 @@ class ReplaySource(SteppedSource):
         self.start_time = data.rows[0].time
         self._offsets = [r.time - self.start_time for r in data.rows]
         self._index = 0
+        self._clock_sent = math.nan  # the feed time of the last clock event emitted
         self.marks_emitted = 0
         self.speed = speed
 
@@ -216,15 +217,23 @@ class ReplaySource(SteppedSource):
         return datetime.fromtimestamp(self.start_time + self._sim_time, UTC)
 
     @property
+    def feed_time(self) -> float:
+        """The recording's clock at the current position (UTC epoch seconds)."""
+        return self.start_time + self._sim_time
+
+    @property
     def finished(self) -> bool:
         return self._index >= len(self.rows)
 
     def _emit_due(self, out: list[Event]) -> None:
         rows, offsets, now = self.rows, self._offsets, self._sim_time
         i, n = self._index, len(rows)
-        mark = EventKind.MARK
+        mark, clock = EventKind.MARK, EventKind.CLOCK
         while i < n and offsets[i] <= now:
             row = rows[i]
+            if row.time != self._clock_sent:
+                self._clock_sent = row.time
+                out.append((clock, "", row.time))
             out.append((mark, row.symbol, row.price))
             i += 1
         self.marks_emitted += i - self._index

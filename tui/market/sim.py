@@ -164,6 +164,7 @@ class WalkSource(SteppedSource):
 
     def _emit_state(self, out: list[Event]) -> None:
         mark, rate_kind = EventKind.MARK, EventKind.FUNDING_RATE
+        out.append((EventKind.CLOCK, "", self._sim_time))
         out.extend([(mark, s, p) for s, p in self._marks()])
         out.extend([(rate_kind, s, r) for s, r in zip(self.symbols, self._rates, strict=True)])
 
