@@ -1,0 +1,409 @@
+"""Risk views, hand-worked: the shock ladder, the liquidation map, sigma and beta, alerts and
+funding. Engine: no fees; BTC 40x (maintenance 1.25 %) at 100,000, ETH 25x (2 %) at 4,000.
+Liquidation prices (docs/rules.md): isolated ``(E - s*M/q) / (1 - s*mmr)``; the cross account
+goes when ``W + sum(u - MM) <= 0``."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import subprocess
+import sys
+
+import pytest
+
+from tests.engine.conftest import make_engine
+from tui.engine import MarginMode, PaperEngine, Side
+from tui.market import MARKETS, SimSource
+from tui.market.candles import Candle, CandleStore
+from tui.risk import (
+    COMPACT_MOVES,
+    DEFAULT_MOVES,
+    AlertTracker,
+    BetaEstimate,
+    beta_to_btc,
+    betas_to_btc,
+    compare_pending,
+    daily_sigma,
+    daily_sigmas,
+    funding_outlook,
+    liquidation_map,
+    market_order,
+    moves_between,
+    shock_ladder,
+)
+
+ISO, CROSS = MarginMode.ISOLATED, MarginMode.CROSS
+LONG, SHORT = Side.LONG, Side.SHORT
+
+
+def btc_iso_long(eng: PaperEngine) -> None:
+    """0.1 BTC at 10x isolated: margin 1,000; liq (100,000 - 1,000/0.1) / 0.9875 = 91,139.24."""
+    eng.open("BTC", LONG, 0.1, 10, ISO)
+
+
+# ------------------------------------------------------------------ the shock ladder
+
+
+def test_the_default_ladder_is_61_moves_of_1_percent() -> None:
+    assert len(DEFAULT_MOVES) == 61 and DEFAULT_MOVES[0] == -0.3 and DEFAULT_MOVES[30] == 0.0
+    assert DEFAULT_MOVES[31] == 0.01 and len(COMPACT_MOVES) == 13
+    with pytest.raises(ValueError, match="at most 121"):
+        moves_between(0.3, 0.001)
+    with pytest.raises(ValueError):
+        moves_between(1.5, 0.1)
+
+
+def test_one_market_shock_of_an_isolated_long() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    before = eng.to_state()
+    ladder = shock_ladder(eng, market="BTC")
+    assert eng.to_state() == before  # the live engine is never touched
+    assert [r.move for r in ladder.rows] == list(DEFAULT_MOVES)
+    now = ladder.row(0.0)
+    assert now.equity == 10_000 and now.equity_change == 0
+    down8 = ladder.row(-0.08)  # mark 92,000: u = 0.1 * -8,000
+    assert down8.marks == {"BTC": pytest.approx(92_000)}
+    assert down8.positions[0].pnl == pytest.approx(-800)
+    assert not down8.positions[0].liquidated and down8.liquidations == ()
+    # sub-steps of 0.25 %: 91,250 > 91,139.24 lives; 91,000 is past it
+    down9 = ladder.row(-0.09)
+    (liq,) = down9.liquidations
+    assert (liq.order, liq.market, liq.mode) == (1, "BTC", ISO)
+    assert liq.move == pytest.approx(-0.09) and liq.mark == pytest.approx(91_000)
+    assert liq.realized_pnl == pytest.approx(-900)  # u = 0.1 * -9,000, within the margin
+    assert down9.positions[0].liquidated and down9.liquidated == ("BTC",)
+    # the whole 1,000 of margin is gone: wallet 9,000, nothing open
+    assert down9.equity == pytest.approx(9_000) and down9.equity_change == pytest.approx(-1_000)
+    assert ladder.row(-0.30).equity == pytest.approx(9_000)
+    assert ladder.row(-0.30).liquidations == ()  # reported once, where it happened
+    up10 = ladder.row(0.10)
+    assert up10.positions[0].pnl == pytest.approx(1_000) and up10.equity == pytest.approx(11_000)
+    assert ladder.liquidations == (liq,)
+
+
+def test_a_short_dies_on_the_way_up() -> None:
+    eng = make_engine()
+    # 1 ETH short at 10x isolated: margin 400; liq (4,000 + 400) / 1.02 = 4,313.73 (+7.84 %)
+    eng.open("ETH", SHORT, 1, 10, ISO)
+    ladder = shock_ladder(eng, market="ETH")
+    assert ladder.row(0.07).liquidations == () and not ladder.row(0.07).positions[0].liquidated
+    (liq,) = ladder.row(0.08).liquidations  # 4,310 at +7.75 % lives, 4,320 at +8 % does not
+    assert liq.move == pytest.approx(0.08) and liq.side is SHORT
+    assert all(r.liquidations == () for r in ladder.rows if r.move < 0)
+
+
+def test_a_cross_account_goes_at_once_when_every_market_falls() -> None:
+    eng = make_engine()
+    eng.open("BTC", LONG, 0.5, 10, CROSS)
+    eng.open("ETH", LONG, 5, 10, CROSS)
+    # all down x: 10,000 - 70,000x - (625 + 400)(1 - x) <= 0 -> x >= 8,975 / 68,975 = 13.01 %
+    ladder = shock_ladder(eng)
+    assert ladder.market is None and ladder.betas == {"BTC": 1.0, "ETH": 1.0}
+    assert ladder.row(-0.13).liquidations == ()
+    first, second = ladder.row(-0.14).liquidations  # at the sub-step -13.25 %
+    assert {first.market, second.market} == {"BTC", "ETH"}
+    assert (first.order, second.order) == (1, 2) and first.group == second.group
+    assert first.move == pytest.approx(-0.1325)
+    assert ladder.row(-0.14).margin_ratio == 0.0  # no cross position left
+    # before it: ratio R / V = (625 + 400) * 0.87 / (10,000 - 9,100) = 891.75 / 900
+    assert ladder.row(-0.13).margin_ratio == pytest.approx(891.75 / 900)
+
+
+def test_every_market_moves_by_its_beta() -> None:
+    eng = make_engine()
+    eng.open("BTC", LONG, 0.5, 10, CROSS)
+    eng.open("ETH", LONG, 5, 10, CROSS)
+    # ETH moves 2x: 10,000 - 90,000x - (1,025 - 1,425x) <= 0 -> x >= 8,975 / 88,575 = 10.13 %
+    ladder = shock_ladder(eng, betas={"ETH": 2.0})
+    assert ladder.betas == {"BTC": 1.0, "ETH": 2.0}
+    assert ladder.row(-0.05).marks == {
+        "BTC": pytest.approx(95_000),
+        "ETH": pytest.approx(3_600),
+    }
+    assert ladder.row(-0.10).liquidations == ()
+    assert [lq.move for lq in ladder.row(-0.11).liquidations] == [pytest.approx(-0.1025)] * 2
+
+
+def test_liquidations_come_in_the_engines_order_isolated_then_cross() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)  # dies at -9 %
+    # 10 ETH cross (40,000) on the 9,000 wallet left:
+    # 9,000 - 40,000x - 800(1 - x) <= 0 -> x >= 8,200 / 39,200 = 20.92 %, met at -21 %
+    eng.open("ETH", LONG, 10, 10, CROSS)
+    ladder = shock_ladder(eng)
+    order = [(lq.order, lq.market, lq.mode, round(lq.move, 4)) for lq in ladder.liquidations]
+    assert order == [(1, "BTC", ISO, -0.09), (2, "ETH", CROSS, -0.21)]
+    # shocking BTC alone never reaches the cross account
+    alone = shock_ladder(eng, market="BTC")
+    assert [lq.market for lq in alone.liquidations] == ["BTC"]
+    assert not alone.row(-0.3).positions[1].liquidated
+
+
+def test_the_pending_order_variant() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    before = eng.to_state()
+    both = compare_pending(eng, market_order("ETH", LONG, 10, 10, CROSS))
+    assert eng.to_state() == before
+    assert [r.move for r in both.without.rows] == list(COMPACT_MOVES)
+    assert both.rejection is None and both.with_order is not None
+    assert [p.market for p in both.without.row(0).positions] == ["BTC"]
+    assert [p.market for p in both.with_order.row(0).positions] == ["BTC", "ETH"]
+    # with 5 % steps, the cross account's end (-20.92 %) shows in the -25 % row
+    assert [lq.market for lq in both.with_order.row(-0.25).liquidations] == ["ETH"]
+    assert both.with_order.row(-0.25).equity == pytest.approx(0.0, abs=1e-6)
+    refused = compare_pending(eng, market_order("ETH", LONG, 1_000, 10, CROSS))
+    assert refused.with_order is None and refused.rejection
+    assert "available" in refused.rejection.lower() or "margin" in refused.rejection.lower()
+
+
+def test_bad_requests_say_why_and_change_nothing() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    before = eng.to_state()
+    with pytest.raises(ValueError, match="Unknown market 'XYZ'"):
+        shock_ladder(eng, market="XYZ")
+    with pytest.raises(ValueError, match="finite"):
+        shock_ladder(eng, moves=[0.1, math.nan])
+    with pytest.raises(ValueError, match="between -95 %"):
+        shock_ladder(eng, moves=[-2.0])
+    with pytest.raises(ValueError, match="beta of BTC"):
+        shock_ladder(eng, betas={"BTC": "x"})  # type: ignore[dict-item]
+    assert eng.to_state() == before
+
+
+# ------------------------------------------------------------------ the liquidation map
+
+
+def test_the_map_gives_distance_in_percent_and_in_sigmas() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    (entry,) = liquidation_map(eng, {"BTC": daily_sigma(alternating(0.04))})
+    assert entry.liquidation_price == pytest.approx(90_000 / 0.9875)
+    assert entry.distance == pytest.approx(1 - 90_000 / 0.9875 / 100_000)  # 8.86 %
+    assert entry.daily_sigma == pytest.approx(0.04, rel=1e-9)
+    assert entry.sigmas == pytest.approx(entry.distance / 0.04)  # 2.2 sigma away
+    assert entry.links == ()
+    (bare,) = liquidation_map(eng)
+    assert bare.sigmas is None and bare.distance == entry.distance
+
+
+def test_how_a_cross_liquidation_price_moves_with_another_market() -> None:
+    eng = make_engine()
+    eng.open("BTC", LONG, 0.5, 10, CROSS)
+    eng.open("ETH", LONG, 5, 10, CROSS)
+    before = eng.to_state()
+    btc, eth = liquidation_map(eng)
+    assert eng.to_state() == before
+    # ETH +1 % (+40): the others' buffer grows (5 - 5 * 0.02) * 40 = 196, so BTC's
+    # liquidation price moves by -(196 / 0.5) / (1 - 0.0125) = -396.96
+    (link,) = btc.links
+    assert link.market == "ETH" and link.change == pytest.approx(-396.96, abs=0.01)
+    assert link.change_pct == pytest.approx(-396.96 / 100_000, abs=1e-7)
+    # BTC +1 % (+1,000): (0.5 - 0.5 * 0.0125) * 1,000 = 493.75; ETH's liq moves
+    # -(493.75 / 5) / (1 - 0.02) = -100.77
+    (link,) = eth.links
+    assert link.market == "BTC" and link.change == pytest.approx(-100.765, abs=0.01)
+
+
+def test_an_isolated_position_has_no_cross_links() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    eng.open("ETH", LONG, 1, 10, CROSS)
+    entries = liquidation_map(eng)
+    assert [e.links for e in entries] == [(), ()]
+
+
+# ------------------------------------------------------------------ sigma and beta
+
+
+def alternating(daily: float, n: int = 61) -> list[Candle]:
+    """Closes alternating 100 and 100 * e^r every 60 s, with r chosen so that the daily sigma
+    is ``daily``: sigma_day = r * sqrt(1,440)."""
+    r = daily / math.sqrt(1440)
+    out = []
+    for i in range(n):
+        close = 100 * math.exp(r) if i % 2 else 100.0
+        out.append(Candle(60.0 * i, close, close, close, close, 60.0 * i + 59))
+    return out
+
+
+def test_daily_sigma_by_hand() -> None:
+    # closes 100, 101, 100, 101, ... a minute apart: r = +-ln(1.01) = 0.00995033;
+    # sigma_day = 0.00995033 * sqrt(86,400 / 60) = 0.00995033 * 37.9473 = 0.377588
+    candles = [Candle(60.0 * i, 1, 1, 1, 100.0 + i % 2, 60.0 * i) for i in range(11)]
+    vol = daily_sigma(candles)
+    assert vol.returns == 10 and vol.seconds == 600
+    assert vol.daily == pytest.approx(0.377588, rel=1e-5)
+    assert daily_sigma(candles[:10]).daily is None  # 9 returns: not enough
+    # a two-minute gap counts with its length: r^2 / 120 s instead of / 60 s
+    gap = [
+        Candle(0, 1, 1, 1, 100, 0),
+        *(Candle(60 * i, 1, 1, 1, 100 + i % 2, 60 * i) for i in range(2, 12)),
+    ]
+    assert daily_sigma(gap).returns == 10 and daily_sigma(gap).seconds == 660
+
+
+def feed_sim(hours: float, symbols: list[str], seed: int = 11) -> CandleStore:
+    store = CandleStore()
+    # no jumps: the diffusion's own volatility and beta are the truth to recover
+    source = SimSource(symbols, seed=seed, speed=60, market_jumps_per_day=0, idio_jumps_per_day=0)
+    now = [0.0]
+
+    class Sink:
+        def on_clock(self, t: float) -> None:
+            now[0] = t
+
+        def on_mark(self, symbol: str, price: float) -> None:
+            store.add(symbol, price, now[0])
+
+        def on_funding_rate(self, symbol: str, rate: float) -> None:
+            pass
+
+        def on_funding(self, symbol: str, rate: float) -> None:
+            pass
+
+        def on_status(self, status: object) -> None:
+            pass
+
+    sink = Sink()
+    source.snapshot().deliver(sink)
+    for _ in range(int(hours * 3600 / 10)):
+        source.step(10 / 60).deliver(sink)  # 10 s of sim time a step
+    return store
+
+
+def test_sigma_and_beta_recover_the_simulations_own_figures() -> None:
+    store = feed_sim(4.5, ["BTC", "ETH", "SOL"])
+    vols = daily_sigmas(store, ["BTC", "ETH"])
+    assert vols["BTC"].returns == 239  # 240 one-minute candles kept
+    for m in ("BTC", "ETH"):
+        truth = MARKETS[m].annual_vol / math.sqrt(365)
+        assert vols[m].daily == pytest.approx(truth, rel=0.15), m
+    betas = betas_to_btc(store, ["BTC", "ETH", "SOL"])
+    assert betas["BTC"].beta == 1.0
+    for m in ("ETH", "SOL"):
+        assert betas[m].estimated and betas[m].pairs == 239
+        assert betas[m].beta == pytest.approx(MARKETS[m].beta, abs=0.2), m
+
+
+def test_beta_by_hand_and_when_history_is_short() -> None:
+    # ETH = 10 * (BTC / 100)^2: every ETH log return is exactly twice BTC's -> beta 2
+    btc = [Candle(60.0 * i, 1, 1, 1, 100.0 + i % 3, 0) for i in range(30)]
+    eth = [c._replace(close=10 * (c.close / 100) ** 2) for c in btc]
+    est = beta_to_btc(eth, btc)
+    assert est.estimated and est.pairs == 29 and est.beta == pytest.approx(2.0)
+    # a missing ETH minute removes the two returns that would span it
+    holed = eth[:10] + eth[11:]
+    assert beta_to_btc(holed, btc).pairs == 27
+    assert beta_to_btc(eth[:10], btc) == BetaEstimate(1.0, 9, False)  # too few: assume 1
+    flat = [c._replace(close=100.0) for c in btc]
+    assert beta_to_btc(eth, flat) == BetaEstimate(1.0, 29, False)  # BTC did not move
+
+
+# ------------------------------------------------------------------ alerts
+
+
+def views(eng: PaperEngine) -> tuple[object, list[object]]:
+    return eng.account, eng.positions()
+
+
+def test_margin_ratio_alerts_once_per_crossing_with_hysteresis() -> None:
+    eng = make_engine()
+    eng.open("BTC", LONG, 0.5, 10, CROSS)
+    account = eng.account
+    tracker = AlertTracker()
+    seen = []
+    for ratio in (0.5, 0.81, 0.85, 0.78, 0.80, 0.74, 0.80, math.inf):
+        new = tracker.update(dataclasses.replace(account, margin_ratio=ratio), [])
+        seen.append([a.kind for a in new])
+    # 0.81 alerts; 0.85 and 0.78 and 0.80 do not (not re-armed until below 75 %); 0.74 re-arms;
+    # 0.80 alerts again; inf (account value gone) is still the same crossing
+    assert seen == [[], ["margin_ratio"], [], [], [], [], ["margin_ratio"], []]
+    assert [a.kind for a in tracker.active] == ["margin_ratio"]
+    assert "80.0%" in tracker.active[0].message
+
+
+def test_liquidation_distance_alerts_per_position() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    account, (btc,) = eng.account, eng.positions()
+    tracker = AlertTracker()
+
+    def at(distance: float) -> list[str]:
+        view = dataclasses.replace(btc, liquidation_price=100_000 * (1 - distance))
+        return [a.message for a in tracker.update(account, [view])]
+
+    assert at(0.05) == []
+    (msg,) = at(0.019)
+    assert msg.startswith("BTC isolated long is 1.90% from liquidation")
+    assert at(0.01) == [] and at(0.024) == []  # not re-armed until above 2.5 %
+    assert at(0.026) == [] and tracker.active == []
+    assert len(at(0.02)) == 1  # at the threshold counts
+    # closed: forgotten; a new position in the same market is armed
+    assert tracker.update(account, []) == [] and tracker.active == []
+    reopened = dataclasses.replace(btc, opened_at=btc.opened_at + 1, liquidation_price=99_000)
+    assert len(tracker.update(account, [reopened])) == 1
+
+
+def test_alert_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="ratio_threshold"):
+        AlertTracker(ratio_threshold=0)
+    with pytest.raises(ValueError, match="distance_threshold"):
+        AlertTracker(distance_threshold=1.5)
+    with pytest.raises(ValueError, match="must be a number"):
+        AlertTracker(ratio_threshold="80%")  # type: ignore[arg-type]
+    AlertTracker(ratio_hysteresis=0, distance_hysteresis=0)
+
+
+# ------------------------------------------------------------------ funding
+
+
+def test_funding_countdown_and_24_hours_at_the_current_rate() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    eng.open("ETH", SHORT, 5, 10, CROSS)
+    eng.set_funding_rate("BTC", 0.0001)
+    eng.set_funding_rate("ETH", 0.0001)
+    before = eng.to_state()
+    btc, eth = funding_outlook(eng, feed_time=5_400.0)  # 1.5 h of sim time
+    assert eng.to_state() == before
+    assert btc.next_in == 1_800 and btc.interval_hours == 1
+    # the long pays 0.1 * 100,000 * 0.0001 = 1 an hour: 24; its margin falls to 976, so its
+    # liquidation price rises to (100,000 - 9,760) / 0.9875 = 91,382.28 (+243.04)
+    assert btc.cost_24h == pytest.approx(24.0)
+    assert btc.liquidation_after == pytest.approx(90_240 / 0.9875)
+    assert btc.liquidation_move == pytest.approx(90_240 / 0.9875 - 90_000 / 0.9875)
+    # the short receives 5 * 4,000 * 0.0001 = 2 an hour: -48
+    assert eth.cost_24h == pytest.approx(-48.0) and not eth.liquidated_by_funding
+    assert funding_outlook(eng, feed_time=3_600.0)[0].next_in == 3_600
+
+
+def test_funding_that_would_liquidate_on_its_own_says_so() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    eng.set_funding_rate("BTC", 0.01)  # 100 an hour out of a 1,000 margin
+    (btc,) = funding_outlook(eng, feed_time=0.0)
+    # liquidated once the margin is <= 125 (liq >= mark): after the 9th payment (margin 100)
+    assert btc.liquidated_by_funding and btc.liquidation_after is None
+    assert btc.cost_24h == pytest.approx(900.0)
+
+
+def test_no_rate_no_projection() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    (btc,) = funding_outlook(eng, feed_time=10.0)
+    assert btc.rate is None and btc.cost_24h is None and btc.liquidation_move == 0
+    with pytest.raises(ValueError, match="finite"):
+        funding_outlook(eng, feed_time=math.nan)
+
+
+# ------------------------------------------------------------------ purity and cost
+
+
+def test_risk_imports_no_textual() -> None:
+    code = "import sys, tui.risk, tui.market.candles; print('textual' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
