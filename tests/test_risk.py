@@ -23,6 +23,7 @@ from tui.risk import (
     BetaEstimate,
     beta_to_btc,
     betas_to_btc,
+    chart_levels,
     compare_pending,
     daily_sigma,
     daily_sigmas,
@@ -30,6 +31,7 @@ from tui.risk import (
     liquidation_map,
     market_order,
     moves_between,
+    pending_order,
     shock_ladder,
 )
 
@@ -172,6 +174,66 @@ def test_bad_requests_say_why_and_change_nothing() -> None:
     with pytest.raises(ValueError, match="beta of BTC"):
         shock_ladder(eng, betas={"BTC": "x"})  # type: ignore[dict-item]
     assert eng.to_state() == before
+
+
+def test_a_stop_loss_and_a_take_profit_fill_on_the_way() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    eng.set_tp_sl("BTC", take_profit=110_000, stop_loss=95_000)
+    before = eng.to_state()
+    ladder = shock_ladder(eng, market="BTC")
+    assert eng.to_state() == before and len(eng.open_orders()) == 2
+    # the stop fires at the sub-step that reaches 95,000 (-5 %): 0.1 * -5,000 realized
+    down5 = ladder.row(-0.05)
+    (fill,) = down5.fills
+    assert (fill.tpsl, fill.side, fill.price) == ("sl", SHORT, pytest.approx(95_000))
+    (btc,) = down5.positions
+    assert btc.closed and not btc.liquidated and not btc.open
+    assert btc.pnl == pytest.approx(-500) and down5.equity == pytest.approx(9_500)
+    assert ladder.row(-0.04).fills == () and ladder.row(-0.04).positions[0].open
+    assert ladder.liquidations == ()  # the stop saved it from the -9 % liquidation
+    assert ladder.row(-0.30).equity == pytest.approx(9_500)
+    (fill,) = ladder.row(0.10).fills
+    assert fill.tpsl == "tp" and ladder.row(0.10).positions[0].pnl == pytest.approx(1_000)
+
+
+def test_a_pending_limit_order_fills_on_the_way_and_joins_the_ladder() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    order = pending_order("ETH", LONG, 10, "limit", price=3_800, leverage=10, mode="cross")
+    both = compare_pending(eng, order)
+    assert both.rejection is None and both.with_order is not None
+    assert eng.open_orders() == []  # placed on the copy only
+    ladder = both.with_order
+    assert [p.market for p in ladder.row(0).positions] == ["BTC"]  # it rests at first
+    (fill,) = ladder.row(-0.05).fills  # ETH reaches 3,800 at -5 %
+    assert fill.order_type.value == "limit" and fill.price == pytest.approx(3_800)
+    assert [p.market for p in ladder.row(-0.05).positions] == ["BTC", "ETH"]
+    # BTC isolated goes at -9 %; then ETH cross, bought at 3,800 on the 9,000 wallet:
+    # 9,000 - 10 (3,800 - P) - 0.2 P <= 0 -> P <= 29,000 / 9.8 = 2,959.18 (-26.0 %)
+    assert [(lq.market, lq.mode) for lq in ladder.liquidations] == [("BTC", ISO), ("ETH", CROSS)]
+    assert ladder.liquidations[1].move == pytest.approx(-0.2625)  # first 0.25 % sub-step past
+    assert both.without.row(-0.30).positions[0].market == "BTC"
+
+
+def test_chart_levels_are_the_engines_own_prices() -> None:
+    eng = make_engine()
+    btc_iso_long(eng)
+    eng.set_tp_sl("BTC", take_profit=110_000, stop_loss=95_000)
+    eng.place_order("BTC", LONG, 0.05, "limit", price=97_000, leverage=10, mode="isolated")
+    eng.place_order("BTC", SHORT, 0.02, "stop_market", trigger_price=93_000, reduce_only=True)
+    levels = chart_levels(eng, "btc")
+    assert levels == [
+        ("Entry", 100_000, "entry"),
+        ("Liq", pytest.approx(90_000 / 0.9875), "liq"),
+        ("TP", 110_000, "tp"),
+        ("SL", 95_000, "sl"),
+        ("Buy 0.05", 97_000, "order"),
+        ("Stop sell 0.02", 93_000, "order"),
+    ]
+    assert chart_levels(eng, "ETH") == []
+    with pytest.raises(ValueError, match="Unknown market"):
+        chart_levels(eng, "NOPE")
 
 
 # ------------------------------------------------------------------ the liquidation map

@@ -30,12 +30,16 @@ from typing import Literal
 from tui.engine import (
     AccountView,
     Event,
+    Fill,
     Liquidation,
     MarginMode,
+    OrderEvent,
+    OrderType,
     PaperEngine,
     PositionView,
     Side,
 )
+from tui.format import fmt_size
 from tui.market.candles import Candle, CandleStore, interval_seconds
 
 __all__ = [
@@ -47,6 +51,7 @@ __all__ = [
     "BetaEstimate",
     "CrossLink",
     "FundingOutlook",
+    "LadderFill",
     "LadderLiquidation",
     "LadderPosition",
     "LadderRow",
@@ -56,6 +61,7 @@ __all__ = [
     "Volatility",
     "beta_to_btc",
     "betas_to_btc",
+    "chart_levels",
     "compare_pending",
     "copy_engine",
     "daily_sigma",
@@ -64,6 +70,7 @@ __all__ = [
     "liquidation_map",
     "market_order",
     "moves_between",
+    "pending_order",
     "shock_ladder",
 ]
 
@@ -90,8 +97,8 @@ DEFAULT_MOVES = moves_between(0.30, 0.01)
 COMPACT_MOVES = moves_between(0.30, 0.05)
 """The confirmation screen's ladder: -30 % .. +30 % in steps of 5 % (13 rows)."""
 RESOLUTION = 0.0025
-"""Prices walk to each step in sub-steps of at most 0.25 % of the mark (so 4 per 1 % step)."""
-MAX_SUBSTEPS = 8
+"""Prices walk to each step in sub-steps of at most 0.25 % of the mark (4 per 1 % step; 120
+per direction for +-30 % whatever the step)."""
 
 
 # --------------------------------------------------------------------------- engine copies
@@ -115,6 +122,23 @@ def market_order(
 
     def apply(engine: PaperEngine) -> object:
         return engine.open(market, side, size, leverage, mode)
+
+    return apply
+
+
+def pending_order(
+    market: str,
+    side: Side | str,
+    size: float,
+    order_type: OrderType | str = OrderType.MARKET,
+    **options: object,
+) -> Callable[[PaperEngine], object]:
+    """Any pending order (``PaperEngine.place_order``'s arguments: ``price``,
+    ``trigger_price``, ``leverage``, ``mode``, ``take_profit``, ...) for :func:`compare_pending`:
+    a resting one rests on the copy and fills there if the ladder's prices reach it."""
+
+    def apply(engine: PaperEngine) -> object:
+        return engine.place_order(market, side, size, order_type, **options)  # type: ignore[arg-type]
 
     return apply
 
@@ -229,8 +253,8 @@ def betas_to_btc(
 @dataclass(frozen=True, slots=True)
 class LadderPosition:
     """A position at one step of the ladder. ``pnl`` is its unrealized PnL at ``mark`` while
-    open; once liquidated on the way, the PnL its liquidation realized (and ``mark`` the mark
-    it was liquidated at)."""
+    open; once gone on the way (``liquidated``, or ``closed`` by one of its orders: a stop-loss,
+    a take-profit, a reduce-only limit), the PnL that realized, and ``mark`` the price then."""
 
     market: str
     side: Side
@@ -238,6 +262,11 @@ class LadderPosition:
     mark: float
     pnl: float
     liquidated: bool
+    closed: bool = False
+
+    @property
+    def open(self) -> bool:
+        return not (self.liquidated or self.closed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +287,20 @@ class LadderLiquidation:
 
 
 @dataclass(frozen=True, slots=True)
+class LadderFill:
+    """A resting order (a stop-loss, a take-profit, a limit) that filled on the way."""
+
+    move: float
+    order_id: int
+    market: str
+    side: Side
+    order_type: OrderType
+    tpsl: str | None
+    size: float
+    price: float
+
+
+@dataclass(frozen=True, slots=True)
 class LadderRow:
     move: float
     marks: dict[str, float]
@@ -268,6 +311,8 @@ class LadderRow:
     margin_ratio: float
     liquidations: tuple[LadderLiquidation, ...]
     """Those that happened between the previous row (nearer 0) and this one, in order."""
+    fills: tuple[LadderFill, ...] = ()
+    """Resting orders that filled between the previous row and this one, in order."""
 
     @property
     def liquidated(self) -> tuple[str, ...]:
@@ -322,14 +367,15 @@ def shock_ladder(
 ) -> ShockLadder:
     """What each move of prices would do to the account (see the module doc).
 
-    ``market``: shock that market alone. ``None``: shock every market with a position, each by
-    ``betas[m] * move`` (missing: 1). The moves are replayed on copies of the engine, walking
-    each market's mark from its current value towards the shocked value in sub-steps of at
-    most 0.25 %, out from 0 in each direction, so a liquidation on the way happens when and as
-    the engine makes it happen (and the positions left carry on). A market's shocked price
-    never goes below 1 % of its mark. Cost: two copies of the engine plus, per sub-step, one
-    mark per moved market (``set_mark`` costs the same whatever the number of positions), and
-    one read of every position per row.
+    ``market``: shock that market alone. ``None``: shock every market with a position or an open
+    order, each by ``betas[m] * move`` (missing: 1). The moves are replayed on copies of the
+    engine, walking each market's mark from its current value towards the shocked value in
+    sub-steps of at most 0.25 %, out from 0 in each direction, so a liquidation on the way
+    happens when and as the engine makes it happen (and the positions left carry on). A market's
+    shocked price never goes below 1 % of its mark. Resting orders on the copy (stop-losses,
+    take-profits, limits) fill when the walk reaches them, as they would. Cost: two copies of
+    the engine plus, per sub-step, one mark per moved market (``set_mark`` costs the same
+    whatever the number of positions), and one read of every position per row.
 
     Raises ``ValueError`` (with a message) for an unknown market, a market without a mark, or
     moves that are not finite fractions.
@@ -342,6 +388,7 @@ def shock_ladder(
         moved = {name: 1.0}
     else:
         moved = {p.market: 1.0 for p in engine.positions()}
+        moved.update((o.market, 1.0) for o in engine.open_orders() if o.market not in moved)
         for m in moved:
             beta = (betas or {}).get(m, 1.0)
             if isinstance(beta, bool) or not isinstance(beta, int | float):
@@ -363,12 +410,14 @@ def shock_ladder(
         events: list[Event] = []
         copy.listeners.append(events.append)
         gone: dict[str, LadderPosition] = {}
+        order = list(order_now)
         count = 0
         previous = 0.0
         for move in path:
             span = abs(move - previous) / RESOLUTION
-            substeps = min(MAX_SUBSTEPS, max(1, math.ceil(span - 1e-9)))  # 1 % -> 4, not 5
+            substeps = max(1, math.ceil(span - 1e-9))  # 1 % -> 4 (not 5 from float noise)
             found: list[LadderLiquidation] = []
+            fills: list[LadderFill] = []
             for k in range(1, substeps + 1):
                 at = previous + (move - previous) * k / substeps
                 for m, beta in moved.items():
@@ -385,15 +434,43 @@ def shock_ladder(
                             event.realized_pnl,
                             True,
                         )
+                    elif isinstance(event, OrderEvent) and event.action == "filled":
+                        fills.append(_fill(event, at))
+                    elif isinstance(event, Fill) and event.kind == "close":
+                        gone[event.market] = LadderPosition(
+                            event.market,
+                            event.side.opposite,
+                            event.mode,
+                            event.price,
+                            event.realized_pnl,
+                            False,
+                            closed=True,
+                        )
+                    elif isinstance(event, Fill) and event.market not in order:
+                        order.append(event.market)  # a resting order opened a position
                 events.clear()
             marks = {m: start[m] * max(0.01, 1.0 + b * move) for m, b in moved.items()}
-            rows[move] = _read(copy, move, marks, equity_now, order_now, gone, tuple(found))
+            row = _read(copy, move, marks, equity_now, order, gone, tuple(found), tuple(fills))
+            rows[move] = row
             previous = move
     return ShockLadder(
         market=next(iter(moved)) if market is not None else None,
         betas=dict(moved),
         rows=tuple(rows[m] for m in sorted(rows)),
         equity_now=equity_now,
+    )
+
+
+def _fill(event: OrderEvent, move: float) -> LadderFill:
+    return LadderFill(
+        move=move,
+        order_id=event.order_id,
+        market=event.market,
+        side=event.side,
+        order_type=event.order_type,
+        tpsl=event.tpsl,
+        size=event.filled_size,
+        price=event.fill_price if event.fill_price is not None else math.nan,
     )
 
 
@@ -419,6 +496,7 @@ def _read(
     order: list[str],
     gone: Mapping[str, LadderPosition],
     found: tuple[LadderLiquidation, ...],
+    fills: tuple[LadderFill, ...] = (),
 ) -> LadderRow:
     account = engine.account
     live = {p.market: p for p in engine.positions()}
@@ -441,6 +519,7 @@ def _read(
         equity_change=account.equity - equity_now,
         margin_ratio=account.margin_ratio,
         liquidations=found,
+        fills=fills,
     )
 
 
@@ -473,6 +552,35 @@ def compare_pending(
         return PendingComparison(without, None, str(exc))
     with_order = shock_ladder(copy, market=market, betas=betas, moves=moves, clock=clock)
     return PendingComparison(without, with_order, None)
+
+
+def chart_levels(engine: PaperEngine, market: str) -> list[tuple[str, float, str]]:
+    """The lines :class:`tui.widgets.chart.PriceChart` draws for ``market``, as ``(label,
+    price, kind)``: the position's entry (``entry``) and liquidation price (``liq``), its
+    take-profit (``tp``) and stop-loss (``sl``), and every other open order at its limit price
+    or trigger (``order``, labelled ``Buy 0.1``, ``Stop sell 0.1``, ``Take sell 0.1``)."""
+    name = engine.market(market).name
+    levels: list[tuple[str, float, str]] = []
+    pos = engine.position(name)
+    if pos is not None:
+        levels.append(("Entry", pos.entry_price, "entry"))
+        if pos.liquidation_price is not None:
+            levels.append(("Liq", pos.liquidation_price, "liq"))
+    prefix = {OrderType.STOP_MARKET: "Stop ", OrderType.TAKE_PROFIT_MARKET: "Take "}
+    for order in engine.open_orders(name):
+        level = order.level
+        if not math.isfinite(level):
+            continue
+        if order.tpsl == "tp":
+            levels.append(("TP", level, "tp"))
+        elif order.tpsl == "sl":
+            levels.append(("SL", level, "sl"))
+        else:
+            verb = "buy" if order.side is Side.LONG else "sell"
+            word = prefix.get(order.order_type, "") + verb
+            label = f"{word[0].upper()}{word[1:]} {fmt_size(order.size, level)}"
+            levels.append((label, level, "order"))
+    return levels
 
 
 # --------------------------------------------------------------------------- liquidation map
