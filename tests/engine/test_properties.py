@@ -1,5 +1,7 @@
 """Property tests over random sessions of market orders, resting orders (limit, stop,
-take-profit, reduce-only, post-only, a position's TP/SL), cancels, transfers, funding and marks."""
+take-profit, reduce-only, post-only, a position's TP/SL), cancels, transfers, funding and marks,
+under both venues' rules (Hyperliquid returns what a market liquidation leaves; Binance
+forfeits it)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import contextlib
 import math
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +23,7 @@ from tui.engine import (
     OrderType,
     PaperEngine,
     Side,
+    Venue,
 )
 from tui.engine.orders import fires_down, reached
 
@@ -175,10 +179,15 @@ def orders_kept_their_word(eng: PaperEngine) -> None:
     assert {o.id for o in eng.open_orders()} == set(rested) - ended
 
 
+VENUES = pytest.mark.parametrize("venue", list(Venue))
+TAKES_ALL = ("forfeit", "backstop")  # outcomes that take the whole margin at stake
+
+
 def run(eng: PaperEngine, step: tuple[Any, ...]) -> None:
     kind, name = step[0], step[1]
     before = snapshot(eng)
     wallet = eng.account.wallet_balance
+    n_before = len(eng.liquidations)
     pos = eng.position(name)
     try:
         if kind == "open":
@@ -205,11 +214,12 @@ def run(eng: PaperEngine, step: tuple[Any, ...]) -> None:
         elif kind == "funding":
             eng.apply_funding(name, step[2])
         elif kind == "mark":
-            n_liq = len(eng.liquidations)
             eng.set_mark(name, eng.mark(name) * (1 + step[2]))  # type: ignore[operator]
-            new = eng.liquidations[n_liq:]
+            new = eng.liquidations[n_before:]
             if new and all(x.mode is MarginMode.ISOLATED for x in new):
-                assert eng.account.wallet_balance == wallet  # isolated never touches W
+                # An isolated liquidation touches W only to return what it leaves.
+                returned = math.fsum(x.returned for x in new)
+                assert math.isclose(eng.account.wallet_balance, wallet + returned, abs_tol=1e-6)
         elif kind == "bad":
             eng.set_mark(name, step[2])
         elif kind == "place":
@@ -228,20 +238,29 @@ def run(eng: PaperEngine, step: tuple[Any, ...]) -> None:
         assert snapshot(eng) == before  # a rejected call changes nothing
     conserved(eng)
     orders_sane(eng)
-    if any(x.mode is MarginMode.CROSS for x in eng.liquidations):
-        last_cross = max(
-            x.seq for x in eng.liquidations if x.mode is MarginMode.CROSS
-        )  # right after a cross liquidation, the wallet is exactly zero
-        if last_cross == eng.events[-1].seq:
+    for x in eng.liquidations[n_before:]:
+        assert x.outcome in (
+            ("forfeit",) if eng.venue is Venue.BINANCE else (*TAKES_ALL[1:], "market", "partial")
+        )
+        assert x.returned >= 0 and x.forfeited >= -1e-6 * max(1.0, abs(wallet))
+        event(f"{x.mode.value} {x.outcome}")
+    last = eng.events[-1] if eng.events else None
+    if isinstance(last, Liquidation) and last.mode is MarginMode.CROSS:
+        # Right after a cross liquidation that takes the balance, the wallet is exactly zero;
+        # after one at market it holds what was left (never less than zero).
+        if last.outcome in TAKES_ALL:
             assert eng.account.wallet_balance == 0
+        else:
+            assert eng.account.wallet_balance >= 0
 
 
+@VENUES
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(step_st, min_size=1, max_size=30), st.booleans())
 def test_random_sessions_conserve_money_and_reject_atomically(
-    steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool
+    venue: Venue, steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool
 ) -> None:
-    eng = make_engine(fees=fees)
+    eng = make_engine(fees=fees, venue=venue)
     for action, mark in steps:
         run(eng, action)
         run(eng, mark)
@@ -278,6 +297,7 @@ def test_random_sessions_conserve_money_and_reject_atomically(
     # A rebuilt engine is the same account (the live one moved its cross total tick by tick,
     # the rebuilt one summed it afresh: equal to float noise).
     copy = PaperEngine.from_state(eng.to_state(), markets=eng.markets.values())
+    assert copy.venue is eng.venue
     assert same(copy.account, eng.account)
     assert len(copy.positions()) == len(eng.positions())
     for a, b in zip(copy.positions(), eng.positions(), strict=True):
@@ -303,13 +323,14 @@ order_heavy = st.one_of(
 order_step = st.tuples(order_heavy, st.tuples(st.just("mark"), market, small_move))
 
 
+@VENUES
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(order_step, min_size=3, max_size=40), st.booleans())
 def test_random_order_sessions_keep_their_word(
-    steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool
+    venue: Venue, steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool
 ) -> None:
     """Sessions that place many orders and move the marks less, so orders rest and fill."""
-    eng = make_engine(balance=50_000, fees=fees)
+    eng = make_engine(balance=50_000, fees=fees, venue=venue)
     for action, mark in steps:
         run(eng, action)
         run(eng, mark)
@@ -329,6 +350,7 @@ def test_random_order_sessions_keep_their_word(
     assert same(copy.account, eng.account)
 
 
+@VENUES
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.tuples(market, side, notional, leverage, mode), min_size=1, max_size=4),
@@ -336,9 +358,9 @@ def test_random_order_sessions_keep_their_word(
     st.sampled_from([1e-6, 1e-9]),
 )
 def test_marking_just_inside_never_liquidates_and_just_beyond_always_does(
-    orders: list[tuple[str, Side, float, int, MarginMode]], pick: int, eps: float
+    venue: Venue, orders: list[tuple[str, Side, float, int, MarginMode]], pick: int, eps: float
 ) -> None:
-    eng = make_engine(balance=50_000)
+    eng = make_engine(balance=50_000, venue=venue)
     for name, s, usd, lev, m in orders:
         with contextlib.suppress(OrderRejected):
             eng.open(name, s, usd / BASE[name], min(lev, MAX_LEV[name]), m)
@@ -354,18 +376,42 @@ def test_marking_just_inside_never_liquidates_and_just_beyond_always_does(
     eng.set_mark(target.market, inside)
     assert eng.position(target.market) is not None
     assert eng.liquidations == []
+    value_before = eng.account.cross_account_value
     eng.set_mark(target.market, beyond)
-    assert eng.position(target.market) is None
     [first, *_] = eng.liquidations
     assert isinstance(first, Liquidation) and first.mode is target.mode
-    if target.mode is MarginMode.CROSS:
-        assert all(p.mode is MarginMode.ISOLATED for p in eng.positions())
-        assert eng.account.wallet_balance == 0
+    assert first.market == target.market or target.mode is MarginMode.CROSS
+    if venue is Venue.BINANCE:
+        assert eng.position(target.market) is None
+        assert first.outcome == "forfeit"
+    else:  # just beyond: equity is at maintenance, far above the backstop's 2/3
+        assert first.outcome in ("market", "partial")
+    after = eng.position(target.market)
+    if after is None:
+        event(f"{target.mode.value} closed")
+    else:  # a 20 % slice of a position above 100,000 left it above maintenance
+        event(f"{target.mode.value} partial")
+        assert venue is Venue.HYPERLIQUID
+        mine = [x for x in eng.liquidations if x.market == target.market]
+        assert [x.outcome for x in mine] == ["partial"]
+        assert math.isclose(after.size, target.size * 0.8, rel_tol=1e-9)
+        assert target.size * beyond > 100_000
+    if target.mode is MarginMode.CROSS and after is None:
+        sliced = {x.market for x in eng.liquidations if x.outcome == "partial"}
+        assert {p.market for p in eng.positions() if p.mode is MarginMode.CROSS} == sliced
+        if sliced:
+            return
+        if venue is Venue.BINANCE:
+            assert eng.account.wallet_balance == 0
+        else:  # closed at the mark: the cross balance is what the account was worth there
+            worth = value_before + sign * target.size * (beyond - inside)
+            assert math.isclose(eng.account.wallet_balance, worth, rel_tol=1e-9, abs_tol=1e-6)
 
 
 cross_heavy = st.sampled_from([MarginMode.CROSS, MarginMode.CROSS, MarginMode.ISOLATED])
 
 
+@VENUES
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.tuples(market, side, notional, leverage, cross_heavy), min_size=2, max_size=6),
@@ -373,11 +419,12 @@ cross_heavy = st.sampled_from([MarginMode.CROSS, MarginMode.CROSS, MarginMode.IS
     st.booleans(),
 )
 def test_cross_liquidation_wipes_cross_only_and_conserves_money(
+    venue: Venue,
     orders: list[tuple[str, Side, float, int, MarginMode]],
     path: list[tuple[str, float]],
     fees: bool,
 ) -> None:
-    eng = make_engine(balance=20_000, fees=fees)
+    eng = make_engine(balance=20_000, fees=fees, venue=venue)
     for name, s, usd, lev, m in orders:
         with contextlib.suppress(OrderRejected):
             eng.open(name, s, usd / BASE[name], min(lev, MAX_LEV[name]), m)
@@ -386,11 +433,21 @@ def test_cross_liquidation_wipes_cross_only_and_conserves_money(
         n_liq = len(eng.liquidations)
         eng.set_mark(name, eng.mark(name) * (1 + change))  # type: ignore[operator]
         new = eng.liquidations[n_liq:]
-        if any(x.mode is MarginMode.CROSS for x in new):
-            event("cross liquidation")
-            assert eng.account.wallet_balance == 0
-            assert all(p.mode is MarginMode.ISOLATED for p in eng.positions())
-            survivors = {p.market: p.margin for p in eng.positions()}
-            assert all(survivors[k] == v for k, v in isolated.items() if k in survivors)
+        cross_new = [x for x in new if x.mode is MarginMode.CROSS]
+        if cross_new:
+            event(f"cross liquidation {cross_new[-1].outcome}")
+            if cross_new[-1].outcome in TAKES_ALL:
+                assert eng.account.wallet_balance == 0
+            if all(x.outcome != "partial" for x in cross_new):
+                assert all(p.mode is MarginMode.ISOLATED for p in eng.positions())
+            survivors = {
+                p.market: p.margin for p in eng.positions() if p.mode is MarginMode.ISOLATED
+            }
+            touched = {x.market for x in new if x.mode is MarginMode.ISOLATED}
+            assert all(
+                survivors[k] == v
+                for k, v in isolated.items()
+                if k in survivors and k not in touched
+            )
         assert eng.account.wallet_balance >= 0
         conserved(eng)
