@@ -256,11 +256,11 @@ def run(eng: PaperEngine, step: tuple[Any, ...]) -> None:
 
 @VENUES
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(step_st, min_size=1, max_size=30), st.booleans())
+@given(st.lists(step_st, min_size=1, max_size=30), st.booleans(), st.booleans())
 def test_random_sessions_conserve_money_and_reject_atomically(
-    venue: Venue, steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool
+    venue: Venue, steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool, tiered: bool
 ) -> None:
-    eng = make_engine(fees=fees, venue=venue)
+    eng = make_engine(fees=fees, venue=venue, tiered=tiered)
     for action, mark in steps:
         run(eng, action)
         run(eng, mark)
@@ -356,11 +356,16 @@ def test_random_order_sessions_keep_their_word(
     st.lists(st.tuples(market, side, notional, leverage, mode), min_size=1, max_size=4),
     st.integers(min_value=0, max_value=3),
     st.sampled_from([1e-6, 1e-9]),
+    st.booleans(),
 )
 def test_marking_just_inside_never_liquidates_and_just_beyond_always_does(
-    venue: Venue, orders: list[tuple[str, Side, float, int, MarginMode]], pick: int, eps: float
+    venue: Venue,
+    orders: list[tuple[str, Side, float, int, MarginMode]],
+    pick: int,
+    eps: float,
+    tiered: bool,
 ) -> None:
-    eng = make_engine(balance=50_000, venue=venue)
+    eng = make_engine(balance=50_000, venue=venue, tiered=tiered)
     for name, s, usd, lev, m in orders:
         with contextlib.suppress(OrderRejected):
             eng.open(name, s, usd / BASE[name], min(lev, MAX_LEV[name]), m)
@@ -417,14 +422,16 @@ cross_heavy = st.sampled_from([MarginMode.CROSS, MarginMode.CROSS, MarginMode.IS
     st.lists(st.tuples(market, side, notional, leverage, cross_heavy), min_size=2, max_size=6),
     st.lists(st.tuples(market, move), min_size=5, max_size=25),
     st.booleans(),
+    st.booleans(),
 )
 def test_cross_liquidation_wipes_cross_only_and_conserves_money(
     venue: Venue,
     orders: list[tuple[str, Side, float, int, MarginMode]],
     path: list[tuple[str, float]],
     fees: bool,
+    tiered: bool,
 ) -> None:
-    eng = make_engine(balance=20_000, fees=fees, venue=venue)
+    eng = make_engine(balance=20_000, fees=fees, venue=venue, tiered=tiered)
     for name, s, usd, lev, m in orders:
         with contextlib.suppress(OrderRejected):
             eng.open(name, s, usd / BASE[name], min(lev, MAX_LEV[name]), m)

@@ -80,7 +80,10 @@ def liquidation_price(s: int, q: float, entry: float, collateral: float, mmr: fl
     the other cross positions' unrealized PnL minus their maintenance margin. The result may be
     <= 0, meaning the position has no liquidation price.
     """
-    return (entry - s * collateral / q) / (1.0 - s * mmr)
+    numerator = entry - s * collateral / q
+    if abs(numerator) <= 1e-12 * entry:  # a fully collateralised long: float dust, not a price
+        return 0.0
+    return numerator / (1.0 - s * mmr)
 
 
 def tiered_liquidation_price(
