@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 ENV_VAR = "PERPDESK_CONFIG"
 MARGIN_MODES = ("isolated", "cross")
+VENUES = ("hyperliquid", "binance")
 SOURCES = ("sim", "scenario", "hyperliquid", "binance", "replay")
 SPEEDS = (1, 10, 60)
 
@@ -51,6 +52,7 @@ class TradingSettings:
 @dataclass(frozen=True)
 class AccountSettings:
     starting_balance: float = 10000
+    venue: str = "hyperliquid"
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,10 @@ FIELDS: dict[str, FieldSpec] = {
         _number(0),
         "Paper money, in USD, the account starts with (greater than 0).",
         _text_number,
+    ),
+    "account.venue": FieldSpec(
+        _choice(*VENUES),
+        'Venue whose rules the paper account follows: "hyperliquid" or "binance".',
     ),
     "fees.taker": FieldSpec(
         _number(0, 0.01), "Taker fee rate, 0 to 0.01 (0.00045 = 0.045%).", _text_number
