@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -88,6 +89,7 @@ class _Pos:
     """
 
     __slots__ = (
+        "amount",
         "cross",
         "entry",
         "hi",
@@ -140,7 +142,8 @@ class _Pos:
         return self.table.liquidation_price(self.s, self.q, self.entry, self.margin)
 
     def retier(self, mark: float) -> None:
-        """Cache the tier in force at ``mark``: its rate, its mark range and the slope ``k``."""
+        """Cache the tier in force at ``mark``: its rate and amount, its mark range and the
+        slope ``k``."""
         table, q = self.table, self.q
         if table.n == 1:
             t, self.tier_lo, self.tier_hi = 0, -_INF, _INF
@@ -149,7 +152,23 @@ class _Pos:
             self.tier_lo = table.floors[t] / q if t else -_INF
             self.tier_hi = table.floors[t + 1] / q if t + 1 < table.n else _INF
         self.rate = table.rates[t]
+        self.amount = table.amounts[t]
         self.k = mg.buffer_slope(self.s, q, self.rate)
+
+    def shift(self, old: float, new: float) -> float:
+        """How this position's ``u - MM`` moves from mark ``old`` (in the cached tier) to
+        ``new`` (in another one); re-tiers the position at ``new``. Inlined: a hot path."""
+        q, table = self.q, self.table
+        mm_old = q * old * self.rate - self.amount
+        floors = table.floors
+        t = bisect_right(floors, q * new) - 1
+        t = t if t > 0 else 0
+        self.tier_lo = floors[t] / q if t else -_INF
+        self.tier_hi = floors[t + 1] / q if t + 1 < table.n else _INF
+        rate = self.rate = table.rates[t]
+        amount = self.amount = table.amounts[t]
+        self.k = self.s * q - q * rate
+        return self.s * q * (new - old) - (q * new * rate - amount - mm_old)
 
     def refresh(self, mark: float) -> None:
         """Recompute the cached figures after q, entry or margin changed."""
@@ -337,8 +356,7 @@ class PaperEngine:
                 if pos.tier_lo <= price < pos.tier_hi:
                     buf = self._buffer + pos.k * (price - old)
                 else:  # the position's notional crossed a tier boundary: re-tier this one
-                    buf = self._buffer + pos.buffer(price) - pos.buffer(old)
-                    pos.retier(price)
+                    buf = self._buffer + pos.shift(old, price)
                 self._buffer = buf
                 if self._wallet + buf <= 0.0:
                     self._liquidate_cross()

@@ -7,6 +7,7 @@ base computes margin. ``s`` is +1 for a long and -1 for a short, ``q`` the size 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -47,15 +48,9 @@ def tiered_maintenance(notional: float, rate: float, amount: float) -> float:
 
 
 def tier_index(floors: Sequence[float], notional: float) -> int:
-    """Index of the tier in force at ``notional``: the last one whose floor it reaches."""
-    lo, hi = 0, len(floors)
-    while hi - lo > 1:  # bisect over at most a dozen floors, floors[0] == 0
-        mid = (lo + hi) // 2
-        if notional >= floors[mid]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    """Index of the tier in force at ``notional``: the last one whose floor it reaches
+    (``floors`` rise from 0)."""
+    return max(bisect_right(floors, notional) - 1, 0)
 
 
 def round_to_step(size: float, step: float, *, down: bool = False) -> float:
