@@ -394,6 +394,10 @@ def test_hyperliquid_settles_funding_every_hour() -> None:
     assert pay.payment == approx(1.0) and pay.time == 1_000_800
     assert eng.settle_funding(1_000_801) == []  # paid once per instant
     assert len(eng.settle_funding(1_000_800 + 2 * 3_600)) == 2
+    [oracle] = eng.settle_funding(1_000_800 + 3 * 3_600, oracle_prices={"btc": 98_000})
+    assert oracle.payment == approx(0.98) and oracle.funding_price == 98_000
+    with pytest.raises(ValueError, match="BTC oracle price must be more than zero"):
+        eng.settle_funding(1_000_800 + 4 * 3_600, oracle_prices={"BTC": -1})
 
 
 def test_hyperliquid_whole_number_leverage_and_minimum_order() -> None:

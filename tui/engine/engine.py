@@ -1377,17 +1377,24 @@ class PaperEngine:
         """When :meth:`settle_funding` next has something to pay (engine clock, seconds)."""
         return self._next_funding
 
-    def settle_funding(self, now: float | None = None) -> list[FundingPayment]:
+    def settle_funding(
+        self, now: float | None = None, *, oracle_prices: Mapping[str, float] | None = None
+    ) -> list[FundingPayment]:
         """Pay every funding instant passed since the last call, on the venue's schedule.
 
         Hyperliquid pays every hour; Binance at 00:00, 08:00 and 16:00 UTC (a market with a
         4 h or 1 h interval at each of its instants). A position pays at an instant only if it
         was open then (opened at or before it), at the market's current hourly rate
         (:meth:`set_funding_rate`; no rate, no payment) and current mark. ``now`` defaults to
-        the engine clock. Cheap when nothing is due; instants from before the engine was
+        the engine clock; ``oracle_prices`` are Hyperliquid's oracle prices by market, where
+        the source gives them. Cheap when nothing is due; instants from before the engine was
         built (or rebuilt) are never paid, and at most the last 24 hours are caught up.
         """
         now = self._clock() if now is None else check_number("Time", now, allow_zero=True)
+        oracles: dict[str, float] = {}
+        for market, price in (oracle_prices or {}).items():
+            name = self._name(market)
+            oracles[name] = check_number(f"{name} oracle price", price)
         if now < self._next_funding:
             return []
         instant = max(self._next_funding, vn.next_funding_time(now - 24 * vn.HOUR, 1.0))
@@ -1401,7 +1408,7 @@ class PaperEngine:
                 step = self._interval(self._markets[name]) * vn.HOUR
                 if rate is None or instant % step:
                     continue
-                paid.append(self._pay_funding(pos, rate, None, instant))
+                paid.append(self._pay_funding(pos, rate, oracles.get(name), instant))
             instant += vn.HOUR
         self._next_funding = vn.next_funding_time(now, 1.0)
         return paid

@@ -356,7 +356,8 @@ class Liquidation:
     ``size`` is what was closed. ``margin_lost`` is what the trader lost with it (for a cross
     liquidation, its share by notional of the cross balance lost); ``returned`` what stayed
     with the trader (an isolated position's margin left, moved to the wallet; for a cross
-    liquidation, its share of the cross balance left). Every position closed in one cross
+    liquidation that closed every cross position, its share by notional of the cross balance
+    left). Every position closed in one cross
     liquidation carries the same ``group``.
     """
 
