@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 
+from tui.engine.models import InvalidInput
+
 HOUR = 3_600.0
 
 
@@ -30,8 +32,6 @@ class Venue(StrEnum):
         for venue in cls:
             if text == venue.value:
                 return venue
-        from tui.engine.models import InvalidInput  # the models import this module
-
         raise InvalidInput(f"Venue must be hyperliquid or binance, not {value!r}.")
 
     # ------------------------------------------------------------------ orders
