@@ -822,10 +822,13 @@ class PaperEngine:
         fill: float | None = None,
         maker: bool = False,
         reduce_only: bool = False,
+        check_minimum: bool = True,
     ) -> _Plan:
         """What an order does, changing nothing. ``fill`` overrides the fill price (a limit
         order fills at its own price) and ``maker`` charges the maker fee instead of the
-        taker fee (tui/engine/orders.py uses both)."""
+        taker fee (tui/engine/orders.py uses both). ``reduce_only`` cuts the size to the
+        position's and exempts it from the minimum order; ``check_minimum=False`` skips the minimum
+        (a resting order met it when it was placed)."""
         name = self._name(market)
         side_ = Side.parse(side)
         mode_ = MarginMode.parse(mode)
@@ -913,7 +916,7 @@ class PaperEngine:
                 rejection = rejection or self._tier_rejection(mkt, resulting, order_lev, max_lev)
             minimum = self._venue.min_notional if mkt.min_notional is None else mkt.min_notional
             worth = mg.notional(q, fill)
-            if worth < minimum * (1 - _REL_TOL):
+            if check_minimum and worth < minimum * (1 - _REL_TOL):
                 least = minimum / fill
                 if mkt.size_step is not None:
                     lot = float(mkt.size_step)
@@ -1228,13 +1231,16 @@ class PaperEngine:
         lowering it must leave the account able to hold the larger initial margin. Isolated:
         raising it keeps the posted margin (remove some with :meth:`remove_margin`); lowering
         it posts from the wallet whatever the position's equity lacks of the new initial
-        margin. Raises :class:`OrderRejected` and changes nothing otherwise.
+        margin. Resting orders that add to the position take the new leverage, so what they
+        hold back changes too (and must fit in what is available). Raises
+        :class:`OrderRejected` and changes nothing otherwise.
         """
         plan = self._leverage_plan(market, leverage)
         if plan.rejection is not None:
             raise OrderRejected(plan.rejection)
         pos = self._positions[plan.market]
         pos.lev = plan.leverage
+        self._desk.position_changed(pos.market)  # TP/SL leverage, resting adds' reservations
         if plan.top_up > 0.0:
             self._wallet -= plan.top_up
             pos.margin += plan.top_up
@@ -1290,6 +1296,16 @@ class PaperEngine:
                 liq = pos.liquidation_price(margin_after)
                 liq_after = liq if liq > 0 else None
                 available_after = available - top_up
+        if rejection is None:  # resting orders that add take the position's leverage
+            held = self._desk.reserved_at(name, lev) - self._desk.reserved_at(name, pos.lev)
+            free = available_after
+            available_after -= held
+            if held > 0 and available_after < -_REL_TOL * max(1.0, abs(available)):
+                rejection = (
+                    f"Not enough margin: at {_lev(lev)} your resting {name} orders that add to "
+                    f"the position hold back {_money(held)} more, and {_money(max(free, 0.0))} "
+                    "is available. Cancel some of them, or choose a higher leverage."
+                )
         return LeveragePreview(
             market=name,
             mode=pos.mode,
@@ -1352,6 +1368,7 @@ class PaperEngine:
         else:
             pos.margin -= payment
             pos.refresh(mark)
+            self._desk.position_changed(name)  # the position's margin moved outside a fill
         self._seq += 1
         record = FundingPayment(
             seq=self._seq,
@@ -1486,6 +1503,7 @@ class PaperEngine:
         pos.margin += realized
         pos.q -= part
         pos.refresh(mark)
+        self._desk.position_changed(pos.market)  # reduce-only and TP/SL follow the rest
         self._cooldown_until = now + vn.HL_PARTIAL_COOLDOWN
         self._group += 1
         self._seq += 1
@@ -1548,6 +1566,7 @@ class PaperEngine:
                 else:
                     pos.q -= part
                     pos.refresh(mark)
+                    self._desk.position_changed(pos.market)  # orders follow the rest
                     records.append(
                         self._liquidation(
                             pos,
