@@ -222,6 +222,8 @@ BAD_VALUES = [
     ("account.starting_balance", "0", "greater than 0"),
     ("account.venue", '"bybit"', '"hyperliquid" or "binance"'),
     ("account.venue", '"Binance"', '"hyperliquid" or "binance"'),
+    ("account.starting_balance", "1e13", "at most 1,000,000,000,000"),  # the engine's bound
+    ("account.starting_balance", "1" + "0" * 400, "at most 1,000,000,000,000"),
     ("fees.taker", "0.02", "from 0 to 0.01"),
     ("fees.maker", "-0.0001", "from 0 to 0.01"),
     ("market.source", '"bybit"', '"sim", "scenario", "hyperliquid", "binance" or "replay"'),
@@ -236,6 +238,8 @@ BAD_VALUES = [
     ("market.replay_file", "3", "non-empty string"),
     ("market.speed", "5", "1, 10 or 60"),
     ("market.speed", '"10"', "1, 10 or 60"),
+    ("market.max_tick_move", "-0.1", "from 0 to 100"),
+    ("market.max_tick_move", '"50%"', "from 0 to 100"),
     ("ui.refresh_hz", "500", "from 1 to 60"),
     ("ui.refresh_hz", "0.5", "from 1 to 60"),
     ("ui.theme", '""', "non-empty string"),

@@ -26,6 +26,7 @@ from tui.engine import (
     Side,
     default_markets,
 )
+from tui.engine.limits import MIN_SIZE
 from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import AccountAt, account_at
 from tui.journal import Journal, JournalError, set_aside
@@ -33,6 +34,7 @@ from tui.market import (
     MARKETS,
     FeedState,
     FeedStatus,
+    MarkGuard,
     PriceSource,
     ReplaySource,
     ScenarioSource,
@@ -112,6 +114,7 @@ class PerpDeskApp(App[None]):
         self.stale_markets: frozenset[str] = frozenset()
         self.feed_status: FeedStatus | None = None
         self.bad_marks = 0
+        self.mark_guard = MarkGuard(self.settings.market.max_tick_move)
         self._pending: list[Event] = []
         self._dirty = True
         self._styles: tuple[str, dict[str, str]] | None = None
@@ -313,6 +316,8 @@ class PerpDeskApp(App[None]):
                 "warning",
             )
         self.set_keymap(dict(settings.keymap))
+        if settings.market.max_tick_move != self.mark_guard.max_move:
+            self.mark_guard = MarkGuard(settings.market.max_tick_move)
         if announce and settings.ui.refresh_hz != old_hz:
             self._refresh_timer.stop()
             self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_now)
@@ -326,6 +331,13 @@ class PerpDeskApp(App[None]):
     # ------------------------------------------------------------------ the feed (MarkSink)
 
     def on_mark(self, symbol: str, price: float) -> None:
+        guard = self.mark_guard
+        if not guard.allows(symbol, price):  # an implausible jump: held back, never applied
+            if guard.notes:
+                self._dirty = True  # the next refresh logs it
+            return
+        if guard.notes:  # a real move, confirmed by the ticks after it
+            self._dirty = True
         try:
             self.engine.set_mark(symbol, price)
         except ValueError:
@@ -391,6 +403,7 @@ class PerpDeskApp(App[None]):
             lines.append((text, LEVEL_STYLE[level]))
             if isinstance(event, Liquidation):
                 self.notify(text, title="Liquidation", severity="error", timeout=12)
+        lines += [(note.message, "warning") for note in self.mark_guard.drain()]
         if lines:
             self.log_lines(lines)  # one repaint of the log for a whole funding round
         self._check_journal()  # after the events: a save failure reads as the newest line
@@ -454,8 +467,12 @@ class PerpDeskApp(App[None]):
         mode: MarginMode | None = None,
     ) -> None:
         """Open the order form (`b` / `s`), or go straight to confirmation when the size is
-        already known (the command line)."""
+        already known (the command line). A market with no price yet opens nothing."""
         name = self.engine.market(market).name
+        unpriced = self.no_price(name)
+        if unpriced is not None:
+            self.notify(unpriced, title="No price yet", severity="warning", timeout=8)
+            return
         lev = leverage if leverage is not None else self.default_leverage(name)
         ticket = OrderTicket(name, side, size=size, usd=usd, leverage=lev, mode=mode)
         if size is None and usd is None:
@@ -463,6 +480,12 @@ class PerpDeskApp(App[None]):
             self.push_screen(OrderFormScreen(ticket, str(default)), self.confirm_order)
         else:
             self.confirm_order(ticket)
+
+    def no_price(self, market: str) -> str | None:
+        """Why no order can be priced in ``market`` now, or None when it has a mark."""
+        if self.engine.mark(market) is not None:
+            return None
+        return f"{market} has no price yet; wait for the feed, or pick a market the feed prices."
 
     def default_mode(self, market: str) -> MarginMode:
         """The mode an order in ``market`` starts in: the open position's, else settings'."""
@@ -578,6 +601,9 @@ class PerpDeskApp(App[None]):
         except cmd.CommandError as exc:
             return str(exc)
         if isinstance(command, cmd.OrderCommand):
+            unpriced = self.no_price(command.market)
+            if unpriced is not None:
+                return unpriced
             self.start_order(
                 command.market,
                 command.side,
@@ -591,8 +617,17 @@ class PerpDeskApp(App[None]):
                 return "There are no open positions to close."
             self.confirm_close_all()
         elif isinstance(command, cmd.CloseCommand):
-            if self.engine.position(command.market) is None:
+            pos = self.engine.position(command.market)
+            if pos is None:
                 return f"There is no open {command.market} position to close."
+            by_size = command.size is not None
+            qty = command.size if command.size is not None else pos.size * command.fraction
+            if not qty >= MIN_SIZE:  # "Close 0 of ..." is no question to ask
+                what = "That share of your position" if not by_size else "That size"
+                return (
+                    f"{what} is less than the smallest {pos.market} size the engine takes "
+                    f"({MIN_SIZE:.9f}); close a larger {'size' if by_size else 'share'}."
+                )
             self.confirm_close(command.market, fraction=command.fraction, size=command.size)
         elif isinstance(command, cmd.MarginCommand):
             pos = self.engine.position(command.market)
@@ -674,6 +709,7 @@ class PerpDeskApp(App[None]):
         else:
             source = ScenarioSource(scenario, symbols)
         source.resume_from(self.engine.marks)
+        self.mark_guard.reset()
         self.workers.cancel_group(self, "feed")
         self.feed = source
         self.feed_status = None

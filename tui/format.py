@@ -1,18 +1,36 @@
-"""Number formatting shared by every screen (pure functions, no UI imports)."""
+"""Number formatting shared by every screen (pure functions, no UI imports).
+
+Every helper takes None, NaN and infinities (shown as a dash) and never raises; a figure too
+large to read as digits (1e15 and above) is written in scientific form, never as a
+300-digit string.
+"""
 
 from __future__ import annotations
 
 import math
 
 DASH = "—"
+HUGE = 1e15  # from here on a figure is written 1.23e+15, not as 16+ digits
 
 
 def _bad(x: float | None) -> bool:
-    return x is None or not math.isfinite(x)
+    try:
+        return x is None or not math.isfinite(x)
+    except (TypeError, OverflowError):  # not a number at all, or an int beyond floats
+        return True
 
 
-def price_decimals(price: float) -> int:
+def _huge(x: float, signed: bool = False) -> str | None:
+    """``x`` in scientific form when it is too large to read as digits, else None."""
+    if abs(x) < HUGE:
+        return None
+    return f"{x:+.3e}" if signed else f"{x:.3e}"
+
+
+def price_decimals(price: float | None) -> int:
     """Decimals that show a price to about six significant digits."""
+    if price is None or _bad(price):
+        return 2
     if price >= 10_000:
         return 1
     if price >= 1_000:
@@ -31,32 +49,58 @@ def fmt_price(price: float | None, ref: float | None = None) -> str:
     if _bad(price):
         return DASH
     assert price is not None
-    decimals = price_decimals(ref if ref is not None and ref > 0 else price)
-    return f"{price:,.{decimals}f}"
+    huge = _huge(price)
+    if huge is not None:
+        return huge
+    good_ref = ref is not None and not _bad(ref) and ref > 0
+    decimals = price_decimals(ref if good_ref else price)
+    text = f"{price:,.{decimals}f}"
+    if price and not text.strip("-0.,"):
+        return _tiny(price)  # a nonzero price too small for its decimals: never "0.00"
+    return text
 
 
-def size_decimals(price: float) -> int:
+def size_decimals(price: float | None) -> int:
     """Decimals for a size in base units: the last digit is worth about 10 cents to $1
-    (BTC at 100,000: 6 decimals; ETH at 3,500: 4; SOL at 180: 3; DOGE at 0.2: 0)."""
-    if price <= 0:
+    (BTC at 100,000: 6 decimals; ETH at 3,500: 4; SOL at 180: 3; DOGE at 0.2: 0).
+    Without a usable price (None, NaN, 0): 4."""
+    if price is None or _bad(price) or price <= 0:
         return 4
     return max(0, min(8, math.floor(math.log10(price)) + 1))
 
 
-def fmt_size(size: float | None, price: float) -> str:
+def fmt_size(size: float | None, price: float | None) -> str:
+    """A size in base units at the decimals ``price`` calls for; a size too small for them
+    shows its own significant digits (``0.00000001``), never a bare "0"."""
     if _bad(size):
         return DASH
     assert size is not None
+    huge = _huge(size)
+    if huge is not None:
+        return huge
     text = f"{size:,.{size_decimals(price)}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
+    if size and not text.strip("-0.,"):
+        return _tiny(size)
     return text or "0"
+
+
+def _tiny(x: float) -> str:
+    """A nonzero figure too small for its usual decimals: two significant digits."""
+    if abs(x) >= 1e-12:
+        decimals = 1 - math.floor(math.log10(abs(x)))
+        return f"{x:.{decimals}f}".rstrip("0")
+    return f"{x:.1e}"
 
 
 def fmt_money(x: float | None, signed: bool = False) -> str:
     if _bad(x):
         return DASH
     assert x is not None
+    huge = _huge(x, signed)
+    if huge is not None:
+        return huge
     if abs(x) < 0.005:
         x = 0.0
     return f"{x:+,.2f}" if signed else f"{x:,.2f}"
@@ -68,6 +112,9 @@ def fmt_pct(x: float | None, signed: bool = False, decimals: int = 2) -> str:
         return DASH
     assert x is not None
     value = x * 100
+    huge = None if _bad(value) else _huge(value, signed)
+    if _bad(value) or huge is not None:
+        return DASH if huge is None else huge + "%"
     if abs(value) < 0.5 * 10**-decimals:
         value = 0.0
     return f"{value:+.{decimals}f}%" if signed else f"{value:.{decimals}f}%"
@@ -78,7 +125,11 @@ def fmt_rate(rate: float | None) -> str:
     if _bad(rate):
         return DASH
     assert rate is not None
-    return f"{rate * 100:+.4f}%"
+    value = rate * 100
+    if _bad(value):
+        return DASH
+    huge = _huge(value, signed=True)
+    return f"{value:+.4f}%" if huge is None else huge + "%"
 
 
 def fmt_leverage(lev: float | None) -> str:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import platformdirs
 
+from tui.engine.limits import MAX_BALANCE
+
 if TYPE_CHECKING:
     from tomlkit import TOMLDocument
 
@@ -70,6 +72,7 @@ class MarketSettings:
     scenario: str | None = None
     replay_file: str | None = None
     speed: int = 1
+    max_tick_move: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,14 @@ def _check_seed(raw: object) -> int:
     return raw
 
 
+def _check_balance(raw: object) -> float:
+    """More than 0 and at most what the engine takes (no 401-digit balance)."""
+    value = _number(0)(raw)
+    if not value <= MAX_BALANCE:
+        raise ValueError(f"must be a number greater than 0, at most {MAX_BALANCE:,.0f}")
+    return value
+
+
 def _check_order_size(raw: object) -> OrderSize:
     if isinstance(raw, OrderSize):
         raw = _toml_value(raw)
@@ -282,8 +293,8 @@ FIELDS: dict[str, FieldSpec] = {
         _text_order_size,
     ),
     "account.starting_balance": FieldSpec(
-        _number(0),
-        "Paper money, in USD, the account starts with (greater than 0).",
+        _check_balance,
+        "Paper money, in USD, the account starts with (greater than 0, at most 1 trillion).",
         _text_number,
     ),
     "account.venue": FieldSpec(
@@ -326,6 +337,12 @@ FIELDS: dict[str, FieldSpec] = {
     ),
     "market.speed": FieldSpec(
         _choice(*SPEEDS), "Playback speed for scenario and replay: 1, 10 or 60.", _text_number
+    ),
+    "market.max_tick_move": FieldSpec(
+        _number(0, 100),
+        "Largest believable price move in one tick (0.5 = 50 %); a bigger jump waits for 3 "
+        "ticks to confirm it. 0 = off.",
+        _text_number,
     ),
     "ui.refresh_hz": FieldSpec(
         _number(1, 60), "Screen refreshes per second, 1 to 60.", _text_number

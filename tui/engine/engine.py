@@ -26,6 +26,16 @@ from typing import Any
 
 from tui.engine import margin as mg
 from tui.engine import venues as vn
+from tui.engine.limits import (
+    MAX_BALANCE,
+    MAX_FUNDING_RATE,
+    MAX_NOTIONAL,
+    MAX_PRICE,
+    MAX_SIZE,
+    MIN_NOTIONAL,
+    MIN_PRICE,
+    MIN_SIZE,
+)
 from tui.engine.markets import venue_markets
 from tui.engine.models import (
     AccountView,
@@ -45,6 +55,10 @@ from tui.engine.models import (
     Preview,
     Side,
     check_number,
+    check_price,
+    check_range,
+    shown,
+    to_float,
 )
 from tui.engine.orders import KEEP, OrderDesk
 from tui.engine.venues import Venue
@@ -242,12 +256,26 @@ def _money(x: float) -> str:
     return f"{x:,.2f}"
 
 
+def _reachable(liq: float) -> float | None:
+    """A liquidation price, or None when no mark the engine takes can reach it (<= 0 too)."""
+    return liq if MIN_PRICE <= liq <= MAX_PRICE else None
+
+
+def _plain(x: float) -> str:
+    """A bound written out: 0.000000001, 1,000,000,000."""
+    return f"{x:,.0f}" if x >= 1 else f"{x:.12f}".rstrip("0")
+
+
 def _lev(x: float) -> str:
     return f"{x:g}x"
 
 
 def _size(x: float) -> str:
-    return f"{x:.10f}".rstrip("0").rstrip(".") or "0"
+    """A size in a message: its significant digits, never a float's binary noise."""
+    text = f"{x:.12g}"
+    if "e" in text:
+        text = f"{x:.10f}".rstrip("0").rstrip(".") if x < 1 else f"{x:,.0f}"
+    return text or "0"
 
 
 class PaperEngine:
@@ -268,6 +296,11 @@ class PaperEngine:
         venue: Venue | str = Venue.HYPERLIQUID,
     ) -> None:
         self._deposits = check_number("Starting balance", balance)
+        if not self._deposits <= MAX_BALANCE:
+            raise InvalidInput(
+                f"Starting balance {shown(balance)} is more than the engine takes "
+                f"(at most {_plain(MAX_BALANCE)})."
+            )
         self._venue = Venue.parse(venue)
         self._markets: dict[str, Market] = {}
         self._tables: dict[str, _Table] = {}
@@ -337,17 +370,18 @@ class PaperEngine:
     def set_mark(self, market: str, price: float) -> None:
         """Set a market's mark price and liquidate whatever it takes below maintenance.
 
-        Cost is independent of how many positions are open. Raises ``ValueError`` (an
-        :class:`InvalidInput`) on a non-finite or non-positive price or an unknown market.
+        ``price`` is any real number (int, float, Decimal, Fraction...), converted to a float
+        once, within ``[MIN_PRICE, MAX_PRICE]`` (:mod:`tui.engine.limits`). Raises
+        :class:`InvalidInput` (a ``ValueError``) on anything else or an unknown market, and
+        then changes nothing. Cost is independent of how many positions are open.
         """
         marks = self._marks
         old = marks.get(market)
-        try:
-            good = 0.0 < price < _INF and price.__class__ is not bool
-        except TypeError:
-            good = False
-        if old is None or not good:
-            self._set_first_mark(market, price)
+        # The fast path: a float in range on a known, already-priced market. Anything else
+        # (first mark, a name to normalise, an int or Decimal, NaN, out of range) is checked
+        # and converted on the slow path, which comes back here with a float.
+        if old is None or price.__class__ is not float or not MIN_PRICE <= price <= MAX_PRICE:
+            self._set_mark_checked(market, price)
             return
         marks[market] = price
         pos = self._positions.get(market)
@@ -358,7 +392,7 @@ class PaperEngine:
                 else:  # the position's notional crossed a tier boundary: re-tier this one
                     buf = self._buffer + pos.shift(old, price)
                 self._buffer = buf
-                if self._wallet + buf <= 0.0:
+                if not self._wallet + buf > 0.0:  # written so that a NaN liquidates, never hides
                     self._liquidate_cross()
             elif (price <= pos.liq) if pos.s > 0 else (price >= pos.liq):
                 self._liquidate_isolated(pos)
@@ -369,13 +403,28 @@ class PaperEngine:
             if not lo < price < hi:
                 self._desk.tick(market, price)
 
-    def _set_first_mark(self, market: str, price: object) -> None:
+    def _set_mark_checked(self, market: str, price: object) -> None:
         name = self._name(market)
-        value = check_number(f"{name} price", price)
+        value = self._price(name, price)
         if name != market or name in self._marks:
             self.set_mark(name, value)
         else:
             self._marks[name] = value  # no position can exist without a mark
+
+    @staticmethod
+    def _entry(name: str, entry: object) -> float:
+        """A saved entry price: a fill, so the mark bounds moved by slippage (below 100 %)."""
+        value = check_number(f"Saved {name} entry", entry)
+        if not value <= 2 * MAX_PRICE:
+            raise InvalidInput(
+                f"Saved {name} entry {shown(entry)} is out of range: above any fill the engine "
+                f"makes ({_plain(2 * MAX_PRICE)})."
+            )
+        return value
+
+    @staticmethod
+    def _price(name: str, price: object) -> float:
+        return check_price(f"{name} price", price)
 
     def set_marks(self, marks: Mapping[str, float]) -> None:
         for market, price in marks.items():
@@ -390,9 +439,8 @@ class PaperEngine:
 
     @staticmethod
     def _rate(rate: object) -> float:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate):
-            raise InvalidInput(f"Funding rate must be a finite number, not {rate!r}.")
-        return float(rate)
+        limit = MAX_FUNDING_RATE
+        return check_range("Funding rate", rate, -limit, limit, " per hour")
 
     def min_notional(self, market: str) -> float:
         """The smallest order value on ``market``: its own minimum, else the venue's."""
@@ -445,7 +493,7 @@ class PaperEngine:
             liq = pos.liquidation_price(others)
         else:
             liq = pos.liq
-        return liq if liq > 0 else None
+        return _reachable(liq)
 
     def _cross_sums(self) -> tuple[float, float, float]:
         """(unrealized PnL, maintenance margin, margin used) over cross positions."""
@@ -545,10 +593,10 @@ class PaperEngine:
             if new.cross:
                 others = excess_after - new.buffer(plan.mark)
                 value = new.liquidation_price(others)
-                liq = value if value > 0 else None
+                liq = _reachable(value)
                 at_risk = max(plan.wallet_after, 0.0)
             else:
-                liq = new.liq if new.liq > 0 else None
+                liq = _reachable(new.liq)
                 at_risk = new.margin
             if liq is not None:
                 left = self._left_after_liquidation(plan, new, liq)
@@ -601,8 +649,11 @@ class PaperEngine:
     def _rejected_preview(
         self, market: object, side: object, size: object, leverage: object, mode: object, why: str
     ) -> Preview:
-        def num(x: object) -> float:
-            return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else math.nan
+        def num(x: object) -> float:  # the number as given, or NaN (10**400 included)
+            try:
+                return to_float("", x)
+            except InvalidInput:
+                return math.nan
 
         try:
             name = self._name(market)
@@ -667,10 +718,10 @@ class PaperEngine:
         pos = self._positions.get(name)
         if pos is None:
             raise OrderRejected(f"There is no open {name} position to close.")
-        q = pos.q if size is None else min(check_number("Size to close", size), pos.q)
+        q = pos.q if size is None else min(self._size("Size to close", name, size), pos.q)
         side = Side.SHORT if pos.s > 0 else Side.LONG
         plan = self._plan(name, side, q, pos.lev, pos.mode, reduce_only=True)
-        if plan.rejection is not None:  # pragma: no cover - a reduce cannot be refused
+        if plan.rejection is not None:  # only when a figure would not be finite
             raise OrderRejected(plan.rejection)
         return self._apply(plan)
 
@@ -832,7 +883,7 @@ class PaperEngine:
         name = self._name(market)
         side_ = Side.parse(side)
         mode_ = MarginMode.parse(mode)
-        requested = check_number("Size", size)
+        requested = self._size("Size", name, size)
         lev = check_number("Leverage", leverage)
         mkt = self._markets[name]
         mark = self._marks.get(name)
@@ -867,7 +918,9 @@ class PaperEngine:
         kind = "open"
         new: _Pos | None = None
         if pos is not None and pos.s != s:
-            close_q = pos.q if q >= pos.q * (1 - _REL_TOL) else q
+            # A remainder below the smallest size would be dust: the order closes it all.
+            whole = q >= pos.q * (1 - _REL_TOL) or pos.q - q < MIN_SIZE
+            close_q = pos.q if whole else q
             full = close_q == pos.q
             realized = mg.unrealized_pnl(pos.s, close_q, pos.entry, fill)
             fee_close = mg.fee(close_q, fill, fee_rate)
@@ -928,7 +981,10 @@ class PaperEngine:
                 )
             im = mg.initial_margin(open_q, fill, order_lev)
             fee_open = mg.fee(open_q, fill, fee_rate)
-            if rejection is None and im + fee_open > available + _REL_TOL * max(1.0, available):
+            rejection = rejection or self._size_rejection(name, pos, open_q, fill, close_q > 0)
+            # Margin checks are written `not (need <= have)` so that a NaN fails them.
+            enough = im + fee_open <= available + _REL_TOL * max(1.0, available)
+            if rejection is None and not enough:
                 missing = im + fee_open - available
                 rejection = (
                     f"Not enough margin: this order needs {_money(im + fee_open)} "
@@ -937,7 +993,7 @@ class PaperEngine:
                     "Lower the size or raise the leverage."
                 )
             isolated = (pos.mode if pos is not None else mode_) is MarginMode.ISOLATED
-            short_of_cash = im + fee_open > wallet + _REL_TOL * max(1.0, wallet)
+            short_of_cash = not im + fee_open <= wallet + _REL_TOL * max(1.0, wallet)
             if rejection is None and isolated and short_of_cash:
                 rejection = (
                     f"Isolated margin is posted from your wallet, which holds "
@@ -1000,6 +1056,8 @@ class PaperEngine:
                 "This order would leave your cross account at its maintenance margin, to be "
                 "liquidated at once. Lower the size or the leverage."
             )
+        if plan.rejection is None and not self._finite_plan(plan):
+            plan.rejection = "This order would take the account's figures out of range."
         return plan
 
     def _tier_rejection(self, mkt: Market, notional: float, lev: float, cap: float) -> str:
@@ -1019,11 +1077,62 @@ class PaperEngine:
             f"Lower the leverage to {_lev(cap)} or the size."
         )
 
+    def _size(self, label: str, name: str, size: object) -> float:
+        """An order or close size: a real number from ``MIN_SIZE`` to ``MAX_SIZE``."""
+        q = check_number(label, size)
+        if q < MIN_SIZE:
+            raise InvalidInput(
+                f"{label} {shown(size)} {name} is too small: the smallest size the engine takes "
+                f"is {_plain(MIN_SIZE)} {name}."
+            )
+        if not q <= MAX_SIZE:
+            raise InvalidInput(
+                f"{label} {shown(size)} {name} is too large: the largest size the engine takes "
+                f"is {_plain(MAX_SIZE)} {name}."
+            )
+        return q
+
+    @staticmethod
+    def _size_rejection(
+        name: str, pos: _Pos | None, open_q: float, fill: float, flip: bool
+    ) -> str | None:
+        """Why what an order opens or adds is too small or too large, if it is."""
+        value = mg.notional(open_q, fill)
+        what = "The part of this order that opens a new position" if flip else "This order"
+        if not value >= MIN_NOTIONAL:
+            shown_value = f"{value:.2g}" if value < MIN_NOTIONAL else _money(value)
+            return (
+                f"{what} is worth {shown_value} USD; the smallest order the engine takes is "
+                f"worth {_money(MIN_NOTIONAL)}. "
+                + ("Close the position instead, or raise the size." if flip else "Raise the size.")
+            )
+        if not value <= MAX_NOTIONAL:
+            return (
+                f"{what} is worth {value:,.3g} USD; the largest order the engine takes is "
+                f"worth {_plain(MAX_NOTIONAL)}. Lower the size."
+            )
+        if pos is not None and not pos.q + open_q <= MAX_SIZE:
+            return (
+                f"This would make a {name} position of {pos.q + open_q:g}; the largest the "
+                f"engine holds is {_plain(MAX_SIZE)}. Lower the size."
+            )
+        return None
+
+    @staticmethod
+    def _finite_plan(plan: _Plan) -> bool:
+        """Every figure of a plan is finite (guaranteed by the bounds; checked all the same)."""
+        figures = [plan.fill, plan.im, plan.fee_open, plan.fee_close, plan.realized]
+        figures += [plan.wallet_after, plan.available_after]
+        new = plan.new_pos
+        if new is not None:
+            figures += [new.q, new.entry, new.margin, new.k]
+        return all(math.isfinite(x) for x in figures)
+
     def _cross_liquidated_after(self, plan: _Plan) -> bool:
         cross_left = any(name != plan.market for name in self._cross) or (
             plan.new_pos is not None and plan.new_pos.cross
         )
-        return cross_left and self._excess_after(plan) <= 0.0
+        return cross_left and not self._excess_after(plan) > 0.0
 
     def _instant_liquidation(self, new: _Pos, mark: float, name: str) -> str | None:
         """A rejection if the resulting isolated position would be liquidated at once."""
@@ -1122,7 +1231,7 @@ class PaperEngine:
         pos = self._isolated(market, "add margin to")
         amount = check_number("Amount", amount)
         most = self.addable_margin(pos.market)
-        if amount > most + _REL_TOL * max(1.0, most):
+        if not amount <= most + _REL_TOL * max(1.0, most):
             raise OrderRejected(
                 f"You can add at most {_money(max(most, 0.0))} to {pos.market}: that is what "
                 f"your wallet can post now."
@@ -1151,7 +1260,7 @@ class PaperEngine:
         pos = self._isolated(market, "remove margin from")
         amount = check_number("Amount", amount)
         most = self.removable_margin(pos.market)
-        if amount > most + _REL_TOL * max(1.0, most):
+        if not amount <= most + _REL_TOL * max(1.0, most):
             if self._venue is Venue.HYPERLIQUID:
                 why = (
                     f"what stays, counting unrealized PnL, must cover the larger of its "
@@ -1433,7 +1542,7 @@ class PaperEngine:
     # ------------------------------------------------------------------ liquidation
 
     def _check_cross(self) -> None:
-        if self._cross and self._wallet + self._buffer <= 0.0:
+        if self._cross and not self._wallet + self._buffer > 0.0:
             self._liquidate_cross()
 
     def _liquidate_isolated(self, pos: _Pos) -> None:
@@ -1519,7 +1628,9 @@ class PaperEngine:
             self._take_cross("forfeit")
             return
         marks = self._marks
-        while self._cross and self._wallet + self._buffer <= 0.0:
+        if not math.isfinite(self._buffer):
+            self._resync()  # a cache gone bad is recomputed, never trusted or ignored
+        while self._cross and not self._wallet + self._buffer > 0.0:
             victims = list(self._cross.values())
             value = self._wallet + math.fsum(p.upnl(marks[p.market]) for p in victims)
             maintenance = math.fsum(p.mm(marks[p.market]) for p in victims)
@@ -1730,22 +1841,23 @@ class PaperEngine:
         *,
         clock: Callable[[], float] = time.time,
     ) -> PaperEngine:
-        """Rebuild an account saved with :meth:`to_state` (a state saved before venues existed
-        is a Hyperliquid account)."""
+        """Rebuild an account saved by :meth:`to_state` (a state saved before venues existed is
+        a Hyperliquid account). Raises :class:`InvalidInput` (a ``ValueError``) when a figure is
+        not a finite number or is out of the engine's bounds."""
         venue = Venue.parse(state.get("venue", Venue.HYPERLIQUID.value))
         eng = cls(balance=state["deposits"], markets=markets, clock=clock, venue=venue)
-        eng._wallet = float(state["wallet"])
-        eng._realized = float(state["realized"])
-        eng._fees = float(state["fees"])
-        eng._funding = float(state["funding"])
-        eng._forfeited = float(state["forfeited"])
+        eng._wallet = to_float("Saved wallet", state["wallet"])
+        eng._realized = to_float("Saved realized PnL", state["realized"])
+        eng._fees = to_float("Saved fees", state["fees"])
+        eng._funding = to_float("Saved funding", state["funding"])
+        eng._forfeited = to_float("Saved forfeited", state["forfeited"])
         eng._seq = int(state["seq"])
         eng._group = int(state["group"])
         cooldown = state.get("cooldown_until")
-        eng._cooldown_until = -_INF if cooldown is None else float(cooldown)
+        eng._cooldown_until = -_INF if cooldown is None else to_float("Saved cooldown", cooldown)
         for name, price in state["marks"].items():
             if name in eng._markets:
-                eng._marks[name] = check_number(f"{name} price", price)
+                eng._marks[name] = eng._price(name, price)
         for raw in state["positions"]:
             name = eng._name(raw["market"])
             if name not in eng._marks:
@@ -1753,13 +1865,13 @@ class PaperEngine:
             pos = _Pos(
                 name,
                 Side.parse(raw["side"]).sign,
-                check_number("Size", raw["size"]),
-                check_number("Entry", raw["entry"]),
+                eng._size("Saved size", name, raw["size"]),
+                eng._entry(name, raw["entry"]),
                 MarginMode.parse(raw["mode"]),
                 check_number("Leverage", raw["leverage"]),
-                float(raw["margin"]),
+                to_float("Saved margin", raw["margin"]),
                 eng._tables[name],
-                float(raw["opened_at"]),
+                to_float("Saved opening time", raw["opened_at"]),
                 eng._marks[name],
             )
             eng._positions[name] = pos

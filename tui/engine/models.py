@@ -6,10 +6,12 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
 from tui.engine import margin as mg
+from tui.engine.limits import MAX_LEVERAGE, MAX_PRICE, MIN_PRICE
 
 
 class OrderRejected(ValueError):
@@ -110,19 +112,69 @@ class MarginMode(StrEnum):
         raise InvalidInput(f"Margin mode must be isolated or cross, not {value!r}.")
 
 
-def check_number(name: str, value: object, *, allow_zero: bool = False) -> float:
-    """``value`` as a float if it is a finite positive real number (or zero when allowed).
+REAL = (numbers.Real, Decimal)
+"""What the engine takes as a number (Decimal is not registered as a ``numbers.Real``)."""
 
-    Strings are refused even when they look numeric: parsing user text is the caller's job.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidInput(f"{name} must be a number, not {value!r}.")
-    number = float(value)
+
+def shown(value: object) -> str:
+    """``value`` for an error message: short, one line, never a 300-digit string."""
+    if isinstance(value, REAL) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (ArithmeticError, ValueError, TypeError):
+            if isinstance(value, numbers.Integral):
+                digits = int(int(value).bit_length() * 0.30103) + 1
+                return f"a {digits}-digit number"
+            number = math.nan
+        if math.isfinite(number):
+            return repr(number).removesuffix(".0")  # the shortest exact form: 5e-324, 1e+308
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def to_float(name: str, value: object) -> float:
+    """``value`` as a finite float if it is a real number (int, float, Decimal, Fraction, a
+    numpy scalar...). Strings and bools are refused even when they look numeric: parsing user
+    text is the caller's job. What does not convert (an int above 1e308) is refused too."""
+    if isinstance(value, bool) or not isinstance(value, REAL):
+        raise InvalidInput(f"{name} must be a number, not {shown(value)}.")
+    try:
+        number = float(value)
+    except (ArithmeticError, ValueError, TypeError):
+        number = math.nan
     if not math.isfinite(number):
-        raise InvalidInput(f"{name} must be a finite number, not {value!r}.")
+        raise InvalidInput(f"{name} must be a finite number, not {shown(value)}.")
+    return number
+
+
+def check_number(name: str, value: object, *, allow_zero: bool = False) -> float:
+    """``value`` as a float if it is a finite positive real number (or zero when allowed)."""
+    number = to_float(name, value)
     if number < 0 or (number == 0 and not allow_zero):
         need = "zero or more" if allow_zero else "more than zero"
-        raise InvalidInput(f"{name} must be {need}, not {value!r}.")
+        raise InvalidInput(f"{name} must be {need}, not {shown(value)}.")
+    return number
+
+
+def check_price(name: str, value: object) -> float:
+    """``value`` as a float if it is a price the engine takes (``MIN_PRICE`` to ``MAX_PRICE``):
+    a mark, a limit or trigger price, a take-profit or stop-loss."""
+    number = check_number(name, value)
+    if not MIN_PRICE <= number <= MAX_PRICE:
+        raise InvalidInput(
+            f"{name} {shown(value)} is out of range: the engine takes prices from "
+            f"{MIN_PRICE:.10f} to {MAX_PRICE:,.0f}."
+        )
+    return number
+
+
+def check_range(name: str, value: object, low: float, high: float, unit: str = "") -> float:
+    """``value`` as a float if it is a real number with ``low <= value <= high``."""
+    number = to_float(name, value)
+    if not low <= number <= high:
+        raise InvalidInput(
+            f"{name} {shown(value)}{unit} is out of range: the engine takes {low:g} to {high:g}."
+        )
     return number
 
 
@@ -249,8 +301,11 @@ class Market:
         if not isinstance(self.name, str) or not self.name.strip():
             raise InvalidInput(f"A market needs a name, not {self.name!r}.")
         lev = check_number(f"{self.name} max leverage", self.max_leverage)
-        if lev < 1:
-            raise InvalidInput(f"{self.name} max leverage must be at least 1, not {lev:g}.")
+        if not 1 <= lev <= MAX_LEVERAGE:
+            raise InvalidInput(
+                f"{self.name} max leverage must be at least 1 and at most {MAX_LEVERAGE:g}, "
+                f"not {lev:g}."
+            )
         for label, rate in (("taker fee", self.taker_fee), ("maker fee", self.maker_fee)):
             if check_number(f"{self.name} {label}", rate, allow_zero=True) >= 1:
                 raise InvalidInput(f"{self.name} {label} must be below 100 %, not {rate!r}.")

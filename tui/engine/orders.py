@@ -34,6 +34,7 @@ from tui.engine.models import (
     Preview,
     Side,
     check_number,
+    check_price,
 )
 
 if TYPE_CHECKING:
@@ -393,11 +394,11 @@ class OrderDesk:
         lim: float | None = None
         trig: float | None = None
         if otype is OrderType.LIMIT:
-            lim = check_number("Limit price", price)
+            lim = check_price("Limit price", price)
             if trigger_price is not None:
                 raise InvalidInput("A limit order takes a price, not a trigger price.")
         elif otype.is_trigger:
-            trig = check_number("Trigger price", trigger_price)
+            trig = check_price("Trigger price", trigger_price)
             if price is not None:
                 raise InvalidInput(
                     f"A {otype.label.lower()} order fills at the mark when it fires; "
@@ -412,8 +413,8 @@ class OrderDesk:
             raise InvalidInput("Post-only applies to limit orders only.")
         lev_given = None if leverage is None else check_number("Leverage", leverage)
         mode_given = None if mode is None else MarginMode.parse(mode)
-        tp = None if take_profit is None else check_number("Take-profit price", take_profit)
-        sl = None if stop_loss is None else check_number("Stop-loss price", stop_loss)
+        tp = None if take_profit is None else check_price("Take-profit price", take_profit)
+        sl = None if stop_loss is None else check_price("Stop-loss price", stop_loss)
         mark = eng._marks.get(name)
         if mark is None:
             raise OrderRejected(f"{name} has no price yet; wait for the feed and try again.")
@@ -645,7 +646,7 @@ class OrderDesk:
         ):
             if value is KEEP:
                 continue
-            wanted[kind] = None if value is None else check_number(f"{label} price", value)
+            wanted[kind] = None if value is None else check_price(f"{label} price", value)
         if pos is None:
             raise OrderRejected(
                 f"There is no open {name} position to protect with a take-profit or stop-loss."
@@ -935,7 +936,7 @@ class OrderDesk:
         oid = self._id(raw["id"])
 
         def opt(label: str, value: object) -> float | None:
-            return None if value is None else check_number(label, value)
+            return None if value is None else check_price(label, value)
 
         price = opt("Limit price", raw.get("price"))
         trigger = opt("Trigger price", raw.get("trigger_price"))

@@ -45,6 +45,9 @@ Sources:
 * :class:`ReplaySource` (``"replay"``): a CSV recording (timestamp,symbol,price); bad rows are
   listed in ``errors``. Also a stepped source.
 
+Between a source and the engine the app puts a :class:`MarkGuard`: a price that jumps more than
+a configured band in one tick is held back until the next ticks confirm it (``guard.py``).
+
 Market parameters live in :data:`MARKETS` (:class:`MarketParams`); the default market list is
 :data:`DEFAULT_SYMBOLS`. A sample recording ships as :data:`SAMPLE_REPLAY`.
 :mod:`tui.market.fetch` downloads a venue's candles into a replay CSV (``perpdesk fetch``).
@@ -65,6 +68,7 @@ from tui.market.base import (
     SteppedSource,
     StepResult,
 )
+from tui.market.guard import GuardNote, MarkGuard
 from tui.market.live import (
     LIVE_EXTRA_MESSAGE,
     BinanceSource,
@@ -89,9 +93,11 @@ __all__ = [
     "EventKind",
     "FeedState",
     "FeedStatus",
+    "GuardNote",
     "HyperliquidSource",
     "LiveExtraMissingError",
     "LiveSource",
+    "MarkGuard",
     "MarkSink",
     "MarketParams",
     "PriceSource",

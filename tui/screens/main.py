@@ -200,10 +200,8 @@ class MainScreen(Screen[None]):
             pos = self.selected_position()
             if pos is None or (action == "margin" and pos.mode is MarginMode.CROSS):
                 return None
-        if action in ("buy", "sell"):
-            market = self.selected_market()
-            if market is None or self.perp.engine.mark(market) is None:
-                return None
+        if action in ("buy", "sell") and self.selected_market() is None:
+            return None  # a market with no price yet still takes the key: it says why not
         return True
 
     # ------------------------------------------------------------------ actions
