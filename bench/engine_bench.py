@@ -15,7 +15,10 @@ Each figure is the best of several repeats (the least disturbed by a noisy machi
 CPU time of this process (``time.process_time``): on a machine shared with other work, wall
 time also counts the slices the scheduler gives to other processes, which says nothing about
 the engine.
-Run: python bench/engine_bench.py [--ticks N] [--repeats N]
+``--tiered`` gives every market a margin table with a tier floor at a notional of 100, which
+the random walk around 100 crosses on about half the ticks: the worst case, where a cross
+position re-tiers on most ticks.
+Run: python bench/engine_bench.py [--ticks N] [--repeats N] [--tiered]
 """
 
 from __future__ import annotations
@@ -24,11 +27,18 @@ import argparse
 import random
 import time
 
-from tui.engine import MarginMode, Market, OrderType, PaperEngine, Side
+from tui.engine import MarginMode, MarginTier, Market, OrderType, PaperEngine, Side
+
+TIERS = (MarginTier(0, 20), MarginTier(100, 10), MarginTier(10_000, 5))
 
 
-def build(n_positions: int, n_markets: int = 1000) -> tuple[PaperEngine, list[str]]:
-    markets = [Market(f"M{i}", max_leverage=20, taker_fee=0.0) for i in range(n_markets)]
+def build(
+    n_positions: int, n_markets: int = 1000, tiered: bool = False
+) -> tuple[PaperEngine, list[str]]:
+    tiers = TIERS if tiered else ()
+    markets = [
+        Market(f"M{i}", max_leverage=20, taker_fee=0.0, tiers=tiers) for i in range(n_markets)
+    ]
     eng = PaperEngine(balance=1e12, markets=markets)
     names = [m.name for m in markets]
     for name in names:
@@ -103,11 +113,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ticks", type=int, default=400_000)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--tiered", action="store_true", help="margin tables crossed by ticks")
     args = parser.parse_args()
 
-    eng10, names = build(10)
-    eng1000, _ = build(1000)
-    engo, _ = build(1000)
+    eng10, names = build(10, tiered=args.tiered)
+    eng1000, _ = build(1000, tiered=args.tiered)
+    engo, _ = build(1000, tiered=args.tiered)
     n_orders = add_orders(engo, names)
     # Both engines list the same 1,000 markets. Every tick below lands on a market that holds a
     # position, so each does the full work (move the position, check for liquidation).
@@ -131,7 +142,8 @@ def main() -> None:
         assert eng.liquidations == [] and len(eng.positions()) == n
     assert len(engo.open_orders()) == n_orders  # the tape reached none of them
 
-    print(f"ticks per run: {args.ticks:,}, best of {args.repeats}; figures in ticks/s")
+    tables = "tiered markets, ticks crossing a tier" if args.tiered else "one-tier markets"
+    print(f"ticks per run: {args.ticks:,}, best of {args.repeats}, {tables}; figures in ticks/s")
     print("bare loop = dict update + one multiply-add + one comparison per tick")
     rows = (
         ("bare loop, ticks over 10 markets", best["bare10"]),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.engine import Fill, Liquidation, MarginMode, Market, PaperEngine, Side
+from tui.engine import Fill, Liquidation, MarginMode, Market, PaperEngine, Side, Venue
 from tui.history import (
     AccountAt,
     ExportError,
@@ -35,13 +35,18 @@ class Clock:
         return self.now
 
 
-def engine(fees: float = 0.0, balance: float = 10_000, clock: Clock | None = None) -> PaperEngine:
+def engine(
+    fees: float = 0.0,
+    balance: float = 10_000,
+    clock: Clock | None = None,
+    venue: Venue = Venue.HYPERLIQUID,
+) -> PaperEngine:
     markets = [
         Market("BTC", max_leverage=40, taker_fee=fees, maker_fee=0),
         Market("ETH", max_leverage=25, taker_fee=fees, maker_fee=0),
         Market("SOL", max_leverage=20, taker_fee=fees, maker_fee=0),
     ]
-    eng = PaperEngine(balance=balance, markets=markets, clock=clock or Clock())
+    eng = PaperEngine(balance=balance, markets=markets, clock=clock or Clock(), venue=venue)
     eng.set_marks({"BTC": 100_000, "ETH": 4_000, "SOL": 200})
     return eng
 
@@ -121,7 +126,7 @@ def test_isolated_liquidation_post_mortem_worked_example() -> None:
     # 91,139.24; the same trade in Cross (A = 10,000) would hold until 81,012.66 and then take
     # the whole 10,000.
     clock = Clock()
-    eng = engine(clock=clock)
+    eng = engine(clock=clock, venue=Venue.BINANCE)  # Binance: the liquidation forfeits
     log = account_log(eng)
     eng.open("BTC", LONG, 0.5, 10, ISO)
     clock.now += 2 * 3_600 + 5 * 60
@@ -149,7 +154,7 @@ def test_isolated_liquidation_post_mortem_worked_example() -> None:
 def test_isolated_liquidation_whose_cross_version_has_no_liquidation_price() -> None:
     # Long 0.1 BTC 10x Isolated (MARGIN.md example 1): in Cross, A = 10,000 = q * E, so the
     # cross liquidation price would be 0: none.
-    eng = engine()
+    eng = engine(venue=Venue.BINANCE)  # Binance: the liquidation forfeits
     log = account_log(eng)
     eng.open("BTC", LONG, 0.1, 10, ISO)
     eng.set_mark("BTC", 91_100)
@@ -164,7 +169,7 @@ def test_cross_liquidation_post_mortem_worked_example() -> None:
     # Long 0.5 BTC 10x Cross: liquidation at 81,012.66 takes the 10,000; Isolated at 10x would
     # have posted only 5,000 and been liquidated at 91,139.24.
     clock = Clock()
-    eng = engine(clock=clock)
+    eng = engine(clock=clock, venue=Venue.BINANCE)  # Binance: the liquidation forfeits
     eng.open("BTC", LONG, 0.5, 10, CROSS)
     clock.now += 45
     eng.set_mark("BTC", 81_000)
@@ -206,7 +211,7 @@ def test_cross_liquidation_of_two_positions_holds_the_other_at_its_mark() -> Non
 
 
 def test_practice_stats_by_mode_with_hand_worked_numbers() -> None:
-    eng = engine(balance=10_000)
+    eng = engine(balance=10_000, venue=Venue.BINANCE)  # Binance: the liquidation forfeits
     log = account_log(eng)
     # Isolated win: long 1 ETH at 4,000 -> 4,300: +300.
     eng.open("ETH", LONG, 1, 5, ISO)
@@ -214,8 +219,9 @@ def test_practice_stats_by_mode_with_hand_worked_numbers() -> None:
     eng.close("ETH")
     # Cross loss with funding both ways: short 10 SOL at 200 -> 210: -100.
     eng.open("SOL", SHORT, 10, 5, CROSS)
-    eng.apply_funding("SOL", 0.001)  # short receives 10 * 200 * 0.001 = 2
-    eng.apply_funding("SOL", -0.0005)  # short pays 1
+    # Binance pays a whole 8-hour interval: 0.001 / 8 an hour is 0.1 % for the interval.
+    eng.apply_funding("SOL", 0.001 / 8)  # short receives 10 * 200 * 0.001 = 2
+    eng.apply_funding("SOL", -0.0005 / 8)  # short pays 1
     eng.set_mark("SOL", 210)
     eng.close("SOL")
     # Isolated liquidation: long 0.1 BTC 10x loses its 1,000 margin.

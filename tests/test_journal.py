@@ -33,6 +33,8 @@ from tui.engine import (
     OrderRejected,
     PaperEngine,
     Side,
+    Venue,
+    venue_markets,
 )
 from tui.journal import (
     DB_NAME,
@@ -645,6 +647,27 @@ def test_fresh_start_archives_and_an_unused_season_is_restarted_in_place(tmp_pat
     ]
     assert list_seasons(tmp_path / "nowhere") == []
     assert "No paper account yet" in format_seasons([])
+
+
+def test_the_venue_belongs_to_the_season(tmp_path: Path) -> None:
+    journal = open_journal(tmp_path, venue=Venue.BINANCE)
+    journal.engine.open("BTC", LONG, 0.1, 10, ISO)
+    journal.close()
+    # A relaunch uses the season's venue, whatever it is asked to start a new account with.
+    again = open_journal(tmp_path, venue=Venue.HYPERLIQUID)
+    assert again.engine.venue is Venue.BINANCE
+    assert again.engine.position("BTC") is not None
+    same = again.new_season(5_000)  # a new season keeps the venue unless told otherwise
+    assert same.venue is Venue.BINANCE
+    same.open("ETH", LONG, 1, 5, ISO)
+    hl_markets = [m for m in venue_markets(Venue.HYPERLIQUID) if m.name in ("BTC", "HYPE")]
+    switched = again.new_season(5_000, venue="hyperliquid", markets=hl_markets)
+    assert switched.venue is Venue.HYPERLIQUID and set(switched.markets) == {"BTC", "HYPE"}
+    assert switched.mark("BTC") == BASE["BTC"]  # marks carried over where the market exists
+    again.close()
+    reopened = Journal.open(tmp_path, markets=hl_markets, clock=Clock())
+    assert reopened.engine.venue is Venue.HYPERLIQUID and reopened.season == 3
+    reopened.close()
 
 
 def test_a_new_season_is_refused_while_the_last_trades_are_unsaved(tmp_path: Path) -> None:

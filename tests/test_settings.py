@@ -220,6 +220,8 @@ BAD_VALUES = [
     ("trading.default_order_size", '"$-5"', '"$500"'),
     ("account.starting_balance", "-100", "greater than 0"),
     ("account.starting_balance", "0", "greater than 0"),
+    ("account.venue", '"bybit"', '"hyperliquid" or "binance"'),
+    ("account.venue", '"Binance"', '"hyperliquid" or "binance"'),
     ("account.starting_balance", "1e13", "at most 1,000,000,000,000"),  # the engine's bound
     ("account.starting_balance", "1" + "0" * 400, "at most 1,000,000,000,000"),
     ("fees.taker", "0.02", "from 0 to 0.01"),
@@ -243,6 +245,16 @@ BAD_VALUES = [
     ("ui.theme", '""', "non-empty string"),
     ("ui.theme", "{ name = 'x' }", "non-empty string"),
 ]
+
+
+def test_venue_setting_loads_and_defaults_to_hyperliquid(cfg: Path) -> None:
+    assert DEFAULTS.account.venue == "hyperliquid"
+    cfg.write_text('[account]\nvenue = "binance"\n', encoding="utf-8")
+    result = load_settings(cfg)
+    assert result.messages == [] and result.settings.account.venue == "binance"
+    assert DEFAULTS.with_value("account.venue", "binance").account.venue == "binance"
+    with pytest.raises(ValueError, match='"hyperliquid" or "binance"'):
+        DEFAULTS.with_value("account.venue", "okx")
 
 
 # A valid, non-default value that can sit in the same table as the bad one.
@@ -415,6 +427,8 @@ def test_parse_field_accepts(key: str, text: str, expected: object) -> None:
         ("trading.default_order_size", "-1", '"$500"'),
         ("trading.default_order_size", "500 USD", '"$500"'),
         ("account.starting_balance", "0", "greater than 0"),
+        ("account.venue", '"bybit"', '"hyperliquid" or "binance"'),
+        ("account.venue", '"Binance"', '"hyperliquid" or "binance"'),
         ("fees.taker", "0.05", "from 0 to 0.01"),
         ("market.source", "sims", '"binance" or "replay"'),
         ("market.seed", "1.5", "whole number"),

@@ -58,6 +58,7 @@ from tui.engine import (
     OrderType,
     PaperEngine,
     Side,
+    Venue,
 )
 from tui.engine.models import check_number
 from tui.format import fmt_money
@@ -634,13 +635,15 @@ class Journal:
         fresh: bool = False,
         lock: bool = True,
         synchronous: Synchronous = "FULL",
+        venue: Venue | str = Venue.HYPERLIQUID,
     ) -> Journal:
         """Open (or create) the account in ``data_dir`` and rebuild its engine.
 
         ``starting_balance`` funds a new account (and ``fresh=True``, which archives the current
         season first, like ``/reset``). ``markets`` are the engine's markets (default: the
         default list); a saved position in a market no longer listed brings its saved market
-        back. ``lock=False`` skips the one-perpdesk-per-account lock (tests only).
+        back. ``venue`` is the rules a new account follows (an existing season keeps its own).
+        ``lock=False`` skips the one-perpdesk-per-account lock (tests only).
         ``synchronous="FULL"`` makes each commit survive a power cut too, not only a killed
         process.
 
@@ -694,7 +697,9 @@ class Journal:
                         (repr(now),),
                     )
                     if season is None:
-                        engine = PaperEngine(starting_balance, market_list, clock=clock)
+                        engine = PaperEngine(
+                            starting_balance, market_list, clock=clock, venue=venue
+                        )
                         number = _insert_season(conn, engine, float(starting_balance), now)
                         season = _Season(number, now, float(starting_balance), engine, {})
             except sqlite3.Error as exc:
@@ -842,12 +847,19 @@ class Journal:
         self._take_engine_state()
         return self._commit()
 
-    def new_season(self, starting_balance: float) -> PaperEngine:
+    def new_season(
+        self,
+        starting_balance: float,
+        *,
+        venue: Venue | str | None = None,
+        markets: Iterable[Market] | None = None,
+    ) -> PaperEngine:
         """Archive the current season (kept with its history) and start a new account.
 
-        The new engine has the same markets, marks and funding rates, and becomes
-        :attr:`engine` (the journal listens to it). A season with no record yet is restarted in
-        place instead of archived. Raises ``ValueError`` for a bad balance and
+        The new engine has the same venue, markets, marks and funding rates unless ``venue`` or
+        ``markets`` name others (a venue belongs to a season: changing it takes a new one), and
+        becomes :attr:`engine` (the journal listens to it). A season with no record yet is
+        restarted in place instead of archived. Raises ``ValueError`` for a bad balance and
         :class:`JournalError` ("unwritable") when it cannot be saved; the current season then
         goes on unchanged.
         """
@@ -855,10 +867,19 @@ class Journal:
             raise ValueError("This journal is closed.")
         balance = check_number("Starting balance", starting_balance)
         old = self.engine
-        new = PaperEngine(balance, old.markets.values(), clock=self._clock)
+        new = PaperEngine(
+            balance,
+            old.markets.values() if markets is None else markets,
+            clock=self._clock,
+            venue=old.venue if venue is None else venue,
+        )
+        listed = new.markets
         for name, price in old.marks.items():
-            new.set_mark(name, price)
+            if name in listed:
+                new.set_mark(name, price)
         for name in old.markets:
+            if name not in listed:
+                continue
             rate = old.funding_rate(name)
             if rate is not None:
                 new.set_funding_rate(name, rate)

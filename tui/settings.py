@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 ENV_VAR = "PERPDESK_CONFIG"
 MARGIN_MODES = ("isolated", "cross")
+VENUES = ("hyperliquid", "binance")
 SOURCES = ("sim", "scenario", "hyperliquid", "binance", "replay")
 SPEEDS = (1, 10, 60)
 
@@ -53,6 +54,7 @@ class TradingSettings:
 @dataclass(frozen=True)
 class AccountSettings:
     starting_balance: float = 10000
+    venue: str = "hyperliquid"
 
 
 @dataclass(frozen=True)
@@ -294,6 +296,10 @@ FIELDS: dict[str, FieldSpec] = {
         _check_balance,
         "Paper money, in USD, the account starts with (greater than 0, at most 1 trillion).",
         _text_number,
+    ),
+    "account.venue": FieldSpec(
+        _choice(*VENUES),
+        'Venue whose rules the paper account follows: "hyperliquid" or "binance".',
     ),
     "fees.taker": FieldSpec(
         _number(0, 0.01), "Taker fee rate, 0 to 0.01 (0.00045 = 0.045%).", _text_number

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.engine import Market, PaperEngine
+from tui.engine import MarginTier, Market, PaperEngine, Venue
 
 
 class FakeClock:
@@ -13,15 +13,32 @@ class FakeClock:
         return self.now
 
 
-def make_engine(balance: float = 10_000, fees: bool = False, clock: FakeClock | None = None):
+TIERS = {
+    "BTC": ((0, 40), (10_000, 25), (50_000, 10), (100_000, 5)),
+    "ETH": ((0, 25), (20_000, 10), (50_000, 5)),
+    "SOL": ((0, 20), (10_000, 10)),
+}
+
+
+def make_engine(
+    balance: float = 10_000,
+    fees: bool = False,
+    clock: FakeClock | None = None,
+    venue: Venue = Venue.HYPERLIQUID,
+    tiered: bool = False,
+):
+    """BTC, ETH and SOL at 40x / 25x / 20x, no size step: one tier each, or (``tiered``) small
+    Hyperliquid-style tables that positions of a few thousand cross."""
     taker = 0.00045 if fees else 0.0
     maker = 0.00015 if fees else 0.0
+    tables: dict[str, tuple[MarginTier, ...]] = {"BTC": (), "ETH": (), "SOL": ()}
+    if tiered:
+        tables = {name: tuple(MarginTier(*t) for t in rows) for name, rows in TIERS.items()}
     markets = [
-        Market("BTC", max_leverage=40, taker_fee=taker, maker_fee=maker),
-        Market("ETH", max_leverage=25, taker_fee=taker, maker_fee=maker),
-        Market("SOL", max_leverage=20, taker_fee=taker, maker_fee=maker),
+        Market(name, max_leverage=lev, taker_fee=taker, maker_fee=maker, tiers=tables[name])
+        for name, lev in (("BTC", 40), ("ETH", 25), ("SOL", 20))
     ]
-    eng = PaperEngine(balance=balance, markets=markets, clock=clock or FakeClock())
+    eng = PaperEngine(balance=balance, markets=markets, clock=clock or FakeClock(), venue=venue)
     eng.set_mark("BTC", 100_000)
     eng.set_mark("ETH", 4_000)
     eng.set_mark("SOL", 200)
@@ -31,3 +48,9 @@ def make_engine(balance: float = 10_000, fees: bool = False, clock: FakeClock | 
 @pytest.fixture
 def eng() -> PaperEngine:
     return make_engine()
+
+
+@pytest.fixture
+def bn() -> PaperEngine:
+    """The same markets under Binance's rules (a liquidation forfeits what was at stake)."""
+    return make_engine(venue=Venue.BINANCE)

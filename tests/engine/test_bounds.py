@@ -22,6 +22,7 @@ from tui.engine import (
     OrderRejected,
     PaperEngine,
     Side,
+    Venue,
 )
 from tui.engine import margin as mg
 from tui.engine.limits import MAX_PRICE, MIN_PRICE, MIN_SIZE
@@ -90,16 +91,21 @@ def test_an_absurd_first_mark_is_refused_too() -> None:
     assert eng.mark("BTC") is None
 
 
-def test_after_a_refused_glitch_the_cross_account_still_liquidates() -> None:
+@pytest.mark.parametrize(("venue", "left"), [(Venue.BINANCE, 0.0), (Venue.HYPERLIQUID, 500.0)])
+def test_after_a_refused_glitch_the_cross_account_still_liquidates(
+    venue: Venue, left: float
+) -> None:
     # The report: a 1.8e308 mark turned the cross buffer NaN and later marks never
-    # liquidated. Long 0.5 BTC cross at 100,000 from 10,000: liquidation at 81,012.66.
-    eng = make_engine()
+    # liquidated. Long 0.5 BTC cross at 100,000 from 10,000: liquidation at 81,012.66. At
+    # 81,000 the account is worth 10,000 - 0.5 * 19,000 = 500: Binance forfeits it,
+    # Hyperliquid (closed at market, no book) leaves it with the trader.
+    eng = make_engine(venue=venue)
     eng.open("BTC", LONG, 0.5, 10, CROSS)
     with pytest.raises(InvalidInput):
         eng.set_mark("BTC", 1.7976931348623157e308)
     eng.set_mark("BTC", 81_000.0)
     assert eng.position("BTC") is None
-    assert eng.account.wallet_balance == 0.0
+    assert eng.account.wallet_balance == left
 
 
 def test_the_bounds_themselves_are_accepted() -> None:
@@ -133,8 +139,10 @@ def test_dust_orders_are_refused(size: float) -> None:
 
 
 def test_an_order_worth_less_than_a_cent_is_refused() -> None:
-    # 0.00000009 BTC at 100,000 is worth 0.009 USD: under the one-cent floor.
-    eng = make_engine()
+    # 0.00000009 BTC at 100,000 is worth 0.009 USD: under the one-cent floor (on a market
+    # with no venue minimum, so the engine's own floor is what refuses it).
+    eng = PaperEngine(balance=10_000, markets=[Market("BTC", max_leverage=40, min_notional=0)])
+    eng.set_mark("BTC", 100_000.0)
     before = state(eng)
     with pytest.raises(OrderRejected, match=r"This order is worth 0\.009 USD; the smallest"):
         eng.open("BTC", LONG, 0.00000009, 10, ISO)
@@ -303,11 +311,26 @@ def test_a_nan_wallet_fails_every_margin_check() -> None:
 
 
 def test_a_nan_cross_buffer_liquidates_rather_than_hides() -> None:
-    eng = make_engine()
+    # Binance's liquidation takes the cross balance as it stands: a NaN buffer liquidates.
+    eng = make_engine(venue=Venue.BINANCE)
     eng.open("BTC", LONG, 0.1, 10, CROSS)
     eng._buffer = math.nan
     eng.set_mark("BTC", 100_001.0)
     assert eng.position("BTC") is None  # `W + buffer > 0` is False for NaN: liquidated
+
+
+def test_a_nan_cross_buffer_is_recomputed_before_a_hyperliquid_liquidation() -> None:
+    # Hyperliquid's liquidation closes only while the account is below maintenance, so it
+    # recomputes the buffer exactly first: a healthy account stays open, and the checks work
+    # again (a later mark past 81,012.66 liquidates).
+    eng = make_engine(venue=Venue.HYPERLIQUID)
+    eng.open("BTC", LONG, 0.5, 10, CROSS)
+    eng._buffer = math.nan
+    eng.set_mark("BTC", 100_001.0)
+    assert eng.position("BTC") is not None
+    assert math.isfinite(eng._buffer)
+    eng.set_mark("BTC", 81_000.0)
+    assert eng.position("BTC") is None
 
 
 def test_a_nan_fee_fails_the_margin_check(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -335,7 +358,7 @@ def test_a_close_whose_figures_are_not_finite_is_refused(monkeypatch: pytest.Mon
 def test_a_fill_just_below_the_lowest_mark_still_reloads() -> None:
     # Found by the long fuzz run: a short at the lowest mark fills 0.1 % below it (slippage),
     # at 9.99e-11; the saved entry must reload.
-    markets = [Market("DOGE", max_leverage=10, taker_fee=0.0, slippage=0.001)]
+    markets = [Market("DOGE", max_leverage=10, taker_fee=0.0, slippage=0.001, min_notional=0)]
     eng = PaperEngine(balance=10_000, markets=markets)
     eng.set_mark("DOGE", MIN_PRICE)
     eng.open("DOGE", SHORT, 1e9, 1, ISO)

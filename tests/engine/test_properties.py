@@ -1,5 +1,7 @@
 """Property tests over random sessions of market orders, resting orders (limit, stop,
-take-profit, reduce-only, post-only, a position's TP/SL), cancels, transfers, funding and marks."""
+take-profit, reduce-only, post-only, a position's TP/SL), cancels, transfers, funding and marks,
+under both venues' rules (Hyperliquid returns what a market liquidation leaves; Binance
+forfeits it)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ import contextlib
 import math
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from tests.engine.conftest import make_engine
+from tests.engine.conftest import FakeClock, make_engine
 from tui.engine import (
     Fill,
     Liquidation,
@@ -20,6 +23,7 @@ from tui.engine import (
     OrderType,
     PaperEngine,
     Side,
+    Venue,
 )
 from tui.engine.orders import fires_down, reached
 
@@ -39,21 +43,27 @@ maybe_offset = st.one_of(st.none(), st.none(), offset)
 distance = st.integers(min_value=0, max_value=12).map(lambda pct: pct / 100)
 maybe_distance = st.one_of(st.none(), st.none(), distance)
 rarely = st.sampled_from([False, False, False, True])
-order_op = st.tuples(
-    st.just("place"),
-    market,
-    side,
-    st.sampled_from(list(OrderType)),
-    distance,  # how far from the mark its price or trigger sits
-    rarely,  # on the side that executes at once (or is refused) instead of resting
-    notional,
-    leverage,
-    mode,
-    rarely,  # reduce-only
-    rarely,  # post-only
-    maybe_distance,  # take-profit, this far from the price on the profit side
-    maybe_distance,  # stop-loss, this far on the loss side
-)
+
+
+def order_op_of(worth: st.SearchStrategy[float]) -> st.SearchStrategy[tuple[Any, ...]]:
+    return st.tuples(
+        st.just("place"),
+        market,
+        side,
+        st.sampled_from(list(OrderType)),
+        distance,  # how far from the mark its price or trigger sits
+        rarely,  # on the side that executes at once (or is refused) instead of resting
+        worth,
+        leverage,
+        mode,
+        rarely,  # reduce-only
+        rarely,  # post-only
+        maybe_distance,  # take-profit, this far from the price on the profit side
+        maybe_distance,  # stop-loss, this far on the loss side
+    )
+
+
+order_op = order_op_of(notional)
 op = st.one_of(
     order_op,
     order_op,
@@ -65,6 +75,7 @@ op = st.one_of(
     st.tuples(st.just("add_margin"), market, st.floats(min_value=1, max_value=3_000)),
     st.tuples(st.just("remove_margin"), market, st.floats(min_value=1, max_value=3_000)),
     st.tuples(st.just("funding"), market, st.floats(min_value=-0.002, max_value=0.002)),
+    st.tuples(st.just("leverage"), market, leverage),
     st.tuples(st.just("bad"), market, st.sampled_from([math.nan, math.inf, -1.0, 0.0])),
 )
 # Each step is an action followed by a mark move, so sessions reach liquidations often.
@@ -146,6 +157,31 @@ def orders_sane(eng: PaperEngine) -> None:
     # A tick reads a market's order edges from its position when it has one: always current.
     for name, pos in eng._positions.items():
         assert (pos.lo, pos.hi) == eng._edges.get(name, (-math.inf, math.inf))
+    # Whatever changed a position (a fill, a partial liquidation, a leverage change, funding),
+    # its orders followed: each holds back what its position now asks, TP/SL take its size.
+    for o in orders:
+        held = eng._desk._reserve_of(o, eng._positions.get(o.market))
+        assert math.isclose(o.reserved_margin, held, rel_tol=1e-9, abs_tol=1e-9), (o, held)
+        if o.tpsl is not None:
+            view = eng.position(o.market)
+            assert view is not None and o.size == view.size and o.leverage == view.leverage
+
+
+def finite(eng: PaperEngine) -> None:
+    """Every figure the engine holds or shows is finite (None where there is none)."""
+
+    def check(view: object) -> None:
+        for name in view.__dataclass_fields__:  # type: ignore[attr-defined]
+            value = getattr(view, name)
+            if isinstance(value, float):
+                assert math.isfinite(value), (name, view)
+
+    check(eng.account)
+    for p in eng.positions():
+        check(p)
+    for o in eng.open_orders():
+        check(o)
+    assert math.isfinite(eng._buffer) and math.isfinite(eng._desk.reserved)
 
 
 def orders_kept_their_word(eng: PaperEngine) -> None:
@@ -156,6 +192,8 @@ def orders_kept_their_word(eng: PaperEngine) -> None:
     rested: dict[int, OrderEvent] = {}
     ended = set()
     for e in eng.events:
+        if isinstance(e, Liquidation):  # rule 7: a liquidation (even a slice) finds no orders
+            assert not [o for o, r in rested.items() if r.market == e.market and o not in ended]
         if isinstance(e, OrderEvent):
             if e.reduce_only:
                 reduce_only.add(e.order_id)
@@ -175,10 +213,16 @@ def orders_kept_their_word(eng: PaperEngine) -> None:
     assert {o.id for o in eng.open_orders()} == set(rested) - ended
 
 
+VENUES = pytest.mark.parametrize("venue", list(Venue))
+TAKES_ALL = ("forfeit", "backstop")  # outcomes that take the whole margin at stake
+
+
 def run(eng: PaperEngine, step: tuple[Any, ...]) -> None:
     kind, name = step[0], step[1]
     before = snapshot(eng)
     wallet = eng.account.wallet_balance
+    n_before = len(eng.liquidations)
+    n_events = len(eng.events)
     pos = eng.position(name)
     try:
         if kind == "open":
@@ -204,14 +248,29 @@ def run(eng: PaperEngine, step: tuple[Any, ...]) -> None:
             eng.remove_margin(name, step[2])
         elif kind == "funding":
             eng.apply_funding(name, step[2])
+        elif kind == "leverage":
+            preview = eng.leverage_preview(name, step[2])
+            assert snapshot(eng) == before
+            try:
+                eng.set_leverage(name, step[2])
+            except OrderRejected as exc:
+                assert preview.rejection == str(exc)
+                raise
+            assert preview.rejection is None
         elif kind == "mark":
-            n_liq = len(eng.liquidations)
             eng.set_mark(name, eng.mark(name) * (1 + step[2]))  # type: ignore[operator]
-            new = eng.liquidations[n_liq:]
-            if new and all(x.mode is MarginMode.ISOLATED for x in new):
-                assert eng.account.wallet_balance == wallet  # isolated never touches W
+            new = eng.liquidations[n_before:]
+            filled = any(isinstance(e, Fill) for e in eng.events[n_events:])
+            if new and not filled and all(x.mode is MarginMode.ISOLATED for x in new):
+                # An isolated liquidation touches W only to return what it leaves.
+                returned = math.fsum(x.returned for x in new)
+                assert math.isclose(eng.account.wallet_balance, wallet + returned, abs_tol=1e-6)
         elif kind == "bad":
             eng.set_mark(name, step[2])
+        elif kind == "to_liq":  # the mark just past the position's liquidation price
+            if pos is not None and pos.liquidation_price is not None:
+                sign = 1 if pos.side is Side.LONG else -1
+                eng.set_mark(name, pos.liquidation_price * (1 - sign * step[2]))
         elif kind == "place":
             place(eng, name, step)
         elif kind == "cancel":
@@ -228,20 +287,30 @@ def run(eng: PaperEngine, step: tuple[Any, ...]) -> None:
         assert snapshot(eng) == before  # a rejected call changes nothing
     conserved(eng)
     orders_sane(eng)
-    if any(x.mode is MarginMode.CROSS for x in eng.liquidations):
-        last_cross = max(
-            x.seq for x in eng.liquidations if x.mode is MarginMode.CROSS
-        )  # right after a cross liquidation, the wallet is exactly zero
-        if last_cross == eng.events[-1].seq:
+    finite(eng)
+    for x in eng.liquidations[n_before:]:
+        assert x.outcome in (
+            ("forfeit",) if eng.venue is Venue.BINANCE else (*TAKES_ALL[1:], "market", "partial")
+        )
+        assert x.returned >= 0 and x.forfeited >= -1e-6 * max(1.0, abs(wallet))
+        event(f"{x.mode.value} {x.outcome}")
+    last = eng.events[-1] if eng.events else None
+    if isinstance(last, Liquidation) and last.mode is MarginMode.CROSS:
+        # Right after a cross liquidation that takes the balance, the wallet is exactly zero;
+        # after one at market it holds what was left (never less than zero).
+        if last.outcome in TAKES_ALL:
             assert eng.account.wallet_balance == 0
+        else:
+            assert eng.account.wallet_balance >= 0
 
 
+@VENUES
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(step_st, min_size=1, max_size=30), st.booleans())
+@given(st.lists(step_st, min_size=1, max_size=30), st.booleans(), st.booleans())
 def test_random_sessions_conserve_money_and_reject_atomically(
-    steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool
+    venue: Venue, steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool, tiered: bool
 ) -> None:
-    eng = make_engine(fees=fees)
+    eng = make_engine(fees=fees, venue=venue, tiered=tiered)
     for action, mark in steps:
         run(eng, action)
         run(eng, mark)
@@ -272,21 +341,32 @@ def test_random_sessions_conserve_money_and_reject_atomically(
             any(isinstance(e, OrderEvent) and e.tpsl and e.action == "filled" for e in eng.events),
         ),
         ("orders left open", bool(eng.open_orders())),
+        ("partial liquidation", any(x.outcome == "partial" for x in eng.liquidations)),
     ):
         if seen:
             event(label)
-    # A rebuilt engine is the same account (the live one moved its cross total tick by tick,
-    # the rebuilt one summed it afresh: equal to float noise).
-    copy = PaperEngine.from_state(eng.to_state(), markets=eng.markets.values())
+    rebuilt_is_the_same(eng)
+
+
+def rebuilt_is_the_same(eng: PaperEngine) -> None:
+    """``from_state(to_state())`` is the live account: venue, liquidation cooldown, money,
+    positions, and the order book with every reserved margin and position TP/SL (the live
+    engine moved its cross total tick by tick, the rebuilt one summed it afresh: equal to
+    float noise)."""
+    state = eng.to_state()
+    copy = PaperEngine.from_state(state, markets=eng.markets.values())
+    assert copy.to_state() == state  # venue, cooldown, positions, open orders, next order id
+    assert copy.venue is eng.venue and copy._cooldown_until == eng._cooldown_until
     assert same(copy.account, eng.account)
     assert len(copy.positions()) == len(eng.positions())
     for a, b in zip(copy.positions(), eng.positions(), strict=True):
         assert same(a, b)
-    # The order book too: every open order with its reserved margin and position TP/SL.
     assert len(copy.open_orders()) == len(eng.open_orders())
     for x, y in zip(copy.open_orders(), eng.open_orders(), strict=True):
         assert same(x, y)
-    assert [o and o.id for o in copy.tp_sl("BTC")] == [o and o.id for o in eng.tp_sl("BTC")]
+    for name in MARKETS:
+        assert [o and o.id for o in copy.tp_sl(name)] == [o and o.id for o in eng.tp_sl(name)]
+    orders_sane(copy)
 
 
 small_move = st.integers(min_value=-8, max_value=8).map(lambda pct: pct / 100)
@@ -299,17 +379,20 @@ order_heavy = st.one_of(
     st.tuples(st.just("cancel"), market, st.integers(min_value=0, max_value=12)),
     st.tuples(st.just("tpsl"), market, maybe_offset, maybe_offset),
     st.tuples(st.just("add_margin"), market, st.floats(min_value=1, max_value=3_000)),
+    st.tuples(st.just("leverage"), market, leverage),
+    st.tuples(st.just("funding"), market, st.floats(min_value=-0.002, max_value=0.002)),
 )
 order_step = st.tuples(order_heavy, st.tuples(st.just("mark"), market, small_move))
 
 
+@VENUES
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(order_step, min_size=3, max_size=40), st.booleans())
+@given(st.lists(order_step, min_size=3, max_size=40), st.booleans(), st.booleans())
 def test_random_order_sessions_keep_their_word(
-    steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool
+    venue: Venue, steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool, tiered: bool
 ) -> None:
     """Sessions that place many orders and move the marks less, so orders rest and fill."""
-    eng = make_engine(balance=50_000, fees=fees)
+    eng = make_engine(balance=50_000, fees=fees, venue=venue, tiered=tiered)
     for action, mark in steps:
         run(eng, action)
         run(eng, mark)
@@ -321,24 +404,31 @@ def test_random_order_sessions_keep_their_word(
         ("reduce-only cut", any(e.reduce_only and 0 < e.filled_size < e.size for e in records)),
         ("order rejected at fill", any(e.action == "rejected" for e in records)),
         ("orders left open", bool(eng.open_orders())),
+        ("partial liquidation", any(x.outcome == "partial" for x in eng.liquidations)),
     ):
         if seen:
             event(label)
     copy = PaperEngine.from_state(eng.to_state(), markets=eng.markets.values())
     assert copy.open_orders() == eng.open_orders()  # field by field, reserved margin too
-    assert same(copy.account, eng.account)
+    rebuilt_is_the_same(eng)
 
 
+@VENUES
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.tuples(market, side, notional, leverage, mode), min_size=1, max_size=4),
     st.integers(min_value=0, max_value=3),
     st.sampled_from([1e-6, 1e-9]),
+    st.booleans(),
 )
 def test_marking_just_inside_never_liquidates_and_just_beyond_always_does(
-    orders: list[tuple[str, Side, float, int, MarginMode]], pick: int, eps: float
+    venue: Venue,
+    orders: list[tuple[str, Side, float, int, MarginMode]],
+    pick: int,
+    eps: float,
+    tiered: bool,
 ) -> None:
-    eng = make_engine(balance=50_000)
+    eng = make_engine(balance=50_000, venue=venue, tiered=tiered)
     for name, s, usd, lev, m in orders:
         with contextlib.suppress(OrderRejected):
             eng.open(name, s, usd / BASE[name], min(lev, MAX_LEV[name]), m)
@@ -354,30 +444,57 @@ def test_marking_just_inside_never_liquidates_and_just_beyond_always_does(
     eng.set_mark(target.market, inside)
     assert eng.position(target.market) is not None
     assert eng.liquidations == []
+    value_before = eng.account.cross_account_value
     eng.set_mark(target.market, beyond)
-    assert eng.position(target.market) is None
     [first, *_] = eng.liquidations
     assert isinstance(first, Liquidation) and first.mode is target.mode
-    if target.mode is MarginMode.CROSS:
-        assert all(p.mode is MarginMode.ISOLATED for p in eng.positions())
-        assert eng.account.wallet_balance == 0
+    assert first.market == target.market or target.mode is MarginMode.CROSS
+    if venue is Venue.BINANCE:
+        assert eng.position(target.market) is None
+        assert first.outcome == "forfeit"
+    else:  # just beyond: equity is at maintenance, far above the backstop's 2/3
+        assert first.outcome in ("market", "partial")
+    after = eng.position(target.market)
+    if after is None:
+        event(f"{target.mode.value} closed")
+    else:  # a 20 % slice of a position above 100,000 left it above maintenance
+        event(f"{target.mode.value} partial")
+        assert venue is Venue.HYPERLIQUID
+        mine = [x for x in eng.liquidations if x.market == target.market]
+        assert [x.outcome for x in mine] == ["partial"]
+        assert math.isclose(after.size, target.size * 0.8, rel_tol=1e-9)
+        assert target.size * beyond > 100_000
+    if target.mode is MarginMode.CROSS and after is None:
+        sliced = {x.market for x in eng.liquidations if x.outcome == "partial"}
+        assert {p.market for p in eng.positions() if p.mode is MarginMode.CROSS} == sliced
+        if sliced:
+            return
+        if venue is Venue.BINANCE:
+            assert eng.account.wallet_balance == 0
+        else:  # closed at the mark: the cross balance is what the account was worth there
+            worth = value_before + sign * target.size * (beyond - inside)
+            assert math.isclose(eng.account.wallet_balance, worth, rel_tol=1e-9, abs_tol=1e-6)
 
 
 cross_heavy = st.sampled_from([MarginMode.CROSS, MarginMode.CROSS, MarginMode.ISOLATED])
 
 
+@VENUES
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.tuples(market, side, notional, leverage, cross_heavy), min_size=2, max_size=6),
     st.lists(st.tuples(market, move), min_size=5, max_size=25),
     st.booleans(),
+    st.booleans(),
 )
 def test_cross_liquidation_wipes_cross_only_and_conserves_money(
+    venue: Venue,
     orders: list[tuple[str, Side, float, int, MarginMode]],
     path: list[tuple[str, float]],
     fees: bool,
+    tiered: bool,
 ) -> None:
-    eng = make_engine(balance=20_000, fees=fees)
+    eng = make_engine(balance=20_000, fees=fees, venue=venue, tiered=tiered)
     for name, s, usd, lev, m in orders:
         with contextlib.suppress(OrderRejected):
             eng.open(name, s, usd / BASE[name], min(lev, MAX_LEV[name]), m)
@@ -386,11 +503,74 @@ def test_cross_liquidation_wipes_cross_only_and_conserves_money(
         n_liq = len(eng.liquidations)
         eng.set_mark(name, eng.mark(name) * (1 + change))  # type: ignore[operator]
         new = eng.liquidations[n_liq:]
-        if any(x.mode is MarginMode.CROSS for x in new):
-            event("cross liquidation")
-            assert eng.account.wallet_balance == 0
-            assert all(p.mode is MarginMode.ISOLATED for p in eng.positions())
-            survivors = {p.market: p.margin for p in eng.positions()}
-            assert all(survivors[k] == v for k, v in isolated.items() if k in survivors)
+        cross_new = [x for x in new if x.mode is MarginMode.CROSS]
+        if cross_new:
+            event(f"cross liquidation {cross_new[-1].outcome}")
+            if cross_new[-1].outcome in TAKES_ALL:
+                assert eng.account.wallet_balance == 0
+            if all(x.outcome != "partial" for x in cross_new):
+                assert all(p.mode is MarginMode.ISOLATED for p in eng.positions())
+            survivors = {
+                p.market: p.margin for p in eng.positions() if p.mode is MarginMode.ISOLATED
+            }
+            touched = {x.market for x in new if x.mode is MarginMode.ISOLATED}
+            assert all(
+                survivors[k] == v
+                for k, v in isolated.items()
+                if k in survivors and k not in touched
+            )
         assert eng.account.wallet_balance >= 0
         conserved(eng)
+
+
+big = st.floats(min_value=20_000, max_value=300_000)
+partial_op = st.one_of(
+    order_op_of(big),
+    order_op_of(big),
+    st.tuples(st.just("open"), market, side, big, leverage, mode),
+    st.tuples(st.just("close"), market, st.floats(min_value=0.05, max_value=1.0)),
+    st.tuples(st.just("tpsl"), market, maybe_offset, maybe_offset),
+    st.tuples(st.just("leverage"), market, leverage),
+    st.tuples(st.just("funding"), market, st.floats(min_value=-0.002, max_value=0.002)),
+    st.tuples(st.just("wait"), market, st.sampled_from([5.0, 31.0])),  # the 30 s cooldown
+    st.tuples(st.just("to_liq"), market, st.sampled_from([1e-6, 1e-3, 5e-3])),
+    st.tuples(st.just("to_liq"), market, st.sampled_from([1e-6, 1e-3, 5e-3])),
+)
+fine_move = st.integers(min_value=-30, max_value=30).map(lambda x: x / 1_000)
+partial_step = st.tuples(partial_op, st.tuples(st.just("mark"), market, fine_move))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(partial_step, min_size=3, max_size=30), st.booleans(), st.booleans())
+def test_hyperliquid_partial_liquidations_and_resting_orders(
+    steps: list[tuple[tuple[Any, ...], tuple[Any, ...]]], fees: bool, tiered: bool
+) -> None:
+    """Positions above 100,000 of notional, liquidated 20 % at a time, among resting orders:
+    every slice finds its market's orders cancelled, orders placed after a slice follow what
+    is left, and the account rebuilds the same mid-cooldown."""
+    clock = FakeClock()
+    eng = make_engine(balance=150_000, fees=fees, clock=clock, tiered=tiered)
+    for action, mark in steps:
+        if action[0] == "wait":
+            clock.now += action[2]
+        else:
+            run(eng, action)
+        run(eng, mark)
+    orders_kept_their_word(eng)
+    for label, seen in (
+        ("partial liquidation", any(x.outcome == "partial" for x in eng.liquidations)),
+        ("order filled", any(f.order_id is not None for f in eng.fills)),
+        (
+            "order placed after a slice",
+            any(
+                isinstance(e, OrderEvent)
+                and e.action == "placed"
+                and any(x.outcome == "partial" and x.seq < e.seq for x in eng.liquidations)
+                for e in eng.events
+            ),
+        ),
+        ("in cooldown at the end", eng._cooldown_until > clock.now),
+    ):
+        if seen:
+            event(label)
+    rebuilt_is_the_same(eng)

@@ -1,4 +1,6 @@
-"""Hand-worked numbers for every rule of ../shared/MARGIN.md (fees 0 unless stated)."""
+"""Hand-worked numbers for the rules of docs/rules.md common to both venues (fees 0 unless
+stated). Where a liquidation's outcome matters, a test names its venue; the venue-specific
+rules have their own hand-worked cases in test_venues.py."""
 
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ def approx(x: float, rel: float = 1e-9) -> object:
 # --------------------------------------------------------------------------- MARGIN.md examples
 
 
-def test_example_1_isolated_long(eng: PaperEngine) -> None:
+def test_example_1_isolated_long(bn: PaperEngine) -> None:
+    eng = bn  # Binance: a liquidation forfeits what was at stake
     eng.open("BTC", LONG, size=0.1, leverage=10, mode=ISO)
     pos = eng.position("BTC")
     assert pos is not None
@@ -58,7 +61,8 @@ def test_example_2_isolated_short(eng: PaperEngine) -> None:
     assert round(pos.liquidation_price, 2) == 108_641.98
 
 
-def test_example_3_cross_long_takes_whole_balance(eng: PaperEngine) -> None:
+def test_example_3_cross_long_takes_whole_balance(bn: PaperEngine) -> None:
+    eng = bn  # Binance: a liquidation forfeits what was at stake
     eng.open("BTC", LONG, size=0.5, leverage=10, mode=CROSS)
     pos = eng.position("BTC")
     assert pos is not None
@@ -75,7 +79,8 @@ def test_example_3_cross_long_takes_whole_balance(eng: PaperEngine) -> None:
     assert liq.mode is CROSS and liq.margin_lost == approx(10_000)
 
 
-def test_example_3_same_trade_isolated_loses_only_its_margin(eng: PaperEngine) -> None:
+def test_example_3_same_trade_isolated_loses_only_its_margin(bn: PaperEngine) -> None:
+    eng = bn  # Binance: a liquidation forfeits what was at stake
     eng.open("BTC", LONG, size=0.5, leverage=10, mode=ISO)
     pos = eng.position("BTC")
     assert pos is not None and pos.margin == approx(5_000)
@@ -238,7 +243,8 @@ def test_positions_keep_their_order_when_added_to(eng: PaperEngine) -> None:
 # --------------------------------------------------------------------------- cross liquidation
 
 
-def test_cross_liquidation_price_reflects_other_cross_positions(eng: PaperEngine) -> None:
+def test_cross_liquidation_price_reflects_other_cross_positions(bn: PaperEngine) -> None:
+    eng = bn  # Binance: a liquidation forfeits what was at stake
     eng.open("BTC", LONG, size=0.2, leverage=10, mode=CROSS)
     alone = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
     eng.open("ETH", SHORT, size=5, leverage=10, mode=CROSS)
@@ -257,7 +263,8 @@ def test_cross_liquidation_price_reflects_other_cross_positions(eng: PaperEngine
     assert eng.account.wallet_balance == 0
 
 
-def test_cross_liquidation_closes_all_cross_and_spares_isolated(eng: PaperEngine) -> None:
+def test_cross_liquidation_closes_all_cross_and_spares_isolated(bn: PaperEngine) -> None:
+    eng = bn  # Binance: a liquidation forfeits what was at stake
     eng.open("SOL", LONG, size=10, leverage=5, mode=ISO)  # 400 posted
     eng.open("BTC", LONG, size=0.5, leverage=20, mode=CROSS)
     eng.open("ETH", LONG, size=1, leverage=10, mode=CROSS)
@@ -376,10 +383,11 @@ def test_funding_uses_the_markets_current_rate_and_skips_flat_markets(eng: Paper
     assert eng.apply_funding("BTC") == approx(-2.0)
 
 
-def test_funding_can_liquidate_an_isolated_position(eng: PaperEngine) -> None:
+def test_funding_can_liquidate_an_isolated_position(bn: PaperEngine) -> None:
+    eng = bn  # Binance: a liquidation forfeits what was at stake
     eng.open("BTC", LONG, size=0.1, leverage=10, mode=ISO)
     eng.set_mark("BTC", 91_200)  # just above 91,139.24
-    eng.apply_funding("BTC", rate=0.001)  # pays 9.12 from M
+    eng.apply_funding("BTC", rate=0.001)  # Binance, 8 h at 0.1 %/h: pays 72.96 from M
     assert eng.position("BTC") is None
     assert eng.account.wallet_balance == approx(9_000)
 

@@ -1,15 +1,25 @@
 """perpdesk's paper-trading engine: pure Python, no UI imports (rules: docs/rules.md)."""
 
 from tui.engine.engine import PaperEngine
-from tui.engine.markets import DEFAULT_MARKETS, default_markets
+from tui.engine.markets import (
+    DEFAULT_MARKETS,
+    DEFAULT_SYMBOLS,
+    default_markets,
+    markets_from_binance_brackets,
+    markets_from_hyperliquid_meta,
+    venue_data,
+    venue_markets,
+)
 from tui.engine.models import (
     AccountView,
     Event,
     Fill,
     FundingPayment,
     InvalidInput,
+    LeveragePreview,
     Liquidation,
     MarginMode,
+    MarginTier,
     MarginTransfer,
     Market,
     Order,
@@ -20,16 +30,20 @@ from tui.engine.models import (
     Preview,
     Side,
 )
+from tui.engine.venues import Venue
 
 __all__ = [
     "DEFAULT_MARKETS",
+    "DEFAULT_SYMBOLS",
     "AccountView",
     "Event",
     "Fill",
     "FundingPayment",
     "InvalidInput",
+    "LeveragePreview",
     "Liquidation",
     "MarginMode",
+    "MarginTier",
     "MarginTransfer",
     "Market",
     "Order",
@@ -40,5 +54,10 @@ __all__ = [
     "PositionView",
     "Preview",
     "Side",
+    "Venue",
     "default_markets",
+    "markets_from_binance_brackets",
+    "markets_from_hyperliquid_meta",
+    "venue_data",
+    "venue_markets",
 ]

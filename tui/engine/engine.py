@@ -1,10 +1,14 @@
 """The paper-trading engine: one-way positions, Isolated and Cross margin, liquidation, funding.
 
-Rules: docs/rules.md; every formula comes from :mod:`tui.engine.margin`.
+Rules: docs/rules.md; every formula comes from :mod:`tui.engine.margin`; the rules that differ
+between venues are chosen by the engine's :class:`~tui.engine.venues.Venue`.
 
 Speed: :meth:`PaperEngine.set_mark` costs the same whatever the number of open positions. The
 engine keeps one running total, the cross *buffer* ``sum(u - MM)`` over cross positions, which a
-tick moves by ``(s * q - q * mmr) * dP`` of the ticked position only. The cross account is
+tick moves by ``(s * q - q * rate) * dP`` of the ticked position only. Margin tables make
+``MM = q * P * rate - amount`` piecewise linear in the mark: each position caches the mark range
+of its current tier, and only a tick that leaves it re-tiers the position (still O(1): the
+buffer moves by the exact difference of that one position's ``u - MM``). The cross account is
 liquidated when ``W + buffer <= 0`` (that is ``V <= R``); an isolated position when its mark
 crosses its cached liquidation price. Displayed cross liquidation prices, account totals and
 previews are computed on read.
@@ -15,11 +19,13 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from tui.engine import margin as mg
+from tui.engine import venues as vn
 from tui.engine.limits import (
     MAX_BALANCE,
     MAX_FUNDING_RATE,
@@ -30,13 +36,14 @@ from tui.engine.limits import (
     MIN_PRICE,
     MIN_SIZE,
 )
-from tui.engine.markets import DEFAULT_MARKETS
+from tui.engine.markets import venue_markets
 from tui.engine.models import (
     AccountView,
     Event,
     Fill,
     FundingPayment,
     InvalidInput,
+    LeveragePreview,
     Liquidation,
     MarginMode,
     MarginTransfer,
@@ -54,6 +61,7 @@ from tui.engine.models import (
     to_float,
 )
 from tui.engine.orders import KEEP, OrderDesk
+from tui.engine.venues import Venue
 
 _INF = math.inf
 _REL_TOL = 1e-9  # sizes and amounts within this fraction count as equal (float noise)
@@ -61,14 +69,41 @@ _REL_TOL = 1e-9  # sizes and amounts within this fraction count as equal (float 
 Listener = Callable[[Event], None]
 
 
-class _Pos:
-    """Mutable internal position. ``k = s*q - q*mmr`` is its cross buffer move per unit of mark.
+class _Table:
+    """A market's margin table as flat tuples, for the engine's hot paths."""
 
-    ``lo`` / ``hi`` are the market's order edges (tui/engine/orders.py keeps them current): a
-    mark at or below ``lo`` or at or above ``hi`` reaches an open order. Kept here so a tick
-    reads them from the object it already holds."""
+    __slots__ = ("amounts", "floors", "n", "rates")
+
+    def __init__(self, market: Market) -> None:
+        self.floors = tuple(float(t.notional_floor) for t in market.tiers)
+        self.rates = tuple(float(t.maintenance_rate or 0.0) for t in market.tiers)
+        self.amounts = tuple(float(t.maintenance_amount or 0.0) for t in market.tiers)
+        self.n = len(self.floors)
+
+    def maintenance(self, notional: float) -> float:
+        t = mg.tier_index(self.floors, notional) if self.n > 1 else 0
+        return mg.tiered_maintenance(notional, self.rates[t], self.amounts[t])
+
+    def liquidation_price(self, s: int, q: float, entry: float, collateral: float) -> float:
+        if self.n == 1:
+            return mg.liquidation_price(s, q, entry, collateral + self.amounts[0], self.rates[0])
+        return mg.tiered_liquidation_price(
+            s, q, entry, collateral, self.floors, self.rates, self.amounts
+        )
+
+
+class _Pos:
+    """Mutable internal position.
+
+    The tier in force at the current mark is cached with the mark range it covers
+    (``tier_lo <= P < tier_hi``) and ``k = s*q - q*rate``, the cross buffer's move per unit of
+    mark. ``lo`` / ``hi`` are the market's order edges (tui/engine/orders.py keeps them
+    current): a mark at or below ``lo`` or at or above ``hi`` reaches an open order. Both are
+    kept here so a tick reads them from the object it already holds.
+    """
 
     __slots__ = (
+        "amount",
         "cross",
         "entry",
         "hi",
@@ -78,11 +113,14 @@ class _Pos:
         "lo",
         "margin",
         "market",
-        "mmr",
         "mode",
         "opened_at",
         "q",
+        "rate",
         "s",
+        "table",
+        "tier_hi",
+        "tier_lo",
     )
 
     def __init__(
@@ -94,8 +132,9 @@ class _Pos:
         mode: MarginMode,
         lev: float,
         margin: float,
-        mmr: float,
+        table: _Table,
         opened_at: float,
+        mark: float,
     ) -> None:
         self.market = market
         self.s = s
@@ -105,23 +144,52 @@ class _Pos:
         self.cross = mode is MarginMode.CROSS
         self.lev = lev
         self.margin = margin  # posted margin M (isolated only)
-        self.mmr = mmr
+        self.table = table
         self.opened_at = opened_at
-        self.lo = -_INF
+        self.lo = -_INF  # order edges (orders.py)
         self.hi = _INF
-        self.refresh()
+        self.refresh(mark)
 
     def _isolated_liq(self) -> float:
         if self.cross:
             return math.nan  # cross liquidation is decided by the account, never by this field
-        return mg.liquidation_price(self.s, self.q, self.entry, self.margin, self.mmr)
+        return self.table.liquidation_price(self.s, self.q, self.entry, self.margin)
 
-    def refresh(self) -> None:
+    def retier(self, mark: float) -> None:
+        """Cache the tier in force at ``mark``: its rate and amount, its mark range and the
+        slope ``k``."""
+        table, q = self.table, self.q
+        if table.n == 1:
+            t, self.tier_lo, self.tier_hi = 0, -_INF, _INF
+        else:
+            t = mg.tier_index(table.floors, q * mark)
+            self.tier_lo = table.floors[t] / q if t else -_INF
+            self.tier_hi = table.floors[t + 1] / q if t + 1 < table.n else _INF
+        self.rate = table.rates[t]
+        self.amount = table.amounts[t]
+        self.k = mg.buffer_slope(self.s, q, self.rate)
+
+    def shift(self, old: float, new: float) -> float:
+        """How this position's ``u - MM`` moves from mark ``old`` (in the cached tier) to
+        ``new`` (in another one); re-tiers the position at ``new``. Inlined: a hot path."""
+        q, table = self.q, self.table
+        mm_old = q * old * self.rate - self.amount
+        floors = table.floors
+        t = bisect_right(floors, q * new) - 1
+        t = t if t > 0 else 0
+        self.tier_lo = floors[t] / q if t else -_INF
+        self.tier_hi = floors[t + 1] / q if t + 1 < table.n else _INF
+        rate = self.rate = table.rates[t]
+        amount = self.amount = table.amounts[t]
+        self.k = self.s * q - q * rate
+        return self.s * q * (new - old) - (q * new * rate - amount - mm_old)
+
+    def refresh(self, mark: float) -> None:
         """Recompute the cached figures after q, entry or margin changed."""
-        self.k = mg.buffer_slope(self.s, self.q, self.mmr)
+        self.retier(mark)
         self.liq = self._isolated_liq()
 
-    def copy(self) -> _Pos:
+    def copy(self, mark: float) -> _Pos:
         new = _Pos(
             self.market,
             self.s,
@@ -130,8 +198,9 @@ class _Pos:
             self.mode,
             self.lev,
             self.margin,
-            self.mmr,
+            self.table,
             self.opened_at,
+            mark,
         )
         new.lo, new.hi = self.lo, self.hi
         return new
@@ -143,9 +212,16 @@ class _Pos:
     def upnl(self, mark: float) -> float:
         return mg.unrealized_pnl(self.s, self.q, self.entry, mark)
 
+    def mm(self, mark: float) -> float:
+        """Maintenance margin at ``mark``, with the tier in force at that mark."""
+        return self.table.maintenance(mg.notional(self.q, mark))
+
     def buffer(self, mark: float) -> float:
         """This position's part of the cross buffer: ``u - MM``."""
-        return self.upnl(mark) - mg.maintenance_margin(self.q, mark, self.mmr)
+        return self.upnl(mark) - self.mm(mark)
+
+    def liquidation_price(self, collateral: float) -> float:
+        return self.table.liquidation_price(self.s, self.q, self.entry, collateral)
 
 
 @dataclass(slots=True)
@@ -155,6 +231,7 @@ class _Plan:
     market: str
     side: Side
     size: float
+    requested: float
     mode: MarginMode
     leverage: float
     mark: float
@@ -170,6 +247,7 @@ class _Plan:
     new_pos: _Pos | None
     available_before: float
     available_after: float
+    max_leverage: float
     rejection: str | None
     order_id: int | None = None  # set when an order (tui/engine/orders.py) is filling
 
@@ -192,8 +270,16 @@ def _lev(x: float) -> str:
     return f"{x:g}x"
 
 
+def _size(x: float) -> str:
+    """A size in a message: its significant digits, never a float's binary noise."""
+    text = f"{x:.12g}"
+    if "e" in text:
+        text = f"{x:.10f}".rstrip("0").rstrip(".") if x < 1 else f"{x:,.0f}"
+    return text or "0"
+
+
 class PaperEngine:
-    """An in-memory paper-trading account on perpetual markets.
+    """An in-memory paper-trading account on perpetual markets, under one venue's rules.
 
     >>> eng = PaperEngine(balance=10_000, markets=[Market("BTC", max_leverage=40)])
     >>> eng.set_mark("BTC", 100_000)
@@ -207,6 +293,7 @@ class PaperEngine:
         markets: Iterable[Market] | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        venue: Venue | str = Venue.HYPERLIQUID,
     ) -> None:
         self._deposits = check_number("Starting balance", balance)
         if not self._deposits <= MAX_BALANCE:
@@ -214,8 +301,10 @@ class PaperEngine:
                 f"Starting balance {shown(balance)} is more than the engine takes "
                 f"(at most {_plain(MAX_BALANCE)})."
             )
+        self._venue = Venue.parse(venue)
         self._markets: dict[str, Market] = {}
-        for market in DEFAULT_MARKETS if markets is None else markets:
+        self._tables: dict[str, _Table] = {}
+        for market in venue_markets(self._venue) if markets is None else markets:
             self.add_market(market)
         self._clock = clock
         self._marks: dict[str, float] = {}
@@ -230,12 +319,19 @@ class PaperEngine:
         self._forfeited = 0.0
         self._seq = 0
         self._group = 0
+        self._cooldown_until = -_INF  # Hyperliquid: partial liquidations pause until then
+        self._next_funding = vn.next_funding_time(clock(), 1.0)
         self.events: list[Event] = []
         self.listeners: list[Listener] = []
         self._holds = 0  # > 0: listeners hear new records when the step ends (see _hold)
         self._held: list[Event] = []
         self._desk = OrderDesk(self)  # open orders: tui/engine/orders.py
         self._edges = self._desk.edges  # market -> the marks that set off its nearest orders
+
+    @property
+    def venue(self) -> Venue:
+        """Whose rules this account follows (chosen for the whole account)."""
+        return self._venue
 
     # ------------------------------------------------------------------ markets and marks
 
@@ -245,6 +341,7 @@ class PaperEngine:
         if market.name in self._markets:
             raise InvalidInput(f"Market {market.name} is already listed.")
         self._markets[market.name] = market
+        self._tables[market.name] = _Table(market)
 
     @property
     def markets(self) -> dict[str, Market]:
@@ -290,7 +387,10 @@ class PaperEngine:
         pos = self._positions.get(market)
         if pos is not None:
             if pos.cross:
-                buf = self._buffer + pos.k * (price - old)
+                if pos.tier_lo <= price < pos.tier_hi:
+                    buf = self._buffer + pos.k * (price - old)
+                else:  # the position's notional crossed a tier boundary: re-tier this one
+                    buf = self._buffer + pos.shift(old, price)
                 self._buffer = buf
                 if not self._wallet + buf > 0.0:  # written so that a NaN liquidates, never hides
                     self._liquidate_cross()
@@ -342,6 +442,21 @@ class PaperEngine:
         limit = MAX_FUNDING_RATE
         return check_range("Funding rate", rate, -limit, limit, " per hour")
 
+    def min_notional(self, market: str) -> float:
+        """The smallest order value on ``market``: its own minimum, else the venue's."""
+        mkt = self.market(market)
+        return self._venue.min_notional if mkt.min_notional is None else float(mkt.min_notional)
+
+    def funding_interval_hours(self, market: str) -> float:
+        """Hours between ``market``'s funding payments under this venue."""
+        mkt = self.market(market)
+        return self._interval(mkt)
+
+    def _interval(self, mkt: Market) -> float:
+        if self._venue is Venue.HYPERLIQUID or mkt.funding_interval_hours is None:
+            return self._venue.funding_interval_hours
+        return float(mkt.funding_interval_hours)
+
     # ------------------------------------------------------------------ reading state
 
     def position(self, market: str) -> PositionView | None:
@@ -366,7 +481,7 @@ class PaperEngine:
             leverage=pos.lev,
             margin=margin,
             unrealized_pnl=upnl,
-            maintenance_margin=mg.maintenance_margin(pos.q, mark, pos.mmr),
+            maintenance_margin=pos.mm(mark),
             liquidation_price=self._liq_of(pos, self._wallet + self._buffer),
             opened_at=pos.opened_at,
         )
@@ -375,7 +490,7 @@ class PaperEngine:
         """Liquidation price; ``cross_excess`` is ``W + buffer`` of the state to read."""
         if pos.cross:
             others = cross_excess - pos.buffer(self._marks[pos.market])
-            liq = mg.liquidation_price(pos.s, pos.q, pos.entry, others, pos.mmr)
+            liq = pos.liquidation_price(others)
         else:
             liq = pos.liq
         return _reachable(liq)
@@ -387,7 +502,7 @@ class PaperEngine:
         for pos in self._cross.values():
             mark = marks[pos.market]
             upnl += pos.upnl(mark)
-            mm += mg.maintenance_margin(pos.q, mark, pos.mmr)
+            mm += pos.mm(mark)
             used += mg.initial_margin(pos.q, mark, pos.lev)
         return upnl, mm, used
 
@@ -448,6 +563,8 @@ class PaperEngine:
         """What :meth:`open` would do with these arguments, changing nothing.
 
         Never raises for a bad order: ``rejection`` holds the message ``open`` would raise.
+        ``size`` is the size the order would fill (rounded to the market's size step);
+        ``requested_size`` the size asked for.
         """
         try:
             plan = self._plan(market, side, size, leverage, mode)
@@ -469,15 +586,20 @@ class PaperEngine:
         new = plan.new_pos
         liq: float | None = None
         at_risk = 0.0
+        maintenance = 0.0
+        left: float | None = None
         if new is not None:
+            maintenance = new.mm(plan.mark)
             if new.cross:
                 others = excess_after - new.buffer(plan.mark)
-                value = mg.liquidation_price(new.s, new.q, new.entry, others, new.mmr)
+                value = new.liquidation_price(others)
                 liq = _reachable(value)
                 at_risk = max(plan.wallet_after, 0.0)
             else:
                 liq = _reachable(new.liq)
                 at_risk = new.margin
+            if liq is not None:
+                left = self._left_after_liquidation(plan, new, liq)
         existing = self._positions.get(plan.market)
         return Preview(
             market=plan.market,
@@ -500,7 +622,29 @@ class PaperEngine:
             cross_liquidation_prices=moved,
             resulting_size=new.q if new is not None else 0.0,
             resulting_entry=new.entry if new is not None else None,
+            requested_size=plan.requested,
+            maintenance_margin=maintenance,
+            max_leverage=plan.max_leverage,
+            left_after_liquidation=left,
         )
+
+    def _left_after_liquidation(self, plan: _Plan, new: _Pos, liq: float) -> float:
+        """What a liquidation at ``liq`` would leave the trader, every other mark held still.
+
+        Binance: nothing of what was at stake. Hyperliquid: the position(s) close at market
+        when equity reaches maintenance, so what is left is the maintenance margin at that
+        price (isolated: this position's; cross: every cross position's).
+        """
+        if self._venue is Venue.BINANCE:
+            return 0.0
+        own = new.mm(liq)
+        if not new.cross:
+            return own
+        marks = self._marks
+        others = math.fsum(
+            pos.mm(marks[name]) for name, pos in self._cross.items() if name != plan.market
+        )
+        return own + others
 
     def _rejected_preview(
         self, market: object, side: object, size: object, leverage: object, mode: object, why: str
@@ -544,6 +688,7 @@ class PaperEngine:
             available_after=available,
             mark_price=mark,
             locked_mode=existing.mode if existing is not None else None,
+            requested_size=num(size),
         )
 
     def open(
@@ -557,7 +702,8 @@ class PaperEngine:
         """Place a market order. Returns the fill (the opening leg of a flip).
 
         Same side as an open position: adds. Opposite side: reduces, closes, or flips with the
-        remainder opened in ``mode``. Raises :class:`OrderRejected` and changes nothing when the
+        remainder opened in ``mode``. The size is rounded to the market's size step first
+        (:meth:`Market.round_size`). Raises :class:`OrderRejected` and changes nothing when the
         order cannot go through.
         """
         plan = self._plan(market, side, size, leverage, mode)
@@ -567,14 +713,14 @@ class PaperEngine:
 
     def close(self, market: str, size: float | None = None) -> Fill:
         """Close a position (``size=None``) or part of it at the mark. Never flips: a size
-        larger than the position closes all of it."""
+        larger than the position closes all of it. Reduce-only: no minimum order applies."""
         name = self._name(market)
         pos = self._positions.get(name)
         if pos is None:
             raise OrderRejected(f"There is no open {name} position to close.")
         q = pos.q if size is None else min(self._size("Size to close", name, size), pos.q)
         side = Side.SHORT if pos.s > 0 else Side.LONG
-        plan = self._plan(name, side, q, pos.lev, pos.mode)
+        plan = self._plan(name, side, q, pos.lev, pos.mode, reduce_only=True)
         if plan.rejection is not None:  # only when a figure would not be finite
             raise OrderRejected(plan.rejection)
         return self._apply(plan)
@@ -726,14 +872,18 @@ class PaperEngine:
         *,
         fill: float | None = None,
         maker: bool = False,
+        reduce_only: bool = False,
+        check_minimum: bool = True,
     ) -> _Plan:
         """What an order does, changing nothing. ``fill`` overrides the fill price (a limit
         order fills at its own price) and ``maker`` charges the maker fee instead of the
-        taker fee (tui/engine/orders.py uses both)."""
+        taker fee (tui/engine/orders.py uses both). ``reduce_only`` cuts the size to the
+        position's and exempts it from the minimum order; ``check_minimum=False`` skips the minimum
+        (a resting order met it when it was placed)."""
         name = self._name(market)
         side_ = Side.parse(side)
         mode_ = MarginMode.parse(mode)
-        q = self._size("Size", name, size)
+        requested = self._size("Size", name, size)
         lev = check_number("Leverage", leverage)
         mkt = self._markets[name]
         mark = self._marks.get(name)
@@ -744,6 +894,19 @@ class PaperEngine:
             fill = mg.fill_price(mark, s, mkt.slippage)
         fee_rate = mkt.maker_fee if maker else mkt.taker_fee
         pos = self._positions.get(name)
+        q = requested
+        if pos is not None and reduce_only and q >= pos.q * (1 - _REL_TOL):
+            q = pos.q  # the whole position, whatever its step
+        else:
+            q = mkt.round_size(requested)
+            if reduce_only and pos is not None:
+                q = min(q, pos.q)
+        if q <= 0.0:
+            step = _size(float(mkt.size_step or 0.0))
+            raise OrderRejected(
+                f"{_size(requested)} {name} is less than half of {name}'s size step "
+                f"({step} {name}); the smallest order is {step} {name}."
+            )
         available = self._available()
         wallet = self._wallet
         rejection: str | None = None
@@ -754,7 +917,6 @@ class PaperEngine:
         fee_close = 0.0
         kind = "open"
         new: _Pos | None = None
-        cross_freed = 0.0  # what closing part of a cross position frees in `available`
         if pos is not None and pos.s != s:
             # A remainder below the smallest size would be dust: the order closes it all.
             whole = q >= pos.q * (1 - _REL_TOL) or pos.q - q < MIN_SIZE
@@ -773,10 +935,10 @@ class PaperEngine:
                 cross_freed = realized + released
             available += cross_freed - fee_close
             if not full:
-                new = pos.copy()
+                new = pos.copy(mark)
                 new.q = pos.q - close_q
                 new.margin = pos.margin - released
-                new.refresh()
+                new.refresh(mark)
             kind = "close" if full else "reduce"
             pos = None if full else new
         open_q = 0.0 if close_q and (q - close_q) <= q * _REL_TOL else q - close_q
@@ -784,16 +946,38 @@ class PaperEngine:
             kind = "flip"
 
         im = fee_open = 0.0
+        max_lev = mkt.max_leverage_at(0.0)
         if open_q:
             if pos is not None and pos.mode is not mode_:
                 rejection = (
                     f"{name} is open in {pos.mode.label} mode; close it to reopen in {mode_.label}."
                 )
             order_lev = pos.lev if pos is not None else lev
+            resulting = mg.notional(open_q + (pos.q if pos is not None else 0.0), fill)
+            max_lev = mkt.max_leverage_at(resulting)
             if not 1.0 <= lev <= mkt.max_leverage:
                 rejection = rejection or (
                     f"Leverage on {name} must be between 1x and {_lev(mkt.max_leverage)}; "
                     f"{_lev(lev)} is out of range."
+                )
+            if pos is None and lev != math.floor(lev):
+                rejection = rejection or (
+                    f"Leverage is a whole number on {self._venue.label}; {_lev(lev)} is not. "
+                    f"Use {_lev(math.floor(lev))} or {_lev(math.ceil(lev))}."
+                )
+            if order_lev > max_lev:
+                rejection = rejection or self._tier_rejection(mkt, resulting, order_lev, max_lev)
+            minimum = self._venue.min_notional if mkt.min_notional is None else mkt.min_notional
+            worth = mg.notional(q, fill)
+            if check_minimum and worth < minimum * (1 - _REL_TOL):
+                least = minimum / fill
+                if mkt.size_step is not None:
+                    lot = float(mkt.size_step)
+                    least = mg.round_to_step(math.ceil(least / lot - 1e-9) * lot, lot)
+                rejection = rejection or (
+                    f"The smallest {name} order on {self._venue.label} is worth "
+                    f"{_money(minimum)}; this one is worth {_money(worth)}. Order at least "
+                    f"{_size(least)} {name}."
                 )
             im = mg.initial_margin(open_q, fill, order_lev)
             fee_open = mg.fee(open_q, fill, fee_rate)
@@ -819,12 +1003,12 @@ class PaperEngine:
                 )
             if pos is not None:  # add to the position
                 kind = "add"
-                new = pos.copy()
+                new = pos.copy(mark)
                 new.entry = (pos.q * pos.entry + open_q * fill) / (pos.q + open_q)
                 new.q = pos.q + open_q
                 if not pos.cross:
                     new.margin = pos.margin + im
-                new.refresh()
+                new.refresh(mark)
             else:
                 new = _Pos(
                     name,
@@ -834,17 +1018,21 @@ class PaperEngine:
                     mode_,
                     lev,
                     0.0 if mode_ is MarginMode.CROSS else im,
-                    mkt.mmr,
+                    self._tables[name],
                     self._clock(),
+                    mark,
                 )
             wallet -= fee_open + (0.0 if new.cross else im)
             available -= im + fee_open
             if rejection is None:
-                rejection = self._instant_liquidation(new, mark, mkt, wallet, name)
+                rejection = self._instant_liquidation(new, mark, name)
+        elif new is not None:
+            max_lev = mkt.max_leverage_at(mg.notional(new.q, fill))
         plan = _Plan(
             market=name,
             side=side_,
             size=q,
+            requested=requested,
             mode=mode_,
             leverage=new.lev if new is not None else lev,
             mark=mark,
@@ -860,6 +1048,7 @@ class PaperEngine:
             new_pos=new,
             available_before=available_before,
             available_after=available,
+            max_leverage=max_lev,
             rejection=rejection,
         )
         if open_q and rejection is None and self._cross_liquidated_after(plan):
@@ -870,6 +1059,23 @@ class PaperEngine:
         if plan.rejection is None and not self._finite_plan(plan):
             plan.rejection = "This order would take the account's figures out of range."
         return plan
+
+    def _tier_rejection(self, mkt: Market, notional: float, lev: float, cap: float) -> str:
+        """Why ``lev`` is too high for a position of ``notional``, and what would do."""
+        floor = 0.0
+        for tier in mkt.tiers[1:]:
+            if notional > tier.notional_floor:
+                floor = float(tier.notional_floor)
+        ceiling = 0.0  # the largest notional this leverage allows
+        for i, tier in enumerate(mkt.tiers):
+            if float(tier.max_leverage) >= lev:
+                ceiling = float(mkt.tiers[i + 1].notional_floor) if i + 1 < len(mkt.tiers) else _INF
+        reach = f"up to {_money(ceiling)} of notional" if ceiling else "no position at all"
+        return (
+            f"{mkt.name} positions above {_money(floor)} of notional allow at most {_lev(cap)}; "
+            f"this one would be {_money(notional)} at {_lev(lev)}, which allows {reach}. "
+            f"Lower the leverage to {_lev(cap)} or the size."
+        )
 
     def _size(self, label: str, name: str, size: object) -> float:
         """An order or close size: a real number from ``MIN_SIZE`` to ``MAX_SIZE``."""
@@ -928,17 +1134,16 @@ class PaperEngine:
         )
         return cross_left and not self._excess_after(plan) > 0.0
 
-    def _instant_liquidation(
-        self, new: _Pos, mark: float, mkt: Market, wallet: float, name: str
-    ) -> str | None:
+    def _instant_liquidation(self, new: _Pos, mark: float, name: str) -> str | None:
         """A rejection if the resulting isolated position would be liquidated at once."""
         if new.cross or not mg.is_beyond(new.s, mark, new.liq):
             return None
-        top = math.ceil(1.0 / mkt.mmr) - 1
+        rate = new.rate
+        top = math.ceil(1.0 / rate) - 1
         hint = f"use at most {top}x" if top >= 1 else "this market cannot be traded isolated"
         return (
             f"At {_lev(new.lev)} this {name} position would be liquidated at once "
-            f"(maintenance margin {mkt.mmr:.2%}); {hint}."
+            f"(maintenance margin {rate:.2%}); {hint}."
         )
 
     def _excess_after(self, plan: _Plan) -> float:
@@ -1033,13 +1238,22 @@ class PaperEngine:
             )
         self._wallet -= amount
         pos.margin += amount
-        pos.refresh()
+        pos.refresh(self._marks[pos.market])
         return self._transfer(pos.market, amount)
 
     def removable_margin(self, market: str) -> float:
-        """The most isolated margin :meth:`remove_margin` would accept now."""
+        """The most isolated margin :meth:`remove_margin` would accept now.
+
+        Hyperliquid: what stays, counting unrealized PnL, must cover
+        ``max(q * P / L, 10 % of q * P)`` (profit can be taken out). Binance: the margin less
+        any unrealized loss must cover ``q * P / L``.
+        """
         pos = self._isolated(market, "remove margin from")
         mark = self._marks[pos.market]
+        if self._venue is Venue.HYPERLIQUID:
+            return mg.removable_margin_hl(
+                pos.margin, pos.upnl(mark), pos.q, mark, pos.lev, vn.HL_TRANSFER_FLOOR
+            )
         return mg.removable_margin(pos.margin, pos.upnl(mark), pos.q, mark, pos.lev)
 
     def remove_margin(self, market: str, amount: float) -> MarginTransfer:
@@ -1047,14 +1261,21 @@ class PaperEngine:
         amount = check_number("Amount", amount)
         most = self.removable_margin(pos.market)
         if not amount <= most + _REL_TOL * max(1.0, most):
-            raise OrderRejected(
-                f"You can remove at most {_money(most)} from {pos.market}: the position must keep "
-                f"its {_lev(pos.lev)} initial margin, covering any unrealized loss."
-            )
+            if self._venue is Venue.HYPERLIQUID:
+                why = (
+                    f"what stays, counting unrealized PnL, must cover the larger of its "
+                    f"{_lev(pos.lev)} initial margin and 10 % of its notional"
+                )
+            else:
+                why = (
+                    f"the position must keep its {_lev(pos.lev)} initial margin, covering any "
+                    "unrealized loss"
+                )
+            raise OrderRejected(f"You can remove at most {_money(most)} from {pos.market}: {why}.")
         amount = min(amount, most)
         self._wallet += amount
         pos.margin -= amount
-        pos.refresh()
+        pos.refresh(self._marks[pos.market])
         return self._transfer(pos.market, -amount)
 
     def _isolated(self, market: str, verb: str) -> _Pos:
@@ -1076,46 +1297,247 @@ class PaperEngine:
         self._check_cross()
         return record
 
+    # ------------------------------------------------------------------ leverage
+
+    def leverage_preview(self, market: str, leverage: float) -> LeveragePreview:
+        """What :meth:`set_leverage` would do, changing nothing; never raises for bad input
+        (``rejection`` holds the message)."""
+        try:
+            return self._leverage_plan(market, leverage)
+        except OrderRejected as exc:
+            try:
+                name = self._name(market)
+            except OrderRejected:
+                name = str(market)
+            pos = self._positions.get(name)
+            available = self._available()
+            num = (
+                float(leverage)
+                if isinstance(leverage, (int, float)) and not isinstance(leverage, bool)
+                else math.nan
+            )
+            view = self._view(pos) if pos is not None else None
+            return LeveragePreview(
+                market=name,
+                mode=pos.mode if pos is not None else MarginMode.ISOLATED,
+                leverage_before=pos.lev if pos is not None else math.nan,
+                leverage=num,
+                max_leverage=math.nan,
+                margin_before=view.margin if view is not None else math.nan,
+                margin_after=view.margin if view is not None else math.nan,
+                top_up=0.0,
+                liquidation_price_before=view.liquidation_price if view is not None else None,
+                liquidation_price_after=view.liquidation_price if view is not None else None,
+                available_before=available,
+                available_after=available,
+                rejection=str(exc),
+            )
+
+    def set_leverage(self, market: str, leverage: float) -> PositionView:
+        """Change an open position's leverage, as the venue allows.
+
+        A whole number from 1 to the most its tier allows at the current notional. Cross:
+        lowering it must leave the account able to hold the larger initial margin. Isolated:
+        raising it keeps the posted margin (remove some with :meth:`remove_margin`); lowering
+        it posts from the wallet whatever the position's equity lacks of the new initial
+        margin. Resting orders that add to the position take the new leverage, so what they
+        hold back changes too (and must fit in what is available). Raises
+        :class:`OrderRejected` and changes nothing otherwise.
+        """
+        plan = self._leverage_plan(market, leverage)
+        if plan.rejection is not None:
+            raise OrderRejected(plan.rejection)
+        pos = self._positions[plan.market]
+        pos.lev = plan.leverage
+        self._desk.position_changed(pos.market)  # TP/SL leverage, resting adds' reservations
+        if plan.top_up > 0.0:
+            self._wallet -= plan.top_up
+            pos.margin += plan.top_up
+            pos.refresh(self._marks[pos.market])
+            self._transfer(pos.market, plan.top_up)
+        return self._view(pos)
+
+    def _leverage_plan(self, market: str, leverage: object) -> LeveragePreview:
+        name = self._name(market)
+        pos = self._positions.get(name)
+        if pos is None:
+            raise OrderRejected(f"There is no open {name} position to change the leverage of.")
+        lev = check_number("Leverage", leverage)
+        mkt = self._markets[name]
+        mark = self._marks[name]
+        notional = mg.notional(pos.q, mark)
+        cap = mkt.max_leverage_at(notional)
+        view = self._view(pos)
+        available = self._available()
+        rejection: str | None = None
+        if lev != math.floor(lev):
+            rejection = f"Leverage is a whole number on {self._venue.label}; {_lev(lev)} is not."
+        elif not 1.0 <= lev <= cap:
+            rejection = (
+                f"{name} at a notional of {_money(notional)} allows 1x to {_lev(cap)}; "
+                f"{_lev(lev)} is out of range."
+            )
+        top_up = 0.0
+        margin_after = view.margin
+        liq_after = view.liquidation_price
+        available_after = available
+        if rejection is None and pos.cross:
+            used_before = mg.initial_margin(pos.q, mark, pos.lev)
+            margin_after = mg.initial_margin(pos.q, mark, lev)
+            available_after = available + used_before - margin_after
+            if lev < pos.lev and available_after < -_REL_TOL * max(1.0, abs(available)):
+                rejection = (
+                    f"Not enough margin: at {_lev(lev)} {name} holds {_money(margin_after)} of "
+                    f"margin, {_money(margin_after - used_before)} more than at "
+                    f"{_lev(pos.lev)}, and {_money(max(available, 0.0))} is available."
+                )
+        elif rejection is None and lev < pos.lev:
+            need = mg.initial_margin(pos.q, mark, lev)
+            top_up = max(0.0, need - (pos.margin + pos.upnl(mark)))
+            can = max(0.0, min(available, self._wallet))
+            if top_up > can + _REL_TOL * max(1.0, can):
+                rejection = (
+                    f"At {_lev(lev)} {name} needs {_money(need)} of margin: "
+                    f"{_money(top_up)} more from your wallet, which can post {_money(can)}."
+                )
+            else:
+                margin_after = pos.margin + top_up
+                liq = pos.liquidation_price(margin_after)
+                liq_after = liq if liq > 0 else None
+                available_after = available - top_up
+        if rejection is None:  # resting orders that add take the position's leverage
+            held = self._desk.reserved_at(name, lev) - self._desk.reserved_at(name, pos.lev)
+            free = available_after
+            available_after -= held
+            if held > 0 and available_after < -_REL_TOL * max(1.0, abs(available)):
+                rejection = (
+                    f"Not enough margin: at {_lev(lev)} your resting {name} orders that add to "
+                    f"the position hold back {_money(held)} more, and {_money(max(free, 0.0))} "
+                    "is available. Cancel some of them, or choose a higher leverage."
+                )
+        return LeveragePreview(
+            market=name,
+            mode=pos.mode,
+            leverage_before=pos.lev,
+            leverage=lev,
+            max_leverage=cap,
+            margin_before=view.margin,
+            margin_after=margin_after,
+            top_up=top_up if rejection is None else 0.0,
+            liquidation_price_before=view.liquidation_price,
+            liquidation_price_after=liq_after,
+            available_before=available,
+            available_after=available_after,
+            rejection=rejection,
+        )
+
     # ------------------------------------------------------------------ funding
 
-    def apply_funding(self, market: str, rate: float | None = None) -> float:
-        """Pay one funding interval on ``market`` at ``rate`` per hour (default: the rate last
-        set with :meth:`set_funding_rate`). Returns what the position paid (negative: received);
-        0 when no position is open there. Longs pay shorts when the rate is positive."""
+    def apply_funding(
+        self, market: str, rate: float | None = None, *, oracle_price: float | None = None
+    ) -> float:
+        """Pay one funding interval on ``market``; ``rate`` is per hour (default: the rate last
+        set with :meth:`set_funding_rate`). Returns what the position paid (negative:
+        received); 0 when no position is open there. Longs pay shorts when the rate is
+        positive.
+
+        Hyperliquid: one hour, the rate capped at 4 % either way, on ``oracle_price`` when
+        given, else the mark. Binance: the market's whole interval (``rate`` times its hours),
+        on the mark.
+        """
         name = self._name(market)
         if rate is None:
             rate = self._funding_rates.get(name, 0.0)
         rate = self._rate(rate)
+        oracle = (
+            None if oracle_price is None else check_number(f"{name} oracle price", oracle_price)
+        )
         pos = self._positions.get(name)
         if pos is None:
             return 0.0
+        return self._pay_funding(pos, rate, oracle, self._clock()).payment
+
+    def _pay_funding(
+        self, pos: _Pos, hourly: float, oracle: float | None, now: float
+    ) -> FundingPayment:
+        name = pos.market
         mark = self._marks[name]
-        payment = mg.funding_payment(pos.s, pos.q, mark, rate)
+        price = mark
+        if self._venue is Venue.HYPERLIQUID:
+            cap = vn.Venue.HYPERLIQUID.funding_cap or _INF
+            rate = min(max(hourly, -cap), cap)
+            if oracle is not None:
+                price = oracle
+        else:
+            rate = hourly * self._interval(self._markets[name])
+        payment = mg.funding_payment(pos.s, pos.q, price, rate)
         self._funding += payment
         if pos.cross:
             self._wallet -= payment
         else:
             pos.margin -= payment
-            pos.refresh()
+            pos.refresh(mark)
+            self._desk.position_changed(name)  # the position's margin moved outside a fill
         self._seq += 1
-        self._emit(
-            FundingPayment(
-                seq=self._seq,
-                time=self._clock(),
-                market=name,
-                side=pos.side,
-                size=pos.q,
-                mark_price=mark,
-                rate=rate,
-                payment=payment,
-                mode=pos.mode,
-            )
+        record = FundingPayment(
+            seq=self._seq,
+            time=now,
+            market=name,
+            side=pos.side,
+            size=pos.q,
+            mark_price=mark,
+            rate=rate,
+            payment=payment,
+            mode=pos.mode,
+            funding_price=None if price == mark else price,
         )
+        self._emit(record)
         if pos.cross:
             self._check_cross()
         elif mg.is_beyond(pos.s, mark, pos.liq):
             self._liquidate_isolated(pos)
-        return payment
+        return record
+
+    @property
+    def next_funding_time(self) -> float:
+        """When :meth:`settle_funding` next has something to pay (engine clock, seconds)."""
+        return self._next_funding
+
+    def settle_funding(
+        self, now: float | None = None, *, oracle_prices: Mapping[str, float] | None = None
+    ) -> list[FundingPayment]:
+        """Pay every funding instant passed since the last call, on the venue's schedule.
+
+        Hyperliquid pays every hour; Binance at 00:00, 08:00 and 16:00 UTC (a market with a
+        4 h or 1 h interval at each of its instants). A position pays at an instant only if it
+        was open then (opened at or before it), at the market's current hourly rate
+        (:meth:`set_funding_rate`; no rate, no payment) and current mark. ``now`` defaults to
+        the engine clock; ``oracle_prices`` are Hyperliquid's oracle prices by market, where
+        the source gives them. Cheap when nothing is due; instants from before the engine was
+        built (or rebuilt) are never paid, and at most the last 24 hours are caught up.
+        """
+        now = self._clock() if now is None else check_number("Time", now, allow_zero=True)
+        oracles: dict[str, float] = {}
+        for market, price in (oracle_prices or {}).items():
+            name = self._name(market)
+            oracles[name] = check_number(f"{name} oracle price", price)
+        if now < self._next_funding:
+            return []
+        instant = max(self._next_funding, vn.next_funding_time(now - 24 * vn.HOUR, 1.0))
+        paid: list[FundingPayment] = []
+        while instant <= now:
+            for pos in list(self._positions.values()):
+                name = pos.market
+                if self._positions.get(name) is not pos or pos.opened_at > instant:
+                    continue
+                rate = self._funding_rates.get(name)
+                step = self._interval(self._markets[name]) * vn.HOUR
+                if rate is None or instant % step:
+                    continue
+                paid.append(self._pay_funding(pos, rate, oracles.get(name), instant))
+            instant += vn.HOUR
+        self._next_funding = vn.next_funding_time(now, 1.0)
+        return paid
 
     # ------------------------------------------------------------------ liquidation
 
@@ -1125,6 +1547,37 @@ class PaperEngine:
 
     def _liquidate_isolated(self, pos: _Pos) -> None:
         self._desk.liquidating((pos.market,))  # its orders go first, in a step of their own
+        if self._venue is Venue.BINANCE:
+            self._take_isolated(pos, "forfeit")
+            return
+        # Hyperliquid: close at market (at the mark: perpdesk has no book); 20 % slices of a
+        # large position outside the cooldown; the backstop below 2/3 of maintenance.
+        mark = self._marks[pos.market]
+        while True:
+            equity = pos.margin + pos.upnl(mark)
+            if equity < vn.HL_BACKSTOP_FRACTION * pos.mm(mark):
+                self._take_isolated(pos, "backstop")
+                return
+            now = self._clock()
+            slice_q = self._slice(pos, mark, now)
+            if slice_q is None:
+                self._close_isolated_at_market(pos, mark)
+                return
+            self._slice_isolated(pos, mark, slice_q, now)
+            if not mg.is_beyond(pos.s, mark, pos.liq):
+                return
+
+    def _slice(self, pos: _Pos, mark: float, now: float) -> float | None:
+        """Hyperliquid: the size of a partial liquidation of ``pos`` now, or None for all."""
+        if mg.notional(pos.q, mark) <= vn.HL_PARTIAL_NOTIONAL or now < self._cooldown_until:
+            return None
+        part = self._markets[pos.market].round_size(pos.q * vn.HL_PARTIAL_FRACTION)
+        if part <= 0.0 or part >= pos.q:
+            return None
+        return part
+
+    def _take_isolated(self, pos: _Pos, outcome: str) -> None:
+        """Binance, and Hyperliquid's backstop: the position goes with all its margin."""
         mark = self._marks[pos.market]
         realized = max(pos.upnl(mark), -pos.margin)  # a loss never exceeds the margin posted
         forfeited = pos.margin + realized
@@ -1134,11 +1587,116 @@ class PaperEngine:
         self._group += 1
         self._seq += 1
         self._emit(
-            self._liquidation(pos, mark, pos.margin, realized, forfeited),
+            self._liquidation(pos, mark, pos.q, pos.margin, realized, forfeited, outcome),
+        )
+
+    def _close_isolated_at_market(self, pos: _Pos, mark: float) -> None:
+        """Hyperliquid: closed at the mark; the margin left goes back to the wallet."""
+        realized = pos.upnl(mark)
+        returned = pos.margin + realized
+        self._realized += realized
+        self._wallet += returned
+        del self._positions[pos.market]
+        self._group += 1
+        self._seq += 1
+        lost = max(0.0, pos.margin - returned)
+        self._emit(
+            self._liquidation(pos, mark, pos.q, lost, realized, 0.0, "market", returned=returned)
+        )
+
+    def _slice_isolated(self, pos: _Pos, mark: float, part: float, now: float) -> None:
+        """Hyperliquid: 20 % closed at the mark; its PnL settles against the position's margin,
+        which stays behind the rest (so the rest is back above maintenance)."""
+        realized = mg.unrealized_pnl(pos.s, part, pos.entry, mark)
+        self._realized += realized
+        pos.margin += realized
+        pos.q -= part
+        pos.refresh(mark)
+        self._desk.position_changed(pos.market)  # reduce-only and TP/SL follow the rest
+        self._cooldown_until = now + vn.HL_PARTIAL_COOLDOWN
+        self._group += 1
+        self._seq += 1
+        self._emit(
+            self._liquidation(
+                pos, mark, part, max(0.0, -realized), realized, 0.0, "partial", remaining=pos.q
+            )
         )
 
     def _liquidate_cross(self) -> None:
         self._desk.liquidating(tuple(self._cross))  # their orders go first, in a step of their own
+        if self._venue is Venue.BINANCE:
+            self._take_cross("forfeit")
+            return
+        marks = self._marks
+        if not math.isfinite(self._buffer):
+            self._resync()  # a cache gone bad is recomputed, never trusted or ignored
+        while self._cross and not self._wallet + self._buffer > 0.0:
+            victims = list(self._cross.values())
+            value = self._wallet + math.fsum(p.upnl(marks[p.market]) for p in victims)
+            maintenance = math.fsum(p.mm(marks[p.market]) for p in victims)
+            if value < vn.HL_BACKSTOP_FRACTION * maintenance:
+                self._take_cross("backstop")
+                return
+            now = self._clock()
+            cuts = [(p, self._slice(p, marks[p.market], now)) for p in victims]
+            realized_each: list[float] = []
+            for pos, part in cuts:
+                mark = marks[pos.market]
+                q = pos.q if part is None else part
+                realized = mg.unrealized_pnl(pos.s, q, pos.entry, mark)
+                realized_each.append(realized)
+                self._realized += realized
+                self._wallet += realized
+                if part is None:
+                    del self._positions[pos.market]
+                    del self._cross[pos.market]
+            if any(part is not None for _, part in cuts):
+                self._cooldown_until = now + vn.HL_PARTIAL_COOLDOWN
+            emptied = not self._cross
+            notionals = [p.q * marks[p.market] if part is None else 0.0 for p, part in cuts]
+            closed_notional = math.fsum(notionals) or 1.0
+            left = self._wallet if emptied else 0.0
+            self._group += 1
+            records: list[Liquidation] = []
+            for (pos, part), realized, notional in zip(cuts, realized_each, notionals, strict=True):
+                self._seq += 1
+                mark = marks[pos.market]
+                if part is None:
+                    records.append(
+                        self._liquidation(
+                            pos,
+                            mark,
+                            pos.q,
+                            max(0.0, -realized),
+                            realized,
+                            0.0,
+                            "market",
+                            returned=left * notional / closed_notional,
+                        )
+                    )
+                else:
+                    pos.q -= part
+                    pos.refresh(mark)
+                    self._desk.position_changed(pos.market)  # orders follow the rest
+                    records.append(
+                        self._liquidation(
+                            pos,
+                            mark,
+                            part,
+                            max(0.0, -realized),
+                            realized,
+                            0.0,
+                            "partial",
+                            remaining=pos.q,
+                        )
+                    )
+            self._resync()
+            for record in records:
+                self._emit(record)
+
+    def _take_cross(self, outcome: str) -> None:
+        """Binance, and Hyperliquid's backstop: every cross position closes and the whole cross
+        balance goes with them; isolated positions are untouched."""
         marks = self._marks
         victims = list(self._cross.values())
         upnls = [pos.upnl(marks[pos.market]) for pos in victims]
@@ -1168,19 +1726,35 @@ class PaperEngine:
             self._seq += 1
             self._emit(
                 self._liquidation(
-                    pos, marks[pos.market], lost * share, realized, forfeited_total * share
+                    pos,
+                    marks[pos.market],
+                    pos.q,
+                    lost * share,
+                    realized,
+                    forfeited_total * share,
+                    outcome,
                 )
             )
 
     def _liquidation(
-        self, pos: _Pos, mark: float, lost: float, realized: float, forfeited: float
+        self,
+        pos: _Pos,
+        mark: float,
+        size: float,
+        lost: float,
+        realized: float,
+        forfeited: float,
+        outcome: str,
+        *,
+        returned: float = 0.0,
+        remaining: float = 0.0,
     ) -> Liquidation:
         return Liquidation(
             seq=self._seq,
             time=self._clock(),
             market=pos.market,
             side=pos.side,
-            size=pos.q,
+            size=size,
             entry_price=pos.entry,
             mark_price=mark,
             mode=pos.mode,
@@ -1190,6 +1764,10 @@ class PaperEngine:
             forfeited=forfeited,
             group=self._group,
             opened_at=pos.opened_at,
+            outcome=outcome,
+            returned=returned,
+            remaining_size=remaining,
+            venue=self._venue.value,
         )
 
     # ------------------------------------------------------------------ internals
@@ -1223,8 +1801,12 @@ class PaperEngine:
     # ------------------------------------------------------------------ state for the journal
 
     def to_state(self) -> dict[str, Any]:
-        """The account as plain data (JSON-ready): enough to rebuild it with :meth:`from_state`."""
+        """The account as plain data (JSON-ready): enough to rebuild it with :meth:`from_state`.
+
+        It holds the venue, so a rebuilt account keeps its venue's rules.
+        """
         return {
+            "venue": self._venue.value,
             "deposits": self._deposits,
             "wallet": self._wallet,
             "realized": self._realized,
@@ -1233,6 +1815,7 @@ class PaperEngine:
             "forfeited": self._forfeited,
             "seq": self._seq,
             "group": self._group,
+            "cooldown_until": self._cooldown_until if math.isfinite(self._cooldown_until) else None,
             "marks": dict(self._marks),
             "positions": [
                 {
@@ -1258,9 +1841,11 @@ class PaperEngine:
         *,
         clock: Callable[[], float] = time.time,
     ) -> PaperEngine:
-        """Rebuild an account saved by :meth:`to_state`. Raises :class:`InvalidInput` (a
-        ``ValueError``) when a figure is not a finite number or is out of the engine's bounds."""
-        eng = cls(balance=state["deposits"], markets=markets, clock=clock)
+        """Rebuild an account saved by :meth:`to_state` (a state saved before venues existed is
+        a Hyperliquid account). Raises :class:`InvalidInput` (a ``ValueError``) when a figure is
+        not a finite number or is out of the engine's bounds."""
+        venue = Venue.parse(state.get("venue", Venue.HYPERLIQUID.value))
+        eng = cls(balance=state["deposits"], markets=markets, clock=clock, venue=venue)
         eng._wallet = to_float("Saved wallet", state["wallet"])
         eng._realized = to_float("Saved realized PnL", state["realized"])
         eng._fees = to_float("Saved fees", state["fees"])
@@ -1268,6 +1853,8 @@ class PaperEngine:
         eng._forfeited = to_float("Saved forfeited", state["forfeited"])
         eng._seq = int(state["seq"])
         eng._group = int(state["group"])
+        cooldown = state.get("cooldown_until")
+        eng._cooldown_until = -_INF if cooldown is None else to_float("Saved cooldown", cooldown)
         for name, price in state["marks"].items():
             if name in eng._markets:
                 eng._marks[name] = eng._price(name, price)
@@ -1283,8 +1870,9 @@ class PaperEngine:
                 MarginMode.parse(raw["mode"]),
                 check_number("Leverage", raw["leverage"]),
                 to_float("Saved margin", raw["margin"]),
-                eng._markets[name].mmr,
+                eng._tables[name],
                 to_float("Saved opening time", raw["opened_at"]),
+                eng._marks[name],
             )
             eng._positions[name] = pos
             if pos.cross:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -178,11 +179,111 @@ def check_range(name: str, value: object, low: float, high: float, unit: str = "
 
 
 @dataclass(frozen=True, slots=True)
+class MarginTier:
+    """One row of a market's margin table: from ``notional_floor`` of position notional up.
+
+    ``max_leverage`` is the most an order may use when the position it leaves falls in this
+    tier. ``maintenance_rate=None`` means Hyperliquid's ``1 / (2 * max_leverage)``;
+    ``maintenance_amount=None`` means the amount that keeps maintenance margin continuous
+    across tiers (Hyperliquid's maintenance deduction, Binance's maintenance amount).
+    """
+
+    notional_floor: float
+    max_leverage: float
+    maintenance_rate: float | None = None
+    maintenance_amount: float | None = None
+
+    def __post_init__(self) -> None:
+        floor = check_number("Tier notional floor", self.notional_floor, allow_zero=True)
+        lev = check_number("Tier max leverage", self.max_leverage)
+        if lev < 1:
+            raise InvalidInput(f"A tier's max leverage must be at least 1, not {lev:g}.")
+        if self.maintenance_rate is not None:
+            rate = check_number("Tier maintenance rate", self.maintenance_rate)
+            if rate >= 1:
+                raise InvalidInput(f"A tier's maintenance rate must be below 100 %, not {rate!r}.")
+        if self.maintenance_amount is not None:
+            check_number("Tier maintenance amount", self.maintenance_amount, allow_zero=True)
+        del floor
+
+    @property
+    def rate(self) -> float:
+        """The maintenance rate, derived the Hyperliquid way when none was given."""
+        if self.maintenance_rate is None:
+            return mg.default_mmr(self.max_leverage)
+        return float(self.maintenance_rate)
+
+
+def _as_tier(value: object) -> MarginTier:
+    if isinstance(value, MarginTier):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return MarginTier(**value)
+        except TypeError as exc:
+            raise InvalidInput(f"Not a margin tier: {value!r}.") from exc
+    raise InvalidInput(f"Not a margin tier: {value!r}.")
+
+
+def _resolve_tiers(
+    name: str, max_leverage: float, mmr: float | None, raw: object
+) -> tuple[MarginTier, ...]:
+    """Tiers with every rate and amount filled in, checked (see :class:`Market`)."""
+    if raw is None or (isinstance(raw, (tuple, list)) and not raw):
+        rate = mg.default_mmr(max_leverage) if mmr is None else mmr
+        return (MarginTier(0.0, max_leverage, rate, 0.0),)
+    if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Iterable):
+        raise InvalidInput(f"{name} tiers must be a list of margin tiers, not {raw!r}.")
+    given = [_as_tier(t) for t in raw]
+    if not given:  # pragma: no cover - handled above
+        raise InvalidInput(f"{name} needs at least one margin tier.")
+    if float(given[0].notional_floor) != 0.0:
+        raise InvalidInput(f"{name}'s first margin tier must start at a notional of 0.")
+    if float(given[0].max_leverage) != max_leverage:
+        raise InvalidInput(
+            f"{name}'s first margin tier allows {float(given[0].max_leverage):g}x but the market "
+            f"says {max_leverage:g}x; they must be the same."
+        )
+    if mmr is not None and not math.isclose(given[0].rate, mmr, rel_tol=1e-12):
+        raise InvalidInput(
+            f"{name}'s maintenance margin rate {mmr!r} differs from its first tier's "
+            f"{given[0].rate!r}; give one of them."
+        )
+    tiers: list[MarginTier] = []
+    for i, tier in enumerate(given):
+        floor, lev, rate = float(tier.notional_floor), float(tier.max_leverage), tier.rate
+        if i == 0:
+            expected = 0.0
+        else:
+            prev = tiers[-1]
+            if floor <= float(prev.notional_floor):
+                raise InvalidInput(f"{name}'s margin tiers must rise in notional floor.")
+            if lev > float(prev.max_leverage):
+                raise InvalidInput(f"{name}'s margin tiers must not raise max leverage.")
+            expected = float(prev.maintenance_amount or 0.0) + floor * (
+                rate - float(prev.maintenance_rate or 0.0)
+            )
+        amount = expected if tier.maintenance_amount is None else float(tier.maintenance_amount)
+        if abs(amount - expected) > 1e-9 * max(1.0, floor):
+            raise InvalidInput(
+                f"{name}'s tier from {floor:,.0f} has maintenance amount {amount:,.2f}; "
+                f"{expected:,.2f} keeps maintenance margin continuous."
+            )
+        tiers.append(MarginTier(floor, lev, rate, amount))
+    return tuple(tiers)
+
+
+@dataclass(frozen=True, slots=True)
 class Market:
     """A perpetual market: ``Market("BTC", max_leverage=40, taker_fee=0.00045, ...)``.
 
-    ``maintenance_margin_rate=None`` means ``1 / (2 * max_leverage)``. ``slippage`` is the
-    fraction a market order fills away from the mark (default none).
+    ``tiers`` is the margin table (Hyperliquid margin tiers, Binance leverage brackets); none
+    means one tier at ``max_leverage`` with ``maintenance_margin_rate`` (default
+    ``1 / (2 * max_leverage)``). After construction ``tiers`` always holds every tier with its
+    rate and amount filled in. ``size_step`` is the lot size (Hyperliquid ``szDecimals``,
+    Binance step size; None: any size); ``min_notional`` the smallest order value (None: the
+    venue's); ``funding_interval_hours`` the hours between funding payments (None: the
+    venue's). ``slippage`` is the fraction a market order fills away from the mark.
     """
 
     name: str
@@ -191,6 +292,10 @@ class Market:
     maker_fee: float = 0.00015
     maintenance_margin_rate: float | None = None
     slippage: float = 0.0
+    tiers: tuple[MarginTier, ...] = ()
+    size_step: float | None = None
+    min_notional: float | None = None
+    funding_interval_hours: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -206,18 +311,67 @@ class Market:
                 raise InvalidInput(f"{self.name} {label} must be below 100 %, not {rate!r}.")
         if check_number(f"{self.name} slippage", self.slippage, allow_zero=True) >= 1:
             raise InvalidInput(f"{self.name} slippage must be below 100 %, not {self.slippage!r}.")
+        mmr: float | None = None
         if self.maintenance_margin_rate is not None:
             mmr = check_number(f"{self.name} maintenance margin rate", self.maintenance_margin_rate)
             if mmr >= 1:
                 raise InvalidInput(
                     f"{self.name} maintenance margin rate must be below 100 %, not {mmr!r}."
                 )
+        if self.size_step is not None:
+            check_number(f"{self.name} size step", self.size_step)
+        if self.min_notional is not None:
+            check_number(f"{self.name} minimum notional", self.min_notional, allow_zero=True)
+        if self.funding_interval_hours is not None:
+            hours = check_number(f"{self.name} funding interval", self.funding_interval_hours)
+            if hours not in (1, 2, 4, 8):
+                raise InvalidInput(
+                    f"{self.name} funding interval must be 1, 2, 4 or 8 hours, not {hours:g}."
+                )
+        object.__setattr__(self, "tiers", _resolve_tiers(self.name, lev, mmr, self.tiers))
 
     @property
     def mmr(self) -> float:
-        if self.maintenance_margin_rate is None:
-            return mg.default_mmr(self.max_leverage)
-        return float(self.maintenance_margin_rate)
+        """The maintenance margin rate of the first tier (the only one of an untiered market)."""
+        return float(self.tiers[0].maintenance_rate or 0.0)
+
+    def tier_at(self, notional: float) -> MarginTier:
+        """The tier whose maintenance rate applies at this position notional."""
+        chosen = self.tiers[0]
+        for tier in self.tiers[1:]:
+            if notional >= tier.notional_floor:
+                chosen = tier
+            else:
+                break
+        return chosen
+
+    def max_leverage_at(self, notional: float) -> float:
+        """The most leverage a position of this notional may use: its tier's (a notional equal
+        to a tier's floor still belongs to the tier below)."""
+        chosen = self.tiers[0]
+        for tier in self.tiers[1:]:
+            if notional > tier.notional_floor:
+                chosen = tier
+            else:
+                break
+        return min(float(chosen.max_leverage), float(self.max_leverage))
+
+    def maintenance_margin(self, notional: float) -> float:
+        """``notional * rate - amount`` with the tier in force at that notional."""
+        tier = self.tier_at(notional)
+        return mg.tiered_maintenance(
+            notional, float(tier.maintenance_rate or 0.0), float(tier.maintenance_amount or 0.0)
+        )
+
+    def round_size(self, size: float, *, down: bool = False) -> float:
+        """``size`` on the market's size step: to the nearest step, or ``down`` to the one below.
+
+        Coin and ``$`` sizes go through this one function, so both round the same way. A market
+        without a step returns ``size`` unchanged.
+        """
+        if self.size_step is None:
+            return float(size)
+        return mg.round_to_step(float(size), float(self.size_step), down=down)
 
 
 # --------------------------------------------------------------------------- records
@@ -245,9 +399,21 @@ class Fill:
 class Liquidation:
     """A position closed by the engine because its margin fell to maintenance.
 
-    ``margin_lost`` is what the trader lost with it: an isolated position's whole margin, or
-    for a cross liquidation its share (by notional) of the whole cross balance forfeited. Every
-    position closed in one cross liquidation carries the same ``group``.
+    ``outcome`` says what the venue did (docs/rules.md, "Venues"):
+
+    - ``"forfeit"`` (Binance): closed, and the position's whole margin (isolated) or the whole
+      cross balance (cross) is lost;
+    - ``"market"`` (Hyperliquid): closed at market; what is left stays with the trader;
+    - ``"partial"`` (Hyperliquid): a 20 % slice closed at market, ``remaining_size`` stays open;
+    - ``"backstop"`` (Hyperliquid): equity fell below two thirds of maintenance, and the
+      backstop took the position(s) and all their margin.
+
+    ``size`` is what was closed. ``margin_lost`` is what the trader lost with it (for a cross
+    liquidation, its share by notional of the cross balance lost); ``returned`` what stayed
+    with the trader (an isolated position's margin left, moved to the wallet; for a cross
+    liquidation that closed every cross position, its share by notional of the cross balance
+    left). Every position closed in one cross
+    liquidation carries the same ``group``.
     """
 
     seq: int
@@ -264,6 +430,10 @@ class Liquidation:
     forfeited: float
     group: int
     opened_at: float
+    outcome: str = "forfeit"
+    returned: float = 0.0
+    remaining_size: float = 0.0
+    venue: str = ""
 
     @property
     def mark(self) -> float:
@@ -273,7 +443,11 @@ class Liquidation:
 
 @dataclass(frozen=True, slots=True)
 class FundingPayment:
-    """``payment`` > 0: the position paid it; < 0: the position received it."""
+    """``payment`` > 0: the position paid it; < 0: the position received it.
+
+    ``rate`` is the rate of this payment's whole interval (after any cap); ``funding_price``
+    the price it was paid on when not the mark (Hyperliquid's oracle price).
+    """
 
     seq: int
     time: float
@@ -284,6 +458,7 @@ class FundingPayment:
     rate: float
     payment: float
     mode: MarginMode
+    funding_price: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,11 +664,47 @@ class Preview:
     rests: bool = False  # True: the order would rest (limit or trigger), not fill now
     reserved_margin: float = 0.0  # what a resting order holds back from available
     warnings: list[str] = field(default_factory=list)
+    requested_size: float = math.nan  # the size asked for, before rounding to the size step
+    maintenance_margin: float = math.nan  # of the resulting position, at the mark
+    max_leverage: float = math.nan  # the most the resulting notional's tier allows
+    left_after_liquidation: float | None = None  # what a liquidation at the price would leave
 
     @property
     def ok(self) -> bool:
         return self.rejection is None
 
     @property
+    def rounded(self) -> bool:
+        """True when the size was rounded to the market's size step."""
+        return math.isfinite(self.requested_size) and self.requested_size != self.size
+
+    @property
     def liquidation_distance(self) -> float | None:
         return mg.liquidation_distance(self.mark_price, self.liquidation_price)
+
+
+@dataclass(frozen=True, slots=True)
+class LeveragePreview:
+    """What :meth:`~tui.engine.PaperEngine.set_leverage` would do, changing nothing.
+
+    ``top_up`` is the isolated margin the wallet would post (lowering leverage); ``rejection``
+    the message ``set_leverage`` would raise, else None.
+    """
+
+    market: str
+    mode: MarginMode
+    leverage_before: float
+    leverage: float
+    max_leverage: float
+    margin_before: float
+    margin_after: float
+    top_up: float
+    liquidation_price_before: float | None
+    liquidation_price_after: float | None
+    available_before: float
+    available_after: float
+    rejection: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.rejection is None

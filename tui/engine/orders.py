@@ -163,7 +163,8 @@ class _Ticket:
 
     market: str
     side: Side
-    size: float
+    size: float  # on the market's size step
+    requested: float  # the size asked for
     order_type: OrderType
     price: float | None
     trigger: float | None
@@ -265,6 +266,20 @@ class OrderDesk:
                 if q <= order.size * _REL_TOL:
                     return 0.0
         return mg.initial_margin(q, order.level, lev)
+
+    def reserved_at(self, market: str, leverage: float) -> float:
+        """What the open orders in ``market`` would hold back if its position had this
+        leverage (orders that add take the position's leverage). Changes nothing."""
+        book = self.books.get(market)
+        pos = self.eng._positions.get(market)
+        if book is None or pos is None:
+            return 0.0
+        before = pos.lev
+        pos.lev = leverage
+        try:
+            return math.fsum(self._reserve_of(order, pos) for order in book.orders.values())
+        finally:
+            pos.lev = before
 
     def position_changed(self, market: str) -> None:
         """The position in ``market`` changed or was replaced by a new object (size, leverage,
@@ -370,7 +385,10 @@ class OrderDesk:
         name = eng._name(market)
         side_ = Side.parse(side)
         otype = OrderType.parse(order_type)
-        q = check_number("Size", size)
+        requested = check_number("Size", size)
+        # On the market's size step, rounded as a market order's size is (a size below half a
+        # step is refused by the engine's plan below, with the market order's message).
+        q = eng._markets[name].round_size(requested) or requested
         ro = self._flag("reduce_only", reduce_only)
         po = self._flag("post_only", post_only)
         lim: float | None = None
@@ -461,6 +479,7 @@ class OrderDesk:
             market=name,
             side=side_,
             size=q,
+            requested=requested,
             order_type=otype,
             price=lim,
             trigger=trig,
@@ -537,7 +556,9 @@ class OrderDesk:
             pos = eng._positions[t.market]
             q = min(q, pos.q)
         if t.now:
-            return eng._plan(t.market, t.side, q, t.leverage, t.mode, fill=t.fill)
+            return eng._plan(
+                t.market, t.side, q, t.leverage, t.mode, fill=t.fill, reduce_only=t.reduce_only
+            )
         with self.at_mark(t.market, t.level):
             return eng._plan(
                 t.market,
@@ -547,6 +568,7 @@ class OrderDesk:
                 t.mode,
                 fill=t.level,
                 maker=t.order_type is OrderType.LIMIT,
+                reduce_only=t.reduce_only,
             )
 
     @contextlib.contextmanager
@@ -556,8 +578,8 @@ class OrderDesk:
         old = eng._marks[market]
         buffer = eng._buffer
         pos = eng._positions.get(market)
-        if pos is not None and pos.cross:
-            eng._buffer = buffer + pos.k * (price - old)
+        if pos is not None and pos.cross:  # exact across margin tiers (k is one tier's slope)
+            eng._buffer = buffer + pos.buffer(price) - pos.buffer(old)
         eng._marks[market] = price
         try:
             yield
@@ -698,7 +720,17 @@ class OrderDesk:
                 return False
             q = pos.q if order.tpsl is not None else min(q, pos.q)
             lev, mode = pos.lev, pos.mode
-        plan = eng._plan(name, order.side, q, lev, mode, fill=fill, maker=maker)
+        plan = eng._plan(
+            name,
+            order.side,
+            q,
+            lev,
+            mode,
+            fill=fill,
+            maker=maker,
+            reduce_only=order.reduce_only,
+            check_minimum=False,  # the venue's minimum order is checked when it is placed
+        )
         if plan.rejection is not None:
             _set(order, status="cancelled", reason=plan.rejection)
             self._emit("rejected", order, plan.rejection)
@@ -841,6 +873,7 @@ class OrderDesk:
             reserved_margin=t.reserve,
             available_before=before,
             available_after=available,
+            requested_size=t.requested,
         )
         warnings: list[str] = []
         if t.stop_loss is not None and base.resulting_size > 0:
