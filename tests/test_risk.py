@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from tests.engine.conftest import make_engine
-from tui.engine import MarginMode, PaperEngine, Side
+from tui.engine import MarginMode, PaperEngine, Side, Venue
 from tui.market import MARKETS, SimSource
 from tui.market.candles import Candle, CandleStore
 from tui.risk import (
@@ -37,6 +37,7 @@ from tui.risk import (
 
 ISO, CROSS = MarginMode.ISOLATED, MarginMode.CROSS
 LONG, SHORT = Side.LONG, Side.SHORT
+HL, BN = Venue.HYPERLIQUID, Venue.BINANCE
 
 
 def btc_iso_long(eng: PaperEngine) -> None:
@@ -423,8 +424,20 @@ def test_alert_settings_are_checked() -> None:
 # ------------------------------------------------------------------ funding
 
 
-def test_funding_countdown_and_24_hours_at_the_current_rate() -> None:
-    eng = make_engine()
+@pytest.mark.parametrize(
+    ("venue", "interval", "next_in"),
+    [
+        # HL pays every hour: from 1.5 h the next payment is at 2 h, in 1,800 s; 24 payments
+        (HL, 1.0, 1_800.0),
+        # BN pays every 8 h (00:00, 08:00, 16:00 UTC): from 1.5 h the next is at 8 h, in
+        # 23,400 s; 3 payments, each of the hourly rate times 8
+        (BN, 8.0, 23_400.0),
+    ],
+)
+def test_funding_countdown_and_24_hours_at_the_current_rate(
+    venue: Venue, interval: float, next_in: float
+) -> None:
+    eng = make_engine(venue=venue)
     btc_iso_long(eng)
     eng.open("ETH", SHORT, 5, 10, CROSS)
     eng.set_funding_rate("BTC", 0.0001)
@@ -432,25 +445,38 @@ def test_funding_countdown_and_24_hours_at_the_current_rate() -> None:
     before = eng.to_state()
     btc, eth = funding_outlook(eng, feed_time=5_400.0)  # 1.5 h of sim time
     assert eng.to_state() == before
-    assert btc.next_in == 1_800 and btc.interval_hours == 1
-    # the long pays 0.1 * 100,000 * 0.0001 = 1 an hour: 24; its margin falls to 976, so its
+    assert btc.next_in == next_in and btc.interval_hours == interval
+    assert eth.next_in == next_in and eth.interval_hours == interval
+    # the long pays 0.1 * 100,000 * 0.0001 = 1 an hour (HL: 24 payments of 1; BN: 3 of 8):
+    # 24 either way; its margin falls to 976, so its
     # liquidation price rises to (100,000 - 9,760) / 0.9875 = 91,382.28 (+243.04)
     assert btc.cost_24h == pytest.approx(24.0)
     assert btc.liquidation_after == pytest.approx(90_240 / 0.9875)
     assert btc.liquidation_move == pytest.approx(90_240 / 0.9875 - 90_000 / 0.9875)
     # the short receives 5 * 4,000 * 0.0001 = 2 an hour: -48
     assert eth.cost_24h == pytest.approx(-48.0) and not eth.liquidated_by_funding
-    assert funding_outlook(eng, feed_time=3_600.0)[0].next_in == 3_600
+    # on a boundary, the next payment is a whole interval away
+    assert funding_outlook(eng, feed_time=interval * 3_600)[0].next_in == interval * 3_600
 
 
-def test_funding_that_would_liquidate_on_its_own_says_so() -> None:
-    eng = make_engine()
+@pytest.mark.parametrize(
+    ("venue", "cost"),
+    [
+        # HL: 100 an hour; liquidated once the margin is <= MM = 125 (liq >= mark): after the
+        # 9th payment (margin 100): 900 paid
+        (HL, 900.0),
+        # BN: 800 every 8 h; after the 1st the margin is 200 (liq (100,000 - 2,000) / 0.9875 =
+        # 99,240.51, below the mark), after the 2nd -600: liquidated, 1,600 paid
+        (BN, 1_600.0),
+    ],
+)
+def test_funding_that_would_liquidate_on_its_own_says_so(venue: Venue, cost: float) -> None:
+    eng = make_engine(venue=venue)
     btc_iso_long(eng)
-    eng.set_funding_rate("BTC", 0.01)  # 100 an hour out of a 1,000 margin
+    eng.set_funding_rate("BTC", 0.01)  # 0.1 * 100,000 * 1 % = 100 an hour, margin 1,000
     (btc,) = funding_outlook(eng, feed_time=0.0)
-    # liquidated once the margin is <= 125 (liq >= mark): after the 9th payment (margin 100)
     assert btc.liquidated_by_funding and btc.liquidation_after is None
-    assert btc.cost_24h == pytest.approx(900.0)
+    assert btc.cost_24h == pytest.approx(cost)
 
 
 def test_no_rate_no_projection() -> None:

@@ -816,17 +816,6 @@ class FundingOutlook:
         return self.liquidation_after - self.liquidation_now
 
 
-def _interval_hours(engine: PaperEngine, market: str) -> float:
-    """Hours between a market's funding payments: the venue's when the engine knows venues,
-    else every hour (what ``apply_funding`` pays for one call)."""
-    per_market = getattr(engine, "funding_interval_hours", None)
-    if callable(per_market):
-        hours = per_market(market)
-        if isinstance(hours, int | float) and math.isfinite(hours) and hours > 0:
-            return float(hours)
-    return 1.0
-
-
 def funding_outlook(
     engine: PaperEngine,
     feed_time: float,
@@ -846,7 +835,7 @@ def funding_outlook(
     views = engine.positions()
     copy = copy_engine(engine, clock)
     costs: dict[str, float] = {}
-    intervals = {p.market: _interval_hours(engine, p.market) for p in views}
+    intervals = {p.market: engine.funding_interval_hours(p.market) for p in views}
     for p in views:
         rate = engine.funding_rate(p.market)
         if rate is None:
