@@ -1,7 +1,15 @@
 """Risk views, hand-worked: the shock ladder, the liquidation map, sigma and beta, alerts and
 funding. Engine: no fees; BTC 40x (maintenance 1.25 %) at 100,000, ETH 25x (2 %) at 4,000.
 Liquidation prices (docs/rules.md): isolated ``(E - s*M/q) / (1 - s*mmr)``; the cross account
-goes when ``W + sum(u - MM) <= 0``."""
+goes when ``W + sum(u - MM) <= 0``.
+
+What a liquidation takes (docs/rules.md, "What a liquidation takes") is the venue's, and the
+ladder shows it: Binance (``forfeit``) keeps the isolated margin ``M`` or the whole cross
+balance; Hyperliquid (the default) closes at the mark and returns the rest, ``M + u``
+(isolated) or ``V = W + sum(u)`` (cross) (``market``); slices a position above 100,000 of
+notional 20 % at a time (``partial``; the margin stays behind the rest; 30 s cooldown, in which
+any liquidation takes the whole position); and below two thirds of maintenance (``M + u <
+2/3 MM``, ``V < 2/3 R``) the backstop takes position and margin (``backstop``)."""
 
 from __future__ import annotations
 
@@ -57,8 +65,20 @@ def test_the_default_ladder_is_61_moves_of_1_percent() -> None:
         moves_between(1.5, 0.1)
 
 
-def test_one_market_shock_of_an_isolated_long() -> None:
-    eng = make_engine()
+@pytest.mark.parametrize(
+    ("venue", "outcome", "returned", "lost"),
+    [
+        # HL: closed at 91,000; M + u = 1,000 - 900 = 100 >= 2/3 MM = 2/3 * 0.1 * 91,000 *
+        # 1.25 % = 75.83 (no backstop), notional 9,100 <= 100,000 (no slice): 100 comes back
+        (HL, "market", 100.0, 900.0),
+        # BN: the whole 1,000 of margin is forfeited
+        (BN, "forfeit", 0.0, 1_000.0),
+    ],
+)
+def test_one_market_shock_of_an_isolated_long(
+    venue: Venue, outcome: str, returned: float, lost: float
+) -> None:
+    eng = make_engine(venue=venue)
     btc_iso_long(eng)
     before = eng.to_state()
     ladder = shock_ladder(eng, market="BTC")
@@ -76,13 +96,20 @@ def test_one_market_shock_of_an_isolated_long() -> None:
     assert (liq.order, liq.market, liq.mode) == (1, "BTC", ISO)
     assert liq.move == pytest.approx(-0.09) and liq.mark == pytest.approx(91_000)
     assert liq.realized_pnl == pytest.approx(-900)  # u = 0.1 * -9,000, within the margin
-    assert down9.positions[0].liquidated and down9.liquidated == ("BTC",)
-    # the whole 1,000 of margin is gone: wallet 9,000, nothing open
-    assert down9.equity == pytest.approx(9_000) and down9.equity_change == pytest.approx(-1_000)
-    assert ladder.row(-0.30).equity == pytest.approx(9_000)
+    assert (liq.outcome, liq.size, liq.remaining_size) == (outcome, pytest.approx(0.1), 0.0)
+    assert liq.returned == pytest.approx(returned) and liq.margin_lost == pytest.approx(lost)
+    btc = down9.positions[0]
+    assert btc.liquidated and down9.liquidated == ("BTC",) and btc.liquidation == outcome
+    assert btc.size == 0 and btc.pnl == pytest.approx(-900) and btc.realized == btc.pnl
+    # the wallet kept 9,000 when the margin was posted; it gets back what the venue returns:
+    # HL 9,100 (a loss of 900), BN 9,000 (a loss of the whole 1,000); nothing open
+    assert down9.equity == pytest.approx(9_000 + returned)
+    assert down9.equity_change == pytest.approx(-lost)
+    assert ladder.row(-0.30).equity == pytest.approx(9_000 + returned)
     assert ladder.row(-0.30).liquidations == ()  # reported once, where it happened
     up10 = ladder.row(0.10)
     assert up10.positions[0].pnl == pytest.approx(1_000) and up10.equity == pytest.approx(11_000)
+    assert up10.positions[0].size == pytest.approx(0.1) and up10.positions[0].liquidation is None
     assert ladder.liquidations == (liq,)
 
 
@@ -97,8 +124,9 @@ def test_a_short_dies_on_the_way_up() -> None:
     assert all(r.liquidations == () for r in ladder.rows if r.move < 0)
 
 
-def test_a_cross_account_goes_at_once_when_every_market_falls() -> None:
-    eng = make_engine()
+@pytest.mark.parametrize("venue", [HL, BN])
+def test_a_cross_account_goes_at_once_when_every_market_falls(venue: Venue) -> None:
+    eng = make_engine(venue=venue)
     eng.open("BTC", LONG, 0.5, 10, CROSS)
     eng.open("ETH", LONG, 5, 10, CROSS)
     # all down x: 10,000 - 70,000x - (625 + 400)(1 - x) <= 0 -> x >= 8,975 / 68,975 = 13.01 %
@@ -112,6 +140,24 @@ def test_a_cross_account_goes_at_once_when_every_market_falls() -> None:
     assert ladder.row(-0.14).margin_ratio == 0.0  # no cross position left
     # before it: ratio R / V = (625 + 400) * 0.87 / (10,000 - 9,100) = 891.75 / 900
     assert ladder.row(-0.13).margin_ratio == pytest.approx(891.75 / 900)
+    # Within a sub-step the markets move one after another, BTC (the first position) first:
+    # BTC at 86,750 with ETH still at 3,480 (-13 %) is already the end. There
+    # V = 10,000 + 0.5 * -13,250 + 5 * -520 = 775, R = 542.19 + 348 = 890.19.
+    # HL: 775 >= 2/3 R = 593.46 (no backstop); notionals 43,375 and 17,400 <= 100,000 (no
+    # slice): both close at market and W keeps 775, shared by notional: 553.12 and 221.88.
+    # BN: the whole cross balance is forfeited: nothing returned, equity 0.
+    assert (first.mark, second.mark) == (pytest.approx(86_750), pytest.approx(3_480))
+    kept = 775.0 if venue is HL else 0.0
+    assert [lq.outcome for lq in (first, second)] == (
+        ["market"] * 2 if venue is HL else ["forfeit"] * 2
+    )
+    shares = {lq.market: lq.returned for lq in (first, second)}
+    assert shares == {
+        "BTC": pytest.approx(kept * 43_375 / 60_775),
+        "ETH": pytest.approx(kept * 17_400 / 60_775),
+    }
+    assert ladder.row(-0.14).equity == pytest.approx(kept, abs=1e-6)
+    assert ladder.row(-0.14).liquidated == ("BTC", "ETH")
 
 
 def test_every_market_moves_by_its_beta() -> None:
@@ -129,23 +175,169 @@ def test_every_market_moves_by_its_beta() -> None:
     assert [lq.move for lq in ladder.row(-0.11).liquidations] == [pytest.approx(-0.1025)] * 2
 
 
-def test_liquidations_come_in_the_engines_order_isolated_then_cross() -> None:
-    eng = make_engine()
+@pytest.mark.parametrize(
+    ("venue", "cross_end", "outcomes"),
+    [
+        # HL: BTC's close at -9 % returns 100 to the wallet: 9,100 - 40,000x - 800(1 - x) <= 0
+        # -> x >= 8,300 / 39,200 = 21.17 %, met at the sub-step -21.25 % (at -21 %: V = 700 >
+        # R = 632). There V = 9,100 - 8,500 = 600 >= 2/3 R = 2/3 * 630 = 420: closed at market.
+        (HL, -0.2125, ["market", "market"]),
+        # BN: BTC forfeits its margin, the wallet stays 9,000:
+        # 9,000 - 40,000x - 800(1 - x) <= 0 -> x >= 8,200 / 39,200 = 20.92 %, met at -21 %
+        (BN, -0.21, ["forfeit", "forfeit"]),
+    ],
+)
+def test_liquidations_come_in_the_engines_order_isolated_then_cross(
+    venue: Venue, cross_end: float, outcomes: list[str]
+) -> None:
+    eng = make_engine(venue=venue)
     btc_iso_long(eng)  # dies at -9 %
-    # 10 ETH cross (40,000) on the 9,000 wallet left:
-    # 9,000 - 40,000x - 800(1 - x) <= 0 -> x >= 8,200 / 39,200 = 20.92 %, met at -21 %
+    # 10 ETH cross (40,000 of notional, maintenance 800 at 4,000) on the 9,000 wallet left
     eng.open("ETH", LONG, 10, 10, CROSS)
     ladder = shock_ladder(eng)
     order = [(lq.order, lq.market, lq.mode, round(lq.move, 4)) for lq in ladder.liquidations]
-    assert order == [(1, "BTC", ISO, -0.09), (2, "ETH", CROSS, -0.21)]
+    assert order == [(1, "BTC", ISO, -0.09), (2, "ETH", CROSS, cross_end)]
+    assert [lq.outcome for lq in ladder.liquidations] == outcomes
     # shocking BTC alone never reaches the cross account
     alone = shock_ladder(eng, market="BTC")
     assert [lq.market for lq in alone.liquidations] == ["BTC"]
     assert not alone.row(-0.3).positions[1].liquidated
 
 
-def test_the_pending_order_variant() -> None:
+def btc_big_iso_long(eng: PaperEngine) -> None:
+    """2 BTC at 25x isolated: notional 200,000, margin 8,000 (M/q = 4,000), wallet 2,000 left;
+    liq (100,000 - 4,000) / 0.9875 = 97,215.19, first passed at the sub-step -3 % (97,000)."""
+    eng.open("BTC", LONG, 2, 25, ISO)
+
+
+def test_hyperliquid_slices_a_large_position_as_the_ladder_walks() -> None:
+    """docs/rules.md, HL ``partial``: above 100,000 of notional, 20 % closes at the mark, its
+    PnL settles against the margin, which stays behind the rest (so M/q becomes
+    (M/q + 0.2 (P - E)) / 0.8 and the liquidation price falls below the mark again). The walk
+    takes 60 s a sub-step, past the 30 s cooldown, so each new crossing is sliced again."""
     eng = make_engine()
+    btc_big_iso_long(eng)
+    ladder = shock_ladder(eng, market="BTC")
+    # -3 %, 97,000: M + u = 8,000 - 6,000 = 2,000 >= 2/3 MM = 2/3 * 2,425 = 1,616.67 (no
+    # backstop); notional 194,000: slice 0.4, realizes 0.4 * -3,000 = -1,200; M = 6,800,
+    # q = 1.6, M/q = 4,250: liq (100,000 - 4,250) / 0.9875 = 96,962.03 < 97,000, open.
+    down3 = ladder.row(-0.03)
+    (cut,) = down3.liquidations
+    assert (cut.order, cut.outcome, cut.partial) == (1, "partial", True)
+    assert cut.size == pytest.approx(0.4) and cut.remaining_size == pytest.approx(1.6)
+    assert cut.realized_pnl == pytest.approx(-1_200) and cut.returned == 0
+    (btc,) = down3.positions
+    assert btc.open and btc.sliced and not btc.liquidated and down3.liquidated == ()
+    assert btc.size == pytest.approx(1.6) and btc.pnl == pytest.approx(1.6 * -3_000)
+    assert btc.realized == pytest.approx(-1_200)
+    # equity is what it would be unsliced: 10,000 - 1,200 - 4,800 = 4,000
+    assert down3.equity == pytest.approx(4_000)
+    # -3.25 %, 96,750 < 96,962.03: M + u = 1,600 >= 2/3 * 1,935; notional 154,800: slice
+    # 0.32 (-1,040), M = 5,760, q = 1.28, M/q = 4,500, liq 96,708.86.
+    # -3.5 %, 96,500 < 96,708.86: M + u = 1,280 >= 2/3 * 1,544; notional 123,520: slice
+    # 0.256 (-896), M = 4,864, q = 1.024, M/q = 4,750, liq 96,455.70.
+    # -3.75 %, 96,250 < 96,455.70: M + u = 4,864 - 3,840 = 1,024 >= 2/3 * 1,232; notional
+    # 98,560 <= 100,000: the rest closes at market (-3,840) and 1,024 comes back.
+    down4 = ladder.row(-0.04)
+    steps = [
+        (lq.order, round(lq.move, 4), lq.outcome, round(lq.size, 6), round(lq.remaining_size, 6))
+        for lq in down4.liquidations
+    ]
+    assert steps == [
+        (2, -0.0325, "partial", 0.32, 1.28),
+        (3, -0.035, "partial", 0.256, 1.024),
+        (4, -0.0375, "market", 1.024, 0.0),
+    ]
+    assert [lq.realized_pnl for lq in down4.liquidations] == [
+        pytest.approx(-1_040),
+        pytest.approx(-896),
+        pytest.approx(-3_840),
+    ]
+    assert down4.liquidations[-1].returned == pytest.approx(1_024)
+    (btc,) = down4.positions
+    assert btc.liquidated and not btc.sliced and btc.liquidation == "market" and btc.size == 0
+    # everything realized on the way: -1,200 - 1,040 - 896 - 3,840 = -6,976
+    assert btc.pnl == pytest.approx(-6_976) and btc.realized == pytest.approx(-6_976)
+    assert down4.liquidated == ("BTC",) and down4.equity == pytest.approx(2_000 + 1_024)
+    assert [lq.order for lq in ladder.liquidations] == [1, 2, 3, 4]
+
+
+def test_a_crash_inside_the_cooldown_takes_the_rest_at_once() -> None:
+    """With no time between sub-steps the second crossing falls in the 30 s cooldown, where
+    "all market liquidation orders ... will be for the entire position" (docs/rules.md)."""
+    eng = make_engine()
+    btc_big_iso_long(eng)
+    ladder = shock_ladder(eng, market="BTC", step_seconds=0)
+    # -3 %: the same first slice (1.6 left, liq 96,962.03). -3.25 %, 96,750: in the cooldown,
+    # M + u = 6,800 + 1.6 * -3,250 = 1,600 >= 2/3 * 1.6 * 96,750 * 1.25 % = 1,290: the whole
+    # 1.6 closes at market (-5,200) and 1,600 comes back.
+    kinds = [(lq.outcome, round(lq.size, 6), lq.returned) for lq in ladder.liquidations]
+    assert kinds == [("partial", 0.4, 0.0), ("market", 1.6, pytest.approx(1_600))]
+    (btc,) = ladder.row(-0.04).positions
+    assert btc.liquidated and btc.pnl == pytest.approx(-1_200 - 5_200)
+    assert ladder.row(-0.04).equity == pytest.approx(2_000 + 1_600)
+    with pytest.raises(ValueError, match="step_seconds"):
+        shock_ladder(eng, market="BTC", step_seconds=-1)
+    with pytest.raises(ValueError, match="step_seconds"):
+        shock_ladder(eng, market="BTC", step_seconds=math.inf)
+
+
+def test_binance_takes_the_large_position_whole() -> None:
+    eng = make_engine(venue=BN)
+    btc_big_iso_long(eng)
+    ladder = shock_ladder(eng, market="BTC")
+    # BN: no slices; at 97,000 the position goes and its 8,000 of margin is forfeited
+    # (u = 2 * -3,000 = -6,000 realized, the 2,000 left of the margin kept by the venue)
+    (liq,) = ladder.liquidations
+    assert (liq.outcome, liq.move, liq.size) == ("forfeit", pytest.approx(-0.03), 2)
+    assert liq.realized_pnl == pytest.approx(-6_000) and liq.margin_lost == pytest.approx(8_000)
+    assert ladder.row(-0.03).equity == pytest.approx(2_000)
+    assert ladder.row(-0.04).equity == pytest.approx(2_000)  # HL: 3,024 (above)
+
+
+@pytest.mark.parametrize(
+    ("venue", "beta", "outcome", "mark", "equity"),
+    [
+        # 0.1 BTC at 40x isolated: M = 250, liq (100,000 - 2,500) / 0.9875 = 98,734.18; the
+        # backstop is below M + u < 2/3 MM: 250 + 0.1 (P - 100,000) < 2/3 * 0.1 P * 1.25 %
+        # -> P < 9,750 / 0.0991667 = 98,319.33.
+        # beta 1: 0.25 % sub-steps; 98,500 is the first past 98,734.18 and above 98,319.33:
+        # closed at market, M + u = 250 - 150 = 100 returned: 9,750 + 100.
+        (HL, 1.0, "market", 98_500.0, 9_850.0),
+        # beta 4: BTC moves 1 % a sub-step, 99,000 then 98,000, past the backstop line at once:
+        # the backstop takes the position and the 250 of margin: 9,750.
+        (HL, 4.0, "backstop", 98_000.0, 9_750.0),
+        # BN forfeits the 250 either way.
+        (BN, 1.0, "forfeit", 98_500.0, 9_750.0),
+        (BN, 4.0, "forfeit", 98_000.0, 9_750.0),
+    ],
+)
+def test_a_gap_past_two_thirds_of_maintenance_is_a_backstop(
+    venue: Venue, beta: float, outcome: str, mark: float, equity: float
+) -> None:
+    eng = make_engine(venue=venue)
+    eng.open("BTC", LONG, 0.1, 40, ISO)
+    ladder = shock_ladder(eng, betas={"BTC": beta})
+    (liq,) = ladder.liquidations
+    assert (liq.outcome, liq.mark) == (outcome, pytest.approx(mark))
+    assert liq.returned == pytest.approx(equity - 9_750)
+    row = ladder.row(-0.02)
+    assert row.liquidated == ("BTC",) and row.positions[0].liquidation == outcome
+    assert row.equity == pytest.approx(equity)
+
+
+@pytest.mark.parametrize(
+    ("venue", "left"),
+    [
+        # HL: BTC returns 100 at -9 %, the cross account goes at -21.25 % (see the order test)
+        # with V = 9,100 - 10 * 850 = 600, which stays with the trader
+        (HL, 600.0),
+        # BN: BTC forfeits, the cross account goes at -21 % and forfeits the whole balance
+        (BN, 0.0),
+    ],
+)
+def test_the_pending_order_variant(venue: Venue, left: float) -> None:
+    eng = make_engine(venue=venue)
     btc_iso_long(eng)
     before = eng.to_state()
     both = compare_pending(eng, market_order("ETH", LONG, 10, 10, CROSS))
@@ -154,9 +346,11 @@ def test_the_pending_order_variant() -> None:
     assert both.rejection is None and both.with_order is not None
     assert [p.market for p in both.without.row(0).positions] == ["BTC"]
     assert [p.market for p in both.with_order.row(0).positions] == ["BTC", "ETH"]
-    # with 5 % steps, the cross account's end (-20.92 %) shows in the -25 % row
+    # with 5 % steps, the cross account's end (-21 % BN, -21.25 % HL) shows in the -25 % row
     assert [lq.market for lq in both.with_order.row(-0.25).liquidations] == ["ETH"]
-    assert both.with_order.row(-0.25).equity == pytest.approx(0.0, abs=1e-6)
+    assert both.with_order.row(-0.25).equity == pytest.approx(left, abs=1e-6)
+    (eth,) = both.with_order.row(-0.25).liquidations
+    assert eth.returned == pytest.approx(left, abs=1e-6)
     refused = compare_pending(eng, market_order("ETH", LONG, 1_000, 10, CROSS))
     assert refused.with_order is None and refused.rejection
     assert "available" in refused.rejection.lower() or "margin" in refused.rejection.lower()
@@ -198,8 +392,23 @@ def test_a_stop_loss_and_a_take_profit_fill_on_the_way() -> None:
     assert fill.tpsl == "tp" and ladder.row(0.10).positions[0].pnl == pytest.approx(1_000)
 
 
-def test_a_pending_limit_order_fills_on_the_way_and_joins_the_ladder() -> None:
-    eng = make_engine()
+@pytest.mark.parametrize(
+    ("venue", "cross_end"),
+    [
+        # HL: the wallet is 9,100 after BTC's close returned 100:
+        # 9,100 - 10 (3,800 - P) - 0.2 P <= 0 -> P <= 28,900 / 9.8 = 2,948.98 (-26.28 %), met
+        # at the sub-step -26.5 % (2,940; at 2,950: V = 600 > R = 590)
+        (HL, -0.265),
+        # BN: the wallet stays 9,000:
+        # 9,000 - 10 (3,800 - P) - 0.2 P <= 0 -> P <= 29,000 / 9.8 = 2,959.18 (-26.02 %), met
+        # at the sub-step -26.25 % (2,950)
+        (BN, -0.2625),
+    ],
+)
+def test_a_pending_limit_order_fills_on_the_way_and_joins_the_ladder(
+    venue: Venue, cross_end: float
+) -> None:
+    eng = make_engine(venue=venue)
     btc_iso_long(eng)
     order = pending_order("ETH", LONG, 10, "limit", price=3_800, leverage=10, mode="cross")
     both = compare_pending(eng, order)
@@ -210,10 +419,9 @@ def test_a_pending_limit_order_fills_on_the_way_and_joins_the_ladder() -> None:
     (fill,) = ladder.row(-0.05).fills  # ETH reaches 3,800 at -5 %
     assert fill.order_type.value == "limit" and fill.price == pytest.approx(3_800)
     assert [p.market for p in ladder.row(-0.05).positions] == ["BTC", "ETH"]
-    # BTC isolated goes at -9 %; then ETH cross, bought at 3,800 on the 9,000 wallet:
-    # 9,000 - 10 (3,800 - P) - 0.2 P <= 0 -> P <= 29,000 / 9.8 = 2,959.18 (-26.0 %)
+    # BTC isolated goes at -9 %; then ETH cross, bought at 3,800 (maintenance 2 % of 10 P)
     assert [(lq.market, lq.mode) for lq in ladder.liquidations] == [("BTC", ISO), ("ETH", CROSS)]
-    assert ladder.liquidations[1].move == pytest.approx(-0.2625)  # first 0.25 % sub-step past
+    assert ladder.liquidations[1].move == pytest.approx(cross_end)  # first sub-step past
     assert both.without.row(-0.30).positions[0].market == "BTC"
 
 

@@ -7,8 +7,10 @@ The live engine is never changed.
 
 * :func:`shock_ladder` - for moves of -30 % .. +30 % of one market, or of every market at once
   (each moved by its beta to BTC): each position's PnL, equity, the cross margin ratio, and
-  which positions are liquidated on the way and in what order. :func:`compare_pending` runs it
-  with and without an order (the confirmation screen).
+  which positions are liquidated on the way, in what order and with what outcome under the
+  account's venue (a Binance forfeit; a Hyperliquid close at market with the rest returned,
+  a 20 % slice that leaves the position open and smaller, or the backstop).
+  :func:`compare_pending` runs it with and without an order (the confirmation screen).
 * :func:`liquidation_map` - each position's liquidation price, distance in % and in daily
   standard deviations of its market, and how a cross position's liquidation price moves when
   another cross market moves.
@@ -99,6 +101,10 @@ COMPACT_MOVES = moves_between(0.30, 0.05)
 RESOLUTION = 0.0025
 """Prices walk to each step in sub-steps of at most 0.25 % of the mark (4 per 1 % step; 120
 per direction for +-30 % whatever the step)."""
+STEP_SECONDS = 60.0
+"""Engine seconds each sub-step takes on the ladder's copies: longer than Hyperliquid's 30 s
+cooldown after a partial liquidation, so a move walked at this pace is sliced again at each
+new crossing (docs/risk.md, "The shock ladder")."""
 
 
 # --------------------------------------------------------------------------- engine copies
@@ -252,9 +258,17 @@ def betas_to_btc(
 
 @dataclass(frozen=True, slots=True)
 class LadderPosition:
-    """A position at one step of the ladder. ``pnl`` is its unrealized PnL at ``mark`` while
-    open; once gone on the way (``liquidated``, or ``closed`` by one of its orders: a stop-loss,
-    a take-profit, a reduce-only limit), the PnL that realized, and ``mark`` the price then."""
+    """A position at one step of the ladder.
+
+    While open: ``size`` is what is left of it (smaller once a Hyperliquid partial liquidation
+    has taken slices) and ``pnl`` its unrealized PnL at ``mark``. Once gone on the way
+    (``liquidated`` whole, or ``closed`` by one of its orders: a stop-loss, a take-profit, a
+    reduce-only limit): ``size`` is 0, ``mark`` the price then and ``pnl`` everything the walk
+    realized on it. ``realized`` is the PnL realized on the way so far: partial liquidation
+    slices, reducing fills, and at the end the close or liquidation. ``liquidation`` is the
+    outcome of the last liquidation that touched it on the way (``Liquidation.outcome``:
+    ``"partial"`` for a slice, ``"market"``, ``"backstop"`` or ``"forfeit"``), ``None`` if
+    none did."""
 
     market: str
     side: Side
@@ -263,16 +277,27 @@ class LadderPosition:
     pnl: float
     liquidated: bool
     closed: bool = False
+    size: float = 0.0
+    realized: float = 0.0
+    liquidation: str | None = None
 
     @property
     def open(self) -> bool:
         return not (self.liquidated or self.closed)
 
+    @property
+    def sliced(self) -> bool:
+        """Still open, smaller, after a partial liquidation."""
+        return self.open and self.liquidation == "partial"
+
 
 @dataclass(frozen=True, slots=True)
 class LadderLiquidation:
-    """A liquidation met on the way out from the current prices. ``order`` counts from 1 in
-    each direction; positions of one cross liquidation share ``group`` (they go together)."""
+    """A liquidation met on the way out from the current prices: the engine's
+    :class:`~tui.engine.Liquidation`, placed on the ladder. ``order`` counts from 1 in each
+    direction; positions of one cross liquidation share ``group`` (they go together). A
+    Hyperliquid partial liquidation is one entry per slice (``outcome`` ``"partial"``,
+    ``remaining_size`` left open)."""
 
     order: int
     move: float
@@ -284,6 +309,19 @@ class LadderLiquidation:
     realized_pnl: float
     margin_lost: float
     group: int
+    outcome: str
+    """The venue's outcome: ``"market"`` (closed, the rest returned), ``"partial"`` (a 20 %
+    slice), ``"backstop"`` (position and margin taken), ``"forfeit"`` (Binance)."""
+    size: float
+    """The size closed."""
+    remaining_size: float
+    """The size left open (0 unless ``"partial"``)."""
+    returned: float
+    """What stayed with the trader (``Liquidation.returned``)."""
+
+    @property
+    def partial(self) -> bool:
+        return self.remaining_size > 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +354,8 @@ class LadderRow:
 
     @property
     def liquidated(self) -> tuple[str, ...]:
-        """Markets whose positions are gone by this step."""
+        """Markets whose positions a liquidation took whole by this step (a position sliced by
+        a partial liquidation is still open, smaller)."""
         return tuple(p.market for p in self.positions if p.liquidated)
 
 
@@ -337,7 +376,7 @@ class ShockLadder:
     @property
     def liquidations(self) -> tuple[LadderLiquidation, ...]:
         """Every liquidation, falls first (in the order they happen as prices fall), then
-        rises."""
+        rises; each partial slice is one entry."""
         down = [lq for r in reversed(self.rows) if r.move < 0 for lq in r.liquidations]
         down.sort(key=lambda lq: lq.order)
         up = [lq for r in self.rows if r.move > 0 for lq in r.liquidations]
@@ -364,6 +403,7 @@ def shock_ladder(
     betas: Mapping[str, float] | None = None,
     moves: Sequence[float] = DEFAULT_MOVES,
     clock: Callable[[], float] = time.time,
+    step_seconds: float = STEP_SECONDS,
 ) -> ShockLadder:
     """What each move of prices would do to the account (see the module doc).
 
@@ -371,16 +411,29 @@ def shock_ladder(
     order, each by ``betas[m] * move`` (missing: 1). The moves are replayed on copies of the
     engine, walking each market's mark from its current value towards the shocked value in
     sub-steps of at most 0.25 %, out from 0 in each direction, so a liquidation on the way
-    happens when and as the engine makes it happen (and the positions left carry on). A market's
-    shocked price never goes below 1 % of its mark. Resting orders on the copy (stop-losses,
-    take-profits, limits) fill when the walk reaches them, as they would. Cost: two copies of
-    the engine plus, per sub-step, one mark per moved market (``set_mark`` costs the same
-    whatever the number of positions), and one read of every position per row.
+    happens when and as the engine makes it happen under the account's venue (a Binance
+    forfeit, a Hyperliquid close at market, partial slice or backstop), and the positions left
+    carry on. A market's shocked price never goes below 1 % of its mark. Resting orders on the
+    copy (stop-losses, take-profits, limits) fill when the walk reaches them, as they would.
 
-    Raises ``ValueError`` (with a message) for an unknown market, a market without a mark, or
-    moves that are not finite fractions.
+    The copies' clock starts at ``clock()`` and each sub-step takes ``step_seconds`` of it: the
+    default (60 s) is longer than Hyperliquid's 30 s cooldown, so a large position is sliced
+    again at each new crossing; 0 walks a crash inside the cooldown, where a second liquidation
+    takes the whole position. Cost: two copies of the engine plus, per sub-step, one mark per
+    moved market (``set_mark`` costs the same whatever the number of positions), and one read
+    of every position per row.
+
+    Raises ``ValueError`` (with a message) for an unknown market, a market without a mark,
+    moves that are not finite fractions, or a negative or non-finite ``step_seconds``.
     """
     shocked_moves = _check_moves(moves)
+    if (
+        isinstance(step_seconds, bool)
+        or not isinstance(step_seconds, int | float)
+        or not math.isfinite(step_seconds)
+        or step_seconds < 0
+    ):
+        raise ValueError(f"step_seconds must be a finite number >= 0, not {step_seconds!r}")
     if market is not None:
         name = engine.market(market).name  # unknown market: InvalidInput (a ValueError)
         if engine.mark(name) is None:
@@ -397,19 +450,21 @@ def shock_ladder(
     start = {m: engine.mark(m) or 0.0 for m in moved}
     equity_now = engine.account.equity
     order_now = [p.market for p in engine.positions()]
+    began = clock()
 
     rows: dict[float, LadderRow] = {}
     if 0.0 in shocked_moves:
-        rows[0.0] = _read(engine, 0.0, start, equity_now, order_now, {}, ())
+        rows[0.0] = _read(engine, 0.0, start, equity_now, order_now, _Walk())
     for direction in (-1, 1):
         path = [m for m in shocked_moves if m * direction > 0]
         path.sort(key=abs)
         if not path:
             continue
-        copy = copy_engine(engine, clock)
+        walk_clock = _WalkClock(began)
+        copy = copy_engine(engine, walk_clock)
         events: list[Event] = []
         copy.listeners.append(events.append)
-        gone: dict[str, LadderPosition] = {}
+        walk = _Walk()
         order = list(order_now)
         count = 0
         previous = 0.0
@@ -420,37 +475,23 @@ def shock_ladder(
             fills: list[LadderFill] = []
             for k in range(1, substeps + 1):
                 at = previous + (move - previous) * k / substeps
+                walk_clock.now += step_seconds
                 for m, beta in moved.items():
                     copy.set_mark(m, start[m] * max(0.01, 1.0 + beta * at))
                 for event in events:
                     if isinstance(event, Liquidation):
                         count += 1
                         found.append(_liquidation(event, count, at))
-                        gone[event.market] = LadderPosition(
-                            event.market,
-                            event.side,
-                            event.mode,
-                            event.mark_price,
-                            event.realized_pnl,
-                            True,
-                        )
+                        walk.liquidated(event)
                     elif isinstance(event, OrderEvent) and event.action == "filled":
                         fills.append(_fill(event, at))
-                    elif isinstance(event, Fill) and event.kind == "close":
-                        gone[event.market] = LadderPosition(
-                            event.market,
-                            event.side.opposite,
-                            event.mode,
-                            event.price,
-                            event.realized_pnl,
-                            False,
-                            closed=True,
-                        )
-                    elif isinstance(event, Fill) and event.market not in order:
-                        order.append(event.market)  # a resting order opened a position
+                    elif isinstance(event, Fill):
+                        walk.filled(event)
+                        if event.market not in order:
+                            order.append(event.market)  # a resting order opened a position
                 events.clear()
             marks = {m: start[m] * max(0.01, 1.0 + b * move) for m, b in moved.items()}
-            row = _read(copy, move, marks, equity_now, order, gone, tuple(found), tuple(fills))
+            row = _read(copy, move, marks, equity_now, order, walk, tuple(found), tuple(fills))
             rows[move] = row
             previous = move
     return ShockLadder(
@@ -459,6 +500,69 @@ def shock_ladder(
         rows=tuple(rows[m] for m in sorted(rows)),
         equity_now=equity_now,
     )
+
+
+class _WalkClock:
+    """The engine clock of a ladder copy: moved on by the walk, one sub-step at a time."""
+
+    __slots__ = ("now",)
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass(slots=True)
+class _Walk:
+    """What one direction of the walk has done to each market's position so far."""
+
+    realized: dict[str, float] = field(default_factory=dict)
+    outcome: dict[str, str] = field(default_factory=dict)
+    gone: dict[str, LadderPosition] = field(default_factory=dict)
+
+    def liquidated(self, event: Liquidation) -> None:
+        name = event.market
+        total = self.realized.get(name, 0.0) + event.realized_pnl
+        self.realized[name] = total
+        self.outcome[name] = event.outcome
+        if event.remaining_size > 0.0:
+            return  # a partial slice: the rest stays open (read live)
+        self.gone[name] = LadderPosition(
+            name,
+            event.side,
+            event.mode,
+            event.mark_price,
+            total,
+            True,
+            realized=total,
+            liquidation=event.outcome,
+        )
+
+    def filled(self, event: Fill) -> None:
+        name = event.market
+        if event.kind == "open":  # a new position: nothing of the old one carries over
+            self.realized.pop(name, None)
+            self.outcome.pop(name, None)
+            self.gone.pop(name, None)
+            return
+        if event.kind not in ("reduce", "close"):
+            return
+        total = self.realized.get(name, 0.0) + event.realized_pnl
+        self.realized[name] = total
+        if event.kind == "close":
+            self.gone[name] = LadderPosition(
+                name,
+                event.side.opposite,
+                event.mode,
+                event.price,
+                total,
+                False,
+                closed=True,
+                realized=total,
+                liquidation=self.outcome.get(name),
+            )
 
 
 def _fill(event: OrderEvent, move: float) -> LadderFill:
@@ -485,6 +589,10 @@ def _liquidation(event: Liquidation, order: int, move: float) -> LadderLiquidati
         realized_pnl=event.realized_pnl,
         margin_lost=event.margin_lost,
         group=event.group,
+        outcome=event.outcome,
+        size=event.size,
+        remaining_size=event.remaining_size,
+        returned=event.returned,
     )
 
 
@@ -494,8 +602,8 @@ def _read(
     marks: dict[str, float],
     equity_now: float,
     order: list[str],
-    gone: Mapping[str, LadderPosition],
-    found: tuple[LadderLiquidation, ...],
+    walk: _Walk,
+    found: tuple[LadderLiquidation, ...] = (),
     fills: tuple[LadderFill, ...] = (),
 ) -> LadderRow:
     account = engine.account
@@ -506,11 +614,19 @@ def _read(
         if view is not None:
             positions.append(
                 LadderPosition(
-                    name, view.side, view.mode, view.mark_price, view.unrealized_pnl, False
+                    name,
+                    view.side,
+                    view.mode,
+                    view.mark_price,
+                    view.unrealized_pnl,
+                    False,
+                    size=view.size,
+                    realized=walk.realized.get(name, 0.0),
+                    liquidation=walk.outcome.get(name),
                 )
             )
-        elif name in gone:
-            positions.append(gone[name])
+        elif name in walk.gone:
+            positions.append(walk.gone[name])
     return LadderRow(
         move=move,
         marks=marks,
@@ -541,16 +657,23 @@ def compare_pending(
     betas: Mapping[str, float] | None = None,
     moves: Sequence[float] = COMPACT_MOVES,
     clock: Callable[[], float] = time.time,
+    step_seconds: float = STEP_SECONDS,
 ) -> PendingComparison:
     """:func:`shock_ladder` of the account as it is, and as it would be once ``apply`` (e.g.
     :func:`market_order`) placed the pending order on a copy. The live engine is untouched."""
-    without = shock_ladder(engine, market=market, betas=betas, moves=moves, clock=clock)
+
+    def ladder(of: PaperEngine) -> ShockLadder:
+        return shock_ladder(
+            of, market=market, betas=betas, moves=moves, clock=clock, step_seconds=step_seconds
+        )
+
+    without = ladder(engine)
     copy = copy_engine(engine, clock)
     try:
         apply(copy)
     except ValueError as exc:  # OrderRejected and InvalidInput are ValueErrors
         return PendingComparison(without, None, str(exc))
-    with_order = shock_ladder(copy, market=market, betas=betas, moves=moves, clock=clock)
+    with_order = ladder(copy)
     return PendingComparison(without, with_order, None)
 
 
