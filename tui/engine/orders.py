@@ -647,6 +647,9 @@ class OrderDesk:
         eng = self.eng
         _set(order, reserved_margin=self._reserve_of(order, eng._positions.get(order.market)))
         self._add(order)
+        for newer in [o for o in self.open.values() if o.id > order.id]:  # TP/SL it attached
+            del self.open[newer.id]  # move behind it: open orders stay oldest first
+            self.open[newer.id] = newer
         book = eng._books.get(order.market)
         if book is not None:
             self._walked[order.market] = (book, order.side.sign)
