@@ -421,3 +421,34 @@ def test_fill_records_from_before_books_read_as_unknown_cost() -> None:
     old = Fill(1, 0.0, "BTC", LONG, 0.1, 100_000, 0.0, ISO, 10, "open")
     assert (old.mark_price, old.spread_cost, old.impact_cost, old.pricing) == (0, 0, 0, "")
     assert old.slippage == 0.0
+
+
+def test_a_book_beyond_the_slippage_limit_from_the_mark_is_not_used() -> None:
+    """A feed glitch (or a mark the app held back as implausible) must not price a fill: a
+    best bid more than 8 % above the mark would sell far above it."""
+    eng = booked(bids=[(120_000.0, 5.0)], asks=[(120_010.0, 5.0)])
+    p = eng.preview("BTC", SHORT, 1.0, 10, CROSS)
+    assert (p.fill_price, p.pricing) == (100_000, "far")
+    assert p.warnings == [
+        "The BTC order book is more than 8 % away from the mark (a feed glitch, or a mark held "
+        "back): priced at the mark instead."
+    ]
+    eng.set_book("BTC", [(107_000.0, 5.0)], [(107_010.0, 5.0)])  # within 8 %: used
+    assert eng.preview("BTC", SHORT, 1.0, 10, CROSS).fill_price == 107_000
+
+
+def test_dust_within_reach_is_no_fill() -> None:
+    eng = booked(asks=[(100_010.0, 1e-12), (200_000.0, 1.0)])
+    assert eng.preview("BTC", LONG, 1.0, 10, ISO).rejection is not None
+
+
+def test_book_levels_take_only_prices_and_sizes_the_engine_takes() -> None:
+    eng = booked()
+    for bids, says in (
+        ([(2e9, 1.0)], "out of range"),
+        ([(1e-11, 1.0)], "out of range"),
+        ([(99_990.0, 1e16)], "more than the engine takes"),
+        ([(10**400, 1.0)], "must be a finite number"),
+    ):
+        with pytest.raises(InvalidInput, match=says):
+            eng.set_book("BTC", bids, ASKS)

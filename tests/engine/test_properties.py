@@ -664,7 +664,7 @@ def fills_kept_their_word(eng: PaperEngine) -> None:
     an order's fills add up to what its record says filled."""
     by_order: dict[int, float] = {}
     for f in eng.fills:
-        if f.pricing in ("book", "mark", "stale"):
+        if f.pricing in ("book", "mark", "stale", "far"):
             total = f.side.sign * f.size * (f.price - f.mark_price)
             assert math.isclose(f.spread_cost + f.impact_cost, total, rel_tol=1e-9, abs_tol=1e-6)
         else:

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from tui.engine.models import InvalidInput, Side, check_number
+from tui.engine.limits import MAX_PRICE, MAX_SIZE, MIN_PRICE
+from tui.engine.models import InvalidInput, Side, check_number, check_price, shown
 
 MAX_LEVELS: Final = 1_000
 """Most levels a book side may have (venues send 20; a bigger book is a feed error)."""
@@ -31,6 +32,7 @@ DEFAULT_BOOK_MAX_AGE: Final = 10.0
 BOOK: Final = "book"  # walked the order book
 MARK: Final = "mark"  # no book: the mark, plus the market's fixed slippage
 STALE: Final = "stale"  # the book was too old: priced as without a book
+FAR: Final = "far"  # the book was beyond the slippage limit from the mark: as without a book
 LIMIT: Final = "limit"  # a resting limit order filled at its own price (maker)
 
 _INF = math.inf
@@ -89,7 +91,8 @@ def _levels(market: str, side: str, levels: object) -> tuple[tuple[float, ...], 
     """Checked ``(prices, sizes)`` of one side, best first; :class:`InvalidInput` if not."""
     if isinstance(levels, str | bytes) or not isinstance(levels, Iterable):
         raise InvalidInput(
-            f"The {market} book's {side} must be a list of (price, size) levels, not {levels!r}."
+            f"The {market} book's {side} must be a list of (price, size) levels, not "
+            f"{shown(levels)}."
         )
     prices: list[float] = []
     sizes: list[float] = []
@@ -100,12 +103,17 @@ def _levels(market: str, side: str, levels: object) -> tuple[tuple[float, ...], 
             px, sz = level
         except (TypeError, ValueError):
             raise InvalidInput(
-                f"Each level of the {market} book is a (price, size) pair, not {level!r}."
+                f"Each level of the {market} book is a (price, size) pair, not {shown(level)}."
             ) from None
-        if px.__class__ is not float or not 0.0 < px < _INF:
-            px = check_number(f"{market} book price", px)
-        if sz.__class__ is not float or not 0.0 < sz < _INF:
+        if px.__class__ is not float or not MIN_PRICE <= px <= MAX_PRICE:
+            px = check_price(f"{market} book price", px)
+        if sz.__class__ is not float or not 0.0 < sz <= MAX_SIZE:
             sz = check_number(f"{market} book size", sz)
+            if sz > MAX_SIZE:
+                raise InvalidInput(
+                    f"{market} book size {shown(sz)} is more than the engine takes "
+                    f"(at most {MAX_SIZE:,.0f})."
+                )
         if (px >= last) if bids else (px <= last):
             order = "highest" if bids else "lowest"
             raise InvalidInput(
@@ -164,7 +172,8 @@ class Quote:
     ``price`` its volume-weighted average (the mark when nothing fills), ``spread_cost`` and
     ``impact_cost`` what it pays against the mark in money (``s * filled * (best - mark)`` and
     ``s * filled * (price - best)``; without a book all of it is ``spread_cost``), ``pricing``
-    one of ``"book"``, ``"mark"``, ``"stale"``; ``note`` says why a book was not used.
+    one of ``"book"``, ``"mark"``, ``"stale"``, ``"far"``; ``note`` says why a book was not
+    used.
     """
 
     market: str

@@ -542,28 +542,45 @@ class PaperEngine:
         if mark is None:
             raise OrderRejected(f"{name} has no price yet; wait for the feed and try again.")
         side_ = Side.parse(side)
-        q = check_number("Size", size)
+        q = self._size("Size", name, size)
         if worst is not None:
             worst = check_number("Worst price", worst, allow_zero=True) if worst != _INF else worst
         return self._quote(name, side_, q, mark, worst, limit=False)
 
-    def _usable_book(self, name: str, mark: float) -> tuple[OrderBook | None, str]:
+    def _usable_book(self, name: str, mark: float) -> tuple[OrderBook | None, str, str]:
         """The book that may price a fill now, or (None, why not) (rule 4: a book older than
         the last mark by more than the allowed age is not used). set_mark records no times:
         a book is taken as no older than the last mark while the mark has not moved since it
         was set, and as older by its age on the clock once the mark has moved (which can only
-        overstate its age, when the whole feed stalls: then the mark prices the fill)."""
+        overstate its age, when the whole feed stalls: then the mark prices the fill). A book
+        whose best bid or ask is beyond the slippage limit on the wrong side of the mark is not
+        used either. Returns (book, "", "") or (None, pricing label, why)."""
         book = self._books.get(name)
         if book is None:
-            return None, ""
+            return None, bk.MARK, ""
+        limit = self._slippage_limits.get(name, self._slippage_limit)
+        bids, asks = book.bid_prices, book.ask_prices
+        if (bids and bids[0] > mark * (1.0 + limit)) or (asks and asks[0] < mark * (1.0 - limit)):
+            return (
+                None,
+                bk.FAR,
+                (
+                    f"The {name} order book is more than {limit * 100:g} % away from the mark (a "
+                    "feed glitch, or a mark held back): priced at the mark instead."
+                ),
+            )
         if book.mark == mark:
-            return book, ""
+            return book, "", ""
         age = self._clock() - book.time
         if age <= self._book_max_age:
-            return book, ""
-        return None, (
-            f"The {name} order book is {age:,.0f} s old while the mark has moved on: priced at "
-            "the mark instead."
+            return book, "", ""
+        return (
+            None,
+            bk.STALE,
+            (
+                f"The {name} order book is {age:,.0f} s old while the mark has moved on: priced at "
+                "the mark instead."
+            ),
         )
 
     def _quote(
@@ -574,19 +591,19 @@ class PaperEngine:
         s = side.sign
         if worst is None:
             worst = mark * (1.0 + s * self._slippage_limits.get(name, self._slippage_limit))
-        book, why = self._usable_book(name, mark)
+        book, pricing, why = self._usable_book(name, mark)
         if book is not None:
             return bk.quote_book(book, side, q, mark, worst)
         fill = mg.fill_price(mark, s, self._markets[name].slippage)
         if limit:
             fill = min(worst, fill) if s > 0 else max(worst, fill)
-        return bk.quote_mark(name, side, q, mark, fill, bk.STALE if why else bk.MARK, why)
+        return bk.quote_mark(name, side, q, mark, fill, pricing, why)
 
     def _taker_top(self, name: str, side: Side) -> float:
         """The first price a taker order of ``side`` would meet: the best ask (buy) or bid
         (sell) of a usable book, else the mark (a limit is marketable at or through it)."""
         mark = self._marks[name]
-        book, _ = self._usable_book(name, mark)
+        book, _, _ = self._usable_book(name, mark)
         if book is None:
             return mark
         if side is Side.LONG:

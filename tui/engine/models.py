@@ -398,7 +398,7 @@ class Fill:
     spread_cost: float = 0.0  # paid against the mark up to the best level (or fixed slippage)
     impact_cost: float = 0.0  # paid beyond the best level, walking the book
     unfilled: float = 0.0  # on an order's last fill: the part the book could not fill
-    pricing: str = ""  # "book", "mark", "stale" (book too old: at the mark), "limit" (maker)
+    pricing: str = ""  # "book", "mark", "stale"/"far" (book not used: at the mark), "limit"
 
     @property
     def slippage(self) -> float:
@@ -692,7 +692,7 @@ class Preview:
     slippage: float = 0.0  # fill price against the mark, a fraction signed against the trader
     spread_cost: float = 0.0  # money paid against the mark up to the best level
     impact_cost: float = 0.0  # money paid beyond the best level
-    pricing: str = "mark"  # "book", "mark", "stale" (book too old), "limit" (at its own price)
+    pricing: str = "mark"  # "book", "mark", "stale"/"far" (book not used), "limit" (own price)
 
     @property
     def ok(self) -> bool:

@@ -885,7 +885,7 @@ class OrderDesk:
         its best ask and best bid (a buy fills when sellers come down to its price), else the
         mark. A side a marketable limit just took up to its price waits for the next book."""
         eng = self.eng
-        book, _ = eng._usable_book(market, mark)
+        book, _, _ = eng._usable_book(market, mark)
         if book is None:
             return mark, mark
         ask = book.ask_prices[0] if book.ask_prices else _INF
