@@ -452,3 +452,18 @@ def test_book_levels_take_only_prices_and_sizes_the_engine_takes() -> None:
     ):
         with pytest.raises(InvalidInput, match=says):
             eng.set_book("BTC", bids, ASKS)
+
+
+def test_a_part_fill_stays_on_the_markets_size_step() -> None:
+    """Venue books hold whole lots; a simulated one need not. What fills of a part-filled
+    order is rounded down to the size step (0.001 here): 0.3337 within reach fills 0.333."""
+    market = Market("BTC", max_leverage=40, taker_fee=0, maker_fee=0, size_step=0.001)
+    eng = PaperEngine(balance=100_000, markets=[market])
+    eng.set_mark("BTC", 100_000)
+    eng.set_book("BTC", BIDS, [(100_010.0, 0.3337), (200_000.0, 5.0)])
+    p = eng.preview("BTC", LONG, 1.0, 10, ISO)
+    assert (p.size, p.filled_size, p.fill_price) == (1.0, 0.333, 100_010)
+    fill = eng.open("BTC", LONG, 1.0, 10, ISO)
+    assert (fill.size, fill.unfilled) == (0.333, approx(0.667))
+    eng.set_book("BTC", BIDS, [(100_010.0, 0.0004), (200_000.0, 5.0)])  # under one step
+    assert eng.preview("BTC", LONG, 1.0, 10, ISO).rejection is not None
