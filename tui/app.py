@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -34,6 +34,7 @@ from tui.market import (
     MARKETS,
     FeedState,
     FeedStatus,
+    LiveSource,
     MarkGuard,
     PriceSource,
     ReplaySource,
@@ -69,6 +70,12 @@ def engine_for(settings: Settings, clock: Callable[[], float] = time.time) -> Pa
     return PaperEngine(
         balance=settings.account.starting_balance, markets=markets_for(settings), clock=clock
     )
+
+
+def configure_execution(engine: PaperEngine, settings: Settings) -> None:
+    """How far a market order may walk the book, and how old a book may be (settings)."""
+    market = settings.market
+    engine.set_execution(slippage_limit=market.slippage_limit, book_max_age=market.book_max_age)
 
 
 class PerpDeskApp(App[None]):
@@ -121,8 +128,10 @@ class PerpDeskApp(App[None]):
         self._main_ready = False
         self._log_backlog: list[tuple[str, str, str]] = []
         self._journal_error: str | None = None
+        self._book_focus: frozenset[str] | None = None  # what the feed was last told
         self.accounts: dict[int, AccountAt] = dict(journal.accounts) if journal else {}
         self.engine.listeners.append(self._on_engine_event)
+        configure_execution(self.engine, self.settings)
 
     # ------------------------------------------------------------------ set-up
 
@@ -248,6 +257,7 @@ class PerpDeskApp(App[None]):
         """Trade on ``engine`` from now on (a fresh account or a new season)."""
         self.engine.listeners[:] = [f for f in self.engine.listeners if f != self._on_engine_event]
         engine.listeners.append(self._on_engine_event)
+        configure_execution(engine, self.settings)
         for name, mark in self.engine.marks.items():  # keep the screen live until the next tick
             if engine.mark(name) is None and name in engine.markets:
                 engine.set_mark(name, mark)
@@ -307,6 +317,7 @@ class PerpDeskApp(App[None]):
         and leverage read them directly)."""
         old_hz = self.refresh_hz
         self.settings = settings
+        configure_execution(self.engine, settings)
         if settings.ui.theme in self.available_themes:
             self.theme = settings.ui.theme
         elif announce or settings.ui.theme != "textual-dark":
@@ -354,6 +365,18 @@ class PerpDeskApp(App[None]):
     def on_funding(self, symbol: str, rate_per_hour: float) -> None:
         try:
             self.engine.apply_funding(symbol, rate_per_hour)
+        except ValueError:
+            self.bad_marks += 1
+
+    def on_book(
+        self,
+        symbol: str,
+        bids: Sequence[tuple[float, float]],
+        asks: Sequence[tuple[float, float]],
+        time: float,
+    ) -> None:
+        try:
+            self.engine.set_book(symbol, bids, asks)
         except ValueError:
             self.bad_marks += 1
 
@@ -414,6 +437,23 @@ class PerpDeskApp(App[None]):
             # Shutting down, the main screen's widgets may already be gone: skip the repaint.
             with contextlib.suppress(NoMatches):
                 self.main.refresh_view()
+        self._focus_feed()
+
+    def _focus_feed(self) -> None:
+        """Tell the feed which books matter: the selected market's and those of markets with
+        a position or a resting order (a live source subscribes to just those)."""
+        if self.feed is None or not isinstance(self.feed, LiveSource):
+            return
+        engine = self.engine
+        wanted = {p.market for p in engine.positions()} | {o.market for o in engine.open_orders()}
+        with contextlib.suppress(NoMatches, AssertionError):
+            selected = self.main.selected_market()
+            if selected:
+                wanted.add(selected)
+        books = frozenset(wanted)
+        if books != self._book_focus:
+            self._book_focus = books
+            self.feed.focus(books=books)
 
     def log_line(self, text: str, style: str = "") -> None:
         """Add a line to the event log (kept until the log exists, if it does not yet)."""

@@ -272,6 +272,7 @@ def price_source(
             url=args.feed_url or market.url,
             replay_file=args.replay or market.replay_file,
             speed=args.speed if args.speed is not None else market.speed,
+            execution=market.execution,
         )
     except (ValueError, ImportError, OSError) as exc:
         chosen_here = any(
@@ -284,7 +285,9 @@ def price_source(
             f"market.source {market.source!r} cannot start ({exc}); using the simulated feed. "
             "Fix it in settings (,) or the config file."
         )
-        source = make_source("sim", symbols=market.markets or None, seed=market.seed)
+        source = make_source(
+            "sim", symbols=market.markets or None, seed=market.seed, execution=market.execution
+        )
     return source
 
 

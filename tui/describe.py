@@ -92,10 +92,12 @@ def describe_order(event: OrderEvent) -> tuple[str, str]:
         return "info", f"Placed {name}{held}"
     if event.action == "triggered":
         return "info", f"Triggered {name}: {event.reason}"
-    if event.action == "filled":
+    if event.action in ("filled", "partial"):
         size = fmt_size(event.filled_size, event.fill_price or 1.0)
         price = fmt_price(event.fill_price)
-        return "info", f"Filled {name}: {size} @ {price}{mark}"
+        verb = "Filled" if event.action == "filled" else "Part filled"
+        why = f"; {event.reason}" if event.reason else ""
+        return "info", f"{verb} {name}: {size} @ {price}{mark}{why}"
     if event.action == "rejected":
         return "bad", f"Rejected {name} when it came to fill{mark}: {event.reason}"
     return "info", f"Cancelled {name}: {event.reason}"

@@ -653,6 +653,8 @@ def order_history(events: Iterable[Event]) -> list[OrderRecord]:
             )
         if e.action == "triggered":
             row = replace(row, triggered_at=e.time)
+        elif e.action == "partial":  # part filled now; the rest of a limit rests
+            row = replace(row, filled_size=e.filled_size, fill_price=e.fill_price)
         elif e.action in ("filled", "cancelled", "rejected"):
             row = replace(
                 row,

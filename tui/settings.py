@@ -31,6 +31,7 @@ MARGIN_MODES = ("isolated", "cross")
 VENUES = ("hyperliquid", "binance")
 SOURCES = ("sim", "scenario", "hyperliquid", "binance", "replay")
 SPEEDS = (1, 10, 60)
+EXECUTIONS = ("frictionless", "realistic", "thin")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ class MarketSettings:
     replay_file: str | None = None
     speed: int = 1
     max_tick_move: float = 0.5
+    execution: str = "realistic"
+    slippage_limit: float = 0.08
+    book_max_age: float = 10
 
 
 @dataclass(frozen=True)
@@ -342,6 +346,20 @@ FIELDS: dict[str, FieldSpec] = {
         _number(0, 100),
         "Largest believable price move in one tick (0.5 = 50 %); a bigger jump waits for 3 "
         "ticks to confirm it. 0 = off.",
+        _text_number,
+    ),
+    "market.execution": FieldSpec(
+        _choice(*EXECUTIONS),
+        'Fills: "frictionless" (at the mark), "realistic" or "thin" (through an order book).',
+    ),
+    "market.slippage_limit": FieldSpec(
+        _number(0.0001, 0.5),
+        "Farthest from the mark a market order fills, 0.0001 to 0.5 (0.08 = 8%).",
+        _text_number,
+    ),
+    "market.book_max_age": FieldSpec(
+        _number(0.1, 3600),
+        "Seconds a book may lag its market's last mark and still price a fill.",
         _text_number,
     ),
     "ui.refresh_hz": FieldSpec(

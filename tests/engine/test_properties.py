@@ -574,3 +574,159 @@ def test_hyperliquid_partial_liquidations_and_resting_orders(
         if seen:
             event(label)
     rebuilt_is_the_same(eng)
+
+
+# ---------------------------------------------------------------- sessions with order books
+
+book_op = st.tuples(
+    st.just("book"),
+    market,
+    st.integers(min_value=0, max_value=200),  # half spread, in hundredths of a basis point
+    st.integers(min_value=1, max_value=300),  # step between levels, hundredths of a bp
+    st.integers(min_value=0, max_value=8),  # bid levels (0: an empty side)
+    st.integers(min_value=0, max_value=8),  # ask levels
+    st.one_of(st.floats(min_value=50, max_value=3_000), st.floats(min_value=50, max_value=8e4)),
+    st.sampled_from([0.0, 0.0, 0.0, 4.0, 30.0]),  # seconds the clock moves first (staleness)
+)
+first_book = st.tuples(
+    st.integers(min_value=0, max_value=200),
+    st.integers(min_value=1, max_value=300),
+    st.integers(min_value=1, max_value=8),
+    st.integers(min_value=1, max_value=8),
+    st.one_of(st.floats(min_value=50, max_value=3_000), st.floats(min_value=50, max_value=8e4)),
+)
+modest = st.floats(min_value=100, max_value=15_000)
+taker_op = st.one_of(
+    st.tuples(st.just("open"), market, side, modest, leverage, mode),
+    st.tuples(st.just("close"), market, st.floats(min_value=0.05, max_value=1.0)),
+)
+near_limit = st.tuples(  # a limit close to the mark, so books and marks come to it
+    st.just("place"),
+    market,
+    side,
+    st.just(OrderType.LIMIT),
+    st.integers(min_value=0, max_value=150).map(lambda bp: bp / 10_000),
+    rarely,
+    modest,
+    leverage,
+    mode,
+    rarely,
+    st.just(False),
+    st.none(),
+    st.none(),
+)
+booked_op = st.one_of(book_op, book_op, order_op, near_limit, taker_op, taker_op, op)
+# Each step: an action, a mark move, and whether that market's book follows the mark (as the
+# simulation's does) or stays where it was.
+booked_step = st.tuples(booked_op, st.tuples(st.just("mark"), market, small_move), st.booleans())
+
+
+def set_book(eng: PaperEngine, clock: FakeClock, step: tuple[Any, ...]) -> None:
+    _, name, half, gap, n_bid, n_ask, usd, wait = step
+    clock.now += wait
+    mark = eng.mark(name)
+    assert mark is not None
+    h, g = half / 1e6, gap / 1e6
+    bids = [(mark * (1 - h - i * g), usd / mark * (1 + i)) for i in range(n_bid)]
+    asks = [(mark * (1 + h + max(i * g, 1e-9)), usd / mark * (1 + i)) for i in range(n_ask)]
+    if h == 0 and bids and asks:
+        bids = bids[1:]  # not crossed: the best bid stays below the best ask
+    before = snapshot(eng)
+    try:
+        eng.set_book(name, bids, asks)
+    except OrderRejected:
+        assert snapshot(eng) == before
+        raise
+
+
+def finite_everywhere(eng: PaperEngine) -> None:
+    """Every number the engine holds or shows is finite (records, views, orders, books)."""
+    things: list[Any] = [eng.account, *eng.positions(), *eng.open_orders(), *eng.events]
+    for thing in things:
+        for name in thing.__dataclass_fields__:
+            value = getattr(thing, name)
+            if isinstance(value, float):
+                assert math.isfinite(value), (type(thing).__name__, name, value)
+    for name in MARKETS:
+        book = eng.book(name)
+        if book is not None:
+            assert all(map(math.isfinite, (*book.bid_prices, *book.ask_prices)))
+        for s in Side:
+            p = eng.preview(name, s, 1_000 / BASE[name], 5, MarginMode.CROSS)
+            if p.ok:
+                for value in (p.fill_price, p.slippage, p.spread_cost, p.impact_cost, p.fee):
+                    assert math.isfinite(value)
+                assert 0 < p.filled_size <= p.size
+
+
+def fills_kept_their_word(eng: PaperEngine) -> None:
+    """Costs add up to the fill's distance from the mark; a limit never fills beyond its price;
+    an order's fills add up to what its record says filled."""
+    by_order: dict[int, float] = {}
+    for f in eng.fills:
+        if f.pricing in ("book", "mark", "stale", "far"):
+            total = f.side.sign * f.size * (f.price - f.mark_price)
+            assert math.isclose(f.spread_cost + f.impact_cost, total, rel_tol=1e-9, abs_tol=1e-6)
+        else:
+            assert f.pricing == "limit" and f.spread_cost == f.impact_cost == 0
+        assert f.unfilled >= 0
+        if f.order_id is not None:
+            by_order[f.order_id] = by_order.get(f.order_id, 0.0) + f.size
+    for e in eng.events:
+        filled = isinstance(e, OrderEvent) and e.action in ("filled", "partial")
+        if filled and e.order_type is OrderType.LIMIT and e.price is not None:
+            assert e.fill_price is not None
+            assert e.side.sign * (e.fill_price - e.price) <= 1e-9 * e.price
+    for e in eng.events:
+        if isinstance(e, OrderEvent) and e.action == "filled" and e.order_id in by_order:
+            assert math.isclose(by_order[e.order_id], e.filled_size, rel_tol=1e-9)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.tuples(first_book, first_book, first_book),
+    st.lists(booked_step, min_size=3, max_size=40),
+    st.booleans(),
+)
+def test_random_sessions_with_books_conserve_money_and_stay_finite(
+    first: tuple[tuple[Any, ...], ...],
+    steps: list[tuple[tuple[Any, ...], tuple[Any, ...], bool]],
+    fees: bool,
+) -> None:
+    clock = FakeClock()
+    eng = make_engine(balance=50_000, fees=fees, clock=clock)
+    specs = dict(zip(MARKETS, first, strict=True))
+    for name, spec in specs.items():
+        with contextlib.suppress(OrderRejected):
+            set_book(eng, clock, ("book", name, *spec, 0.0))
+    for action, mark, follow in steps:
+        if action[0] == "book":
+            with contextlib.suppress(OrderRejected):
+                set_book(eng, clock, action)
+            conserved(eng)
+            orders_sane(eng)
+        else:
+            run(eng, action)
+        run(eng, mark)
+        if follow:
+            with contextlib.suppress(OrderRejected):
+                set_book(eng, clock, ("book", mark[1], *specs[mark[1]], 0.0))
+            conserved(eng)
+            orders_sane(eng)
+    finite_everywhere(eng)
+    fills_kept_their_word(eng)
+    for label, seen in (
+        ("walked a book", any(f.pricing == "book" for f in eng.fills)),
+        ("stale book", any(f.pricing == "stale" for f in eng.fills)),
+        ("filled in part", any(f.unfilled > 0 for f in eng.fills)),
+        (
+            "limit rested its rest",
+            any(isinstance(e, OrderEvent) and e.action == "partial" for e in eng.events),
+        ),
+        ("maker fill", any(f.pricing == "limit" for f in eng.fills)),
+    ):
+        if seen:
+            event(label)
+    copy = PaperEngine.from_state(eng.to_state(), markets=eng.markets.values())
+    assert same(copy.account, eng.account)
+    assert copy.open_orders() == eng.open_orders()  # a part-filled limit keeps what it filled

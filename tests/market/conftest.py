@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from tui.market import FeedState, FeedStatus, PriceSource
@@ -16,6 +16,8 @@ class RecordingSink:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, float]] = []
         self.statuses: list[FeedStatus] = []
+        self.books: list[tuple[str, list[tuple[float, float]], list[tuple[float, float]], float]]
+        self.books = []  # kept apart from ``events``, so mark-only tests stay as they are
 
     def on_mark(self, symbol: str, price: float) -> None:
         self.events.append(("mark", symbol, price))
@@ -28,6 +30,15 @@ class RecordingSink:
 
     def on_status(self, status: FeedStatus) -> None:
         self.statuses.append(status)
+
+    def on_book(
+        self,
+        symbol: str,
+        bids: Sequence[tuple[float, float]],
+        asks: Sequence[tuple[float, float]],
+        time: float,
+    ) -> None:
+        self.books.append((symbol, list(bids), list(asks), time))
 
     @property
     def marks(self) -> list[tuple[str, float]]:
@@ -91,6 +102,27 @@ def mids(**prices: object) -> str:
     return json.dumps({"channel": "allMids", "data": {"mids": prices}})
 
 
-def asset_ctx(coin: str, funding: object) -> str:
-    ctx = {"funding": funding, "markPx": "1", "oraclePx": "1", "openInterest": "1"}
+_NO = object()
+
+
+def asset_ctx(coin: str, funding: object = "0.0000125", mark: object = _NO) -> str:
+    """Hyperliquid's ``activeAssetCtx`` frame (``mark``: its ``markPx``, left out by default;
+    ``funding=None`` leaves the rate out)."""
+    ctx: dict[str, object] = {"oraclePx": "1", "openInterest": "1", "midPx": "1"}
+    if funding is not None:
+        ctx["funding"] = funding
+    if mark is not _NO:
+        ctx["markPx"] = mark
     return json.dumps({"channel": "activeAssetCtx", "data": {"coin": coin, "ctx": ctx}})
+
+
+def marks(**prices: object) -> list[str]:
+    """One ``activeAssetCtx`` frame per coin carrying its mark (and the resting funding rate)."""
+    return [asset_ctx(coin, mark=price) for coin, price in prices.items()]
+
+
+def l2book(coin: str, bids: list[tuple[object, object]], asks: list[tuple[object, object]],
+           time: object = 1_763_647_200_000) -> str:  # fmt: skip
+    """Hyperliquid's ``l2Book`` frame: levels as ``{"px", "sz", "n"}`` objects, best first."""
+    levels = [[{"px": px, "sz": sz, "n": 1} for px, sz in side] for side in (bids, asks)]
+    return json.dumps({"channel": "l2Book", "data": {"coin": coin, "time": time, "levels": levels}})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.market.conftest import RecordingSink, mids, running, wait_until, ws_server
+from tests.market.conftest import RecordingSink, asset_ctx, running, wait_until, ws_server
 from tui.market import EventKind, HyperliquidSource, ReplaySource, SimSource, StepResult
 
 FAST = {"backoff_base": 0.02, "backoff_cap": 0.05, "jitter_seed": 1}
@@ -90,7 +90,7 @@ def test_a_sink_without_on_clock_still_gets_every_mark() -> None:
 async def test_live_marks_are_stamped_with_the_wall_clock() -> None:
     async def handler(ws: Any) -> None:
         await ws.recv()
-        await ws.send(mids(BTC="100000.5"))
+        await ws.send(asset_ctx("BTC", mark="100000.5"))  # Hyperliquid's markPx
         async for _ in ws:  # hold the connection open until the client leaves
             pass
 

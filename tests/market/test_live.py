@@ -16,6 +16,7 @@ from tests.market.conftest import (
     RecordingSink,
     asset_ctx,
     free_port,
+    marks,
     mids,
     running,
     wait_until,
@@ -43,17 +44,18 @@ async def hold_open(ws: Any) -> None:
 # ---------------------------------------------------------------- normal operation
 
 
-async def test_prices_arrive_for_configured_symbols_only() -> None:
+async def test_marks_are_hyperliquids_mark_price_for_configured_symbols_only() -> None:
     received: list[str] = []
 
     async def handler(ws: Any) -> None:
-        for _ in range(4):  # allMids + one activeAssetCtx per symbol
+        for _ in range(3):  # one activeAssetCtx per symbol
             received.append(await ws.recv())
         await ws.send(json.dumps({"channel": "subscriptionResponse", "data": {"method": "x"}}))
-        await ws.send(mids(BTC="100000.5", ETH="3500.25", PURR="0.1", **{"@142": "80907.5"}))
-        await ws.send(asset_ctx("BTC", "0.0000125"))
-        await ws.send(asset_ctx("DOGE", "0.0001"))  # not configured: ignored
-        await ws.send(mids(BTC="100001", ETH="3500.25", SOL="180.125"))
+        for frame in marks(BTC="100000.5", ETH="3500.25"):
+            await ws.send(frame)
+        await ws.send(asset_ctx("DOGE", "0.0001", mark="0.2"))  # not configured: ignored
+        for frame in marks(BTC="100001", ETH="3500.25", SOL="180.125"):
+            await ws.send(frame)
         await hold_open(ws)
 
     sink = RecordingSink()
@@ -62,14 +64,13 @@ async def test_prices_arrive_for_configured_symbols_only() -> None:
         async with running(src, sink):
             await wait_until(lambda: ("SOL", 180.125) in sink.marks, what="SOL mark")
     assert [json.loads(m) for m in received] == [
-        {"method": "subscribe", "subscription": {"type": "allMids"}},
         {"method": "subscribe", "subscription": {"type": "activeAssetCtx", "coin": "BTC"}},
         {"method": "subscribe", "subscription": {"type": "activeAssetCtx", "coin": "ETH"}},
         {"method": "subscribe", "subscription": {"type": "activeAssetCtx", "coin": "SOL"}},
-    ]
+    ]  # no allMids: a mid is not the venue's mark; no l2Book without books=True
     # ETH repeated unchanged: not sent again
     assert sink.marks == [("BTC", 100000.5), ("ETH", 3500.25), ("BTC", 100001.0), ("SOL", 180.125)]
-    assert sink.rates == [("BTC", 0.0000125)]
+    assert sink.rates == [("BTC", 0.0000125), ("ETH", 0.0000125), ("SOL", 0.0000125)]
     assert src.bad_frames == 0
     assert sink.states[:2] == [FeedState.CONNECTING, FeedState.CONNECTED]
     assert src.prices == {"BTC": 100001.0, "ETH": 3500.25, "SOL": 180.125}
@@ -80,26 +81,27 @@ GARBAGE: list[str | bytes] = [
     "not json",
     "[1, 2, 3]",
     '"just a string"',
+    mids(BTC="100000"),  # a mid is never taken for the mark
     json.dumps({"channel": "allMids"}),
-    json.dumps({"channel": "allMids", "data": {"mids": ["BTC", "1"]}}),
-    mids(BTC="abc"),
-    mids(BTC="-5"),
-    mids(BTC="0"),
-    mids(BTC="NaN"),
-    mids(BTC="inf"),
-    mids(BTC="1e400"),
-    '{"channel": "allMids", "data": {"mids": {"BTC": NaN}}}',
-    '{"channel": "allMids", "data": {"mids": {"BTC": Infinity}}}',
-    mids(BTC=None),
-    mids(BTC=True),
-    mids(BTC={"px": "1"}),
-    mids(BTC="1,000"),
-    mids(BTC=" 100"),
+    asset_ctx("BTC", mark="abc"),
+    asset_ctx("BTC", mark="-5"),
+    asset_ctx("BTC", mark="0"),
+    asset_ctx("BTC", mark="NaN"),
+    asset_ctx("BTC", mark="inf"),
+    asset_ctx("BTC", mark="1e400"),
+    asset_ctx("BTC").replace('"midPx"', '"markPx": NaN, "x"'),
+    asset_ctx("BTC").replace('"midPx"', '"markPx": Infinity, "x"'),
+    asset_ctx("BTC", mark=None),
+    asset_ctx("BTC", mark=True),
+    asset_ctx("BTC", mark={"px": "1"}),
+    asset_ctx("BTC", mark="1,000"),
+    asset_ctx("BTC", mark=" 100"),
+    asset_ctx("BTC"),  # no markPx at all
     json.dumps({"channel": "somethingElse", "data": {}}),
     json.dumps({"channel": "error", "data": "Invalid subscription"}),
     json.dumps({"data": {"mids": {"BTC": "1"}}}),
-    asset_ctx("BTC", "lots"),
-    asset_ctx("BTC", "5"),
+    asset_ctx("BTC", "lots", mark="100"),
+    asset_ctx("BTC", "5", mark="100"),
     json.dumps({"channel": "activeAssetCtx", "data": {"coin": "BTC"}}),
 ]
 
@@ -109,26 +111,29 @@ async def test_garbage_frames_are_counted_and_skipped_without_inventing_marks() 
         for frame in GARBAGE:
             await ws.send(frame)
         await ws.send(json.dumps({"channel": "pong"}))
-        await ws.send(mids(BTC="100001.5"))
+        await ws.send(asset_ctx("BTC", mark="100001.5"))
         await hold_open(ws)
 
     sink = RecordingSink()
     async with ws_server(handler) as url:
         src = HyperliquidSource(["BTC"], url=url, **FAST)
         async with running(src, sink):
-            await wait_until(lambda: bool(sink.marks), what="the valid mark")
+            await wait_until(lambda: ("BTC", 100001.5) in sink.marks, what="the valid mark")
             await asyncio.sleep(0.02)
             assert src.bad_frames == len(GARBAGE)
             assert src.last_problem is not None
             assert src.connections == 1  # garbage never dropped the connection
-    assert sink.marks == [("BTC", 100001.5)]
-    assert sink.rates == []
+    # A frame is read field by field: the two with a bad rate carried a good mark (taken),
+    # those with a bad mark a good rate (taken once: it never changes).
+    assert sink.marks == [("BTC", 100.0), ("BTC", 100001.5)]
+    assert sink.rates == [("BTC", 0.0000125)]
     assert FeedState.RECONNECTING not in sink.states
 
 
 async def test_a_bad_price_skips_only_that_symbol() -> None:
     async def handler(ws: Any) -> None:
-        await ws.send(mids(BTC="abc", ETH="3500"))
+        for frame in marks(BTC="abc", ETH="3500"):
+            await ws.send(frame)
         await hold_open(ws)
 
     sink = RecordingSink()
@@ -138,7 +143,7 @@ async def test_a_bad_price_skips_only_that_symbol() -> None:
             await wait_until(lambda: bool(sink.marks), what="ETH")
     assert sink.marks == [("ETH", 3500.0)]
     assert src.bad_frames == 1
-    assert src.last_problem == "BTC: price 'abc' is not a number"
+    assert src.last_problem == "BTC: mark price 'abc' is not a number"
 
 
 # ---------------------------------------------------------------- failures
@@ -153,12 +158,12 @@ async def test_dropped_connection_reconnects(how: str) -> None:
         connections += 1
         await ws.recv()  # the subscription
         if connections == 1:
-            await ws.send(mids(BTC="100"))
+            await ws.send(asset_ctx("BTC", mark="100"))
             await asyncio.sleep(0.02)
             if how == "abort":
                 ws.transport.abort()
             return  # returning closes the connection (1000)
-        await ws.send(mids(BTC="101"))
+        await ws.send(asset_ctx("BTC", mark="101"))
         await hold_open(ws)
 
     sink = RecordingSink()
@@ -202,9 +207,10 @@ async def test_silent_server_goes_stale_without_inventing_marks_then_recovers() 
 
     async def handler(ws: Any) -> None:
         await ws.recv()
-        await ws.send(mids(BTC="100000"))
+        await ws.send(asset_ctx("BTC", mark="100000"))
         await speak.wait()
-        await ws.send(mids(BTC="100050", ETH="3500"))
+        for frame in marks(BTC="100050", ETH="3500"):
+            await ws.send(frame)
         await hold_open(ws)
 
     sink = RecordingSink()
@@ -233,7 +239,7 @@ async def test_one_quiet_symbol_is_listed_as_stale() -> None:
     async def handler(ws: Any) -> None:
         await ws.recv()
         for i in range(100):
-            await ws.send(mids(BTC=str(100000 + i)))
+            await ws.send(asset_ctx("BTC", mark=str(100000 + i)))
             await asyncio.sleep(0.02)
 
     sink = RecordingSink()
@@ -273,8 +279,7 @@ async def test_funding_payment_is_due_at_each_utc_hour() -> None:
 
     async def handler(ws: Any) -> None:
         await ws.recv()
-        await ws.recv()
-        await ws.send(asset_ctx("BTC", "0.0001"))
+        await ws.send(asset_ctx("BTC", "0.0001", mark="100000"))
         await hold_open(ws)
 
     sink = RecordingSink()
@@ -413,15 +418,14 @@ def test_parsers_never_raise_and_never_yield_an_impossible_price(raw: str | byte
 
 
 @given(
-    st.dictionaries(
-        st.sampled_from(["BTC", "ETH", "SOL", "x"]),
-        st.one_of(_JSON, st.floats().map(repr), st.decimals().map(str)),
-    )
+    st.sampled_from(["BTC", "ETH", "SOL", "x"]),
+    st.one_of(_JSON, st.floats().map(repr), st.decimals().map(str)),
 )
-def test_allmids_entries_are_validated_one_by_one(entries: dict[str, Any]) -> None:
-    frame = HyperliquidSource(["BTC", "ETH"]).parse(mids(**entries))
+def test_each_mark_price_is_validated(coin: str, value: Any) -> None:
+    frame = HyperliquidSource(["BTC", "ETH"], funding=False).parse(asset_ctx(coin, mark=value))
     for symbol, price in frame.marks:
-        assert symbol in entries and math.isfinite(price) and price > 0
-    good = {s for s, _ in frame.marks}
-    bad = {s for s in ("BTC", "ETH") if s in entries} - good
-    assert (frame.problem is not None) == bool(bad)
+        assert symbol == coin and math.isfinite(price) and price > 0
+    if coin in ("BTC", "ETH"):
+        assert (frame.problem is None) == bool(frame.marks)
+    else:
+        assert frame.marks == [] and frame.problem is None  # not configured: ignored

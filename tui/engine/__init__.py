@@ -1,5 +1,6 @@
 """perpdesk's paper-trading engine: pure Python, no UI imports (rules: docs/rules.md)."""
 
+from tui.engine.book import OrderBook, Quote
 from tui.engine.engine import PaperEngine
 from tui.engine.markets import (
     DEFAULT_MARKETS,
@@ -47,12 +48,14 @@ __all__ = [
     "MarginTransfer",
     "Market",
     "Order",
+    "OrderBook",
     "OrderEvent",
     "OrderRejected",
     "OrderType",
     "PaperEngine",
     "PositionView",
     "Preview",
+    "Quote",
     "Side",
     "Venue",
     "default_markets",

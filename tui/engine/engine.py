@@ -24,8 +24,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tui.engine import book as bk
 from tui.engine import margin as mg
 from tui.engine import venues as vn
+from tui.engine.book import OrderBook, Quote
 from tui.engine.limits import (
     MAX_BALANCE,
     MAX_FUNDING_RATE,
@@ -250,6 +252,8 @@ class _Plan:
     max_leverage: float
     rejection: str | None
     order_id: int | None = None  # set when an order (tui/engine/orders.py) is filling
+    quote: Quote | None = None  # how a taker fill was priced (None: at a given price)
+    unfilled: float = 0.0  # what the book could not fill (``size`` is what fills)
 
 
 def _money(x: float) -> str:
@@ -278,6 +282,13 @@ def _size(x: float) -> str:
     return text or "0"
 
 
+def _qty(q: float, price: float) -> str:
+    """A size for a message: enough decimals for about a cent of value at ``price``."""
+    decimals = max(0, min(10, math.ceil(math.log10(max(price, 1e-12) * 100))))
+    text = f"{q:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 class PaperEngine:
     """An in-memory paper-trading account on perpetual markets, under one venue's rules.
 
@@ -294,6 +305,8 @@ class PaperEngine:
         *,
         clock: Callable[[], float] = time.time,
         venue: Venue | str = Venue.HYPERLIQUID,
+        slippage_limit: float = bk.DEFAULT_SLIPPAGE_LIMIT,
+        book_max_age: float = bk.DEFAULT_BOOK_MAX_AGE,
     ) -> None:
         self._deposits = check_number("Starting balance", balance)
         if not self._deposits <= MAX_BALANCE:
@@ -327,6 +340,11 @@ class PaperEngine:
         self._held: list[Event] = []
         self._desk = OrderDesk(self)  # open orders: tui/engine/orders.py
         self._edges = self._desk.edges  # market -> the marks that set off its nearest orders
+        self._books: dict[str, OrderBook] = {}  # order books (tui/engine/book.py)
+        self._slippage_limits: dict[str, float] = {}
+        self._slippage_limit = bk.DEFAULT_SLIPPAGE_LIMIT
+        self._book_max_age = bk.DEFAULT_BOOK_MAX_AGE
+        self.set_execution(slippage_limit=slippage_limit, book_max_age=book_max_age)
 
     @property
     def venue(self) -> Venue:
@@ -457,6 +475,141 @@ class PaperEngine:
             return self._venue.funding_interval_hours
         return float(mkt.funding_interval_hours)
 
+    # ------------------------------------------------------------------ order books
+
+    def set_book(
+        self, market: str, bids: object, asks: object, *, time: float | None = None
+    ) -> None:
+        """Set ``market``'s order book: ``bids`` and ``asks`` as ``(price, size)`` levels, best
+        first. Market orders and fired stops then fill against it (docs/rules.md, "Fills
+        against the book"), and resting limits fill when the other side reaches their price.
+        ``time`` is when it was taken, on the engine's clock (default: now). Raises
+        :class:`InvalidInput` (nothing changes) for a malformed or crossed book."""
+        name = self._name(market)
+        when = self._clock() if time is None else check_number("Book time", time, allow_zero=True)
+        self._books[name] = bk.make_book(name, bids, asks, when, self._marks.get(name))
+        if name in self._desk.books and name in self._marks:  # a resting limit may be reached
+            self._desk.tick(name, self._marks[name])
+
+    def clear_book(self, market: str) -> None:
+        """Forget ``market``'s book: its fills go back to the mark (rule 2)."""
+        self._books.pop(self._name(market), None)
+
+    def book(self, market: str) -> OrderBook | None:
+        """The book last set for ``market`` (None when none was set, or it was cleared)."""
+        return self._books.get(self._name(market))
+
+    def set_execution(
+        self,
+        *,
+        slippage_limit: float | None = None,
+        book_max_age: float | None = None,
+        market: str | None = None,
+    ) -> None:
+        """How far from the mark a market order may fill (a fraction, 0 < limit < 1: for every
+        market, or only ``market``), and how many seconds a book may be older than its
+        market's last mark and still price a fill."""
+        if slippage_limit is not None:
+            limit = check_number("Slippage limit", slippage_limit)
+            if limit >= 1:
+                raise InvalidInput(f"Slippage limit must be below 100 %, not {limit:g}.")
+            if market is None:
+                self._slippage_limit = limit
+                self._slippage_limits.clear()
+            else:
+                self._slippage_limits[self._name(market)] = limit
+        if book_max_age is not None:
+            self._book_max_age = check_number("Book age", book_max_age, allow_zero=True)
+
+    def slippage_limit(self, market: str) -> float:
+        """How far from the mark a market order in ``market`` may fill (0.08 = 8 %)."""
+        return self._slippage_limits.get(self._name(market), self._slippage_limit)
+
+    @property
+    def book_max_age(self) -> float:
+        return self._book_max_age
+
+    def quote(
+        self, market: str, side: Side | str, size: float, *, worst: float | None = None
+    ) -> Quote:
+        """What a taker order of ``size`` would get in ``market`` now, changing nothing: through
+        the book when there is a usable one, else at the mark (plus the market's fixed
+        slippage). ``worst`` is the worst price it may fill at (default: the market's slippage
+        limit from the mark; ``math.inf`` for a buy or 0 for a sell takes the whole book, as a
+        liquidation might). :class:`OrderRejected` without a mark."""
+        name = self._name(market)
+        mark = self._marks.get(name)
+        if mark is None:
+            raise OrderRejected(f"{name} has no price yet; wait for the feed and try again.")
+        side_ = Side.parse(side)
+        q = self._size("Size", name, size)
+        if worst is not None:
+            worst = check_number("Worst price", worst, allow_zero=True) if worst != _INF else worst
+        return self._quote(name, side_, q, mark, worst, limit=False)
+
+    def _usable_book(self, name: str, mark: float) -> tuple[OrderBook | None, str, str]:
+        """The book that may price a fill now, or (None, why not) (rule 4: a book older than
+        the last mark by more than the allowed age is not used). set_mark records no times:
+        a book is taken as no older than the last mark while the mark has not moved since it
+        was set, and as older by its age on the clock once the mark has moved (which can only
+        overstate its age, when the whole feed stalls: then the mark prices the fill). A book
+        whose best bid or ask is beyond the slippage limit on the wrong side of the mark is not
+        used either. Returns (book, "", "") or (None, pricing label, why)."""
+        book = self._books.get(name)
+        if book is None:
+            return None, bk.MARK, ""
+        limit = self._slippage_limits.get(name, self._slippage_limit)
+        bids, asks = book.bid_prices, book.ask_prices
+        if (bids and bids[0] > mark * (1.0 + limit)) or (asks and asks[0] < mark * (1.0 - limit)):
+            return (
+                None,
+                bk.FAR,
+                (
+                    f"The {name} order book is more than {limit * 100:g} % away from the mark (a "
+                    "feed glitch, or a mark held back): priced at the mark instead."
+                ),
+            )
+        if book.mark == mark:
+            return book, "", ""
+        age = self._clock() - book.time
+        if age <= self._book_max_age:
+            return book, "", ""
+        return (
+            None,
+            bk.STALE,
+            (
+                f"The {name} order book is {age:,.0f} s old while the mark has moved on: priced at "
+                "the mark instead."
+            ),
+        )
+
+    def _quote(
+        self, name: str, side: Side, q: float, mark: float, worst: float | None, limit: bool
+    ) -> Quote:
+        """A taker fill of ``q``. ``worst`` None: the slippage limit from the mark; with
+        ``limit`` it is a limit order's price (no fixed slippage beyond it without a book)."""
+        s = side.sign
+        if worst is None:
+            worst = mark * (1.0 + s * self._slippage_limits.get(name, self._slippage_limit))
+        book, pricing, why = self._usable_book(name, mark)
+        if book is not None:
+            return bk.quote_book(book, side, q, mark, worst)
+        fill = mg.fill_price(mark, s, self._markets[name].slippage)
+        if limit:
+            fill = min(worst, fill) if s > 0 else max(worst, fill)
+        return bk.quote_mark(name, side, q, mark, fill, pricing, why)
+
+    def _taker_top(self, name: str, side: Side) -> float:
+        """The first price a taker order of ``side`` would meet: the best ask (buy) or bid
+        (sell) of a usable book, else the mark (a limit is marketable at or through it)."""
+        mark = self._marks[name]
+        book, _, _ = self._usable_book(name, mark)
+        if book is None:
+            return mark
+        if side is Side.LONG:
+            return book.ask_prices[0] if book.ask_prices else _INF
+        return book.bid_prices[0] if book.bid_prices else 0.0
+
     # ------------------------------------------------------------------ reading state
 
     def position(self, market: str) -> PositionView | None:
@@ -572,7 +725,9 @@ class PaperEngine:
             return self._rejected_preview(market, side, size, leverage, mode, str(exc))
         return self._preview_plan(plan)
 
-    def _preview_plan(self, plan: _Plan) -> Preview:
+    def _preview_plan(self, plan: _Plan, rest_at: float | None = None) -> Preview:
+        """The preview of ``plan``; ``rest_at``: the price where the unfilled rest of a
+        marketable limit order would wait."""
         excess_before = self._wallet + self._buffer
         excess_after = self._excess_after(plan)
         moved: dict[str, tuple[float | None, float | None]] = {}
@@ -601,10 +756,16 @@ class PaperEngine:
             if liq is not None:
                 left = self._left_after_liquidation(plan, new, liq)
         existing = self._positions.get(plan.market)
+        quote = plan.quote
+        warnings: list[str] = []
+        if quote is not None and quote.note:
+            warnings.append(quote.note)
+        if plan.unfilled:
+            warnings.append(self._part_filled(plan, rest_at))
         return Preview(
             market=plan.market,
             side=plan.side,
-            size=plan.size,
+            size=quote.size if quote is not None else plan.size,
             mode=plan.mode,
             leverage=plan.leverage,
             fill_price=plan.fill,
@@ -626,6 +787,30 @@ class PaperEngine:
             maintenance_margin=maintenance,
             max_leverage=plan.max_leverage,
             left_after_liquidation=left,
+            warnings=warnings,
+            filled_size=(quote.filled if quote is not None else plan.size),
+            slippage=plan.side.sign * (plan.fill - plan.mark) / plan.mark,
+            spread_cost=quote.spread_cost if quote is not None else 0.0,
+            impact_cost=quote.impact_cost if quote is not None else 0.0,
+            pricing=quote.pricing if quote is not None else bk.LIMIT,
+        )
+
+    def _part_filled(self, plan: _Plan, rest_at: float | None) -> str:
+        """What a trader is told when the book fills only part of a taker order."""
+        ref = plan.fill
+        asked = plan.size + plan.unfilled
+        left = _qty(plan.unfilled, ref)
+        if rest_at is not None:
+            return (
+                f"{_qty(plan.size, ref)} of {_qty(asked, ref)} {plan.market} would fill now, "
+                f"at {plan.fill:,.8g} on average; the other {left} would wait at "
+                f"{rest_at:,.8g}."
+            )
+        pct = self._slippage_limits.get(plan.market, self._slippage_limit) * 100
+        return (
+            f"Only {_qty(plan.size, ref)} of {_qty(asked, ref)} {plan.market} would fill: the "
+            f"book holds no more within {pct:g} % of the mark; the other {left} would not be "
+            "filled."
         )
 
     def _left_after_liquidation(self, plan: _Plan, new: _Pos, liq: float) -> float:
@@ -872,14 +1057,17 @@ class PaperEngine:
         *,
         fill: float | None = None,
         maker: bool = False,
+        limit: float | None = None,
         reduce_only: bool = False,
         check_minimum: bool = True,
     ) -> _Plan:
         """What an order does, changing nothing. ``fill`` overrides the fill price (a limit
         order fills at its own price) and ``maker`` charges the maker fee instead of the
-        taker fee (tui/engine/orders.py uses both). ``reduce_only`` cuts the size to the
-        position's and exempts it from the minimum order; ``check_minimum=False`` skips the minimum
-        (a resting order met it when it was placed)."""
+        taker fee (tui/engine/orders.py uses both). Otherwise it is a taker order: through
+        the book when there is one, no further than the slippage limit from the mark, or
+        ``limit`` (a marketable limit order's price); only what fills is planned.
+        ``reduce_only`` cuts the size to the position's and exempts it from the minimum order;
+        ``check_minimum=False`` skips the minimum (a resting order met it when it was placed)."""
         name = self._name(market)
         side_ = Side.parse(side)
         mode_ = MarginMode.parse(mode)
@@ -890,8 +1078,6 @@ class PaperEngine:
         if mark is None:
             raise OrderRejected(f"{name} has no price yet; wait for the feed and try again.")
         s = side_.sign
-        if fill is None:
-            fill = mg.fill_price(mark, s, mkt.slippage)
         fee_rate = mkt.maker_fee if maker else mkt.taker_fee
         pos = self._positions.get(name)
         q = requested
@@ -907,6 +1093,23 @@ class PaperEngine:
                 f"{_size(requested)} {name} is less than half of {name}'s size step "
                 f"({step} {name}); the smallest order is {step} {name}."
             )
+        quote: Quote | None = None
+        unfilled = 0.0
+        no_fill: str | None = None
+        if fill is None:  # a taker: through the book, or at the mark (docs/rules.md)
+            quote = self._quote(name, side_, q, mark, limit, limit=limit is not None)
+            if quote.filled < q:  # the book ran out: what it holds, on the size step
+                part = mkt.round_size(quote.filled, down=True)
+                if part < MIN_SIZE:
+                    no_fill = self._no_fill(name, side_, mark, quote.worst, limit is not None)
+                else:
+                    if part < quote.filled:
+                        quote = replace(
+                            self._quote(name, side_, part, mark, limit, limit=limit is not None),
+                            size=q,
+                        )
+                    unfilled, q = q - part, part
+            fill = quote.price
         available = self._available()
         wallet = self._wallet
         rejection: str | None = None
@@ -1049,9 +1252,11 @@ class PaperEngine:
             available_before=available_before,
             available_after=available,
             max_leverage=max_lev,
-            rejection=rejection,
+            rejection=no_fill or rejection,
+            quote=quote,
+            unfilled=unfilled,
         )
-        if open_q and rejection is None and self._cross_liquidated_after(plan):
+        if open_q and plan.rejection is None and self._cross_liquidated_after(plan):
             plan.rejection = (
                 "This order would leave your cross account at its maintenance margin, to be "
                 "liquidated at once. Lower the size or the leverage."
@@ -1128,6 +1333,22 @@ class PaperEngine:
             figures += [new.q, new.entry, new.margin, new.k]
         return all(math.isfinite(x) for x in figures)
 
+    def _no_fill(self, name: str, side: Side, mark: float, worst: float, limit: bool) -> str:
+        """Why a taker order fills nothing: the book has nothing within its reach."""
+        buy = side is Side.LONG
+        if limit:
+            where = f"at or {'below' if buy else 'above'} its price {worst:,.8g}"
+            what = "limit"
+        else:
+            pct = self._slippage_limits.get(name, self._slippage_limit) * 100
+            where = f"within {pct:g} % of the mark {mark:,.8g}"
+            what = "market"
+        return (
+            f"The {name} order book has no {'asks' if buy else 'bids'} {where}: this {what} "
+            f"{'buy' if buy else 'sell'} would not fill. Wait for the book to refill, or use a "
+            "limit order."
+        )
+
     def _cross_liquidated_after(self, plan: _Plan) -> bool:
         cross_left = any(name != plan.market for name in self._cross) or (
             plan.new_pos is not None and plan.new_pos.cross
@@ -1173,6 +1394,8 @@ class PaperEngine:
                     now, plan, plan.open_q, plan.fee_open, plan.new_pos.mode, plan.new_pos.lev, kind
                 )
             )
+        if plan.unfilled:  # the order's last fill says what the book could not fill
+            fills[-1] = replace(fills[-1], unfilled=plan.unfilled)
         self._wallet = plan.wallet_after
         self._realized += plan.realized
         self._fees += plan.fee_close + plan.fee_open
@@ -1204,6 +1427,14 @@ class PaperEngine:
     ) -> Fill:
         self._seq += 1
         realized = plan.realized if kind in ("reduce", "close") else 0.0
+        quote = plan.quote
+        if quote is None:  # at a given price: a resting limit (maker) or as if at a level
+            pricing = bk.LIMIT
+            spread = impact = 0.0
+        else:
+            pricing = quote.pricing
+            share = q / plan.size
+            spread, impact = quote.spread_cost * share, quote.impact_cost * share
         return Fill(
             seq=self._seq,
             time=now,
@@ -1217,6 +1448,10 @@ class PaperEngine:
             kind=kind,
             realized_pnl=realized,
             order_id=plan.order_id,
+            mark_price=plan.mark,
+            spread_cost=spread,
+            impact_cost=impact,
+            pricing=pricing,
         )
 
     # ------------------------------------------------------------------ isolated margin

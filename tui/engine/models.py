@@ -393,6 +393,20 @@ class Fill:
     kind: str  # "open", "add", "reduce", "close"
     realized_pnl: float = 0.0
     order_id: int | None = None  # the order that filled (None: a plain open() / close())
+    # Execution (docs/rules.md, "Fills against the book"); 0 / "" in records from before books.
+    mark_price: float = 0.0  # the mark when it filled
+    spread_cost: float = 0.0  # paid against the mark up to the best level (or fixed slippage)
+    impact_cost: float = 0.0  # paid beyond the best level, walking the book
+    unfilled: float = 0.0  # on an order's last fill: the part the book could not fill
+    pricing: str = ""  # "book", "mark", "stale"/"far" (book not used: at the mark), "limit"
+
+    @property
+    def slippage(self) -> float:
+        """Fill price against the mark, as a fraction, signed against the trader (0 when the
+        mark was not recorded)."""
+        if self.mark_price <= 0.0:
+            return 0.0
+        return self.side.sign * (self.price - self.mark_price) / self.mark_price
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,11 +488,14 @@ class MarginTransfer:
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
     """Something that happened to an order: ``action`` is "placed" (it rests), "triggered" (its
-    trigger was reached), "filled", "cancelled" or "rejected" (refused when it came to fill).
+    trigger was reached), "partial" (a marketable limit took what the book held up to its
+    price; the rest rests, a "placed" follows), "filled", "cancelled" or "rejected" (refused
+    when it came to fill).
 
     The order's fields are copied as they stood at the event. ``mark_price`` is the mark then;
-    ``fill_price`` and ``filled_size`` are set on "filled"; ``reason`` says why an order was
-    cancelled or rejected, or what fired it.
+    ``fill_price`` (volume-weighted over its fills) and ``filled_size`` are set on "filled" and
+    "partial"; ``reason`` says why an order was cancelled or rejected, what fired it, or why a
+    market order filled only in part.
     """
 
     seq: int
@@ -668,6 +685,14 @@ class Preview:
     maintenance_margin: float = math.nan  # of the resulting position, at the mark
     max_leverage: float = math.nan  # the most the resulting notional's tier allows
     left_after_liquidation: float | None = None  # what a liquidation at the price would leave
+    # Execution (docs/rules.md, "Fills against the book"): ``fill_price`` is the
+    # volume-weighted average over the levels taken; ``filled_size`` what would fill now (the
+    # rest of a market order is not filled; the rest of a limit order rests).
+    filled_size: float = 0.0
+    slippage: float = 0.0  # fill price against the mark, a fraction signed against the trader
+    spread_cost: float = 0.0  # money paid against the mark up to the best level
+    impact_cost: float = 0.0  # money paid beyond the best level
+    pricing: str = "mark"  # "book", "mark", "stale"/"far" (book not used), "limit" (own price)
 
     @property
     def ok(self) -> bool:

@@ -87,6 +87,13 @@ def _money(x: float) -> str:
     return f"{x:,.2f}"
 
 
+def _size(q: float, price: float) -> str:
+    """A size for a message: enough decimals for about a cent of value at ``price``."""
+    decimals = max(0, min(10, math.ceil(math.log10(max(price, 1e-12) * 100))))
+    text = f"{q:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def fires_down(order_type: OrderType, side: Side) -> bool:
     """True when the order executes as the mark falls to its level (``mark <= level``): a limit
     buy, a stop sell, a take-profit buy. Otherwise it executes as the mark rises to it."""
@@ -147,12 +154,15 @@ class _Book:
         )
         return lo, hi
 
-    def next_reached(self, mark: float, triggers: bool) -> Order | None:
-        """The nearest trigger (or limit) order that ``mark`` reaches, else None."""
+    def next_reached(self, down_at: float, up_at: float, triggers: bool) -> Order | None:
+        """The nearest trigger (or limit) order reached, else None: those that execute on the
+        way down when ``down_at`` is at or below their level, those on the way up when
+        ``up_at`` is at or above it. Triggers: both are the mark. Limits: the mark, or with a
+        book the best ask (for buys, which wait below) and the best bid (for sells)."""
         down, up = (self.down_trig, self.up_trig) if triggers else (self.down_lim, self.up_lim)
-        if down and mark <= down[-1][0]:
+        if down and down_at <= down[-1][0]:
             return self.orders[-down[-1][1]]
-        if up and mark >= -up[-1][0]:
+        if up and up_at >= -up[-1][0]:
             return self.orders[-up[-1][1]]
         return None
 
@@ -176,8 +186,8 @@ class _Ticket:
     stop_loss: float | None
     mark: float
     now: bool  # executes at once (market, or a marketable limit)
-    fill: float | None  # the fill price of a marketable limit (None: the market fill)
-    reserve: float
+    limit: float | None  # a marketable limit's price: it takes the book up to there
+    reserve: float  # what it holds back while it rests (a marketable limit: its remainder)
 
     @property
     def level(self) -> float:
@@ -197,6 +207,9 @@ class OrderDesk:
         self.next_id = 1
         self.reserved = 0.0  # sum of open orders' reserved_margin
         self._filling: Order | None = None  # the order whose plan is being applied
+        # market -> (book, side sign): a marketable limit took that side of that book up to
+        # its price and rests the rest; limits on that side wait for the next book.
+        self._walked: dict[str, tuple[object, int]] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -257,7 +270,7 @@ class OrderDesk:
         Only the part that would open or add counts; an add takes the position's leverage."""
         if order.reduce_only or order.tpsl is not None:
             return 0.0
-        q, lev = order.size, order.leverage
+        q, lev = order.size - order.filled_size, order.leverage
         if pos is not None:
             if pos.s == order.side.sign:
                 lev = pos.lev
@@ -265,6 +278,8 @@ class OrderDesk:
                 q -= pos.q
                 if q <= order.size * _REL_TOL:
                     return 0.0
+        if q <= order.size * _REL_TOL:
+            return 0.0
         return mg.initial_margin(q, order.level, lev)
 
     def reserved_at(self, market: str, leverage: float) -> float:
@@ -449,7 +464,6 @@ class OrderDesk:
                 raise OrderRejected(f"Give this {name} order a leverage, like 10x.")
 
         now = otype is OrderType.MARKET
-        fill: float | None = None
         level = lim if lim is not None else trig
         if otype.is_trigger:
             assert trig is not None
@@ -463,17 +477,17 @@ class OrderDesk:
                 )
         elif otype is OrderType.LIMIT:
             assert lim is not None
-            if reached(otype, side_, lim, mark):  # marketable: takes at the mark
+            top = eng._taker_top(name, side_)  # the best ask (bid) of a book, else the mark
+            if reached(otype, side_, lim, top):  # marketable: takes the book up to its price
                 if po:
+                    what = "the mark" if top == mark else f"the best {'ask' if buy else 'bid'}"
                     raise OrderRejected(
                         f"Post-only: this limit {verb} at {_price(lim)} would take liquidity "
-                        f"(the mark {_price(mark)} is {'at or below' if buy else 'at or above'} "
-                        f"it), so it is refused. Put it {'below' if buy else 'above'} the mark "
-                        "to rest as a maker."
+                        f"({what} {_price(top)} is {'at or below' if buy else 'at or above'} "
+                        f"it), so it is refused. Put it {'below' if buy else 'above'} "
+                        f"{what} to rest as a maker."
                     )
                 now = True
-                slipped = mg.fill_price(mark, side_.sign, eng._markets[name].slippage)
-                fill = min(lim, slipped) if buy else max(lim, slipped)
 
         ticket = _Ticket(
             market=name,
@@ -491,7 +505,7 @@ class OrderDesk:
             stop_loss=sl,
             mark=mark,
             now=now,
-            fill=fill,
+            limit=lim if now else None,
             reserve=0.0,
         )
         plan = self.plan(ticket)
@@ -506,11 +520,19 @@ class OrderDesk:
             raise OrderRejected(plan.rejection)
         if tp is not None or sl is not None:
             self._check_attached(ticket, plan, pos)
-        if not now and not ro:
-            probe = Order(0, name, side_, q, otype, lim, trig, lev, mode_)
-            reserve = self._reserve_of(probe, pos)
-            available = eng._available()
-            fee = plan.fee_open
+        rest = 0.0 if not now else (plan.unfilled if otype is OrderType.LIMIT else 0.0)
+        if (not now or rest) and not ro:
+            # A resting order (or the rest of a marketable limit, once its fill is done)
+            # holds back its initial margin.
+            probe = Order(0, name, side_, rest or q, otype, lim, trig, lev, mode_)
+            if rest:
+                reserve = self._reserve_of(probe, plan.new_pos)
+                available = plan.available_after
+                fee = mg.fee(rest, level or mark, eng._markets[name].maker_fee)
+            else:
+                reserve = self._reserve_of(probe, pos)
+                available = eng._available()
+                fee = plan.fee_open
             if reserve + fee > available + _REL_TOL * max(1.0, available):
                 raise OrderRejected(
                     f"Not enough margin: this order holds back {_money(reserve)} while it "
@@ -557,7 +579,7 @@ class OrderDesk:
             q = min(q, pos.q)
         if t.now:
             return eng._plan(
-                t.market, t.side, q, t.leverage, t.mode, fill=t.fill, reduce_only=t.reduce_only
+                t.market, t.side, q, t.leverage, t.mode, limit=t.limit, reduce_only=t.reduce_only
             )
         with self.at_mark(t.market, t.level):
             return eng._plan(
@@ -610,12 +632,34 @@ class OrderDesk:
         self.next_id += 1
         with self._step():
             if t.now:
-                self._execute(order, fill=t.fill)
+                self._execute(order, limit=t.limit)
+                if order.status == "open":  # a marketable limit rests what the book lacked
+                    self._rest_remainder(order)
             else:
                 _set(order, reserved_margin=t.reserve)
                 self._add(order)
                 self._emit("placed", order, reserved_margin=order.reserved_margin)
         return order
+
+    def _rest_remainder(self, order: Order) -> None:
+        """A marketable limit took what the book held up to its price: the rest waits at its
+        price (good till cancelled), for a book (or, without one, a mark) that reaches it."""
+        eng = self.eng
+        _set(order, reserved_margin=self._reserve_of(order, eng._positions.get(order.market)))
+        self._add(order)
+        for newer in [o for o in self.open.values() if o.id > order.id]:  # TP/SL it attached
+            del self.open[newer.id]  # move behind it: open orders stay oldest first
+            self.open[newer.id] = newer
+        book = eng._books.get(order.market)
+        if book is not None:
+            self._walked[order.market] = (book, order.side.sign)
+        left = order.size - order.filled_size
+        self._emit(
+            "placed",
+            order,
+            f"the rest, {_size(left, order.level)}, waits at {_price(order.level)}",
+            reserved_margin=order.reserved_margin,
+        )
 
     def cancel(self, order_id: object, reason: str = "cancelled by you") -> Order:
         oid = self._id(order_id)
@@ -706,13 +750,20 @@ class OrderDesk:
 
     # ------------------------------------------------------------------ executing
 
-    def _execute(self, order: Order, fill: float | None = None, maker: bool = False) -> bool:
-        """Fill an order (already off the books) now; True when it filled. A reduce-only order
-        with nothing left to reduce is cancelled; one the engine refuses is "rejected"."""
+    def _execute(
+        self,
+        order: Order,
+        fill: float | None = None,
+        maker: bool = False,
+        limit: float | None = None,
+    ) -> bool:
+        """Fill an order (already off the books) now; True when it filled (maybe in part: see
+        :meth:`after_fill`). A reduce-only order with nothing left to reduce is cancelled; one
+        the engine refuses is "rejected"."""
         eng = self.eng
         name = order.market
         pos = eng._positions.get(name)
-        q, lev, mode = order.size, order.leverage, order.mode
+        q, lev, mode = order.size - order.filled_size, order.leverage, order.mode
         if order.reduce_only:
             if pos is None or pos.s == order.side.sign:
                 _set(order, status="cancelled", reason="no position left to reduce")
@@ -728,6 +779,7 @@ class OrderDesk:
             mode,
             fill=fill,
             maker=maker,
+            limit=limit,
             reduce_only=order.reduce_only,
             check_minimum=False,  # the venue's minimum order is checked when it is placed
         )
@@ -753,10 +805,25 @@ class OrderDesk:
         records: list[Event] = []
         order = self._filling
         if order is not None and order.id == plan.order_id:
-            _set(order, status="filled", filled_size=plan.size, fill_price=plan.fill)
-            records.append(
-                self._record("filled", order, filled_size=plan.size, fill_price=plan.fill)
-            )
+            before = order.filled_size
+            total = before + plan.size
+            price = plan.fill
+            if before and order.fill_price is not None:  # the rest of a marketable limit
+                price = (before * order.fill_price + plan.size * plan.fill) / total
+            if plan.unfilled and order.order_type is OrderType.LIMIT:
+                # the book held too little up to its price: the rest rests (_rest_remainder)
+                action, status = "partial", "open"
+                why = "the book held no more up to its price"
+            else:
+                action, status = "filled", "filled"
+                why = ""
+                if plan.unfilled:  # a market order (or a fired stop) is immediate-or-cancel
+                    why = (
+                        f"{_size(total, price)} of {_size(order.size, price)} filled: the book "
+                        "held no more within the slippage limit; the rest is not filled"
+                    )
+            _set(order, status=status, filled_size=total, fill_price=price)
+            records.append(self._record(action, order, why, filled_size=total, fill_price=price))
         else:
             order = None
         pos = self.eng._positions.get(name)
@@ -770,9 +837,9 @@ class OrderDesk:
                     records.append(self._cancel(other, why))
         self.position_changed(name)
         if order is not None and pos is not None and pos.s == order.side.sign:
-            for kind, price in (("tp", order.take_profit), ("sl", order.stop_loss)):
-                if price is not None:  # the position's TP/SL from now on
-                    records.extend(self._bind(pos, kind, price))
+            for kind, level in (("tp", order.take_profit), ("sl", order.stop_loss)):
+                if level is not None:  # the position's TP/SL from now on
+                    records.extend(self._bind(pos, kind, level))
         return records
 
     def liquidating(self, markets: Sequence[str]) -> None:
@@ -786,19 +853,21 @@ class OrderDesk:
                 self.eng._emit(self._cancel(order, "position liquidated"))
 
     def tick(self, market: str, mark: float) -> None:
-        """The mark of ``market`` reached an order: triggers fire (as market orders at the
-        mark), then resting limits fill (at their own price, as makers), nearest first, each
-        a step of its own; then the liquidation check runs again."""
+        """The mark of ``market`` reached an order (or its book changed): triggers fire (as
+        market orders), then resting limits the mark (with a usable book: its best ask or
+        bid) reaches fill (at their own price, as makers), nearest first, each a step of its
+        own; then the liquidation check runs again."""
         eng = self.eng
         while True:
             book = self.books.get(market)
             if book is None:
                 break
-            order = book.next_reached(mark, triggers=True)
+            order = book.next_reached(mark, mark, triggers=True)
             if order is not None:
                 self._fire(order, mark)
                 continue
-            order = book.next_reached(mark, triggers=False)
+            ask, bid = self._limit_prices(market, mark)
+            order = book.next_reached(ask, bid, triggers=False)
             if order is None:
                 break
             with self._step():
@@ -810,6 +879,26 @@ class OrderDesk:
                 eng._check_cross()
             elif mg.is_beyond(pos.s, mark, pos.liq):
                 eng._liquidate_isolated(pos)
+
+    def _limit_prices(self, market: str, mark: float) -> tuple[float, float]:
+        """What resting limits are compared with: (for buys, for sells). With a usable book
+        its best ask and best bid (a buy fills when sellers come down to its price), else the
+        mark. A side a marketable limit just took up to its price waits for the next book."""
+        eng = self.eng
+        book, _, _ = eng._usable_book(market, mark)
+        if book is None:
+            return mark, mark
+        ask = book.ask_prices[0] if book.ask_prices else _INF
+        bid = book.bid_prices[0] if book.bid_prices else -_INF
+        walked = self._walked.get(market)
+        if walked is not None:
+            if walked[0] is not book:
+                del self._walked[market]
+            elif walked[1] > 0:
+                ask = _INF
+            else:
+                bid = -_INF
+        return ask, bid
 
     def _fire(self, order: Order, mark: float) -> None:
         with self._step():
@@ -856,8 +945,8 @@ class OrderDesk:
     def preview(self, t: _Ticket) -> Preview:
         eng = self.eng
         if t.now:
-            base = eng._preview_plan(self.plan(t))
-            available = base.available_after
+            base = eng._preview_plan(self.plan(t), rest_at=t.limit)
+            available = base.available_after - t.reserve  # the rest of a marketable limit
             before = base.available_before
         else:
             before = eng._available()
@@ -892,7 +981,7 @@ class OrderDesk:
             warnings += self.stop_warnings(
                 t.market, pos.side, t.trigger, view.liquidation_price, pos.cross
             )
-        return replace(base, warnings=warnings)
+        return replace(base, warnings=[*base.warnings, *warnings])
 
     # ------------------------------------------------------------------ state
 
@@ -969,4 +1058,5 @@ class OrderDesk:
             tpsl=tpsl,
             created_at=check_number("Order time", raw.get("created_at", 0.0), allow_zero=True),
             filled_size=check_number("Filled size", raw.get("filled_size", 0.0), allow_zero=True),
+            fill_price=opt("Fill price", raw.get("fill_price")),
         )

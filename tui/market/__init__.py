@@ -73,6 +73,7 @@ from tui.market.base import (
     SteppedSource,
     StepResult,
 )
+from tui.market.books import EXECUTIONS, book_style
 from tui.market.guard import GuardNote, MarkGuard
 from tui.market.live import (
     LIVE_EXTRA_MESSAGE,
@@ -88,6 +89,7 @@ from tui.market.sim import SIM_SPEEDS, SimSource
 
 __all__ = [
     "DEFAULT_SYMBOLS",
+    "EXECUTIONS",
     "LIVE_EXTRA_MESSAGE",
     "MARKETS",
     "SAMPLE_REPLAY",
@@ -131,6 +133,7 @@ def make_source(
     url: str | None = None,
     replay_file: str | os.PathLike[str] | None = None,
     speed: float = 1,
+    execution: str = "frictionless",
 ) -> PriceSource:
     """Build a price source from settings.
 
@@ -138,31 +141,35 @@ def make_source(
     ``symbols=None`` means the default markets (a replay: every symbol in its file). Options
     that do not apply to ``kind`` are ignored (``seed`` for live, ``url`` for the simulation,
     ``speed`` for live, ...), so settings can be passed through unconditionally; those that do
-    apply are validated. Raises ``ValueError`` with a message fit for the user, and
+    apply are validated. ``execution`` (``"frictionless"``, ``"realistic"``, ``"thin"``)
+    chooses the order books: none, or simulated ones around each mark (simulation, scenarios,
+    a replay's synthetic spread), or for live sources the venue's own (any preset but
+    frictionless). Raises ``ValueError`` with a message fit for the user, and
     :class:`LiveExtraMissingError` for a live kind without ``websockets`` installed.
     """
     if not isinstance(kind, str):
         raise ValueError(f"price source kind must be a string, not {kind!r}")
     key = kind.strip().lower()
     key = _ALIASES.get(key, key)
+    books = book_style(execution) is not None  # ValueError for an unknown preset
     if key == "sim":
-        return SimSource(symbols, seed=seed, speed=speed)
+        return SimSource(symbols, seed=seed, speed=speed, execution=execution)
     if key == "scenario":
         if scenario is None or (isinstance(scenario, str) and not scenario.strip()):
             raise ValueError(
                 f"the scenario source needs a scenario name; choose one of: {', '.join(SCENARIOS)}"
             )
-        return ScenarioSource(scenario, symbols, seed=seed, speed=speed)
+        return ScenarioSource(scenario, symbols, seed=seed, speed=speed, execution=execution)
     if key == "hyperliquid":
-        return HyperliquidSource(symbols, url=url)
+        return HyperliquidSource(symbols, url=url, books=books)
     if key == "binance":
-        return BinanceSource(symbols, url=url)
+        return BinanceSource(symbols, url=url, books=books)
     if key == "replay":
         if replay_file is None or (isinstance(replay_file, str) and not replay_file.strip()):
             raise ValueError("the replay source needs a file: set replay_file to a CSV path")
         if not isinstance(replay_file, str | os.PathLike):
             raise ValueError(f"replay_file must be a path, not {replay_file!r}")
-        return ReplaySource(replay_file, symbols, speed=speed)
+        return ReplaySource(replay_file, symbols, speed=speed, execution=execution)
     raise ValueError(
         f"unknown price source {kind!r}; choose one of: {', '.join(SOURCE_KINDS)} "
         "('live' means hyperliquid)"

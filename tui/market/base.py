@@ -7,12 +7,13 @@ import math
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Protocol, runtime_checkable
 
 __all__ = [
+    "Book",
     "EventKind",
     "FeedState",
     "FeedStatus",
@@ -21,8 +22,12 @@ __all__ = [
     "StepResult",
     "SteppedSource",
     "format_clock",
+    "parse_levels",
     "parse_price",
 ]
+
+MAX_BOOK_LEVELS = 1_000
+"""A book side with more levels than this is a feed error (venues send 20)."""
 
 
 class FeedState(StrEnum):
@@ -90,6 +95,22 @@ class MarkSink(Protocol):
     # can be placed in feed time (candles) even when a step delivers many instants at once.
     # It is optional: sources look it up with ``getattr`` and skip it when it is missing.
 
+    def on_book(
+        self,
+        symbol: str,
+        bids: Sequence[tuple[float, float]],
+        asks: Sequence[tuple[float, float]],
+        time: float,
+    ) -> None:
+        """A new order book: ``(price, size)`` levels, best first, after the marks of the same
+        moment. ``time`` is the book's own time (live: the venue's, in epoch seconds; stepped
+        sources: seconds of source time). Sources look it up on the sink, so a sink written
+        before books (marks only) still works."""
+
+
+Book = tuple[str, list[tuple[float, float]], list[tuple[float, float]]]
+"""``(symbol, bids, asks)`` as a stepped source produces it."""
+
 
 class EventKind(IntEnum):
     MARK = 0
@@ -111,6 +132,10 @@ class StepResult:
     """
 
     events: list[Event] = field(default_factory=list)
+    books: list[Book] = field(default_factory=list)
+    """Order books at the end of the step (simulated ones), delivered after ``events``."""
+    time: float = 0.0
+    """Source time at the end of the step (the books' time)."""
 
     @property
     def marks(self) -> list[tuple[str, float]]:
@@ -126,8 +151,9 @@ class StepResult:
         return [(s, v) for k, s, v in self.events if k is EventKind.FUNDING]
 
     def deliver(self, sink: MarkSink) -> int:
-        """Call the sink for every event in order; returns how many marks were delivered.
-        Clock events go to the sink's optional ``on_clock`` (see :class:`MarkSink`)."""
+        """Call the sink for every event in order, then for every book (when the sink takes
+        books); returns how many marks were delivered. Clock events go to the sink's optional
+        ``on_clock`` (see :class:`MarkSink`)."""
         on_mark = sink.on_mark
         on_clock = getattr(sink, "on_clock", None)
         n = 0
@@ -142,6 +168,12 @@ class StepResult:
                 sink.on_funding_rate(symbol, value)
             else:
                 sink.on_funding(symbol, value)
+        if self.books:
+            on_book = getattr(sink, "on_book", None)
+            if on_book is not None:
+                when = self.time
+                for symbol, bids, asks in self.books:
+                    on_book(symbol, bids, asks, when)
         return n
 
 
@@ -176,6 +208,44 @@ def parse_price(value: object) -> float:
     if price <= 0.0:
         raise ValueError(f"price {value!r} is not positive")
     return price
+
+
+def parse_levels(levels: object, bids: bool) -> list[tuple[float, float]]:
+    """One side of an order book from a feed: ``[(price, size), ...]``, best first. Each level
+    is a ``[price, size]`` pair or a ``{"px": ..., "sz": ...}`` object of decimal strings or
+    numbers; a level of size 0 is skipped. ``ValueError`` with a reason when a price or size
+    is not a finite positive number, or the side is not best first (bids falling, asks
+    rising) with no price twice."""
+    side = "bids" if bids else "asks"
+    if not isinstance(levels, list):
+        raise ValueError(f"{side} are not a list")
+    if len(levels) > MAX_BOOK_LEVELS:
+        raise ValueError(f"{len(levels):,} {side} is more than a book holds")
+    out: list[tuple[float, float]] = []
+    last = math.inf if bids else 0.0
+    for level in levels:
+        if isinstance(level, dict):
+            px, sz = level.get("px"), level.get("sz")
+        elif isinstance(level, list) and len(level) >= 2:
+            px, sz = level[0], level[1]
+        else:
+            raise ValueError(f"a level of the {side} is not a price and a size")
+        price = parse_price(px)
+        size = parse_number(sz, "size")
+        if size < 0.0:
+            raise ValueError(f"size {sz!r} is negative")
+        if (price >= last) if bids else (price <= last):
+            raise ValueError(f"{side} are not best first ({px} after {last:g})")
+        last = price
+        if size > 0.0:
+            out.append((price, size))
+    return out
+
+
+def check_book(bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> None:
+    """``ValueError`` when the best bid is not below the best ask (a crossed book)."""
+    if bids and asks and bids[0][0] >= asks[0][0]:
+        raise ValueError(f"crossed book: best bid {bids[0][0]:g} >= best ask {asks[0][0]:g}")
 
 
 def _check_number(name: str, value: object) -> float:
@@ -247,6 +317,13 @@ class PriceSource(ABC):
     def sim_time(self) -> float | None:
         return None
 
+    def focus(self, marks: Iterable[str] | None = None, books: Iterable[str] | None = None) -> None:
+        """Tell the source which markets matter now: marks for ``marks``, order books for
+        ``books`` (None: every market the source carries; symbols it does not carry are
+        ignored). Live sources subscribe and unsubscribe to match, on the open connection;
+        stepped sources price every market anyway and ignore it."""
+        return None
+
     @property
     def feed_time(self) -> float:
         """The feed's clock now (see the class doc); the wall clock unless a source has its own."""
@@ -300,7 +377,11 @@ class SteppedSource(PriceSource):
         if self._paused or dt == 0.0 or self.finished:
             return result
         self._advance(dt * self._speed, result.events)
+        self._add_books(result)
         return result
+
+    def _add_books(self, result: StepResult) -> None:
+        """Hook: append the books at the end of a step (sources that simulate books)."""
 
     @abstractmethod
     def snapshot(self) -> StepResult:

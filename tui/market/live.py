@@ -31,6 +31,8 @@ from tui.market.base import (
     MarkSink,
     PriceSource,
     _check_number,
+    check_book,
+    parse_levels,
     parse_number,
     parse_price,
 )
@@ -81,7 +83,27 @@ class Frame:
 
     marks: list[tuple[str, float]] = field(default_factory=list)
     rates: list[tuple[str, float]] = field(default_factory=list)
+    books: list[LiveBook] = field(default_factory=list)
     problem: str | None = None
+
+
+LiveBook = tuple[str, list[tuple[float, float]], list[tuple[float, float]], float]
+"""``(symbol, bids, asks, time)``: a book from a venue, ``time`` in epoch seconds."""
+
+
+def _book(symbol: str, bids: object, asks: object, when: float) -> LiveBook:
+    """A checked book (``ValueError`` with a reason if it is not one)."""
+    bid_levels = parse_levels(bids, bids=True)
+    ask_levels = parse_levels(asks, bids=False)
+    check_book(bid_levels, ask_levels)
+    return symbol, bid_levels, ask_levels, when
+
+
+def _epoch(value: object, fallback: float) -> float:
+    """Milliseconds since 1970 from a venue, as seconds (``fallback`` when it is not one)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e15:
+        return float(value) / 1000.0
+    return fallback
 
 
 def _bad(reason: str) -> Frame:
@@ -137,7 +159,10 @@ class LiveSource(PriceSource):
     ``backoff_base`` / ``backoff_cap``: reconnect delays (see :func:`backoff_delay`).
     ``ping_interval``: seconds between application-level pings (where the venue has them).
     ``jitter_seed`` makes the backoff jitter reproducible; ``wall_clock`` (UTC epoch seconds)
-    decides when the hourly funding payment is due.
+    decides when the hourly funding payment is due. ``books=True`` also streams order books
+    (``on_book``). :meth:`focus` narrows both to the markets that matter (the app: marks for
+    what is on screen or held, books for the selected market and those with a position or a
+    resting order); by default every configured symbol.
     """
 
     venue = "venue"
@@ -155,6 +180,7 @@ class LiveSource(PriceSource):
         open_timeout: float = 10.0,
         jitter_seed: int | None = None,
         wall_clock: Callable[[], float] = time.time,
+        books: bool = False,
     ) -> None:
         _require_websockets()
         syms = normalize_symbols(symbols, known_only=False)
@@ -182,6 +208,12 @@ class LiveSource(PriceSource):
         self._jitter = random.Random(jitter_seed)
         self._wall = wall_clock
         self._wanted = frozenset(syms)
+        self.books = bool(books)
+        self._mark_focus: frozenset[str] = self._wanted
+        self._book_focus: frozenset[str] = self._wanted if self.books else frozenset()
+        self._subscribed: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+        self.books_received = 0
+        """Order books passed on to the sink."""
         self.bad_frames = 0
         """Frames skipped in whole or part (not JSON, wrong shape, bad numbers, ...)."""
         self.last_problem: str | None = None
@@ -199,9 +231,43 @@ class LiveSource(PriceSource):
 
     # ---------------------------------------------------------------- venue specifics
 
-    @abstractmethod
     def subscribe_messages(self) -> list[str]:
-        """Text frames to send right after connecting."""
+        """Text frames to send right after connecting: subscriptions for the current focus."""
+        return self.subscription_messages(self._mark_focus, self._book_focus, subscribe=True)
+
+    @abstractmethod
+    def subscription_messages(
+        self, marks: frozenset[str], books: frozenset[str], *, subscribe: bool
+    ) -> list[str]:
+        """Frames that subscribe (or unsubscribe) marks of ``marks`` and books of ``books``."""
+
+    @property
+    def mark_focus(self) -> frozenset[str]:
+        """The symbols whose marks the source passes on (see :meth:`focus`)."""
+        return self._mark_focus
+
+    @property
+    def book_focus(self) -> frozenset[str]:
+        """The symbols whose books the source streams (empty without ``books=True``)."""
+        return self._book_focus
+
+    def focus(self, marks: Iterable[str] | None = None, books: Iterable[str] | None = None) -> None:
+        wanted = self._wanted
+        self._mark_focus = wanted if marks is None else wanted & frozenset(marks)
+        if not self.books:
+            self._book_focus = frozenset()
+        else:
+            self._book_focus = wanted if books is None else wanted & frozenset(books)
+
+    def _changes(self) -> list[str]:
+        """Frames that move the connection's subscriptions to the current focus."""
+        had_marks, had_books = self._subscribed
+        marks, books = self._mark_focus, self._book_focus
+        self._subscribed = (marks, books)
+        return [
+            *self.subscription_messages(had_marks - marks, had_books - books, subscribe=False),
+            *self.subscription_messages(marks - had_marks, books - had_books, subscribe=True),
+        ]
 
     def ping_message(self) -> str | None:
         """Application-level ping to send every ``ping_interval`` (``None``: none)."""
@@ -233,7 +299,10 @@ class LiveSource(PriceSource):
         limit = now - self.stale_after
         never_priced_is_stale = self._run_started < limit
         stale: set[str] = set()
+        focus = self._mark_focus
         for symbol in self.symbols:
+            if symbol not in focus:
+                continue
             seen = self._seen.get(symbol)
             if (never_priced_is_stale and seen is None) or (seen is not None and seen < limit):
                 stale.add(symbol)
@@ -251,18 +320,30 @@ class LiveSource(PriceSource):
         on_clock = getattr(sink, "on_clock", None) if frame.marks else None
         if on_clock is not None:  # live marks happen now, on the wall clock
             on_clock(self._wall())
+        focus = self._mark_focus
+        marked = False
         for symbol, price in frame.marks:
+            if symbol not in focus:  # unsubscribed a moment ago: no longer wanted
+                continue
+            marked = True
             self._seen[symbol] = now
             if prices.get(symbol) != price:
                 prices[symbol] = price
                 sink.on_mark(symbol, price)
-        if frame.marks:
+        if marked:
             self._last_any = now
             self._got_prices = True
         for symbol, rate in frame.rates:
             if self._rates.get(symbol) != rate:
                 self._rates[symbol] = rate
                 sink.on_funding_rate(symbol, rate)
+        if frame.books:
+            on_book = getattr(sink, "on_book", None)
+            books = self._book_focus
+            for symbol, bids, asks, when in frame.books:
+                if on_book is not None and symbol in books:
+                    self.books_received += 1
+                    on_book(symbol, bids, asks, when)
 
     def _make_status(self, state: FeedState, detail: str, now: float, **extra: Any) -> FeedStatus:
         return FeedStatus(
@@ -339,7 +420,8 @@ class LiveSource(PriceSource):
                     max_size=8 * 2**20,
                     logger=_LOG,
                 ) as ws:
-                    for message in self.subscribe_messages():
+                    self._subscribed = (frozenset(), frozenset())
+                    for message in self._changes():
                         await ws.send(message)
                     self.connections += 1
                     self._connected_at = loop.time()
@@ -385,6 +467,9 @@ class LiveSource(PriceSource):
                 if ping is not None and now >= next_ping:
                     await ws.send(ping)
                     next_ping = now + self.ping_interval
+                if self._subscribed != (self._mark_focus, self._book_focus):
+                    for message in self._changes():  # focus() moved: follow it
+                        await ws.send(message)
                 self._pay_funding(sink)
                 self._refresh(sink, now)
         except ConnectionClosed as exc:
@@ -399,8 +484,10 @@ class LiveSource(PriceSource):
 
 
 class HyperliquidSource(LiveSource):
-    """Hyperliquid public mids (``allMids``) and, with ``funding=True``, hourly funding
-    rates (``activeAssetCtx``, one subscription per symbol). Marks are mid prices."""
+    """Hyperliquid's own mark prices (``activeAssetCtx``: ``markPx``, the price Hyperliquid
+    margins and liquidates on, and with ``funding=True`` the hourly funding rate; one
+    subscription per symbol) and with ``books=True`` its order books (``l2Book``, 20 levels a
+    side). :meth:`focus` chooses the symbols of each."""
 
     kind = "hyperliquid"
     name = "Hyperliquid (live)"
@@ -413,11 +500,15 @@ class HyperliquidSource(LiveSource):
         super().__init__(symbols, **options)
         self.funding = funding
 
-    def subscribe_messages(self) -> list[str]:
-        subs: list[dict[str, Any]] = [{"type": "allMids"}]
-        if self.funding:
-            subs += [{"type": "activeAssetCtx", "coin": s} for s in self.symbols]
-        return [json.dumps({"method": "subscribe", "subscription": sub}) for sub in subs]
+    def subscription_messages(
+        self, marks: frozenset[str], books: frozenset[str], *, subscribe: bool
+    ) -> list[str]:
+        method = "subscribe" if subscribe else "unsubscribe"
+        subs: list[dict[str, Any]] = [
+            *({"type": "activeAssetCtx", "coin": s} for s in self.symbols if s in marks),
+            *({"type": "l2Book", "coin": s} for s in self.symbols if s in books),
+        ]
+        return [json.dumps({"method": method, "subscription": sub}) for sub in subs]
 
     def ping_message(self) -> str:
         return json.dumps({"method": "ping"})
@@ -432,18 +523,6 @@ class HyperliquidSource(LiveSource):
         data = msg.get("data")
         if channel in ("subscriptionResponse", "pong"):
             return Frame()
-        if channel == "allMids":
-            mids = data.get("mids") if isinstance(data, dict) else None
-            if not isinstance(mids, dict):
-                return _bad("allMids frame without a data.mids object")
-            frame = Frame()
-            for symbol in self.symbols:
-                if symbol in mids:
-                    try:
-                        frame.marks.append((symbol, parse_price(mids[symbol])))
-                    except ValueError as exc:
-                        frame.problem = f"{symbol}: {exc}"
-            return frame
         if channel == "activeAssetCtx":
             coin = data.get("coin") if isinstance(data, dict) else None
             ctx = data.get("ctx") if isinstance(data, dict) else None
@@ -451,12 +530,36 @@ class HyperliquidSource(LiveSource):
                 return _bad("activeAssetCtx frame without data.coin and data.ctx")
             if coin not in self._wanted:
                 return Frame()
-            if "funding" not in ctx:
-                return _bad(f"{coin}: activeAssetCtx without a funding rate")
+            frame = Frame()
+            if "markPx" not in ctx:
+                frame.problem = f"{coin}: activeAssetCtx without a markPx"
+            else:
+                try:
+                    frame.marks.append((coin, parse_price(ctx["markPx"])))
+                except ValueError as exc:
+                    frame.problem = f"{coin}: mark {exc}"
+            if self.funding:
+                if "funding" not in ctx:
+                    frame.problem = f"{coin}: activeAssetCtx without a funding rate"
+                else:
+                    try:
+                        frame.rates.append((coin, _rate(ctx["funding"])))
+                    except ValueError as exc:
+                        frame.problem = f"{coin}: {exc}"
+            return frame
+        if channel == "l2Book":
+            coin = data.get("coin") if isinstance(data, dict) else None
+            levels = data.get("levels") if isinstance(data, dict) else None
+            if not isinstance(coin, str) or not isinstance(levels, list) or len(levels) != 2:
+                return _bad("l2Book frame without data.coin and two data.levels")
+            if coin not in self._wanted:
+                return Frame()
+            assert isinstance(data, dict)
             try:
-                return Frame(rates=[(coin, _rate(ctx["funding"]))])
+                book = _book(coin, levels[0], levels[1], _epoch(data.get("time"), self._wall()))
             except ValueError as exc:
-                return _bad(f"{coin}: {exc}")
+                return _bad(f"{coin}: book {exc}")
+            return Frame(books=[book])
         if channel == "error":
             return _bad(f"server error: {str(data)[:80]}")
         return _bad(f"unexpected channel {channel!r}")
@@ -464,8 +567,10 @@ class HyperliquidSource(LiveSource):
 
 class BinanceSource(LiveSource):
     """Binance USDⓈ-M mark prices from the ``!markPrice@arr@1s`` stream (BTC -> BTCUSDT; pass
-    ``symbol_map`` for exceptions). Binance's ``r`` is the rate per funding interval, turned
-    into an hourly rate by dividing by ``funding_interval_hours`` (8 for most markets)."""
+    ``symbol_map`` for exceptions) and with ``books=True`` order books from each focused
+    symbol's ``<symbol>@depth20@500ms`` stream. Binance's ``r`` is the rate per funding
+    interval, turned into an hourly rate by dividing by ``funding_interval_hours`` (8 for most
+    markets)."""
 
     kind = "binance"
     name = "Binance (live)"
@@ -488,10 +593,21 @@ class BinanceSource(LiveSource):
         if unknown:
             raise ValueError(f"symbol_map names symbols that are not configured: {unknown}")
         self.funding_interval_hours = float(funding_interval_hours)
-        self._from_venue = {mapping.get(s, f"{s}USDT"): s for s in self.symbols}
+        self._to_venue = {s: mapping.get(s, f"{s}USDT") for s in self.symbols}
+        self._from_venue = {v: s for s, v in self._to_venue.items()}
+        self._request_id = 0
 
-    def subscribe_messages(self) -> list[str]:
-        return []  # the stream is named in the URL
+    def subscription_messages(
+        self, marks: frozenset[str], books: frozenset[str], *, subscribe: bool
+    ) -> list[str]:
+        # Marks: one stream of every market, named in the URL (focus filters what is passed
+        # on). Books: one stream per symbol.
+        streams = [f"{self._to_venue[s].lower()}@depth20@500ms" for s in self.symbols if s in books]
+        if not streams:
+            return []
+        self._request_id += 1
+        method = "SUBSCRIBE" if subscribe else "UNSUBSCRIBE"
+        return [json.dumps({"method": method, "params": streams, "id": self._request_id})]
 
     def parse(self, raw: str | bytes) -> Frame:
         msg, problem = _decode(raw)
@@ -501,6 +617,8 @@ class BinanceSource(LiveSource):
             msg = msg["data"]  # combined-stream envelope
         if isinstance(msg, dict) and "result" in msg and "id" in msg:
             return Frame()  # reply to a SUBSCRIBE request
+        if isinstance(msg, dict) and msg.get("e") == "depthUpdate":
+            return self._depth(msg)
         items = msg if isinstance(msg, list) else [msg]
         frame = Frame()
         for item in items:
@@ -523,3 +641,15 @@ class BinanceSource(LiveSource):
                 except ValueError as exc:
                     frame.problem = f"{symbol}: {exc}"
         return frame
+
+    def _depth(self, msg: dict[str, Any]) -> Frame:
+        """A ``depth20`` frame: the best 20 bids (``b``) and asks (``a``) of one symbol."""
+        venue_symbol = msg.get("s")
+        symbol = self._from_venue.get(venue_symbol) if isinstance(venue_symbol, str) else None
+        if symbol is None:
+            return Frame()
+        when = _epoch(msg.get("E"), self._wall())
+        try:
+            return Frame(books=[_book(symbol, msg.get("b"), msg.get("a"), when)])
+        except ValueError as exc:
+            return _bad(f"{symbol}: book {exc}")

@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tui.market.base import Event, EventKind, SteppedSource, StepResult, parse_number, parse_price
-from tui.market.markets import normalize_symbols
+from tui.market.books import BookMaker, Stress, book_style
+from tui.market.markets import MARKETS, normalize_symbols
 
 __all__ = [
     "REPLAY_SPEED_RANGE",
@@ -164,7 +165,11 @@ def read_replay(path: str | os.PathLike[str], symbols: Iterable[str] | None = No
 class ReplaySource(SteppedSource):
     """Plays a CSV recording (see module doc). ``symbols=None`` plays every symbol in the
     file (in order of first appearance). Speed 1 to 100; pausing stops the replay clock.
-    ``run()`` returns once every row was played, after an ``ended`` status."""
+    ``run()`` returns once every row was played, after an ``ended`` status.
+
+    A recording holds marks only. With an ``execution`` preset other than ``"frictionless"``
+    each step also carries a synthetic order book around the last mark of every market that
+    moved in it (tui/market/books.py), widening when the recording moves fast."""
 
     kind = "replay"
     speed_options = (1.0, 10.0, 60.0, 100.0)
@@ -176,7 +181,9 @@ class ReplaySource(SteppedSource):
         *,
         speed: float = 1,
         tick_interval: float = 0.25,
+        execution: str = "frictionless",
     ) -> None:
+        style = book_style(execution)
         data = read_replay(path, symbols)
         if symbols is None:
             syms = tuple(dict.fromkeys(r.symbol for r in data.rows))
@@ -193,6 +200,11 @@ class ReplaySource(SteppedSource):
         self._index = 0
         self._clock_sent = math.nan  # the feed time of the last clock event emitted
         self.marks_emitted = 0
+        self.execution = execution.strip().lower()
+        self._books = None if style is None else BookMaker(syms, style, 0)
+        self._stress: dict[str, Stress] = {}
+        self._moved: dict[str, float] = {}  # symbol -> its last mark in this step
+        self._stress_time = 0.0
         self.speed = speed
 
     def _validate_speed(self, value: object) -> float:
@@ -229,12 +241,15 @@ class ReplaySource(SteppedSource):
         rows, offsets, now = self.rows, self._offsets, self._sim_time
         i, n = self._index, len(rows)
         mark, clock = EventKind.MARK, EventKind.CLOCK
+        moved = self._moved if self._books is not None else None
         while i < n and offsets[i] <= now:
             row = rows[i]
             if row.time != self._clock_sent:
                 self._clock_sent = row.time
                 out.append((clock, "", row.time))
             out.append((mark, row.symbol, row.price))
+            if moved is not None:
+                moved[row.symbol] = row.price
             i += 1
         self.marks_emitted += i - self._index
         self._index = i
@@ -244,11 +259,28 @@ class ReplaySource(SteppedSource):
         rows sharing the first timestamp)."""
         result = StepResult()
         self._emit_due(result.events)
+        self._add_books(result)
         return result
 
     def _advance(self, sim_dt: float, out: list[Event]) -> None:
         self._sim_time += sim_dt
         self._emit_due(out)
+
+    def _add_books(self, result: StepResult) -> None:
+        maker = self._books
+        if maker is None or not self._moved:
+            return
+        dt = self._sim_time - self._stress_time
+        self._stress_time = self._sim_time
+        result.time = self._sim_time
+        for symbol, price in self._moved.items():
+            stress = self._stress.get(symbol)
+            if stress is None:
+                params = MARKETS.get(symbol)
+                stress = self._stress[symbol] = Stress(params.annual_vol if params else 1.0)
+            level = stress.update(math.log(price), dt)
+            result.books.append((symbol, *maker.book(symbol, price, level)))
+        self._moved = {}
 
     def _next_sleep(self) -> float:
         if self.finished or self._paused:

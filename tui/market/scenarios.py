@@ -54,6 +54,8 @@ class Scenario:
     wave: tuple[float, float] = (0.0, 0.0)
     """``(amplitude, period in minutes)`` of a sine added to BTC's move (chop)."""
     default_seed: int = 7
+    liquidity: tuple[tuple[float, float], ...] = ((0, 1.0),)
+    """``(minute, depth multiplier)`` keyframes for every market's order book (1 = normal)."""
 
     def __post_init__(self) -> None:
         minutes = [k.minute for k in self.keyframes]
@@ -80,6 +82,10 @@ class Scenario:
 
     def funding_rate(self, t: float) -> float:
         return _interp(self.funding, t / 60.0)
+
+    def depth(self, t: float) -> float:
+        """How deep the books are at ``t`` seconds, as a multiplier of their normal depth."""
+        return _interp(self.liquidity, t / 60.0)
 
     def phase(self, t: float) -> str:
         label = ""
@@ -128,6 +134,8 @@ _LIST: tuple[Scenario, ...] = (
         funding=((0, _BASE), (10, _BASE), (14, -0.0003), (40, -0.00005), (120, _BASE)),
         alt_follow=1.5,
         noise=0.3,
+        # Market makers pull their quotes as it falls: a tenth of the depth at the bottom.
+        liquidity=((0, 1.0), (10, 1.0), (11, 0.3), (14, 0.1), (16, 0.2), (40, 0.7), (60, 1.0)),
     ),
     Scenario(
         name="short-squeeze",
@@ -142,6 +150,7 @@ _LIST: tuple[Scenario, ...] = (
         funding=((0, -0.00005), (30, -0.0002), (36, 0.0001), (60, 0.00003), (120, _BASE)),
         alt_follow=1.4,
         noise=0.3,
+        liquidity=((0, 1.0), (30, 1.0), (33, 0.3), (36, 0.2), (40, 0.5), (90, 1.0)),
     ),
     Scenario(
         name="chop",
@@ -195,6 +204,7 @@ class ScenarioSource(WalkSource):
         seed: int | None = None,
         speed: float = 1,
         tick_interval: float = DEFAULT_TICK,
+        execution: str = "frictionless",
     ) -> None:
         if isinstance(scenario, Scenario):
             sc = scenario
@@ -204,7 +214,14 @@ class ScenarioSource(WalkSource):
             raise ValueError(f"unknown scenario {scenario!r}; valid scenarios: {scenario_names()}")
         self.scenario = sc
         self.seed = sc.default_seed if seed is None else resolve_seed(seed)
-        super().__init__(symbols, speed=speed, tick_interval=tick_interval, purpose="scenarios")
+        super().__init__(
+            symbols,
+            speed=speed,
+            tick_interval=tick_interval,
+            purpose="scenarios",
+            execution=execution,
+            book_seed=self.seed,
+        )
         self.name = f"Scenario: {sc.name}"
         self._rng = random.Random(self.seed)
         self._walk = CorrelatedWalk(
@@ -229,6 +246,9 @@ class ScenarioSource(WalkSource):
         for i, follow in enumerate(self._follow):
             self._log_px[i] = self._base_log[i] + follow * btc_log + self._noise[i]
             self._rates[i] = clamp_rate(rate * follow)
+
+    def _liquidity(self) -> float:
+        return self.scenario.depth(self._sim_time)
 
     def _rebase(self) -> None:
         """The scenario's path is relative to where it starts: start it from the prices now."""

@@ -12,6 +12,7 @@ from abc import abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 
 from tui.market.base import Event, EventKind, SteppedSource, StepResult, _check_number
+from tui.market.books import BookMaker, Stress, book_style
 from tui.market.markets import (
     BASE_FUNDING_RATE,
     MARKETS,
@@ -114,20 +115,33 @@ class CorrelatedWalk:
 class WalkSource(SteppedSource):
     """Shared machinery of the simulation and the scenarios: per-symbol log prices and
     funding rates, hourly funding payments at every whole hour of source time (a step that
-    crosses an hour is split there, so the payment uses that hour's mark and rate)."""
+    crosses an hour is split there, so the payment uses that hour's mark and rate), and with
+    an ``execution`` preset other than ``"frictionless"`` an order book around every mark at
+    the end of each step (tui/market/books.py)."""
 
     speed_options = SIM_SPEEDS
 
     def __init__(
-        self, symbols: Iterable[str] | None, *, speed: float, tick_interval: float, purpose: str
+        self,
+        symbols: Iterable[str] | None,
+        *,
+        speed: float,
+        tick_interval: float,
+        purpose: str,
+        execution: str = "frictionless",
+        book_seed: int = 0,
     ) -> None:
         syms = normalize_symbols(symbols, known_only=True, purpose=purpose)
+        style = book_style(execution)
         super().__init__(syms, tick_interval=tick_interval)
+        self.execution = execution.strip().lower()
         self._params = [MARKETS[s] for s in syms]
         self._decimals = [p.decimals for p in self._params]
         self._log_px = [math.log(p.ref_price) for p in self._params]
         self._rates = [BASE_FUNDING_RATE for _ in syms]
         self._next_funding = HOUR_SECONDS
+        self._books = None if style is None else BookMaker(syms, style, book_seed)
+        self._stress = [Stress(p.annual_vol) for p in self._params]
         self.speed = speed
 
     def _validate_speed(self, value: object) -> float:
@@ -171,7 +185,30 @@ class WalkSource(SteppedSource):
     def snapshot(self) -> StepResult:
         result = StepResult()
         self._emit_state(result.events)
+        self._add_books(result)
         return result
+
+    def _liquidity(self) -> float:
+        """Hook: a multiplier on every book's depth now (scenarios thin their books)."""
+        return 1.0
+
+    def _add_books(self, result: StepResult) -> None:
+        maker = self._books
+        if maker is None:
+            return
+        depth = self._liquidity()
+        result.time = self._sim_time
+        book = maker.book
+        result.books = [
+            (s, *book(s, price, stress.value, depth))
+            for (s, price), stress in zip(self._marks(), self._stress, strict=True)
+        ]
+
+    @property
+    def stress(self) -> dict[str, float]:
+        """How far each mark has run in the last minute, in its normal standard deviations
+        (tui/market/books.py, Stress): the books widen and thin with it."""
+        return {s: st.value for s, st in zip(self.symbols, self._stress, strict=True)}
 
     def _advance(self, sim_dt: float, out: list[Event]) -> None:
         remaining = sim_dt
@@ -193,6 +230,8 @@ class WalkSource(SteppedSource):
                 self._sim_time += remaining
                 remaining = 0.0
                 self._emit_state(out)
+        for stress, log_px in zip(self._stress, self._log_px, strict=True):
+            stress.update(log_px, sim_dt)
 
     @abstractmethod
     def _move(self, sim_dt: float) -> None:
@@ -206,6 +245,8 @@ class SimSource(WalkSource):
     ``step(dt)`` advances ``dt * speed`` seconds of sim time. Funding rates drift with each
     market's recent return and mean-revert to 0.00125 %/h, clamped to +-0.05 %/h; a payment is
     due at every whole sim hour. ``seed=None`` picks a random seed, kept in ``self.seed``.
+    ``execution`` (``"frictionless"``, ``"realistic"``, ``"thin"``) says whether each step
+    also carries an order book per market, and how deep (tui/market/books.py).
     """
 
     kind = "sim"
@@ -220,13 +261,21 @@ class SimSource(WalkSource):
         tick_interval: float = DEFAULT_TICK,
         market_jumps_per_day: float = 1.0,
         idio_jumps_per_day: float = 0.5,
+        execution: str = "frictionless",
     ) -> None:
         self.seed = resolve_seed(seed)
         jm = _check_number("market_jumps_per_day", market_jumps_per_day)
         ji = _check_number("idio_jumps_per_day", idio_jumps_per_day)
         if jm < 0 or ji < 0:
             raise ValueError("jump rates must not be negative")
-        super().__init__(symbols, speed=speed, tick_interval=tick_interval, purpose="simulation")
+        super().__init__(
+            symbols,
+            speed=speed,
+            tick_interval=tick_interval,
+            purpose="simulation",
+            execution=execution,
+            book_seed=self.seed,
+        )
         self._rng = random.Random(self.seed)
         self._walk = CorrelatedWalk(
             self._params, self._rng, market_jumps_per_day=jm, idio_jumps_per_day=ji
