@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -42,6 +43,7 @@ from tui.market import (
     SimSource,
     SteppedSource,
 )
+from tui.safe import safe_text
 from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import OrderFormScreen, OrderTicket, TradeConfirmScreen
@@ -144,8 +146,15 @@ class PerpDeskApp(App[None]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Notifications quote user input and file paths: never read them as markup."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        """Notifications quote user input, file paths and feed errors: never read them as markup,
+        and show their control characters escaped."""
+        super().notify(
+            safe_text(message, multiline=True),
+            title=safe_text(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     @property
     def refresh_hz(self) -> float:
@@ -234,7 +243,7 @@ class PerpDeskApp(App[None]):
 
         def answer(yes: bool | None) -> None:
             if not yes or self.data_dir is None:
-                self.exit(return_code=1, message=message)
+                self.exit_with_error(message)
                 return
             try:
                 kept = set_aside(self.data_dir)
@@ -244,7 +253,7 @@ class PerpDeskApp(App[None]):
                     markets=markets_for(self.settings),
                 )
             except (JournalError, OSError, ValueError) as exc:
-                self.exit(return_code=1, message=str(exc))
+                self.exit_with_error(str(exc))
                 return
             self.journal_problem = None
             self.journal = journal
@@ -252,6 +261,11 @@ class PerpDeskApp(App[None]):
             self.log_line(f"Started a fresh account; the unreadable one is kept at {kept}.")
 
         self.push_screen(ConfirmScreen("Your paper account cannot be opened", body), answer)
+
+    def exit_with_error(self, message: str) -> None:
+        """Quit with code 1, printing ``message`` afterwards as plain text (never markup; control
+        characters escaped: it may quote a path or a file's contents)."""
+        self.exit(return_code=1, message=Text(safe_text(message, multiline=True)))
 
     def swap_engine(self, engine: PaperEngine) -> None:
         """Trade on ``engine`` from now on (a fresh account or a new season)."""
@@ -396,16 +410,16 @@ class PerpDeskApp(App[None]):
 
     def _update_subtitle(self) -> None:
         feed = self.feed
-        if feed is None:
-            self.sub_title = "no price feed"
-            return
         status = self.feed_status
-        if status is None:
-            self.sub_title = feed.name
+        if feed is None:
+            title = "no price feed"
+        elif status is None:
+            title = feed.name
         elif status.state is FeedState.CONNECTED:
-            self.sub_title = status.detail or feed.name
+            title = status.detail or feed.name
         else:
-            self.sub_title = f"{feed.name} {status.state.value}: {status.detail}"
+            title = f"{feed.name} {status.state.value}: {status.detail}"
+        self.sub_title = safe_text(title)  # feed details quote servers and files
 
     # ------------------------------------------------------------------ refresh
 

@@ -63,6 +63,7 @@ from tui.engine import (
 from tui.engine.models import check_number
 from tui.format import fmt_money
 from tui.history import AccountAt, PostMortem, account_at, post_mortems
+from tui.safe import safe_text
 
 SCHEMA_VERSION: Final = 1
 DB_NAME: Final = "account.db"
@@ -112,7 +113,7 @@ class JournalError(Exception):
     """
 
     def __init__(self, kind: ErrorKind, message: str, path: Path) -> None:
-        super().__init__(message)
+        super().__init__(safe_text(message))  # it quotes paths and what the file holds
         self.kind: ErrorKind = kind
         self.path = path
 
@@ -819,7 +820,7 @@ class Journal:
             lost = f"Your trades since {since} are not saved yet"
         else:
             lost = "The latest account state is not saved yet"
-        self._error = (
+        self._error = safe_text(
             f"Could not save to {self.path}: {_reason(exc)}. {lost}; perpdesk retries on the next "
             "change."
         )

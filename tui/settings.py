@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import platformdirs
 
 from tui.engine.limits import MAX_BALANCE
+from tui.safe import safe_text
 
 if TYPE_CHECKING:
     from tomlkit import TOMLDocument
@@ -135,7 +136,11 @@ class LoadResult:
 
 
 class SettingsSaveError(Exception):
-    """The settings could not be written; the message names the path and the reason."""
+    """The settings could not be written; the message names the path and the reason (control
+    characters shown escaped: it may quote a path)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(safe_text(message))
 
 
 # --- validators: raw TOML value (or model value) -> model value, ValueError(reason) -------
@@ -182,6 +187,7 @@ def _nonempty(wanted: str = "a non-empty string") -> Callable[[object], str]:
     def check(raw: object) -> str:
         if not isinstance(raw, str) or not raw.strip():
             raise ValueError(f"must be {wanted}")
+        _no_controls(raw)
         return raw.strip()
 
     return check
@@ -189,6 +195,12 @@ def _nonempty(wanted: str = "a non-empty string") -> Callable[[object], str]:
 
 _text = _nonempty()
 _check_keys = _nonempty('a non-empty string of keys, such as "b,f1"')
+
+
+def _no_controls(raw: str) -> None:
+    """Text shown on screen must not steer the terminal (ESC, C1, bidi overrides, ...)."""
+    if safe_text(raw) != raw:
+        raise ValueError("must not contain control characters")
 
 
 def _optional(check: Callable[[object], Any]) -> Callable[[object], Any]:
@@ -248,6 +260,7 @@ def _check_markets(raw: object) -> tuple[str, ...]:
 def _check_url(raw: object) -> str:
     if not isinstance(raw, str) or not re.fullmatch(r"wss?://\S+", raw.strip()):
         raise ValueError('must be a websocket address starting with "ws://" or "wss://"')
+    _no_controls(raw)
     return raw.strip()
 
 
@@ -415,7 +428,7 @@ def _show(raw: object) -> str:
     if isinstance(raw, bool):
         return "true" if raw else "false"
     if isinstance(raw, str):
-        shown = f'"{raw}"'
+        shown = f'"{safe_text(raw)}"'
     elif isinstance(raw, list | tuple):
         shown = "[" + ", ".join(_show(item) for item in raw) + "]"
     else:
@@ -504,8 +517,8 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> LoadResult:
         problem = _decode_error(path, exc)
     else:
         settings, messages, _ = _from_data(data)
-        return LoadResult(settings, path, messages, False)
-    return LoadResult(Settings(), path, [problem], True)
+        return LoadResult(settings, path, [safe_text(m) for m in messages], False)
+    return LoadResult(Settings(), path, [safe_text(problem)], True)
 
 
 # --- saving -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import re
 import time
@@ -11,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Protocol, runtime_checkable
+
+from tui.safe import safe_text
 
 __all__ = [
     "Book",
@@ -335,6 +338,9 @@ class PriceSource(ABC):
         return self._status
 
     def _emit_status(self, sink: MarkSink, status: FeedStatus) -> None:
+        detail, source = safe_text(status.detail), safe_text(status.source)
+        if detail != status.detail or source != status.source:  # quotes a server or a file
+            status = dataclasses.replace(status, detail=detail, source=source)
         self._status = status
         sink.on_status(status)
 

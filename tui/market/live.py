@@ -37,6 +37,7 @@ from tui.market.base import (
     parse_price,
 )
 from tui.market.markets import normalize_symbols
+from tui.safe import safe_text
 
 __all__ = [
     "LIVE_EXTRA_MESSAGE",
@@ -130,8 +131,9 @@ def _rate(value: object) -> float:
 
 
 def _describe(exc: BaseException) -> str:
-    """Why a connection failed, in words a trader can act on."""
-    text = str(exc).strip()
+    """Why a connection failed, in words a trader can act on (what the server sent, such as a
+    handshake header, is quoted with its control characters escaped)."""
+    text = safe_text(exc).strip()
     if isinstance(exc, TimeoutError):
         return "connection timed out"
     if isinstance(exc, ConnectionRefusedError):
@@ -315,7 +317,7 @@ class LiveSource(PriceSource):
             frame = _bad(f"unreadable frame ({type(exc).__name__})")
         if frame.problem is not None:
             self.bad_frames += 1
-            self.last_problem = frame.problem
+            self.last_problem = safe_text(frame.problem)
         prices = self._prices
         on_clock = getattr(sink, "on_clock", None) if frame.marks else None
         if on_clock is not None:  # live marks happen now, on the wall clock
@@ -561,7 +563,7 @@ class HyperliquidSource(LiveSource):
                 return _bad(f"{coin}: book {exc}")
             return Frame(books=[book])
         if channel == "error":
-            return _bad(f"server error: {str(data)[:80]}")
+            return _bad(f"server error: {safe_text(str(data)[:80])}")
         return _bad(f"unexpected channel {channel!r}")
 
 

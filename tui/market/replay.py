@@ -24,6 +24,7 @@ from pathlib import Path
 from tui.market.base import Event, EventKind, SteppedSource, StepResult, parse_number, parse_price
 from tui.market.books import BookMaker, Stress, book_style
 from tui.market.markets import MARKETS, normalize_symbols
+from tui.safe import safe_text
 
 __all__ = [
     "REPLAY_SPEED_RANGE",
@@ -80,12 +81,17 @@ def parse_timestamp(text: str) -> float:
     return moment.timestamp()
 
 
+def _refuse(message: str) -> ValueError:
+    """The file cannot be played: a message that may quote its path and contents, made safe."""
+    return ValueError(safe_text(message))
+
+
 def _open_error(path: Path, exc: OSError) -> ValueError:
     if isinstance(exc, FileNotFoundError):
-        return ValueError(f"Replay file not found: {path}")
+        return _refuse(f"Replay file not found: {path}")
     if isinstance(exc, IsADirectoryError):
-        return ValueError(f"Replay file {path} is a directory, not a CSV file")
-    return ValueError(f"Replay file {path} could not be read: {exc.strerror or exc}")
+        return _refuse(f"Replay file {path} is a directory, not a CSV file")
+    return _refuse(f"Replay file {path} could not be read: {exc.strerror or exc}")
 
 
 def read_replay(path: str | os.PathLike[str], symbols: Iterable[str] | None = None) -> ReplayData:
@@ -98,7 +104,7 @@ def read_replay(path: str | os.PathLike[str], symbols: Iterable[str] | None = No
     def error(line: int, message: str) -> None:
         data.error_count += 1
         if len(data.errors) < MAX_ERRORS_KEPT:
-            data.errors.append(f"line {line}: {message}")
+            data.errors.append(safe_text(f"line {line}: {message}"))
 
     try:
         with file.open(newline="", encoding="utf-8-sig") as handle:
@@ -112,7 +118,7 @@ def read_replay(path: str | os.PathLike[str], symbols: Iterable[str] | None = No
                     break
                 except csv.Error as exc:
                     if header is None:
-                        raise ValueError(f"Replay file {file} is not valid CSV: {exc}") from None
+                        raise _refuse(f"Replay file {file} is not valid CSV: {exc}") from None
                     error(reader.line_num, f"not valid CSV ({exc})")
                     continue
                 line = reader.line_num
@@ -122,7 +128,7 @@ def read_replay(path: str | os.PathLike[str], symbols: Iterable[str] | None = No
                     header = [f.strip().lower() for f in fields]
                     missing = [c for c in _COLUMNS if c not in header]
                     if missing:
-                        raise ValueError(
+                        raise _refuse(
                             f"Replay file {file}: the header must name the columns "
                             f"timestamp, symbol, price (missing: {', '.join(missing)}; "
                             f"line {line} is {','.join(fields)[:60]!r})"
@@ -145,19 +151,19 @@ def read_replay(path: str | os.PathLike[str], symbols: Iterable[str] | None = No
                     continue
                 data.rows.append(ReplayRow(when, symbol, price, line))
     except UnicodeDecodeError:
-        raise ValueError(f"Replay file {file} is not UTF-8 text") from None
+        raise _refuse(f"Replay file {file} is not UTF-8 text") from None
     except OSError as exc:
         raise _open_error(file, exc) from None
     if header is None:
-        raise ValueError(f"Replay file {file} is empty; expected a header: timestamp,symbol,price")
+        raise _refuse(f"Replay file {file} is empty; expected a header: timestamp,symbol,price")
     if not data.rows:
         if data.other_symbols:
-            raise ValueError(
+            raise _refuse(
                 f"Replay file {file} has no rows for the configured markets "
                 f"({', '.join(sorted(wanted or ()))})"
             )
         first = f" (first problem: {data.errors[0]})" if data.errors else ""
-        raise ValueError(f"Replay file {file} has no valid rows{first}")
+        raise _refuse(f"Replay file {file} has no valid rows{first}")
     data.rows.sort(key=lambda r: r.time)
     return data
 
@@ -191,7 +197,7 @@ class ReplaySource(SteppedSource):
             syms = normalize_symbols(symbols, known_only=False)
         super().__init__(syms, tick_interval=tick_interval)
         self.path = Path(path).expanduser()
-        self.name = f"Replay: {self.path.name}"
+        self.name = safe_text(f"Replay: {self.path.name}")
         self.errors: list[str] = data.errors
         self.error_count = data.error_count
         self.rows: list[ReplayRow] = data.rows

@@ -8,6 +8,8 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui.safe import safe_text
+
 
 class EventLog(VerticalScroll):
     """A scrollable list of timestamped lines, newest at the top (keeps the last 300)."""
@@ -30,8 +32,8 @@ class EventLog(VerticalScroll):
     def add_many(self, lines: list[tuple[str, str, str]]) -> None:
         if not lines:
             return
-        for line in lines:
-            self._lines.appendleft(line)
+        for stamp, text, style in lines:  # text from outside: control characters escaped
+            self._lines.appendleft((stamp, safe_text(text, multiline=True), style))
         out = Text(no_wrap=False)
         for i, (stamp, text, style) in enumerate(self._lines):
             if i:
