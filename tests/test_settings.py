@@ -364,14 +364,14 @@ def test_not_utf8(cfg: Path) -> None:
 
 def test_permission_denied(cfg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(cfg, '[ui]\ntheme = "nord"\n')
-    real = Path.read_bytes
+    real = os.open
 
-    def denied(self: Path) -> bytes:  # chmod cannot stop root, who runs CI: simulate it
-        if self == cfg:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def denied(name: object, *args: object, **kwargs: object) -> int:
+        if Path(str(name)) == cfg:  # chmod cannot stop root, who runs CI: simulate it
+            raise PermissionError(13, "Permission denied", str(name))
+        return real(name, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(settings_module.os, "open", denied)
     result = load_settings(cfg)
     assert result.settings == DEFAULTS and result.broken
     assert "Permission denied" in result.messages[0]
@@ -648,19 +648,29 @@ def test_unwritable_location_raises_and_changes_nothing(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == ["not-a-dir"]
 
 
-def test_broken_file_that_cannot_be_backed_up_is_left_alone(cfg: Path) -> None:
+def test_broken_file_that_cannot_be_backed_up_is_left_alone(
+    cfg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg.write_bytes(b"[trading\n")
-    backup = cfg.with_name("config.toml.bak")
-    backup.mkdir()
+    cfg.with_name("config.toml.bak").mkdir()  # taken: the next name is tried
+    backup = cfg.with_name("config.toml.bak.1")
+    real = os.open
+
+    def denied(name: object, *args: object, **kwargs: object) -> int:
+        if Path(str(name)) == backup:  # chmod cannot stop root, who runs CI: simulate it
+            raise PermissionError(13, "Permission denied", str(name))
+        return real(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(settings_module.os, "open", denied)
     with pytest.raises(SettingsSaveError) as info:
         save_settings(DEFAULTS.with_value("ui.refresh_hz", 20), cfg)
     assert str(info.value).startswith(
         f"{cfg} is not valid TOML and could not be backed up to {backup} ("
     )
-    assert str(info.value).endswith("), so it was not changed.")
+    assert str(info.value).endswith("(Permission denied), so it was not changed.")
     assert cfg.read_bytes() == b"[trading\n"
     assert sorted(os.listdir(cfg.parent)) == ["config.toml", "config.toml.bak"]
-    assert os.listdir(backup) == []
+    assert os.listdir(cfg.with_name("config.toml.bak")) == []
 
 
 def test_existing_file_is_a_directory(tmp_path: Path) -> None:
@@ -668,7 +678,7 @@ def test_existing_file_is_a_directory(tmp_path: Path) -> None:
         save_settings(DEFAULTS, tmp_path)
 
 
-@pytest.mark.parametrize("failing", ["mkstemp", "replace"])
+@pytest.mark.parametrize("failing", ["mkstemp", "replace", "exchange"])
 def test_failed_write_keeps_original_and_cleans_up(
     cfg: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
@@ -679,8 +689,11 @@ def test_failed_write_keeps_original_and_cleans_up(
 
     if failing == "mkstemp":
         monkeypatch.setattr(settings_module.tempfile, "mkstemp", disk_full)
-    else:
+    elif failing == "replace":  # where the atomic swap is not available
+        monkeypatch.setattr(settings_module, "_exchange", lambda a, b: False)
         monkeypatch.setattr(settings_module.os, "replace", disk_full)
+    else:
+        monkeypatch.setattr(settings_module, "_exchange", disk_full)
     with pytest.raises(SettingsSaveError) as info:
         save_settings(DEFAULTS.with_value("ui.refresh_hz", 20), cfg)
     assert str(info.value) == f"Could not save settings to {cfg}: No space left on device."

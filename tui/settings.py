@@ -1,20 +1,32 @@
 """User settings: a typed model, loaded from TOML with ``tomllib`` and saved with ``tomlkit``.
 
 Loading never raises: a bad file or a bad value falls back to defaults and is reported in
-``LoadResult.messages``. Saving edits the existing file in place (only the values that changed),
-so the user's comments, order and unknown keys survive. Each rule is implemented once, in the
+``LoadResult.messages`` (control characters shown escaped). Only a regular file of at most
+:data:`MAX_CONFIG_BYTES` is read (never a device or FIFO); too deep nesting and numbers too long
+to read are reported, amounts are bounded by :data:`MAX_AMOUNT`.
+
+Saving edits the existing file (only the values that changed), so the user's comments, order,
+unknown keys, byte-order mark and CRLF line endings survive; a file ``tomlkit`` cannot edit is
+refused rather than replaced. A file that is not TOML is kept as a numbered backup first (see
+:data:`MAX_BACKUPS`). If another program saves the file meanwhile, nothing is written
+(:class:`SettingsChangedError`; see :func:`_save`). Each rule is implemented once, in the
 ``_check_*`` validators, which both the loader and :func:`parse_field` use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import math
 import os
 import re
+import stat
+import sys
 import tempfile
+import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -156,15 +168,24 @@ def _is_number(raw: object) -> bool:
     return isinstance(raw, int) or (isinstance(raw, float) and math.isfinite(raw))
 
 
+MAX_AMOUNT = 1e12
+"""The largest amount (a balance, an order size) a setting may hold: a trillion, far beyond any
+practice account, and far inside what the engine's arithmetic keeps finite."""
+_MAX_SEED = 2**63 - 1
+
+
 def _number(lo: float, hi: float | None = None) -> Callable[[object], float]:
-    """``lo <= x <= hi``, or ``x > lo`` when there is no ``hi``."""
-    wanted = f"a number greater than {lo}" if hi is None else f"a number from {lo} to {hi}"
+    """``lo <= x <= hi``, or ``lo < x <=`` :data:`MAX_AMOUNT` when there is no ``hi``."""
+    if hi is None:
+        wanted = f"a number greater than {lo} and at most {MAX_AMOUNT:,.0f}"
+    else:
+        wanted = f"a number from {lo} to {hi}"
 
     def check(raw: object) -> float:
         if not _is_number(raw):
             raise ValueError(f"must be {wanted}")
         assert isinstance(raw, int | float)
-        if not (raw > lo if hi is None else lo <= raw <= hi):
+        if not (lo < raw <= MAX_AMOUNT if hi is None else lo <= raw <= hi):
             raise ValueError(f"must be {wanted}")
         return raw
 
@@ -211,8 +232,10 @@ def _optional(check: Callable[[object], Any]) -> Callable[[object], Any]:
 
 
 def _check_seed(raw: object) -> int:
-    if not isinstance(raw, int) or isinstance(raw, bool):
-        raise ValueError("must be a whole number, or left unset for a random seed")
+    if not isinstance(raw, int) or isinstance(raw, bool) or abs(raw) > _MAX_SEED:
+        raise ValueError(
+            "must be a whole number of at most 19 digits, or left unset for a random seed"
+        )
     return raw
 
 
@@ -229,16 +252,19 @@ def _check_order_size(raw: object) -> OrderSize:
         raw = _toml_value(raw)
     if _is_number(raw):
         assert isinstance(raw, int | float)
-        if raw > 0:
+        if 0 < raw <= MAX_AMOUNT:
             return OrderSize(raw, "base")
     elif isinstance(raw, str) and raw.strip().startswith("$"):
         try:
             usd = float(raw.strip()[1:].replace(",", ""))
         except ValueError:
             usd = math.nan
-        if math.isfinite(usd) and usd > 0:
+        if math.isfinite(usd) and 0 < usd <= MAX_AMOUNT:
             return OrderSize(usd, "usd")
-    raise ValueError('must be a size in base units such as 0.5, or a USD amount such as "$500"')
+    raise ValueError(
+        'must be a size in base units such as 0.5, or a USD amount such as "$500" '
+        f"(at most {MAX_AMOUNT:,.0f})"
+    )
 
 
 _SYMBOL = re.compile(r"[A-Z0-9]{1,20}")
@@ -419,8 +445,10 @@ def format_field(key: str, value: Any) -> str:
     return _fmt(value) if isinstance(value, float) else str(value)  # OrderSize: "$500" / "0.5"
 
 
-def _show(raw: object) -> str:
-    """A value as TOML-ish text for messages."""
+def _show(raw: object, depth: int = 0) -> str:
+    """A value as TOML-ish text for messages (nested lists beyond three levels as ``[...]``)."""
+    if depth > 3 and isinstance(raw, list | tuple):
+        return "[...]"
     if isinstance(raw, dict):
         return "a table"
     if isinstance(raw, list) and raw and all(isinstance(item, dict) for item in raw):
@@ -430,7 +458,10 @@ def _show(raw: object) -> str:
     if isinstance(raw, str):
         shown = f'"{safe_text(raw)}"'
     elif isinstance(raw, list | tuple):
-        shown = "[" + ", ".join(_show(item) for item in raw) + "]"
+        items = [_show(item, depth + 1) for item in raw[:5]] + (["..."] if len(raw) > 5 else [])
+        shown = "[" + ", ".join(items) + "]"
+    elif isinstance(raw, int) and raw.bit_length() > 128:  # str() of 4,300+ digits raises
+        shown = f"a number of {len(str(abs(raw))) if raw.bit_length() < 14000 else 'many'} digits"
     else:
         shown = str(raw)
     return shown if len(shown) <= 40 else shown[:37] + "..."
@@ -501,22 +532,105 @@ def _decode_error(path: Path, exc: tomllib.TOMLDecodeError) -> str:
     return f"{path} {where}: {what}. Using defaults; the file was not changed."
 
 
+MAX_CONFIG_BYTES = 16 * 2**20
+"""A settings file larger than this (16 MiB) is refused unread: perpdesk's own file is a few
+kilobytes, and a path such as ``/dev/zero`` or a FIFO must never be read forever."""
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """A settings file as read: its bytes and what identifies this version of it."""
+
+    data: bytes
+    identity: tuple[int, int, int, int]  # device, inode, size, modification time (ns)
+    mode: int
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _read_file(path: Path) -> _Snapshot | None:
+    """``path`` read whole, or None when it does not exist.
+
+    Only a regular file of at most :data:`MAX_CONFIG_BYTES` is read; anything else raises
+    ``OSError`` with a reason for the user. Opened non-blocking, so a FIFO without a writer
+    cannot hang the caller either.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, f"it is {_kind(info.st_mode)}, not a regular file")
+        too_big = OSError(
+            errno.EFBIG,
+            f"it is larger than {MAX_CONFIG_BYTES // 2**20} MB, the most a settings file may be",
+        )
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise too_big
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := os.read(fd, min(2**20, MAX_CONFIG_BYTES + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_CONFIG_BYTES:  # it grew while being read
+                raise too_big
+        return _Snapshot(b"".join(chunks), _identity(info), stat.S_IMODE(info.st_mode))
+    finally:
+        os.close(fd)
+
+
+def _parse(data: bytes) -> tuple[str, dict[str, Any]]:
+    """The text (a BOM is tolerated) and its TOML data. Raises ``UnicodeDecodeError``,
+    ``tomllib.TOMLDecodeError``, ``RecursionError`` (nested too deeply for Python's stack) or
+    ``ValueError`` (a number of more than 4,300 digits)."""
+    text = data.decode("utf-8-sig")
+    return text, tomllib.loads(text)
+
+
+_TOO_DEEP = "nests tables or arrays too deeply to be read"
+_TOO_LONG = "holds a number too long to be read (more than 4,300 digits)"
+
+
 def load_settings(path: str | os.PathLike[str] | None = None) -> LoadResult:
     """Load settings from ``path`` (default: :func:`resolve_config_path`). Never raises."""
     path = resolve_config_path() if path is None else Path(path)
     unchanged = "Using defaults; the file was not changed."
     try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # a BOM is tolerated
-    except FileNotFoundError:
-        return LoadResult(Settings(), path, [], False)
+        snapshot = _read_file(path)
+        if snapshot is None:
+            return LoadResult(Settings(), path, [], False)
+        _, data = _parse(snapshot.data)
+        settings, messages, _ = _from_data(data)
     except OSError as exc:
         problem = f"{path} could not be read ({_reason(exc)}). Using defaults."
     except UnicodeDecodeError as exc:
         problem = f"{path} is not UTF-8 text (bad byte at offset {exc.start}). {unchanged}"
     except tomllib.TOMLDecodeError as exc:
         problem = _decode_error(path, exc)
+    except RecursionError:
+        problem = f"{path} {_TOO_DEEP}. {unchanged}"
+    except ValueError:
+        problem = f"{path} {_TOO_LONG}. {unchanged}"
     else:
-        settings, messages, _ = _from_data(data)
         return LoadResult(settings, path, [safe_text(m) for m in messages], False)
     return LoadResult(Settings(), path, [safe_text(problem)], True)
 
@@ -598,8 +712,170 @@ def _edit_document(doc: TOMLDocument, old: Settings, invalid: set[str], new: Set
     return doc.as_string()
 
 
-def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+MAX_BACKUPS = 10
+"""Backups kept of files that were not valid TOML: ``config.toml.bak``, ``.bak.1`` ...
+``.bak.9``. An existing backup is never overwritten: with all ten present, saving over another
+invalid file is refused until the user removes some."""
+
+LARGE_CONFIG_BYTES = 64 * 1024
+"""Above this size, parsing and rewriting a settings file with comments kept (``tomlkit``)
+takes long enough that the settings screen saves it off the event loop."""
+
+
+class SettingsChangedError(SettingsSaveError):
+    """The file changed on disk (another program saved it) while perpdesk was saving: nothing
+    was written, so that program's edit stands. Save again to apply the changes onto it."""
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    settings: Settings
+    """What the file holds now: the file's own settings with the requested changes applied."""
+    messages: list[str]
+    """For the user, one sentence each (e.g. a backup was made)."""
+
+
+def save_settings(settings: Settings, path: str | os.PathLike[str]) -> list[str]:
+    """Write ``settings`` to ``path``, changing only what differs from the file.
+
+    Returns messages for the user (e.g. a backup was made); raises :class:`SettingsSaveError`
+    (:class:`SettingsChangedError` when another program changed the file meanwhile).
+    """
+    return _save(Path(path), lambda _: settings).messages
+
+
+def save_changes(
+    changes: Mapping[str, Any], path: str | os.PathLike[str], *, fallback: Settings = DEFAULTS
+) -> SaveResult:
+    """Apply ``changes`` (key -> model value) onto the settings file as it is at this moment
+    and write it, changing only those keys: whatever else the file holds (edits made by hand
+    while perpdesk ran) stands. ``fallback`` is the base when the file is not valid TOML (it is
+    then backed up and replaced). Raises like :func:`save_settings`.
+    """
+
+    def apply(on_file: Settings | None) -> Settings:
+        result = fallback if on_file is None else on_file
+        for key, value in changes.items():
+            result = result.with_value(key, value)
+        return result
+
+    return _save(Path(path), apply)
+
+
+def _save(path: Path, build: Callable[[Settings | None], Settings]) -> SaveResult:
+    """The one way settings are written. ``build`` gets the file's valid settings (defaults
+    for a missing file, None for a file that is not valid TOML) and returns what to save.
+
+    The file is read once. Just before the new version replaces it, it is read again and
+    compared (device, inode, size, modification time and every byte); if anything differs, a
+    program saved it meanwhile and nothing is written (:class:`SettingsChangedError`). The
+    replacement is atomic (a temporary file renamed over it), keeps the file's permissions,
+    its byte-order mark and its CRLF line endings.
+    """
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    cannot = f"Could not save settings to {path}"
+    try:
+        snapshot = _settled(target)
+    except OSError as exc:
+        raise SettingsSaveError(f"{cannot}: {_reason(exc)}.") from exc
+    messages: list[str] = []
+    text: str | None = None
+    if snapshot is None:
+        new = build(DEFAULTS)
+    else:
+        try:
+            old_text, data = _parse(snapshot.data)
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            new = build(None)  # not TOML at all: backed up below, then replaced
+        except RecursionError as exc:
+            raise SettingsSaveError(_cannot_edit(path, _TOO_DEEP)) from exc
+        except ValueError as exc:
+            raise SettingsSaveError(_cannot_edit(path, _TOO_LONG)) from exc
+        else:
+            old, _, invalid = _from_data(data)
+            new = build(old)
+            if new == old and not invalid:
+                return SaveResult(new, messages)  # nothing to change: not even parsed again
+            text = _edited_text(path, old_text, old, invalid, new)
+            if snapshot.data.startswith(b"\xef\xbb\xbf"):
+                text = "\ufeff" + text
+    backup = snapshot is not None and text is None
+    data_out = (example_text(new) if text is None else text).encode("utf-8")
+    if snapshot is not None and data_out == snapshot.data:
+        return SaveResult(new, messages)
+    mode = None if snapshot is None else snapshot.mode
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _temporary(target, data_out, mode) as tmp:
+            _check_unchanged(path, target, snapshot)
+            if backup:
+                assert snapshot is not None
+                saved_to = _backup(path, snapshot.data, snapshot.mode)
+                messages.append(
+                    f"{path} was not valid TOML, so it was copied to {saved_to} "
+                    "and replaced with a fresh settings file."
+                )
+            _replace(path, target, tmp, snapshot)
+    except OSError as exc:
+        raise SettingsSaveError(f"{cannot}: {_reason(exc)}.") from exc
+    return SaveResult(new, [safe_text(m) for m in messages])
+
+
+SETTLE_SECONDS = 0.05
+"""A file modified less than this long ago may be half-written (an editor truncates it, then
+writes): it is read again after a short wait until two readings agree."""
+
+
+def _settled(target: Path) -> _Snapshot | None:
+    """:func:`_read_file`, read again until it stops changing if it was only just modified
+    (at most half a second of waiting, and only for a file touched in the last moments)."""
+    snapshot = _read_file(target)
+    deadline = time.monotonic() + 0.5
+    while snapshot is not None and time.monotonic() < deadline:
+        age = time.time() - snapshot.identity[3] / 1e9
+        if not 0 <= age < SETTLE_SECONDS:  # quiet for a while (or a clock in the future)
+            break
+        time.sleep(SETTLE_SECONDS / 5)
+        again = _read_file(target)
+        if again == snapshot:
+            break
+        snapshot = again
+    return snapshot
+
+
+def _cannot_edit(path: Path, why: str) -> str:
+    return (
+        f"Not saved: {path} is not something perpdesk can edit without losing your comments "
+        f"and other keys (it {why}), so the file was not changed. Edit it by hand instead."
+    )
+
+
+def _edited_text(path: Path, old_text: str, old: Settings, invalid: set[str], new: Settings) -> str:
+    """``old_text`` with only the changed keys rewritten (comments, order, unknown keys and
+    line endings kept); :class:`SettingsSaveError` if ``tomlkit`` cannot edit it."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        doc = tomlkit.parse(old_text)
+        text = _edit_document(doc, old, invalid, new)
+    except (TOMLKitError, RecursionError, ValueError) as exc:
+        # tomllib read it, tomlkit will not (e.g. nested more than 100 levels): replacing it
+        # with a fresh file would lose the user's comments, so it is left alone.
+        raise SettingsSaveError(
+            _cannot_edit(path, "nests tables or arrays more than 100 levels deep")
+        ) from exc
+    crlf = old_text.count("\r\n")
+    if crlf and crlf == old_text.count("\n"):  # every line ends CRLF: so do the new ones
+        text = re.sub(r"(?<!\r)\n", "\r\n", text)
+    return text
+
+
+@contextlib.contextmanager
+def _temporary(target: Path, data: bytes, mode: int | None) -> Iterator[str]:
+    """A temporary file beside ``target`` holding ``data`` (synced, with ``mode``); removed
+    afterwards unless it was renamed into place."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -607,63 +883,171 @@ def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
             os.fsync(handle.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
-def save_settings(settings: Settings, path: str | os.PathLike[str]) -> list[str]:
-    """Write ``settings`` to ``path``, changing only what differs from the file.
-
-    Returns messages for the user (e.g. a backup was made); raises :class:`SettingsSaveError`.
-    """
-    path = Path(path)
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
-    messages: list[str] = []
+def _check_unchanged(
+    path: Path, target: Path, snapshot: _Snapshot | None, *, quick: bool = False
+) -> None:
+    """Raise :class:`SettingsChangedError` unless ``target`` is still the version read (or
+    still absent). ``quick`` compares what ``stat`` says only (the last check before the
+    rename, as close to it as possible); otherwise every byte is compared too."""
     try:
-        raw = target.read_bytes()
-    except FileNotFoundError:
-        raw = None
-    except OSError as exc:
-        raise SettingsSaveError(f"Could not save settings to {path}: {_reason(exc)}.") from exc
-    mode = None if raw is None else os.stat(target).st_mode & 0o7777
-    new_text: str | None = None
-    if raw is not None:
-        import tomlkit
-        from tomlkit.exceptions import TOMLKitError
-
-        try:
-            old_text = raw.decode("utf-8-sig")
-            old_settings, _, invalid = _from_data(tomllib.loads(old_text))
-            doc = tomlkit.parse(old_text)
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError, TOMLKitError):
-            backup = Path(f"{path}.bak")
-            try:
-                _atomic_write(backup, raw, mode)
-            except OSError as exc:
-                raise SettingsSaveError(
-                    f"{path} is not valid TOML and could not be backed up to {backup} "
-                    f"({_reason(exc)}), so it was not changed."
-                ) from exc
-            messages.append(
-                f"{path} was not valid TOML, so it was copied to {backup} "
-                "and replaced with a fresh settings file."
-            )
+        if quick:
+            now: tuple[int, int, int, int] | None = _identity(os.stat(target))
+            same = snapshot is not None and now == snapshot.identity
         else:
-            bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
-            new_text = bom + _edit_document(doc, old_settings, invalid, settings)
-    if new_text is None:
-        new_text = example_text(settings)
-    data = new_text.encode("utf-8")
-    if data == raw:
-        return messages
+            again = _read_file(target)
+            now = None if again is None else again.identity
+            same = snapshot is not None and again is not None and again == snapshot
+    except FileNotFoundError:
+        now, same = None, False
+    except OSError:
+        now, same = (0, 0, 0, 0), False
+    if same or (snapshot is None and now is None):
+        return
+    raise SettingsChangedError(
+        f"Not saved: {path} was changed by another program while perpdesk was saving, so it "
+        "was left as that program wrote it. Save again (ctrl+s) to apply your changes onto it, "
+        "or Esc to discard them."
+    )
+
+
+def _replace(path: Path, target: Path, tmp: str, snapshot: _Snapshot | None) -> None:
+    """Put ``tmp`` in place of ``target`` unless another program changed ``target`` since it
+    was read (:class:`SettingsChangedError`, and that program's text stands).
+
+    On Linux the two are swapped atomically (``renameat2(RENAME_EXCHANGE)``) and what was
+    swapped out is checked afterwards: if it is not the file that was read, it is swapped
+    straight back, so no window exists in which a program's save can be overwritten. Elsewhere
+    a last ``stat`` comparison precedes a plain rename (a program renaming its own file into
+    place in the microseconds between the two is the one case that cannot be seen there).
+
+    The file read is also held open across the swap: a program writing into it in place (an
+    editor truncating and rewriting it) around that instant writes into the file just swapped
+    out. Its size or time then differs afterwards: perpdesk waits for that writing to settle
+    and puts the text back whole.
+    """
+    changed = SettingsChangedError(
+        f"Not saved: {path} was changed by another program while perpdesk was saving, so it "
+        "was left as that program wrote it. Save again (ctrl+s) to apply your changes onto "
+        "it, or Esc to discard them."
+    )
+    if snapshot is None:
+        _check_unchanged(path, target, None, quick=True)
+        os.replace(tmp, target)
+        return
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(target, data, mode)
-    except OSError as exc:
-        raise SettingsSaveError(f"Could not save settings to {path}: {_reason(exc)}.") from exc
-    return messages
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise changed from None
+    try:
+        ours = os.stat(tmp).st_ino
+        if _identity(os.fstat(fd)) != snapshot.identity:
+            raise changed
+        if _exchange(tmp, target):  # tmp now names what target was an instant ago
+            if _identity(os.stat(tmp)) != snapshot.identity:
+                _exchange(tmp, target)  # theirs goes back in place
+                if os.stat(tmp).st_ino != ours:  # and yet another one came meanwhile
+                    _backup(path, Path(tmp).read_bytes(), snapshot.mode)
+                raise changed
+            os.unlink(tmp)
+        else:
+            _check_unchanged(path, target, snapshot, quick=True)
+            os.replace(tmp, target)
+        if _identity(os.fstat(fd))[2:] == snapshot.identity[2:]:
+            return
+        written = _settled_content(fd)  # written in place around the swap: put it back
+        if os.stat(target).st_ino == ours:
+            with _temporary(target, written, snapshot.mode) as back:
+                os.replace(back, target)
+        else:
+            _backup(path, written, snapshot.mode)
+        raise changed
+    finally:
+        os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+_no_exchange = False
+
+
+def _exchange(a: str | Path, b: str | Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2``); False where that is not available."""
+    global _no_exchange
+    if _no_exchange or not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        _no_exchange = True
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):  # old kernel, or this filesystem
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _settled_content(fd: int) -> bytes:
+    """Everything in the open file ``fd`` once it has stopped changing (waits at most 1 s)."""
+    deadline = time.monotonic() + 1.0
+    before = os.fstat(fd)
+    while time.monotonic() < deadline:
+        time.sleep(SETTLE_SECONDS / 5)
+        after = os.fstat(fd)
+        if _identity(after) == _identity(before):
+            break
+        before = after
+    size = min(os.fstat(fd).st_size, MAX_CONFIG_BYTES)
+    chunks, offset = [], 0
+    while offset < size and (chunk := os.pread(fd, min(2**20, size - offset), offset)):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _backup(path: Path, data: bytes, mode: int) -> Path:
+    """Copy ``data`` to the first free name of ``path.bak``, ``path.bak.1`` ... (never over an
+    existing file: ``O_EXCL``); ``SettingsSaveError`` when all :data:`MAX_BACKUPS` are taken."""
+    names = [Path(f"{path}.bak")] + [Path(f"{path}.bak.{n}") for n in range(1, MAX_BACKUPS)]
+    for name in names:
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise SettingsSaveError(
+                f"{path} is not valid TOML and could not be backed up to {name} "
+                f"({_reason(exc)}), so it was not changed."
+            ) from exc
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(name, mode)  # O_CREAT applies the umask
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+            raise SettingsSaveError(
+                f"{path} is not valid TOML and could not be backed up to {name} "
+                f"({_reason(exc)}), so it was not changed."
+            ) from exc
+        return name
+    raise SettingsSaveError(
+        f"{path} is not valid TOML, and all {MAX_BACKUPS} backup names ({names[0].name} to "
+        f"{names[-1].name}) are taken, so it was not changed. Remove the backups you no longer "
+        "need, then save again."
+    )
 
 
 def _reason(exc: OSError) -> str:

@@ -1,16 +1,18 @@
 """The settings screen (`,` or /settings): one form over every everyday setting.
 
 Inputs are checked as you type with :func:`tui.settings.parse_field` (the same rules the loader
-uses); ctrl+s saves with :func:`tui.settings.save_settings` (only changed values are written,
-comments kept) and returns the new :class:`Settings`; Escape discards, asking first when there
-are edits. The theme previews live while the screen is open and is restored on discard.
+uses); ctrl+s saves with :func:`tui.settings.save_changes` (only the changed values are written,
+onto the file as it is then, comments kept; a large file is saved in a thread) and returns the
+new :class:`Settings`; Escape discards, asking first when there are edits. The theme previews
+live while the screen is open and is restored on discard. If another program saves the file
+while perpdesk saves it, nothing is written and the form stays open: save again or discard.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rich.text import Text
 from textual import on
@@ -26,20 +28,23 @@ from textual.widgets import Footer, Input, Label, OptionList, Select, Static
 from tui.screens.base import OnceModal
 from tui.screens.help import ConfirmScreen
 from tui.settings import (
+    LARGE_CONFIG_BYTES,
     MARGIN_MODES,
     SOURCES,
+    SaveResult,
     Settings,
+    SettingsChangedError,
     SettingsSaveError,
     format_field,
-    load_settings,
     parse_field,
-    save_settings,
+    save_changes,
 )
 from tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from tui.app import PerpDeskApp
 
+SUBTITLE = "ctrl+s save · Esc discard"
 NEXT_LAUNCH = "Applies from the next launch."
 FRESH_ACCOUNT = "Applies to the next fresh account."
 LAUNCH = "the next launch"
@@ -248,6 +253,7 @@ class SettingsScreen(OnceModal[Settings | None]):
         self.config_file = path
         self.original_theme = ""
         self._themes: list[str] = []
+        self.saving = False  # a large file is being saved in a thread
 
     @property
     def perp(self) -> PerpDeskApp:
@@ -259,7 +265,7 @@ class SettingsScreen(OnceModal[Settings | None]):
         with VerticalScroll(id="settings") as box:
             box.can_focus = False  # Tab goes from field to field; focusing a field scrolls
             box.border_title = "Settings"
-            box.border_subtitle = "ctrl+s save · Esc discard"
+            box.border_subtitle = SUBTITLE
             yield Plain(
                 Text.assemble(
                     ("Saves to ", "bold"),
@@ -389,7 +395,7 @@ class SettingsScreen(OnceModal[Settings | None]):
     # ------------------------------------------------------------------ actions
 
     def action_save(self) -> None:
-        if self.replied:
+        if self.replied or self.saving:
             return
         settings, problems = self.read()
         if problems:
@@ -410,42 +416,70 @@ class SettingsScreen(OnceModal[Settings | None]):
         for f in FIELDS:
             if f.later and settings.get(f.key) != self.original.get(f.key):
                 later.setdefault(f.later, []).append(f.label)
+        changes = {
+            f.key: settings.get(f.key)
+            for f in FIELDS
+            if settings.get(f.key) != self.original.get(f.key)
+        }
         path = self.config_file
-        settings = self._onto_file(settings, path)
+        if _size(path) <= LARGE_CONFIG_BYTES:
+            self._saved(self._save(changes, settings), settings, later)
+            return
+        # A large file takes seconds to rewrite with its comments kept: do it off the event
+        # loop so prices keep moving; the screen waits (and says so) until it is done.
+        self.saving = True
+        self.query_one("#settings").border_subtitle = "saving a large file…"
+
+        def save_in_thread() -> None:
+            outcome = self._save(changes, settings)
+            self.app.call_from_thread(self._saved, outcome, settings, later)
+
+        self.run_worker(save_in_thread, thread=True, group="settings-save", exit_on_error=False)
+
+    def _save(self, changes: dict[str, Any], settings: Settings) -> SaveResult | SettingsSaveError:
+        """Apply this form's changes onto the file as it is now (edits made by hand while
+        perpdesk ran, such as another key or a market list, stand). Safe in a thread."""
         try:
-            messages = save_settings(settings, path)
+            return save_changes(changes, self.config_file, fallback=settings)
         except SettingsSaveError as exc:
-            text = f"{exc} Your changes apply until you quit."
+            return exc
+
+    def _saved(
+        self,
+        outcome: SaveResult | SettingsSaveError,
+        settings: Settings,
+        later: dict[str, list[str]],
+    ) -> None:
+        self.saving = False
+        self.query_one("#settings").border_subtitle = SUBTITLE
+        path = self.config_file
+        if isinstance(outcome, SettingsChangedError):  # keep the form: the user decides
+            self.perp.log_line(str(outcome), "error")
+            self.notify(str(outcome), title="Settings not saved", severity="error", timeout=15)
+            return
+        if isinstance(outcome, SettingsSaveError):
+            text = f"{outcome} Your changes apply until you quit."
             self.perp.log_line(text, "error")
             self.notify(
                 text, title="Settings not saved", severity="error", timeout=15, markup=False
             )
-        else:
-            self.perp.log_line(f"Settings saved to {path}.")
-            saved = f"Saved to {path}."
-            for when, labels in later.items():
-                saved += f" {', '.join(labels)}: from {when}."
-            self.notify(saved, title="Settings", markup=False)
-            for message in messages:
-                self.perp.log_line(message, "warning")
-                self.notify(message, title="Settings", severity="warning", timeout=15, markup=False)
-        self.reply(settings)
-
-    def _onto_file(self, settings: Settings, path: Path) -> Settings:
-        """Apply only what this form changed onto the file as it is now, so edits made by
-        hand while perpdesk ran (another key, a market list) are not undone by the save."""
-        on_disk = load_settings(path)
-        if on_disk.broken:  # unreadable: save_settings keeps a .bak and writes ours
-            return settings
-        merged = on_disk.settings
-        for form_field in FIELDS:
-            value = settings.get(form_field.key)
-            if value != self.original.get(form_field.key):
-                merged = merged.with_value(form_field.key, value)
-        return merged
+            self.reply(settings)
+            return
+        self.perp.log_line(f"Settings saved to {path}.")
+        saved = f"Saved to {path}."
+        for when, labels in later.items():
+            saved += f" {', '.join(labels)}: from {when}."
+        self.notify(saved, title="Settings", markup=False)
+        for message in outcome.messages:
+            self.perp.log_line(message, "warning")
+            self.notify(message, title="Settings", severity="warning", timeout=15, markup=False)
+        self.reply(outcome.settings)
 
     def action_cancel(self) -> None:
         if self.replied:
+            return
+        if self.saving:
+            self.notify("Still saving the settings file; a moment.", title="Settings")
             return
         if not self.has_edits():
             self._discard()
@@ -466,3 +500,10 @@ class SettingsScreen(OnceModal[Settings | None]):
         if self.original_theme in self.app.available_themes:
             self.app.theme = self.original_theme
         self.reply(None)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
