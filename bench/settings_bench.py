@@ -10,7 +10,9 @@ shape of a file someone pasted a lot into) is saved with one changed value. Figu
    ``fsync``, ``os.replace``): what any save of it must at least cost;
 2. ``load_settings`` (``tomllib``), as at launch;
 3. ``save_changes`` with nothing to change (returns after one parse, writes nothing);
-4. ``save_changes`` with one change (``tomllib`` + ``tomlkit``, comments kept);
+4. ``save_changes`` with one change (``tomllib`` reads it; only the edited table goes through
+   ``tomlkit``; ``tomllib`` checks the result), and the same through the whole-document
+   ``tomlkit`` edit perpdesk used before (and still uses for small files);
 5. the longest stall of a 10 ms asyncio ticker while (4) runs on the event loop (how the
    settings screen saved before) and while it runs in a thread (how the screen saves a file
    over ``LARGE_CONFIG_BYTES`` now): what the price feed and the screen feel.
@@ -29,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tui import settings as settings_module
 from tui.settings import LARGE_CONFIG_BYTES, load_settings, save_changes
 
 HEAD = """\
@@ -122,6 +125,10 @@ def main() -> None:
             save_changes({"trading.default_leverage": next(leverage)}, path)
 
         row("save_changes, one value", timed(save_one))
+        real = settings_module._edit_by_section
+        settings_module._edit_by_section = lambda *args: None  # the whole-document edit
+        row("  the same, editing the whole document", timed(save_one))
+        settings_module._edit_by_section = real
         tick = asyncio.run(worst_stall(lambda: None, in_thread=False))[0]
         print(f"  idle event loop: longest gap between 10 ms ticks {tick * 1000:.1f} ms")
         for in_thread in (False, True):

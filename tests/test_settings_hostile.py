@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 import stat
@@ -9,10 +10,14 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomlkit
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from tui import settings as settings_module
 from tui.safe import safe_text
@@ -447,3 +452,98 @@ def test_two_programs_saving_around_the_swap_lose_neither_text(
     assert cfg.read_text(encoding="utf-8") == THEIRS
     kept = cfg.with_name("config.toml.bak").read_text(encoding="utf-8")
     assert kept == THEIRS + "# and a second program's save\n"
+
+
+# --- large files: only the edited sections go through tomlkit ----------------------------------
+
+_SECTION_NAMES = st.sampled_from(["trading", "account", "fees", "market", "ui", "keymap", "other"])
+_LINES = st.sampled_from(
+    [
+        "# a comment",
+        "",
+        "x = 1  # trailing",
+        'name = "[ui]"',
+        "list = [\n  1,\n  2,\n]",
+        'text = """\n[trading]\nnot a header\n"""',
+        "default_leverage = 3",
+        'theme = "nord"',
+        "refresh_hz = 500",
+        "sub.key = true",
+        "[ui.nested]\ny = 2",
+    ]
+)
+_CHUNKS = st.lists(
+    st.tuples(_SECTION_NAMES, st.lists(_LINES, max_size=4)), max_size=5, unique_by=lambda c: c[0]
+)
+_EDITS = st.lists(
+    st.sampled_from(
+        [
+            ("trading", "default_leverage", 9),
+            ("ui", "refresh_hz", 20),
+            ("ui", "theme", "textual-light"),
+            ("market", "markets", ["BTC", "ETH"]),
+            ("keymap", "buy", "b,f1"),
+            ("account", "starting_balance", 2500.5),
+            ("ui", "theme", None),
+        ]
+    ),
+    min_size=1,
+    max_size=4,
+    unique_by=lambda e: (e[0], e[1]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_CHUNKS, _EDITS)
+def test_editing_by_section_reads_back_as_editing_the_whole_document(
+    chunks: list[tuple[str, list[str]]], edits: list[tuple[str, str, Any]]
+) -> None:
+    text = "# top comment\n" + "".join(
+        f"[{name}]  # {name} notes\n" + "".join(f"{line}\n" for line in lines)
+        for name, lines in chunks
+    )
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return  # e.g. the same key twice: not a file either path is given
+    present = [e for e in edits if e[2] is not None or e[1] in data.get(e[0], {})]
+    if not present or any(not isinstance(data.get(s, {}), dict) for s, _, _ in present):
+        return
+    expected = copy.deepcopy(data)
+    for section, name, value in present:
+        if value is None:
+            expected[section].pop(name)
+        else:
+            expected.setdefault(section, {})[name] = value
+    by_section = settings_module._edit_by_section(text, data, present)
+    event("whole document" if by_section is None else "by section")
+    if by_section is None:
+        return  # the whole document is edited instead
+    assert tomllib.loads(by_section) == expected
+    for line in text.splitlines():
+        if line.lstrip().startswith("#") or "# " in line:
+            assert line in by_section.splitlines()  # every comment kept
+
+
+def test_a_large_file_is_edited_by_section_not_whole(
+    cfg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filler = "".join(f'key_{n} = "value {n}"  # comment {n}\n' for n in range(3000))
+    text = f'# mine\n[ui]\ntheme = "nord"  # keep\n\n[pasted]\n{filler}'
+    quiet(cfg, text)
+    assert len(text) > settings_module.LARGE_CONFIG_BYTES
+    real_parse = tomlkit.parse
+    parsed: list[int] = []
+
+    def parse(source: str) -> Any:
+        parsed.append(len(source))
+        return real_parse(source)
+
+    monkeypatch.setattr(tomlkit, "parse", parse)
+    save_changes({"ui.refresh_hz": 20, "trading.default_leverage": 9}, cfg)
+    assert parsed and max(parsed) < 100  # the [ui] table alone, never the whole file
+    assert (
+        cfg.read_text(encoding="utf-8")
+        == text.replace('"nord"  # keep\n', '"nord"  # keep\nrefresh_hz = 20\n')
+        + "\n[trading]\ndefault_leverage = 9\n"
+    )

@@ -680,12 +680,28 @@ def example_text(settings: Settings = DEFAULTS) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _edit_document(doc: TOMLDocument, old: Settings, invalid: set[str], new: Settings) -> str:
-    """``doc`` with only the keys where ``new`` differs from the file changed.
+Edit = tuple[str, str, Any]  # (section, name, TOML value or None to remove the key)
+
+
+def _edits(old: Settings, invalid: set[str], new: Settings) -> list[Edit]:
+    """The keys where ``new`` differs from the file, in file-writing order.
 
     ``old`` holds the file's valid values (defaults where a key is absent); keys in ``invalid``
     hold a bad value in the file and are always rewritten (or removed when unset in ``new``).
     """
+    edits: list[Edit] = []
+    bindings = {f"keymap.{name}": None for name in {**old.keymap, **new.keymap}}
+    for key in [*FIELDS, *bindings, *sorted(invalid - bindings.keys() - FIELDS.keys())]:
+        value = new.get(key)
+        if value == old.get(key) and key not in invalid:
+            continue
+        section, name = key.split(".", 1)
+        edits.append((section, name, _toml_value(value)))
+    return edits
+
+
+def _edit_document(doc: TOMLDocument, edits: list[Edit]) -> str:
+    """``doc`` with ``edits`` applied (a section that is not a table is replaced by one)."""
     import tomlkit
     from tomlkit.items import InlineTable, Table
 
@@ -698,18 +714,78 @@ def _edit_document(doc: TOMLDocument, old: Settings, invalid: set[str], new: Set
         assert isinstance(found, Table | InlineTable)
         return found
 
-    bindings = {f"keymap.{name}": None for name in {**old.keymap, **new.keymap}}
-    for key in [*FIELDS, *bindings, *sorted(invalid - bindings.keys() - FIELDS.keys())]:
-        value = new.get(key)
-        if value == old.get(key) and key not in invalid:
-            continue
-        section, name = key.split(".", 1)
-        toml_value = _toml_value(value)
-        if toml_value is None:
+    for section, name, value in edits:
+        if value is None:
             del table(section)[name]
         else:
-            table(section)[name] = toml_value
+            table(section)[name] = value
     return doc.as_string()
+
+
+_ANY_HEADER = re.compile(r"^[ \t]*\[", re.M)
+
+
+def _edit_by_section(text: str, data: Mapping[str, Any], edits: list[Edit]) -> str | None:
+    """``text`` with ``edits`` applied, sending only the tables they touch through ``tomlkit``
+    (a few lines) instead of the whole file: the cost of a save then follows what changed, not
+    the file's size. None when the file's shape needs the whole document (a section defined by
+    dotted keys, an inline table, a quoted or repeated header) or the result does not read back
+    as exactly the intended data (checked with ``tomllib``); the caller then edits it whole.
+    """
+    import copy
+
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    starts = [found.start() for found in _ANY_HEADER.finditer(text)]
+    pieces: dict[int, tuple[int, str]] = {}  # chunk start -> (chunk end, edited chunk)
+    appended: list[str] = []
+    expected = copy.deepcopy(dict(data))
+    for section in dict.fromkeys(section for section, _, _ in edits):
+        mine = [(section, name, value) for s, name, value in edits if s == section]
+        header = re.compile(rf"[ \t]*\[[ \t]*{section}[ \t]*\][ \t]*(#[^\n]*)?(\r?\n|$)")
+        own = [start for start in starts if header.match(text, start)]
+        if section in data:
+            if len(own) != 1 or not isinstance(data[section], dict):
+                return None
+            begin = own[0]
+            end = next((start for start in starts if start > begin), len(text))
+            try:
+                doc = tomlkit.parse(text[begin:end])
+            except TOMLKitError:
+                return None
+            if list(doc) != [section]:
+                return None
+            pieces[begin] = (end, _edit_document(doc, mine))
+        else:
+            if own:
+                return None
+            doc = tomlkit.document()
+            appended.append(_edit_document(doc, mine))
+        table = expected.setdefault(section, {})
+        for _, name, value in mine:
+            if value is None:
+                table.pop(name, None)
+            else:
+                table[name] = value
+    out: list[str] = []
+    at = 0
+    for begin in sorted(pieces):
+        end, edited = pieces[begin]
+        out += [text[at:begin], edited]
+        at = end
+    out.append(text[at:])
+    for piece in appended:
+        so_far = "".join(out)
+        gap = "\n\n"[: 2 - len(so_far[-2:]) + len(so_far[-2:].rstrip("\n"))] if so_far else ""
+        out.append(gap + piece)  # one blank line before a new table, as tomlkit does
+    result = "".join(out)
+    try:
+        if tomllib.loads(result) != expected:
+            return None
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+        return None
+    return result
 
 
 MAX_BACKUPS = 10
@@ -718,8 +794,9 @@ MAX_BACKUPS = 10
 invalid file is refused until the user removes some."""
 
 LARGE_CONFIG_BYTES = 64 * 1024
-"""Above this size, parsing and rewriting a settings file with comments kept (``tomlkit``)
-takes long enough that the settings screen saves it off the event loop."""
+"""Above this size a settings file is edited section by section (only the tables that change
+go through ``tomlkit``, whose whole-file parse takes seconds on megabytes), and the settings
+screen saves it off the event loop (reading and checking it still takes ``tomllib`` time)."""
 
 
 class SettingsChangedError(SettingsSaveError):
@@ -796,7 +873,7 @@ def _save(path: Path, build: Callable[[Settings | None], Settings]) -> SaveResul
             new = build(old)
             if new == old and not invalid:
                 return SaveResult(new, messages)  # nothing to change: not even parsed again
-            text = _edited_text(path, old_text, old, invalid, new)
+            text = _edited_text(path, old_text, data, _edits(old, invalid, new))
             if snapshot.data.startswith(b"\xef\xbb\xbf"):
                 text = "\ufeff" + text
     backup = snapshot is not None and text is None
@@ -850,15 +927,25 @@ def _cannot_edit(path: Path, why: str) -> str:
     )
 
 
-def _edited_text(path: Path, old_text: str, old: Settings, invalid: set[str], new: Settings) -> str:
-    """``old_text`` with only the changed keys rewritten (comments, order, unknown keys and
-    line endings kept); :class:`SettingsSaveError` if ``tomlkit`` cannot edit it."""
+def _edited_text(
+    path: Path,
+    old_text: str,
+    data: Mapping[str, Any],
+    edits: list[Edit],
+) -> str:
+    """``old_text`` with only ``edits`` applied (comments, order, unknown keys and line endings
+    kept); :class:`SettingsSaveError` if ``tomlkit`` cannot edit it. A large file is edited
+    section by section (see :func:`_edit_by_section`)."""
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
 
+    by_section = None
+    if len(old_text) > LARGE_CONFIG_BYTES:
+        by_section = _edit_by_section(old_text, data, edits)
     try:
-        doc = tomlkit.parse(old_text)
-        text = _edit_document(doc, old, invalid, new)
+        text = (
+            by_section if by_section is not None else _edit_document(tomlkit.parse(old_text), edits)
+        )
     except (TOMLKitError, RecursionError, ValueError) as exc:
         # tomllib read it, tomlkit will not (e.g. nested more than 100 levels): replacing it
         # with a fresh file would lose the user's comments, so it is left alone.
