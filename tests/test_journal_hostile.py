@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
+import os
+import re
+import sqlite3
+import stat
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.test_journal import open_journal
-from tui.journal import DB_NAME, JournalError
+from tests.test_journal import MARKETS, digest, make_real_account, open_journal
+from tui.engine import Fill, MarginMode, Side
+from tui.history import export_csv
+from tui.journal import (
+    DB_NAME,
+    JournalError,
+    NonFiniteError,
+    encode_event,
+    list_seasons,
+    read_account,
+)
 from tui.safe import safe_text
+
+LONG, ISO = Side.LONG, MarginMode.ISOLATED
 
 
 def assert_safe(text: str) -> None:
@@ -24,3 +45,270 @@ def test_errors_quote_a_hostile_folder_name_escaped(tmp_path: Path) -> None:
     assert info.value.kind == "corrupt"
     assert "acct\\x1b]0;pwned\\x07\\x9b2J" in str(info.value)
     assert_safe(str(info.value))
+
+
+# --- damaged records: refused at opening, never a crash later ---------------------------------
+
+
+def tamper(data_dir: Path, sql: str, *args: object) -> None:
+    with contextlib.closing(sqlite3.connect(data_dir / DB_NAME)) as conn:
+        conn.execute(sql, args)
+        conn.commit()
+
+
+def first_payload(data_dir: Path) -> dict[str, Any]:
+    with contextlib.closing(sqlite3.connect(data_dir / DB_NAME)) as conn:
+        (payload,) = conn.execute("SELECT payload FROM events ORDER BY seq LIMIT 1").fetchone()
+    return dict(json.loads(payload))
+
+
+def assert_refused_as_corrupt(data_dir: Path, detail: str) -> None:
+    before = digest(data_dir / DB_NAME)
+    with pytest.raises(JournalError) as info:
+        open_journal(data_dir)
+    assert info.value.kind == "corrupt", str(info.value)
+    assert detail in str(info.value)
+    assert "start a fresh account" in str(info.value)  # the offer the app makes
+    with pytest.raises(JournalError, match="cannot be read"):
+        read_account(data_dir, markets=MARKETS)
+    assert digest(data_dir / DB_NAME) == before
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("where", ["state", "markets", "payload"])
+def test_deeply_nested_json_is_refused_as_corrupt_not_raised(tmp_path: Path, where: str) -> None:
+    make_real_account(tmp_path)
+    if where == "payload":
+        tamper(tmp_path, "UPDATE events SET payload = ? WHERE seq = 1", DEEP)
+    else:
+        tamper(tmp_path, f"UPDATE seasons SET {where} = ?", DEEP)
+    assert_refused_as_corrupt(tmp_path, "nested too deeply")
+    if where == "state":  # (the market list only prices the listing: it falls back)
+        with pytest.raises(JournalError, match="nested too deeply"):
+            list_seasons(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "field, value, detail",
+    [
+        ("size", "0.1", "a fill record's size is str '0.1', not a number"),
+        ("time", "yesterday", "a fill record's time is str 'yesterday', not a number"),
+        ("price", True, "a fill record's price is bool True, not a number"),
+        ("price", None, "a fill record's price is NoneType None, not a number"),
+        ("fee", [1], "a fill record's fee is list [1], not a number"),
+        ("seq", 1.0, "a fill record's seq is float 1.0, not a whole number"),
+        ("market", 7, "a fill record's market is int 7, not text"),
+        ("side", 1, "a fill record's side is int 1, not text"),
+        ("side", "up", "'up' is not a valid Side"),
+    ],
+)
+def test_a_record_with_a_field_of_the_wrong_type_is_refused_at_opening(
+    tmp_path: Path, field: str, value: object, detail: str
+) -> None:
+    make_real_account(tmp_path)
+    payload = first_payload(tmp_path)
+    payload[field] = value
+    tamper(tmp_path, "UPDATE events SET payload = ? WHERE seq = 1", json.dumps(payload))
+    assert_refused_as_corrupt(tmp_path, detail)
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_record_or_state_holding_nan_or_infinity_is_refused_at_opening(
+    tmp_path: Path, literal: str
+) -> None:
+    make_real_account(tmp_path)
+    raw = json.dumps(first_payload(tmp_path)).replace('"size": 0.1', f'"size": {literal}')
+    tamper(tmp_path, "UPDATE events SET payload = ? WHERE seq = 1", raw)
+    assert_refused_as_corrupt(tmp_path, "a fill record's size is")
+
+    make_real_account(tmp_path / "state")
+    with contextlib.closing(sqlite3.connect(tmp_path / "state" / DB_NAME)) as conn:
+        (state,) = conn.execute("SELECT state FROM seasons").fetchone()
+    broken = re.sub(r'"wallet":[^,]+', f'"wallet":{literal}', state)
+    tamper(tmp_path / "state", "UPDATE seasons SET state = ?", broken)
+    assert_refused_as_corrupt(tmp_path / "state", "the saved wallet is")
+    with pytest.raises(JournalError, match="the saved wallet is"):
+        list_seasons(tmp_path / "state")
+
+
+@pytest.mark.parametrize(
+    "column, value, detail",
+    [
+        ("wallet", "lots", "record 1's wallet is str 'lots', not a number"),
+        ("cross_excess", "x", "record 1's cross excess is str 'x', not a number"),
+    ],
+)
+def test_saved_account_figures_of_the_wrong_type_are_refused(
+    tmp_path: Path, column: str, value: object, detail: str
+) -> None:
+    make_real_account(tmp_path)
+    tamper(tmp_path, f"UPDATE events SET {column} = ? WHERE seq = 1", value)
+    assert_refused_as_corrupt(tmp_path, detail)
+
+
+# --- never saving NaN or infinity -----------------------------------------------------------
+
+
+def test_a_non_finite_record_or_state_is_never_written(tmp_path: Path) -> None:
+    journal = open_journal(tmp_path)
+    journal.engine.open("BTC", LONG, 0.01, 5, ISO)
+    saved = digest(tmp_path / DB_NAME), read_account(tmp_path, markets=MARKETS)
+    journal.engine._wallet = math.nan  # what the engine must never hold; the journal refuses it
+    assert not journal.checkpoint()
+    assert journal.error is not None
+    assert "not finite (state.wallet = nan)" in journal.error
+    assert "never saves NaN or infinity" in journal.error
+    reread = read_account(tmp_path, markets=MARKETS)
+    assert reread is not None and saved[1] is not None
+    assert reread.account.wallet_balance == saved[1].account.wallet_balance  # the last good one
+    journal.engine._wallet = 10_000.0
+    assert journal.checkpoint() and journal.error is None  # fixed: saved again
+    journal.close()
+
+    fill = Fill(1, math.inf, "BTC", LONG, 1.0, 100.0, 0.1, ISO, 5.0, "open")
+    with pytest.raises(NonFiniteError, match=r"fill record 1\.time = inf"):
+        encode_event(fill)
+
+
+# --- one perpdesk per account, even without account.lock ----------------------------------------
+
+SECOND_INSTANCE = """
+import sys
+from tui.journal import Journal, JournalError
+try:
+    Journal.open(sys.argv[1]).close()
+except JournalError as exc:
+    print(exc.kind, exc)
+else:
+    print("opened")
+"""
+
+
+def second_instance(data_dir: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", SECOND_INSTANCE, str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-800:]
+    return done.stdout
+
+
+def test_deleting_account_lock_does_not_let_a_second_perpdesk_in(tmp_path: Path) -> None:
+    journal = open_journal(tmp_path)
+    journal.engine.open("BTC", LONG, 0.01, 5, ISO)
+    (tmp_path / "account.lock").unlink()  # what a cleanup script or a person might do
+    out = second_instance(tmp_path)
+    assert out.startswith("in_use Another perpdesk has the paper account in"), out
+    with pytest.raises(JournalError) as info:  # in this process too
+        open_journal(tmp_path)
+    assert info.value.kind == "in_use"
+    journal.engine.open("BTC", LONG, 0.01, 5, ISO)  # the first one goes on saving
+    assert journal.error is None
+    journal.close()
+    assert second_instance(tmp_path) == "opened\n"  # released on close
+
+
+def test_a_killed_perpdesk_leaves_no_lock_behind(tmp_path: Path) -> None:
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"{SECOND_INSTANCE.replace('.close()', '')}\nimport time\n"
+            "print(flush=True)\ntime.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "opened\n"
+        assert second_instance(tmp_path).startswith("in_use")
+    finally:
+        child.kill()
+        child.wait()
+    assert second_instance(tmp_path) == "opened\n"
+
+
+# --- a database replaced under a running perpdesk ---------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["replaced", "removed"])
+def test_a_database_replaced_under_a_running_perpdesk_is_not_written(
+    tmp_path: Path, how: str
+) -> None:
+    journal = open_journal(tmp_path / "acct")
+    journal.engine.open("BTC", LONG, 0.01, 5, ISO)  # saved: record 1
+    live = tmp_path / "acct" / DB_NAME
+    moved = tmp_path / "moved.db"
+    os.rename(live, moved)
+    if how == "replaced":  # e.g. a backup restored over it while perpdesk runs
+        make_real_account(tmp_path / "backup")
+        journal_db = (tmp_path / "backup" / DB_NAME).read_bytes()
+        live.write_bytes(journal_db)
+        before = digest(live)
+    journal.engine.open("BTC", LONG, 0.02, 5, ISO)  # record 2: must not go into the new file
+    error = journal.error
+    assert error is not None
+    assert "was replaced or removed while perpdesk was running" in error
+    assert "Your trades since" in error and "are not saved" in error
+    assert journal.pending == 1
+    assert not journal.flush() and not journal.checkpoint()
+    with pytest.raises(JournalError, match="replaced or removed"):
+        journal.new_season(5_000)
+    assert not journal.close()
+    if how == "replaced":
+        assert digest(live) == before  # not one byte of this account in the new file
+        assert (
+            not (tmp_path / "acct" / f"{DB_NAME}-wal").exists()
+            or (tmp_path / "acct" / f"{DB_NAME}-wal").stat().st_size == 0
+        )
+        restored = read_account(tmp_path / "acct", markets=MARKETS)
+        backup = read_account(tmp_path / "backup", markets=MARKETS)
+        assert restored is not None and backup is not None
+        assert len(restored.events) == len(backup.events)
+    else:
+        assert not live.exists()
+    with contextlib.closing(sqlite3.connect(moved)) as conn:  # the file it opened keeps record 1
+        assert conn.execute("SELECT seq FROM events").fetchall() == [(1,)]
+
+
+# --- permissions ------------------------------------------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_data_folder_and_account_files_are_owner_only(tmp_path: Path) -> None:
+    data = tmp_path / "new" / "perpdesk"
+    journal = open_journal(data)
+    journal.engine.open("BTC", LONG, 0.01, 5, ISO)
+    assert mode(data) == 0o700
+    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", "account.lock"):
+        assert mode(data / name) == 0o600, name
+    journal.close()
+    path = export_csv(journal.engine.events, data, "fills")
+    assert mode(path) == 0o600
+
+
+def test_account_files_an_older_perpdesk_left_readable_are_narrowed(tmp_path: Path) -> None:
+    make_real_account(tmp_path)
+    for name in (DB_NAME, "account.lock"):
+        (tmp_path / name).chmod(0o644)
+    tmp_path.chmod(0o755)
+    open_journal(tmp_path).close()
+    assert mode(tmp_path / DB_NAME) == 0o600 and mode(tmp_path / "account.lock") == 0o600
+    assert mode(tmp_path) == 0o755  # a folder that exists may be the user's choice: left alone
+
+
+def test_a_corrupt_file_keeps_its_mode(tmp_path: Path) -> None:
+    (tmp_path / DB_NAME).write_text("balance = 10000\n")
+    (tmp_path / DB_NAME).chmod(0o644)
+    with pytest.raises(JournalError):
+        open_journal(tmp_path)
+    assert mode(tmp_path / DB_NAME) == 0o644

@@ -232,7 +232,7 @@ def build_app(
     first_run = not marker.exists()
     if first_run:
         try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             marker.touch()
         except OSError:
             pass  # the tip shows again next time; nothing else depends on it

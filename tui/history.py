@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import math
 import os
 import time
@@ -789,7 +790,8 @@ def export_csv(events: Sequence[Event], path: str | os.PathLike[str], kind: str)
     rows = _rows(list(events), kind)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        private = functools.partial(os.open, mode=0o600)  # owner-only, as the account itself
+        with open(tmp, "w", newline="", encoding="utf-8", opener=private) as handle:
             writer = csv.writer(handle)
             writer.writerow(_HEADS[kind])
             writer.writerows(rows)

@@ -21,7 +21,18 @@ records: they are saved with the next record and by :meth:`Journal.checkpoint` /
 
 A write that fails (disk full, read-only file, I/O error) never raises into the engine: the
 records wait in memory, :attr:`Journal.error` says what is not saved, and the next change (or
-:meth:`Journal.flush`) tries again.
+:meth:`Journal.flush`) tries again. NaN or infinity anywhere in a record or the state is never
+written (:class:`NonFiniteError`, reported the same way). Before each write the journal checks
+that ``account.db`` is still the file it opened (device and inode); a file replaced or removed
+under it stops all writing for good, with a message, rather than writing into someone else's.
+
+Reading checks every record field's type and every number's finiteness (a size saved as a
+string, a NaN, JSON nested too deeply): such a file is refused as corrupt when it is opened,
+never later by a screen that formats it.
+
+One perpdesk per account: an OS lock on ``account.lock`` (which names the process) and a
+``flock`` on ``account.db`` itself, so deleting the lock file cannot let a second one in. The
+data folder is created owner-only (0700), and the database, its lock and exports are 0600.
 
 Opening never changes an unreadable or newer file: it is inspected read-only first (a bad
 header is caught before SQLite sees the file) and :class:`JournalError` says what to do;
@@ -34,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import sqlite3
 import sys
@@ -54,6 +66,7 @@ from tui.engine import (
     MarginMode,
     MarginTransfer,
     Market,
+    Order,
     OrderEvent,
     OrderType,
     PaperEngine,
@@ -156,39 +169,170 @@ _TYPES: dict[str, type[Event]] = {
 _TYPE_NAMES = {cls: name for name, cls in _TYPES.items()}
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+class NonFiniteError(ValueError):
+    """A record or state to be saved holds NaN or infinity: the journal never writes one."""
+
+
+def _non_finite(value: Any, where: str) -> str | None:
+    """Where in ``value`` the first NaN or infinity is (``"state.positions[0].entry"``)."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where} = {value}"
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[object, Any]] = value.items()
+        return next((f for k, v in items if (f := _non_finite(v, f"{where}.{k}"))), None)
+    if isinstance(value, list | tuple):
+        pairs = enumerate(value)
+        return next((f for i, v in pairs if (f := _non_finite(v, f"{where}[{i}]"))), None)
+    return None
+
+
+def _dump(value: Any, what: str = "state") -> str:
+    """Compact JSON; :class:`NonFiniteError` (naming where) for NaN or infinity anywhere."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        found = _non_finite(value, what) or what
+        raise NonFiniteError(
+            f"the account holds a number that is not finite ({found}), and perpdesk never saves "
+            "NaN or infinity"
+        ) from None
+
+
+def _load(text: object, what: str) -> Any:
+    """JSON from the file; ``ValueError`` for anything unreadable (too deeply nested too)."""
+    if not isinstance(text, str | bytes):
+        raise ValueError(f"its {what} is not text")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"its {what} is nested too deeply") from None
 
 
 def encode_event(event: Event) -> tuple[str, str]:
-    """``(type, JSON payload)`` of an engine record; :func:`decode_event` gives it back equal."""
+    """``(type, JSON payload)`` of an engine record; :func:`decode_event` gives it back equal.
+    :class:`NonFiniteError` if the record holds NaN or infinity."""
     data = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
-    return _TYPE_NAMES[type(event)], _dump(data)
+    kind = _TYPE_NAMES[type(event)]
+    return kind, _dump(data, f"{kind} record {event.seq}")
+
+
+def _number(value: object, what: str) -> float:
+    """A finite real number as saved (an int or a float, never a string or a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} is {type(value).__name__} {value!r}, not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{what} is {value!r}, not a finite number")
+    return number
+
+
+def _whole(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what} is {type(value).__name__} {value!r}, not a whole number")
+    return value
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is {type(value).__name__} {value!r}, not text")
+    return value
+
+
+def _flag(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{what} is {type(value).__name__} {value!r}, not true or false")
+    return value
+
+
+Convert = Callable[[object, str], Any]
+_FIELD_TYPES: dict[str, Convert] = {
+    "int": _whole,
+    "float": _number,
+    "str": _text,
+    "bool": _flag,
+    "Side": lambda value, what: Side(_text(value, what)),
+    "MarginMode": lambda value, what: MarginMode(_text(value, what)),
+    "OrderType": lambda value, what: OrderType(_text(value, what)),
+    "OrderStatus": _text,  # "open", "filled", "cancelled": the engine checks which
+}
+
+
+def _converter(annotation: object) -> Convert:
+    """How a saved field of this type annotation is checked (``float | None`` too); a type
+    with no entry here is a ``KeyError`` (``test_every_saved_field_has_a_check`` sees it)."""
+    names = [part.strip() for part in str(annotation).split("|")]
+    (name,) = [part for part in names if part != "None"]
+    convert = _FIELD_TYPES[name]
+    if "None" not in names:
+        return convert
+    return lambda value, what: None if value is None else convert(value, what)
+
+
+def _fields(value: Mapping[str, Any], cls: type, what: str) -> dict[str, Any]:
+    """The fields of ``cls`` present in ``value``, each checked for its type."""
+    checked: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in value:
+            checked[f.name] = _converter(f.type)(value[f.name], f"{what}'s {f.name}")
+    return checked
 
 
 def decode_event(kind: str, payload: str) -> Event:
-    """The engine record saved by :func:`encode_event`. ``ValueError`` if it is not one."""
+    """The engine record saved by :func:`encode_event`. ``ValueError`` if it is not one: every
+    field is checked for its type (a size or time saved as a string, a bool, NaN or infinity
+    is refused here, never later by a screen that formats it)."""
     cls = _TYPES.get(kind)
     if cls is None:
         raise ValueError(f"unknown record type {kind!r}")
-    raw = json.loads(payload)
+    raw = _load(payload, f"{kind} record")
     if not isinstance(raw, dict):
         raise ValueError(f"a {kind} record is not an object")
-    values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
-        if f.name not in raw:
-            if f.default is dataclasses.MISSING:
-                raise ValueError(f"a {kind} record has no {f.name}")
-            continue
-        value = raw[f.name]
-        if f.name == "side":
-            value = Side(value)
-        elif f.name == "mode":
-            value = MarginMode(value)
-        elif f.name == "order_type":
-            value = OrderType(value)
-        values[f.name] = value
-    return cls(**values)
+        if f.name not in raw and f.default is dataclasses.MISSING:
+            raise ValueError(f"a {kind} record has no {f.name}")
+    return cls(**_fields(raw, cls, f"a {kind} record"))
+
+
+_STATE_NUMBERS = ("deposits", "wallet", "realized", "fees", "funding", "forfeited")
+_POSITION_NUMBERS = ("size", "entry", "leverage", "margin", "opened_at")
+
+
+def check_state(state: object) -> dict[str, Any]:
+    """A saved engine state (``PaperEngine.to_state()``) with every field of the right type
+    and every number finite; ``ValueError`` naming the first that is not."""
+    if not isinstance(state, dict):
+        raise ValueError("the saved state is not an object")
+    for key in _STATE_NUMBERS:
+        _number(state.get(key), f"the saved {key}")
+    for key in ("seq", "group"):
+        _whole(state.get(key), f"the saved {key}")
+    if state.get("cooldown_until") is not None:
+        _number(state["cooldown_until"], "the saved cooldown")
+    if "venue" in state:
+        _text(state["venue"], "the saved venue")
+    if "next_order_id" in state:
+        _whole(state["next_order_id"], "the saved next order id")
+    orders = state.get("orders", [])
+    if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
+        raise ValueError("the saved orders are not a list of orders")
+    for i, order in enumerate(orders):
+        _fields(order, Order, f"saved order {i + 1}")
+    marks = state.get("marks")
+    if not isinstance(marks, dict):
+        raise ValueError("the saved marks are not an object")
+    for name, price in marks.items():
+        _number(price, f"the saved {name} mark")
+    positions = state.get("positions")
+    if not isinstance(positions, list):
+        raise ValueError("the saved positions are not a list")
+    for i, position in enumerate(positions):
+        if not isinstance(position, dict):
+            raise ValueError(f"saved position {i + 1} is not an object")
+        for key in ("market", "side", "mode"):
+            _text(position.get(key), f"saved position {i + 1}'s {key}")
+        for key in _POSITION_NUMBERS:
+            _number(position.get(key), f"saved position {i + 1}'s {key}")
+    return state
 
 
 def _market_data(market: Market) -> dict[str, Any]:
@@ -221,18 +365,57 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+PRIVATE_FILE: Final = 0o600
+"""The account database, its lock and exports: readable by their owner only (as the config)."""
+PRIVATE_FOLDER: Final = 0o700
+"""The data folder perpdesk creates (an existing folder, perhaps chosen with --data-dir, keeps
+its permissions)."""
+
+
+def _open_private(path: Path, *, create: bool = True) -> int:
+    """Open (or create, owner-only) ``path`` read-write."""
+    flags = os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | (os.O_CREAT if create else 0)
+    return os.open(path, flags, PRIVATE_FILE)
+
+
+def _narrow(fd: int) -> None:
+    """A file of ours that others could read (made by an earlier perpdesk): owner-only now."""
+    with contextlib.suppress(OSError):
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, PRIVATE_FILE)
+
+
+def _in_use(folder: Path, holder: str = "") -> JournalError:
+    return JournalError(
+        "in_use",
+        f"Another perpdesk{holder} has the paper account in {folder} open. "
+        "Quit it first, or use --data-dir for a separate account.",
+        folder / DB_NAME,
+    )
+
+
 class _Lock:
-    """One perpdesk per account: an OS lock on ``account.lock``, released even by ``kill -9``."""
+    """One perpdesk per account: an OS lock on ``account.lock``, released even by ``kill -9``,
+    and (:meth:`lock_database`) one on ``account.db`` itself, so deleting ``account.lock``
+    while perpdesk runs cannot let a second one write the same account.
+
+    The database lock is ``flock``, which on Linux and the BSDs is separate from the POSIX
+    record locks SQLite takes on the same file. On Windows the lock file alone is used: a file
+    held open there cannot be deleted, and a byte-range lock on the database would block
+    SQLite's own reads.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / LOCK_NAME
         self._fd: int | None = None
+        self.db_fd: int | None = None
 
     def acquire(self) -> None:
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = _open_private(self.path)
         except OSError as exc:
             raise _unwritable(self.path.parent, exc) from exc
+        _narrow(fd)
         try:
             _try_lock(fd)
         except OSError as exc:
@@ -240,26 +423,46 @@ class _Lock:
             with contextlib.suppress(OSError, ValueError):
                 holder = f" (process {int(os.read(fd, 32).decode().strip())})"
             os.close(fd)
-            raise JournalError(
-                "in_use",
-                f"Another perpdesk{holder} has the paper account in {self.path.parent} open. "
-                "Quit it first, or use --data-dir for a separate account.",
-                self.path.parent / DB_NAME,
-            ) from exc
+            raise _in_use(self.path.parent, holder) from exc
         self._fd = fd
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
 
-    def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                _unlock(fd)
+    def lock_database(self, path: Path, *, create: bool = True) -> None:
+        """Hold an exclusive lock on the database file itself (created owner-only if absent
+        and ``create``); ``JournalError("in_use")`` if another process holds it."""
+        if sys.platform == "win32":  # pragma: no cover - see the class doc
+            return
+        try:
+            fd = _open_private(path, create=create)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise _unwritable(path, exc) from exc
+        try:
+            _try_lock(fd)
+        except OSError as exc:
             os.close(fd)
+            raise _in_use(path.parent) from exc
+        self.db_fd = fd
+
+    def release(self) -> None:
+        for fd in (self.db_fd, self._fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    _unlock(fd)
+                os.close(fd)
+        self.db_fd = self._fd = None
 
 
 # --------------------------------------------------------------------------- reading
+
+
+def _file_id(path: Path, fd: int | None) -> tuple[int, int]:
+    """(device, inode) of the open file ``fd``, else of ``path``."""
+    info = os.fstat(fd) if fd is not None else os.stat(path)
+    return info.st_dev, info.st_ino
 
 
 def _companion(path: Path, suffix: str) -> Path:
@@ -363,9 +566,14 @@ def _load_season(
         if row is None:
             return None
         number, started, balance, state_json, markets_json = row
-        state = json.loads(state_json)
+        state = check_state(_load(state_json, "saved state"))
         known = {m.name: m for m in markets}
-        for data in json.loads(markets_json):
+        saved_markets = _load(markets_json, "market list")
+        if not isinstance(saved_markets, list) or not all(
+            isinstance(data, dict) for data in saved_markets
+        ):
+            raise ValueError("its market list is not a list of markets")
+        for data in saved_markets:
             market = Market(**data)
             known.setdefault(market.name, market)  # a saved position's market, no longer listed
         engine = PaperEngine.from_state(state, markets=known.values(), clock=clock)
@@ -381,12 +589,21 @@ def _load_season(
                 raise ValueError(f"record {seq} is numbered {event.seq}")
             events.append(event)
             if wallet is not None and excess is not None:
-                accounts[seq] = AccountAt(float(wallet), float(excess))
+                accounts[seq] = AccountAt(
+                    _number(wallet, f"record {seq}'s wallet"),
+                    _number(excess, f"record {seq}'s cross excess"),
+                )
         engine.events = events
-        return _Season(int(number), float(started), float(balance), engine, accounts)
+        return _Season(
+            _whole(number, "the season number"),
+            _number(started, "the season's start"),
+            _number(balance, "the starting balance"),
+            engine,
+            accounts,
+        )
     except sqlite3.DatabaseError as exc:
         raise _corrupt(path, str(exc)) from exc
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise _corrupt(path, f"the saved account does not add up: {exc}") from exc
 
 
@@ -450,19 +667,19 @@ def _seasons(conn: sqlite3.Connection, path: Path) -> list[SeasonInfo]:
         ).fetchall()
         result: list[SeasonInfo] = []
         for number, started, ended, balance, state_json, markets_json in rows:
-            state = json.loads(state_json)
+            state = check_state(_load(state_json, "saved state"))
             wallet = float(state["wallet"])
             try:
-                saved = [Market(**data) for data in json.loads(markets_json)]
+                saved = [Market(**data) for data in _load(markets_json, "market list")]
                 equity = PaperEngine.from_state(state, markets=saved).account.equity
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 equity = wallet
             result.append(
                 SeasonInfo(
-                    number=int(number),
-                    started=float(started),
-                    ended=None if ended is None else float(ended),
-                    starting_balance=float(balance),
+                    number=_whole(number, "a season number"),
+                    started=_number(started, "a season's start"),
+                    ended=None if ended is None else _number(ended, "a season's end"),
+                    starting_balance=_number(balance, "a starting balance"),
                     equity=equity,
                     wallet=wallet,
                     realized_pnl=float(state["realized"]),
@@ -473,7 +690,7 @@ def _seasons(conn: sqlite3.Connection, path: Path) -> list[SeasonInfo]:
         return result
     except sqlite3.DatabaseError as exc:
         raise _corrupt(path, str(exc)) from exc
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise _corrupt(path, f"a saved season does not add up: {exc}") from exc
 
 
@@ -553,6 +770,7 @@ def set_aside(data_dir: str | os.PathLike[str], *, clock: Callable[[], float] = 
     lock = _Lock(folder)
     lock.acquire()
     try:
+        lock.lock_database(path, create=False)
         try:
             conn = _inspect(path)
         except JournalError as exc:
@@ -620,6 +838,8 @@ class Journal:
         self._cross_open = _cross_count(self._state)
         self._error: str | None = None
         self._closed = False
+        self._replaced = False
+        self._identity = _file_id(path, None if lock is None else lock.db_fd)
         self._listener: Callable[[Event], None] = self._on_event
         self.engine.listeners.insert(0, self._listener)  # saved before anyone reports it
 
@@ -658,14 +878,20 @@ class Journal:
         path = folder / DB_NAME
         market_list = list(DEFAULT_MARKETS if markets is None else markets)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
         except OSError as exc:
             raise _unwritable(path, exc) from exc
         guard = _Lock(folder) if lock else None
-        if guard is not None:
-            guard.acquire()
         conn: sqlite3.Connection | None = None
         try:
+            if guard is not None:
+                guard.acquire()
+                guard.lock_database(path)
+            else:  # tests: no locks, but the same owner-only file (SQLite's -wal/-shm follow it)
+                try:
+                    os.close(_open_private(path))
+                except OSError as exc:
+                    raise _unwritable(path, exc) from exc
             season: _Season | None = None
             ro = _inspect(path)
             if ro is not None:  # rebuild read-only: nothing is written before it succeeds
@@ -705,6 +931,8 @@ class Journal:
                         season = _Season(number, now, float(starting_balance), engine, {})
             except sqlite3.Error as exc:
                 raise _unwritable(path, exc) from exc
+            if guard is not None and guard.db_fd is not None:
+                _narrow(guard.db_fd)  # opened fine: ours, so owner-only from now on
             journal = cls(path=path, conn=conn, lock=guard, season=season, clock=clock)
         except BaseException:
             if conn is not None:
@@ -742,7 +970,39 @@ class Journal:
 
     def seasons(self) -> list[SeasonInfo]:
         """Every season of this account (the current one last), as committed."""
+        if self._replaced:
+            raise JournalError("unwritable", self._error or "", self.path)
         return _seasons(self._conn, self.path)
+
+    # ------------------------------------------------------------------ the file itself
+
+    def _same_file(self) -> bool:
+        """Is ``account.db`` still the file this journal opened? (Checked before each write:
+        a file replaced or removed under a running perpdesk must not be written into.)"""
+        try:
+            return _file_id(self.path, None) == self._identity
+        except OSError:
+            return False
+
+    def _detach(self) -> None:
+        """The file was replaced or removed: stop writing for good, and say so. What was
+        committed is moved from the write-ahead log into the file this journal opened (where it
+        belongs), which empties the log, so nothing of this account is read into the new file;
+        then the connection closes. Records made from now on wait in memory, unsaved."""
+        if not self._replaced:
+            self._replaced = True
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+        waiting = self._pending or self._batch
+        since = time.strftime("%H:%M:%S", time.localtime(waiting[0][0].time)) if waiting else ""
+        lost = f"Your trades since {since} are" if waiting else "The latest account state is"
+        self._error = safe_text(
+            f"{self.path} was replaced or removed while perpdesk was running, so perpdesk "
+            f"stopped saving the account: it never writes into a file it did not open. {lost} "
+            "not saved. Quit, decide which account file to keep, then start perpdesk again."
+        )
 
     # ------------------------------------------------------------------ writing
 
@@ -788,12 +1048,23 @@ class Journal:
     def _commit(self) -> bool:
         if not self._dirty:
             return True
+        if self._replaced or not self._same_file():
+            self._detach()
+            return False
         try:
             rows = []
             for event, account in self._pending:
                 kind, payload = encode_event(event)
                 wallet, excess = account.wallet, account.cross_excess
+                where = f"{kind} record {event.seq}"
+                for name, value in (("time", event.time), ("wallet", wallet), ("excess", excess)):
+                    if not math.isfinite(value):
+                        raise NonFiniteError(
+                            f"the account holds a number that is not finite ({where} {name} = "
+                            f"{value}), and perpdesk never saves NaN or infinity"
+                        )
                 rows.append((self.season, event.seq, event.time, kind, payload, wallet, excess))
+            state = _dump(self._state)
             with _transaction(self._conn):
                 self._conn.executemany(
                     "INSERT OR REPLACE INTO events "
@@ -803,7 +1074,7 @@ class Journal:
                 )
                 self._conn.execute(
                     "UPDATE seasons SET state = ?, markets = ?, updated = ? WHERE number = ?",
-                    (_dump(self._state), self._markets_json, self._clock(), self.season),
+                    (state, self._markets_json, self._clock(), self.season),
                 )
         except Exception as exc:  # disk full, read-only, I/O error...: keep the records, say so
             self._fail(exc)
@@ -814,6 +1085,8 @@ class Journal:
         return True
 
     def _fail(self, exc: BaseException) -> None:
+        if self._replaced:
+            return  # the reason stands: the file is not ours any more
         waiting = self._pending or self._batch
         if waiting:
             since = time.strftime("%H:%M:%S", time.localtime(waiting[0][0].time))
@@ -884,7 +1157,11 @@ class Journal:
             rate = old.funding_rate(name)
             if rate is not None:
                 new.set_funding_rate(name, rate)
-        if not self.flush():
+        if not self._same_file():
+            self._detach()
+        if self._replaced or not self.flush():
+            if self._replaced:
+                raise JournalError("unwritable", self._error or "", self.path)
             raise _unwritable(self.path, self._error or "the last changes could not be saved")
         now = self._clock()
         try:

@@ -314,7 +314,7 @@ class HistoryScreen(Screen[None]):
         kind = active.removeprefix("tab-")
         folder = self.export_dir()
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             path = export_csv(self.perp.engine.events, folder, kind)
         except (ExportError, OSError) as exc:
             self.notify(str(exc), title="Export failed", severity="error", timeout=10)
