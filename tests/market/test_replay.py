@@ -30,7 +30,7 @@ def test_sample_replay_plays_every_row_in_order() -> None:
     src = ReplaySource(SAMPLE_REPLAY, speed=100)
     assert src.symbols == ("BTC", "ETH", "SOL")
     assert src.errors == [] and src.error_count == 0
-    assert len(src.rows) == 360 and src.duration == 1190.0
+    assert len(read_replay(SAMPLE_REPLAY).rows) == 360 and src.duration == 1190.0
     with SAMPLE_REPLAY.open(newline="") as handle:
         expected = [(r["symbol"], float(r["price"])) for r in csv.DictReader(handle)]
     played = src.snapshot().marks
@@ -76,19 +76,19 @@ def test_bad_rows_are_reported_by_line_and_skipped(tmp_path: Path) -> None:
     ]
     assert src.error_count == 7
     assert src.symbols == ("BTC", "ETH")
-    assert [(r.line, r.symbol, r.price) for r in src.rows] == [
+    rows = read_replay(path).rows
+    assert [(r.line, r.symbol, r.price) for r in rows] == [
         (2, "BTC", 100000.0),
         (10, "ETH", 3500.5),
         (11, "BTC", 100002.0),
         (12, "BTC", 100003.0),
     ]
-    assert src.rows[1].time == datetime(2025, 11, 20, 14, 0, 6, tzinfo=UTC).timestamp()
+    assert rows[1].time == datetime(2025, 11, 20, 14, 0, 6, tzinfo=UTC).timestamp()
 
 
 def test_header_in_any_order_with_extra_columns(tmp_path: Path) -> None:
     path = write(tmp_path, "\ufeffPrice, Symbol ,note,TIMESTAMP\n101.5,btc,hi,100\n102,BTC,,101\n")
-    src = ReplaySource(path)
-    assert [(r.symbol, r.price, r.time) for r in src.rows] == [
+    assert [(r.symbol, r.price, r.time) for r in read_replay(path).rows] == [
         ("BTC", 101.5, 100.0),
         ("BTC", 102.0, 101.0),
     ]
@@ -132,7 +132,7 @@ def test_symbol_filter(tmp_path: Path) -> None:
     path = write(tmp_path, "timestamp,symbol,price\n0,BTC,1\n0,ETH,2\n1,ETH,3\n")
     src = ReplaySource(path, ["eth"])
     assert src.symbols == ("ETH",)
-    assert [r.price for r in src.rows] == [2.0, 3.0]
+    assert [r.price for r in read_replay(path, ["eth"]).rows] == [2.0, 3.0]
     assert read_replay(path, ["ETH"]).other_symbols == 1
     with pytest.raises(ValueError, match=r"no rows for the configured markets \(DOGE\)"):
         ReplaySource(path, ["DOGE"])
