@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -15,10 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tests.fuzzing import fuzz
 from tests.test_journal import MARKETS, digest, make_real_account, open_journal
-from tui.engine import Fill, MarginMode, Side
-from tui.history import export_csv
+from tui.engine import Fill, MarginMode, PaperEngine, Side
+from tui.history import EXPORT_KINDS, closed_positions, export_csv, post_mortems
+from tui.history import _rows as export_rows
 from tui.journal import (
     DB_NAME,
     JournalError,
@@ -312,3 +317,138 @@ def test_a_corrupt_file_keeps_its_mode(tmp_path: Path) -> None:
     with pytest.raises(JournalError):
         open_journal(tmp_path)
     assert mode(tmp_path / DB_NAME) == 0o644
+
+
+# --- the damaged-account fuzzers --------------------------------------------------------------
+
+_ANY_JSON = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**400), 10**400),
+        st.floats(),  # NaN and infinities too: json writes them as NaN / Infinity
+        st.text(max_size=6),
+        st.sampled_from(["0.1", "BTC", "long", "isolated", "\x1b[2J", ""]),
+    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=5,
+)
+
+
+@pytest.fixture(scope="module")
+def real_account(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    folder = tmp_path_factory.mktemp("real")
+    make_real_account(folder)
+    return (folder / DB_NAME).read_bytes()
+
+
+def history_of(engine: PaperEngine) -> None:
+    """What the history screen and the exports compute from the records."""
+    events = engine.events
+    closed_positions(events)
+    post_mortems(events, engine.markets, {})
+    for kind in EXPORT_KINDS:
+        export_rows(events, kind)
+    engine.account  # noqa: B018 - the account strip's figures
+    assert all(math.isfinite(v) for v in dataclasses.astuple(engine.account))
+
+
+def with_deep(text: str, deep: int) -> str:
+    """A JSON object's text with a key nested ``deep`` arrays deep added (no parse needed)."""
+    return (
+        text
+        if not deep or not text.endswith("}")
+        else (text[:-1] + (", " if text != "{}" else "") + '"z": ' + "[" * deep + "]" * deep + "}")
+    )
+
+
+@fuzz(80)
+@given(
+    target=st.sampled_from(["record", "state", "markets", "wallet"]),
+    seq=st.integers(1, 45),
+    key=st.sampled_from(["size", "time", "price", "side", "mode", "seq", "fee", "wallet",
+                         "positions", "marks", "deposits", "x"]),
+    value=_ANY_JSON,
+    deep=st.one_of(st.just(0), st.integers(1, 5000)),
+)  # fmt: skip
+def test_fuzz_damaged_records_are_refused_at_opening_or_work_everywhere(
+    tmp_path_factory: pytest.TempPathFactory,
+    real_account: bytes,
+    target: str,
+    seq: int,
+    key: str,
+    value: object,
+    deep: int,
+) -> None:
+    """One field of a saved record or state replaced by anything JSON can hold (wrong types,
+    NaN, huge or deeply nested values): opening either refuses the file as corrupt (offering a
+    fresh account) or gives an account whose history the screens can show. Nothing else."""
+    folder = tmp_path_factory.mktemp("acct")
+    (folder / DB_NAME).write_bytes(real_account)
+    with contextlib.closing(sqlite3.connect(folder / DB_NAME)) as conn:
+        if target == "record":
+            found = conn.execute("SELECT payload FROM events WHERE seq = ?", (seq,)).fetchone()
+            payload = json.loads(found[0]) if found else {}
+            payload[key] = value
+            text = with_deep(json.dumps(payload), deep)
+            conn.execute("UPDATE events SET payload = ? WHERE seq = ?", (text, seq))
+        elif target == "wallet":
+            stored = value if isinstance(value, float | str) or value is None else "x"
+            conn.execute("UPDATE events SET wallet = ? WHERE seq = ?", (stored, seq))
+        else:
+            column = "state" if target == "state" else "markets"
+            (text,) = conn.execute(f"SELECT {column} FROM seasons").fetchone()
+            data = json.loads(text)
+            if isinstance(data, dict):
+                data[key] = value
+            elif deep:
+                data.append([])
+            else:
+                data = [value]
+            text = (
+                with_deep(json.dumps(data), deep)
+                if isinstance(data, dict)
+                else (
+                    json.dumps(data)[:-3] + "[" * deep + "]" * deep + "]"
+                    if deep
+                    else json.dumps(data)
+                )
+            )
+            conn.execute(f"UPDATE seasons SET {column} = ?", (text,))
+        conn.commit()
+    try:
+        journal = open_journal(folder)
+    except JournalError as exc:
+        assert exc.kind == "corrupt", str(exc)
+        assert safe_text(str(exc)) == str(exc)
+        return
+    try:
+        history_of(journal.engine)
+        journal.engine.set_mark("BTC", 101_000.0)  # and it goes on trading and saving
+        journal.engine.open("BTC", LONG, 0.001, 5, ISO)
+        assert journal.error is None
+    finally:
+        journal.close()
+
+
+@fuzz(60)
+@given(flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1,
+                      max_size=8))  # fmt: skip
+def test_fuzz_damaged_bytes_are_refused_or_read_never_raised(
+    tmp_path_factory: pytest.TempPathFactory, real_account: bytes, flips: list[tuple[int, int]]
+) -> None:
+    folder = tmp_path_factory.mktemp("bytes")
+    data = bytearray(real_account)
+    for at, mask in flips:
+        data[at % len(data)] ^= mask
+    (folder / DB_NAME).write_bytes(bytes(data))
+    try:
+        journal = open_journal(folder)
+    except JournalError as exc:
+        assert exc.kind in ("corrupt", "newer"), str(exc)
+        assert (folder / DB_NAME).read_bytes() == bytes(data)  # refused: untouched
+        return
+    try:
+        history_of(journal.engine)
+    finally:
+        journal.close()

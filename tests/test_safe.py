@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fuzzing import fuzz
 from tui.safe import safe_text
 
 # What must never reach the terminal from a one-line message.
@@ -63,8 +64,9 @@ DANGEROUS = st.sampled_from(
 ANY_CHARACTER = st.one_of(DANGEROUS, st.characters(exclude_categories=()))  # surrogates too
 
 
+@fuzz(300)
 @given(st.text(alphabet=ANY_CHARACTER, max_size=60), st.booleans())
-def test_escaped_text_is_terminal_safe_idempotent_and_lossless_for_safe_text(
+def test_fuzz_escaped_text_is_terminal_safe_idempotent_and_lossless_for_safe_text(
     text: str, multiline: bool
 ) -> None:
     shown = safe_text(text, multiline=multiline)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import random
 import stat
@@ -16,9 +17,10 @@ from typing import Any
 
 import pytest
 import tomlkit
-from hypothesis import event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
+from tests.fuzzing import SCALE, fuzz
 from tui import settings as settings_module
 from tui.safe import safe_text
 from tui.settings import (
@@ -395,14 +397,14 @@ def test_a_half_written_file_is_read_once_it_settles(cfg: Path) -> None:
 
 
 @pytest.mark.parametrize("how", ["in-place", "rename"])
-def test_saving_while_an_editor_rewrites_the_file_never_loses_its_edit(
+def test_fuzz_saving_while_an_editor_rewrites_the_file_never_loses_its_edit(
     tmp_path: Path, how: str
 ) -> None:
     """The race the issue measured (262 of 300 edits lost): an editor thread saves at a random
     moment while perpdesk saves. Either perpdesk's save comes first (the editor's text then
     replaces it) or perpdesk sees the editor's save and stands back; the editor's seed is
-    always in the file afterwards. Rounds: PERPDESK_RACE_ROUNDS (default 40)."""
-    rounds = int(os.environ.get("PERPDESK_RACE_ROUNDS", "40"))
+    always in the file afterwards. 40 rounds each way (times PERPDESK_FUZZ)."""
+    rounds = 40 * SCALE
     rng = random.Random(9)
     cfg = tmp_path / "config.toml"
     filler = "".join(f"# filler line {n}\n" for n in range(200))
@@ -493,9 +495,9 @@ _EDITS = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@fuzz(200)
 @given(_CHUNKS, _EDITS)
-def test_editing_by_section_reads_back_as_editing_the_whole_document(
+def test_fuzz_editing_by_section_reads_back_as_the_intended_data(
     chunks: list[tuple[str, list[str]]], edits: list[tuple[str, str, Any]]
 ) -> None:
     text = "# top comment\n" + "".join(
@@ -547,3 +549,89 @@ def test_a_large_file_is_edited_by_section_not_whole(
         == text.replace('"nord"  # keep\n', '"nord"  # keep\nrefresh_hz = 20\n')
         + "\n[trading]\ndefault_leverage = 9\n"
     )
+
+
+# --- the config fuzzer ----------------------------------------------------------------------
+
+_KEYS = st.sampled_from(
+    ["theme", "refresh_hz", "starting_balance", "seed", "default_leverage", "markets", "x"]
+)
+_STRINGS = st.one_of(
+    st.sampled_from(["\x1b]0;pwned\x07", "\x1bc", "\x1b[2J", "\x9b2J", "\u202e", "$500", "nord"]),
+    st.text(max_size=10),
+)
+_NUMBERS = st.one_of(
+    st.integers(-(10**30), 10**30),
+    st.integers(1, 4).map(lambda n: 10 ** (n * 120) - 1),  # up to 480 digits
+    st.floats(),
+)
+
+
+def _nest(depth: int, inline: bool) -> str:
+    return ("{a = " * depth + "1" + "}" * depth) if inline else ("[" * depth + "]" * depth)
+
+
+_VALUES = st.one_of(
+    _STRINGS.map(lambda s: json.dumps(s)),  # a TOML basic string: escapes as \\u001b etc.
+    _NUMBERS.map(lambda n: "nan" if n != n else repr(n).replace("inf", "inf")),
+    st.builds(_nest, st.integers(1, 700), st.booleans()),
+    st.just("true"),
+)
+_DOCS = st.lists(
+    st.tuples(st.sampled_from(["ui", "account", "market", "trading", "keymap", "other"]),
+              st.lists(st.tuples(_KEYS, _VALUES), max_size=3)),
+    max_size=4,
+)  # fmt: skip
+
+
+@fuzz(120)
+@given(doc=_DOCS, crlf=st.booleans(), bom=st.booleans(), raw=st.binary(max_size=80),
+       use_raw=st.booleans())  # fmt: skip
+def test_fuzz_hostile_config_files_never_raise_and_never_lose_the_file(
+    tmp_path_factory: pytest.TempPathFactory,
+    doc: list[tuple[str, list[tuple[str, str]]]],
+    crlf: bool,
+    bom: bool,
+    raw: bytes,
+    use_raw: bool,
+) -> None:
+    """Deep nesting, huge numbers, control characters, CRLF, BOMs, raw bytes: loading never
+    raises and shows every message escaped; saving either writes a file that loads back as
+    what was saved, or refuses with SettingsSaveError and leaves the file as it was."""
+    folder = tmp_path_factory.mktemp("cfg")
+    path = folder / "config.toml"
+    if use_raw:
+        content = raw
+    else:
+        text = "".join(
+            f"[{section}]\n" + "".join(f"{key} = {value}\n" for key, value in pairs)
+            for section, pairs in doc
+        )
+        text = text.replace("\n", "\r\n") if crlf else text
+        content = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
+    path.write_bytes(content)
+    result = load_settings(path)
+    for message in result.messages:
+        assert safe_text(message) == message
+    if result.broken:
+        assert result.settings == DEFAULTS
+    wanted = result.settings.with_value("ui.refresh_hz", 42)
+    try:
+        save_settings(wanted, path)
+    except SettingsSaveError as refused:
+        assert safe_text(str(refused)) == str(refused)
+        assert path.read_bytes() == content  # refused: not one byte changed
+        return
+    again = load_settings(path)
+    assert not again.broken and again.settings == wanted
+    if crlf and not use_raw and b"\r\n" in content and b"\n" not in content.replace(b"\r\n", b""):
+        saved = path.read_bytes()
+        assert b"\n" not in saved.replace(b"\r\n", b"")  # still CRLF throughout
+
+
+def test_a_broken_crlf_file_is_replaced_by_a_crlf_one(cfg: Path) -> None:
+    cfg.write_bytes(b"[trading\r\n# notes\r\n")
+    save_settings(DEFAULTS.with_value("ui.refresh_hz", 20), cfg)
+    saved = cfg.read_bytes()
+    assert saved.count(b"\r\n") == saved.count(b"\n") > 10
+    assert cfg.with_name("config.toml.bak").read_bytes() == b"[trading\r\n# notes\r\n"

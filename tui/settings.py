@@ -877,7 +877,9 @@ def _save(path: Path, build: Callable[[Settings | None], Settings]) -> SaveResul
             if snapshot.data.startswith(b"\xef\xbb\xbf"):
                 text = "\ufeff" + text
     backup = snapshot is not None and text is None
-    data_out = (example_text(new) if text is None else text).encode("utf-8")
+    if text is None:  # a fresh file (none yet, or one that was not TOML: CRLF stays CRLF)
+        text = _endings_like(b"" if snapshot is None else snapshot.data, example_text(new))
+    data_out = text.encode("utf-8")
     if snapshot is not None and data_out == snapshot.data:
         return SaveResult(new, messages)
     mode = None if snapshot is None else snapshot.mode
@@ -952,9 +954,14 @@ def _edited_text(
         raise SettingsSaveError(
             _cannot_edit(path, "nests tables or arrays more than 100 levels deep")
         ) from exc
-    crlf = old_text.count("\r\n")
-    if crlf and crlf == old_text.count("\n"):  # every line ends CRLF: so do the new ones
-        text = re.sub(r"(?<!\r)\n", "\r\n", text)
+    return _endings_like(old_text.encode("utf-8", "surrogatepass"), text)
+
+
+def _endings_like(old: bytes, text: str) -> str:
+    """``text`` with CRLF line endings if every line of ``old`` ends CRLF."""
+    crlf = old.count(b"\r\n")
+    if crlf and crlf == old.count(b"\n"):
+        return re.sub(r"(?<!\r)\n", "\r\n", text)
     return text
 
 

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tests.fuzzing import fuzz
 from tests.market.conftest import RecordingSink, running, wait_until, ws_server
-from tui.market import FeedState, HyperliquidSource, ReplaySource
+from tui.market import BinanceSource, FeedState, HyperliquidSource, ReplaySource
 from tui.market.replay import read_replay
 from tui.safe import safe_text
 
@@ -108,3 +114,96 @@ def test_hostile_values_and_paths_are_escaped_in_refusals(tmp_path: Path) -> Non
     assert_safe(str(refused.value))
     path.write_text("timestamp,symbol,price\n1,BTC,1\n", encoding="utf-8")
     assert_safe(ReplaySource(path).name)
+
+
+# ---------------------------------------------------------------- fuzzers
+
+_HOSTILE = st.sampled_from(
+    ["\x1b]0;pwned\x1b\\", "\x1bc", "\x1b[2J", "\x9b2J", "\x9d0;x\x9c", "\u202e", "\x07", "\r"]
+)
+_CELL = st.one_of(
+    _HOSTILE,
+    st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12),
+    st.sampled_from(["2025-11-20T14:00:00Z", "1763647200", "0", "1e308", "BTC", "97000.5", ""]),
+)
+_CSV_ROWS = st.lists(st.lists(_CELL, min_size=1, max_size=5), max_size=12)
+
+
+def _csv_text(header: list[str], rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@fuzz(200)
+@given(
+    extra=st.lists(_CELL, max_size=3),
+    order=st.permutations(["timestamp", "symbol", "price"]),
+    rows=_CSV_ROWS,
+    raw=st.binary(max_size=200),
+    use_raw=st.booleans(),
+)
+def test_fuzz_replay_files_yield_only_safe_messages(
+    tmp_path_factory: pytest.TempPathFactory,
+    extra: list[str],
+    order: list[str],
+    rows: list[list[str]],
+    raw: bytes,
+    use_raw: bool,
+) -> None:
+    """Any file: a replay, or a refusal (ValueError); every message shown escaped."""
+    path = tmp_path_factory.mktemp("csv") / "rec\x1b]0;x\x07.csv"
+    if use_raw:
+        path.write_bytes(raw)
+    else:
+        path.write_text(_csv_text([*order, *extra], rows), encoding="utf-8")
+    try:
+        src = ReplaySource(path, speed=100)
+    except ValueError as refused:
+        assert_safe(str(refused))
+        return
+    assert_safe(src.name)
+    while not src.finished:
+        src.step(100.0)
+        for message in (*src.errors, src._detail(), src._ended_detail()):
+            assert_safe(message)
+
+
+_JSON_LEAF = st.one_of(
+    _HOSTILE, st.text(max_size=8), st.floats(allow_nan=False), st.integers(), st.none()
+)
+_JSON = st.recursive(
+    _JSON_LEAF,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_CELL, inner, max_size=3),
+    max_leaves=8,
+)
+_FRAMES = st.one_of(
+    _JSON.map(json.dumps),
+    st.builds(
+        lambda channel, data: json.dumps({"channel": channel, "data": data}),
+        st.one_of(_HOSTILE, st.sampled_from(["allMids", "activeAssetCtx", "error"])),
+        _JSON,
+    ),
+    st.builds(
+        lambda mids: json.dumps({"channel": "allMids", "data": {"mids": mids}}),
+        st.dictionaries(st.sampled_from(["BTC", "ETH", "\x1bc"]), _JSON, max_size=3),
+    ),
+    st.binary(max_size=40),
+)
+
+
+@fuzz(400)
+@given(frames=st.lists(_FRAMES, min_size=1, max_size=8))
+def test_fuzz_feed_frames_never_reach_the_screen_raw(frames: list[str | bytes]) -> None:
+    for source in (HyperliquidSource(["BTC", "ETH"]), BinanceSource(["BTC"])):
+        sink = RecordingSink()
+        for frame in frames:
+            source._handle(frame, sink, 0.0)
+            if source.last_problem is not None:
+                assert_safe(source.last_problem)
+        source._refresh(sink, 1.0, force=True)
+        for status in sink.statuses:
+            assert_safe(status.detail)
+        assert all(math.isfinite(p) and p > 0 for _, p in sink.marks)

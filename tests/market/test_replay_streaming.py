@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fuzzing import fuzz
 from tui.market import ReplaySource
 from tui.market.replay import MAX_LINE_CHARS, REORDER_ROWS, read_replay
 
@@ -174,11 +175,11 @@ _TIMES = st.one_of(
 _ROWS = st.lists(st.tuples(_TIMES, st.sampled_from(["BTC", "ETH"])), min_size=1, max_size=300)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@fuzz(150)
 @given(
     rows=_ROWS, noise=st.lists(st.sampled_from(["x,BTC,1", "1,BTC,-1", ",,", "a,b"]), max_size=5)
 )
-def test_any_timestamps_play_in_order_finish_soon_and_account_for_every_row(
+def test_fuzz_any_timestamps_play_in_order_finish_soon_and_account_for_every_row(
     tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[float, str]], noise: list[str]
 ) -> None:
     lines = [f"{t!r},{s},{i + 1}" for i, (t, s) in enumerate(rows)] + noise
