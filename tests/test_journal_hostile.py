@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from tests.fuzzing import fuzz
 from tests.test_journal import MARKETS, digest, make_real_account, open_journal
-from tui.engine import Fill, MarginMode, PaperEngine, Side
+from tui.engine import Fill, MarginMode, OrderRejected, PaperEngine, Side
 from tui.history import EXPORT_KINDS, closed_positions, export_csv, post_mortems
 from tui.history import _rows as export_rows
 from tui.journal import (
@@ -93,6 +93,34 @@ def test_deeply_nested_json_is_refused_as_corrupt_not_raised(tmp_path: Path, whe
     if where == "state":  # (the market list only prices the listing: it falls back)
         with pytest.raises(JournalError, match="nested too deeply"):
             list_seasons(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE meta SET value = CAST(x'ffc3' AS TEXT) WHERE key = 'app'",
+        "UPDATE events SET payload = CAST(x'7b22ff' AS TEXT) WHERE seq = 1",
+        "UPDATE seasons SET state = CAST(x'c328' AS TEXT)",
+    ],
+    ids=["meta", "record", "state"],
+)
+def test_text_that_is_not_utf8_inside_the_database_is_refused_as_corrupt(
+    tmp_path: Path, sql: str
+) -> None:
+    make_real_account(tmp_path)
+    tamper(tmp_path, sql)
+    assert_refused_as_corrupt(tmp_path, "UTF-8")
+
+
+def test_a_schema_byte_that_is_not_utf8_is_refused_as_corrupt(tmp_path: Path) -> None:
+    """Found by the byte-flip fuzzer: SQLite's error message then quotes the damaged schema,
+    and decoding that message raised UnicodeDecodeError out of opening."""
+    make_real_account(tmp_path)
+    data = bytearray((tmp_path / DB_NAME).read_bytes())
+    at = data.index(b"PRIMARY KEY (season, seq)") + len(b"PRIMARY ")
+    data[at] ^= 0x80  # "K" becomes 0xcb: not UTF-8 (the fuzzer's own find)
+    (tmp_path / DB_NAME).write_bytes(bytes(data))
+    assert_refused_as_corrupt(tmp_path, "can't decode byte")
 
 
 @pytest.mark.parametrize(
@@ -336,10 +364,10 @@ _ANY_JSON = st.recursive(
 
 
 @pytest.fixture(scope="module")
-def real_account(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+def real_account(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("real")
     make_real_account(folder)
-    return (folder / DB_NAME).read_bytes()
+    return folder / DB_NAME
 
 
 def history_of(engine: PaperEngine) -> None:
@@ -373,7 +401,7 @@ def with_deep(text: str, deep: int) -> str:
 )  # fmt: skip
 def test_fuzz_damaged_records_are_refused_at_opening_or_work_everywhere(
     tmp_path_factory: pytest.TempPathFactory,
-    real_account: bytes,
+    real_account: Path,
     target: str,
     seq: int,
     key: str,
@@ -384,7 +412,7 @@ def test_fuzz_damaged_records_are_refused_at_opening_or_work_everywhere(
     NaN, huge or deeply nested values): opening either refuses the file as corrupt (offering a
     fresh account) or gives an account whose history the screens can show. Nothing else."""
     folder = tmp_path_factory.mktemp("acct")
-    (folder / DB_NAME).write_bytes(real_account)
+    (folder / DB_NAME).write_bytes(real_account.read_bytes())
     with contextlib.closing(sqlite3.connect(folder / DB_NAME)) as conn:
         if target == "record":
             found = conn.execute("SELECT payload FROM events WHERE seq = ?", (seq,)).fetchone()
@@ -425,7 +453,8 @@ def test_fuzz_damaged_records_are_refused_at_opening_or_work_everywhere(
     try:
         history_of(journal.engine)
         journal.engine.set_mark("BTC", 101_000.0)  # and it goes on trading and saving
-        journal.engine.open("BTC", LONG, 0.001, 5, ISO)
+        with contextlib.suppress(OrderRejected):  # (a damaged wallet of 0 can refuse it)
+            journal.engine.open("BTC", LONG, 0.001, 5, ISO)
         assert journal.error is None
     finally:
         journal.close()
@@ -435,10 +464,10 @@ def test_fuzz_damaged_records_are_refused_at_opening_or_work_everywhere(
 @given(flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1,
                       max_size=8))  # fmt: skip
 def test_fuzz_damaged_bytes_are_refused_or_read_never_raised(
-    tmp_path_factory: pytest.TempPathFactory, real_account: bytes, flips: list[tuple[int, int]]
+    tmp_path_factory: pytest.TempPathFactory, real_account: Path, flips: list[tuple[int, int]]
 ) -> None:
     folder = tmp_path_factory.mktemp("bytes")
-    data = bytearray(real_account)
+    data = bytearray(real_account.read_bytes())
     for at, mask in flips:
         data[at % len(data)] ^= mask
     (folder / DB_NAME).write_bytes(bytes(data))

@@ -536,7 +536,7 @@ def _inspect(path: Path) -> sqlite3.Connection | None:
     except JournalError:
         conn.close()
         raise
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: text that is not UTF-8
         conn.close()
         raise _corrupt(path, str(exc)) from exc
     return conn

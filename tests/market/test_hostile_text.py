@@ -126,7 +126,12 @@ _CELL = st.one_of(
     st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12),
     st.sampled_from(["2025-11-20T14:00:00Z", "1763647200", "0", "1e308", "BTC", "97000.5", ""]),
 )
-_CSV_ROWS = st.lists(st.lists(_CELL, min_size=1, max_size=5), max_size=12)
+_VALID_ROW = st.tuples(
+    st.sampled_from(["2025-11-20T14:00:00Z", "1763647201", "1763647202000"]),
+    st.sampled_from(["BTC", "eth", " SOL "]),
+    st.sampled_from(["97000.5", "1e3", "0.0001"]),
+).map(list)
+_CSV_ROWS = st.lists(st.lists(_CELL, min_size=1, max_size=5) | _VALID_ROW, max_size=12)
 
 
 def _csv_text(header: list[str], rows: list[list[str]]) -> str:
@@ -158,7 +163,10 @@ def test_fuzz_replay_files_yield_only_safe_messages(
     if use_raw:
         path.write_bytes(raw)
     else:
-        path.write_text(_csv_text([*order, *extra], rows), encoding="utf-8")
+        columns = ["timestamp", "symbol", "price"]
+        ordered = [[row[columns.index(c)] for c in order] + row[3:] if len(row) == 3 else row
+                   for row in rows]  # fmt: skip
+        path.write_text(_csv_text([*order, *extra], ordered), encoding="utf-8")
     try:
         src = ReplaySource(path, speed=100)
     except ValueError as refused:

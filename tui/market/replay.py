@@ -437,7 +437,8 @@ class ReplaySource(SteppedSource):
             syms = normalize_symbols(symbols, known_only=False)
         super().__init__(syms, tick_interval=tick_interval)
         self._own_symbols = symbols is None
-        self.name = safe_text(f"Replay: {self.path.name}")
+        self._file_name = safe_text(self.path.name)  # shown in every status: made safe once
+        self.name = f"Replay: {self._file_name}"
         self._timeline = timeline
         self._report = timeline.report
         self._next = timeline.next()
@@ -572,7 +573,7 @@ class ReplaySource(SteppedSource):
         return text
 
     def _detail(self) -> str:
-        detail = f"Replaying {self.path.name} · {self._speed:g}x"
+        detail = f"Replaying {self._file_name} · {self._speed:g}x"
         skipped = self._skipped()
         if skipped:
             detail += f" · {skipped}"
@@ -583,7 +584,7 @@ class ReplaySource(SteppedSource):
         return detail
 
     def _ended_detail(self) -> str:
-        detail = f"Replay finished: {self.marks_emitted:,} marks from {self.path.name}"
+        detail = f"Replay finished: {self.marks_emitted:,} marks from {self._file_name}"
         skipped = self._skipped()
         if skipped:
             detail += f" ({skipped})"
