@@ -135,6 +135,8 @@ def test_a_schema_byte_that_is_not_utf8_is_refused_as_corrupt(tmp_path: Path) ->
         ("market", 7, "a fill record's market is int 7, not text"),
         ("side", 1, "a fill record's side is int 1, not text"),
         ("side", "up", "'up' is not a valid Side"),
+        ("size", 10**400, "a fill record's size is a number too large to hold"),  # the fuzzer's
+        ("seq", 2**64, "a fill record's seq is a whole number too large to hold"),
     ],
 )
 def test_a_record_with_a_field_of_the_wrong_type_is_refused_at_opening(

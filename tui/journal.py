@@ -220,7 +220,10 @@ def _number(value: object, what: str) -> float:
     """A finite real number as saved (an int or a float, never a string or a bool)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{what} is {type(value).__name__} {value!r}, not a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int of more than 308 digits
+        raise ValueError(f"{what} is a number too large to hold") from None
     if not math.isfinite(number):
         raise ValueError(f"{what} is {value!r}, not a finite number")
     return number
@@ -229,6 +232,8 @@ def _number(value: object, what: str) -> float:
 def _whole(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{what} is {type(value).__name__} {value!r}, not a whole number")
+    if abs(value) >= 2**63:  # what SQLite's INTEGER holds
+        raise ValueError(f"{what} is a whole number too large to hold")
     return value
 
 
