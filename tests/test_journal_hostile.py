@@ -112,6 +112,19 @@ def test_text_that_is_not_utf8_inside_the_database_is_refused_as_corrupt(
     assert_refused_as_corrupt(tmp_path, "UTF-8")
 
 
+@pytest.mark.parametrize("value", [0, 3, 255])
+def test_a_header_sqlite_would_open_read_only_is_refused_as_corrupt(
+    tmp_path: Path, value: int
+) -> None:
+    """Found by the long byte-flip run: a file-format byte of 3 made SQLite open the file
+    read-only, and perpdesk then blamed the disk ("free some space")."""
+    make_real_account(tmp_path)
+    data = bytearray((tmp_path / DB_NAME).read_bytes())
+    data[18] = value  # the write-format version: 1 (legacy) or 2 (WAL)
+    (tmp_path / DB_NAME).write_bytes(bytes(data))
+    assert_refused_as_corrupt(tmp_path, "its header names a file format SQLite cannot write")
+
+
 def test_a_schema_byte_that_is_not_utf8_is_refused_as_corrupt(tmp_path: Path) -> None:
     """Found by the byte-flip fuzzer: SQLite's error message then quotes the damaged schema,
     and decoding that message raised UnicodeDecodeError out of opening."""
@@ -137,6 +150,11 @@ def test_a_schema_byte_that_is_not_utf8_is_refused_as_corrupt(tmp_path: Path) ->
         ("side", "up", "'up' is not a valid Side"),
         ("size", 10**400, "a fill record's size is a number too large to hold"),  # the fuzzer's
         ("seq", 2**64, "a fill record's seq is a whole number too large to hold"),
+        # found by the long record fuzz run: times no date can show crashed the history screen
+        ("time", 9.223372036854776e18, "not a time between 1970 and the year 9999"),
+        ("time", 6.77680361916768e16, "not a time between 1970 and the year 9999"),
+        ("time", 253402300800.0, "not a time between 1970 and the year 9999"),
+        ("time", -1.0, "not a time between 1970 and the year 9999"),
     ],
 )
 def test_a_record_with_a_field_of_the_wrong_type_is_refused_at_opening(

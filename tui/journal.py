@@ -229,6 +229,21 @@ def _number(value: object, what: str) -> float:
     return number
 
 
+LAST_MOMENT: Final = 253_402_300_799.0
+"""9999-12-31T23:59:59Z: the last moment a date can be shown for (and so saved)."""
+
+
+def _moment(value: object, what: str) -> float:
+    """A time as saved: epoch seconds a date can be shown for (1970 to the year 9999)."""
+    seconds = _number(value, what)
+    if not 0.0 <= seconds <= LAST_MOMENT:
+        raise ValueError(f"{what} is {value!r}, not a time between 1970 and the year 9999")
+    return seconds
+
+
+_TIMES = frozenset({"time", "opened_at", "created_at"})
+
+
 def _whole(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{what} is {type(value).__name__} {value!r}, not a whole number")
@@ -274,11 +289,13 @@ def _converter(annotation: object) -> Convert:
 
 
 def _fields(value: Mapping[str, Any], cls: type, what: str) -> dict[str, Any]:
-    """The fields of ``cls`` present in ``value``, each checked for its type."""
+    """The fields of ``cls`` present in ``value``, each checked for its type (times must be
+    dates that can be shown)."""
     checked: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name in value:
-            checked[f.name] = _converter(f.type)(value[f.name], f"{what}'s {f.name}")
+            convert = _moment if f.name in _TIMES else _converter(f.type)
+            checked[f.name] = convert(value[f.name], f"{what}'s {f.name}")
     return checked
 
 
@@ -336,7 +353,8 @@ def check_state(state: object) -> dict[str, Any]:
         for key in ("market", "side", "mode"):
             _text(position.get(key), f"saved position {i + 1}'s {key}")
         for key in _POSITION_NUMBERS:
-            _number(position.get(key), f"saved position {i + 1}'s {key}")
+            check = _moment if key in _TIMES else _number
+            check(position.get(key), f"saved position {i + 1}'s {key}")
     return state
 
 
@@ -496,9 +514,12 @@ def _inspect(path: Path) -> sqlite3.Connection | None:
             return None  # no file, or one created by a launch that died before its first commit
         if size > 0:
             with open(path, "rb") as handle:
-                header = handle.read(len(_SQLITE_MAGIC))
-            if header != _SQLITE_MAGIC:
+                header = handle.read(100)
+            if header[:16] != _SQLITE_MAGIC:
                 raise _corrupt(path, "it is not a perpdesk account file")
+            if len(header) == 100 and not (header[18] in (1, 2) and header[19] in (1, 2)):
+                # SQLite would open it read-only: it could never be saved to again
+                raise _corrupt(path, "its header names a file format SQLite cannot write")
     except OSError as exc:
         raise JournalError(
             "unwritable",
@@ -601,7 +622,7 @@ def _load_season(
         engine.events = events
         return _Season(
             _whole(number, "the season number"),
-            _number(started, "the season's start"),
+            _moment(started, "the season's start"),
             _number(balance, "the starting balance"),
             engine,
             accounts,
@@ -682,8 +703,8 @@ def _seasons(conn: sqlite3.Connection, path: Path) -> list[SeasonInfo]:
             result.append(
                 SeasonInfo(
                     number=_whole(number, "a season number"),
-                    started=_number(started, "a season's start"),
-                    ended=None if ended is None else _number(ended, "a season's end"),
+                    started=_moment(started, "a season's start"),
+                    ended=None if ended is None else _moment(ended, "a season's end"),
                     starting_balance=_number(balance, "a starting balance"),
                     equity=equity,
                     wallet=wallet,
