@@ -501,3 +501,14 @@ def test_fuzz_damaged_bytes_are_refused_or_read_never_raised(
         history_of(journal.engine)
     finally:
         journal.close()
+
+
+def test_every_saved_field_has_a_check() -> None:
+    """A record or order field of a type the journal cannot check would slip through unchecked
+    (or make opening fail): every field of every saved dataclass has a check."""
+    from tui.engine import Order
+    from tui.journal import _TYPES, _converter
+
+    for cls in (*_TYPES.values(), Order):
+        for f in dataclasses.fields(cls):
+            assert callable(_converter(f.type)), f"{cls.__name__}.{f.name}: {f.type}"

@@ -3,7 +3,7 @@
 Loading never raises: a bad file or a bad value falls back to defaults and is reported in
 ``LoadResult.messages`` (control characters shown escaped). Only a regular file of at most
 :data:`MAX_CONFIG_BYTES` is read (never a device or FIFO); too deep nesting and numbers too long
-to read are reported, amounts are bounded by :data:`MAX_AMOUNT`.
+to read are reported, and amounts are bounded by what the engine takes.
 
 Saving edits the existing file (only the values that changed), so the user's comments, order,
 unknown keys, byte-order mark and CRLF line endings survive; a file ``tomlkit`` cannot edit is
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import platformdirs
 
-from tui.engine.limits import MAX_BALANCE
+from tui.engine.limits import MAX_BALANCE, MAX_NOTIONAL, MAX_SIZE
 from tui.safe import safe_text
 
 if TYPE_CHECKING:
@@ -168,24 +168,18 @@ def _is_number(raw: object) -> bool:
     return isinstance(raw, int) or (isinstance(raw, float) and math.isfinite(raw))
 
 
-MAX_AMOUNT = 1e12
-"""The largest amount (a balance, an order size) a setting may hold: a trillion, far beyond any
-practice account, and far inside what the engine's arithmetic keeps finite."""
 _MAX_SEED = 2**63 - 1
 
 
 def _number(lo: float, hi: float | None = None) -> Callable[[object], float]:
-    """``lo <= x <= hi``, or ``lo < x <=`` :data:`MAX_AMOUNT` when there is no ``hi``."""
-    if hi is None:
-        wanted = f"a number greater than {lo} and at most {MAX_AMOUNT:,.0f}"
-    else:
-        wanted = f"a number from {lo} to {hi}"
+    """``lo <= x <= hi``, or ``x > lo`` when there is no ``hi``."""
+    wanted = f"a number greater than {lo}" if hi is None else f"a number from {lo} to {hi}"
 
     def check(raw: object) -> float:
         if not _is_number(raw):
             raise ValueError(f"must be {wanted}")
         assert isinstance(raw, int | float)
-        if not (lo < raw <= MAX_AMOUNT if hi is None else lo <= raw <= hi):
+        if not (raw > lo if hi is None else lo <= raw <= hi):
             raise ValueError(f"must be {wanted}")
         return raw
 
@@ -252,18 +246,18 @@ def _check_order_size(raw: object) -> OrderSize:
         raw = _toml_value(raw)
     if _is_number(raw):
         assert isinstance(raw, int | float)
-        if 0 < raw <= MAX_AMOUNT:
+        if 0 < raw <= MAX_SIZE:
             return OrderSize(raw, "base")
     elif isinstance(raw, str) and raw.strip().startswith("$"):
         try:
             usd = float(raw.strip()[1:].replace(",", ""))
         except ValueError:
             usd = math.nan
-        if math.isfinite(usd) and 0 < usd <= MAX_AMOUNT:
+        if math.isfinite(usd) and 0 < usd <= MAX_NOTIONAL:
             return OrderSize(usd, "usd")
     raise ValueError(
         'must be a size in base units such as 0.5, or a USD amount such as "$500" '
-        f"(at most {MAX_AMOUNT:,.0f})"
+        "(what the engine takes: at most 1e15 units, $1e14)"
     )
 
 
