@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzzing import fuzz
-from tui.market import ReplaySource
+from tui.market import EventKind, ReplaySource
 from tui.market.replay import MAX_LINE_CHARS, REORDER_ROWS, read_replay
 
 DAY = 86_400.0
@@ -201,3 +201,16 @@ def test_fuzz_any_timestamps_play_in_order_finish_soon_and_account_for_every_row
     last_step = 100.0 * 100  # the step that found the end overshoots it by up to dt * speed
     assert src.sim_time <= len(data.rows) * src._timeline.gap_limit + last_step
     assert src.replay_time.year <= 9999  # always a date that can be shown
+
+
+def test_feed_time_and_clock_events_follow_the_recording_across_a_jumped_gap(
+    tmp_path: Path,
+) -> None:
+    rows = ticks(3) + ticks(2, start=T0 + 30 * DAY)
+    src = ReplaySource(write(tmp_path, rows), speed=100)
+    events = src.snapshot().events
+    while not src.finished:
+        events += src.step(1.0).events
+    clocks = [value for kind, _, value in events if kind is EventKind.CLOCK]
+    assert clocks == [T0, T0 + 1, T0 + 2, T0 + 30 * DAY, T0 + 30 * DAY + 1]
+    assert T0 + 30 * DAY + 1 <= src.feed_time < T0 + 30 * DAY + 101
