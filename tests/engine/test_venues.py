@@ -326,6 +326,73 @@ def test_hyperliquid_cross_slice_keeps_large_positions_and_closes_small_ones() -
     assert eng.account.cross_account_value > eng.account.cross_maintenance_margin
 
 
+def sliced_with_the_wallet_below_zero(clock: FakeClock) -> PaperEngine:
+    """Short 0.5 BTC (40x) and 600 SOL (20x) Cross on 20,000; SOL falls to 175 (+15,000), then
+    BTC gaps from 100,000 to 164,000 (-32,000), past the account's liquidation at 162,716.05."""
+    eng = make_engine(balance=20_000, clock=clock)
+    eng.open("BTC", SHORT, 0.5, 40, CROSS)
+    eng.open("SOL", SHORT, 600, 20, CROSS)
+    eng.set_mark("SOL", 175)
+    # V = 20,000 + 15,000 - 0.5 * (P - 100,000); R = 0.5 * P * 1.25 % + 105,000 * 2.5 %:
+    # V = R at P = 82,375 / 0.50625 = 162,716.05.
+    assert eng.position("BTC").liquidation_price == approx(82_375 / 0.50625)  # type: ignore[union-attr]
+    eng.set_mark("BTC", 164_000)
+    return eng
+
+
+def test_hyperliquid_cross_slice_can_leave_the_wallet_below_zero_held_up_by_open_profit() -> None:
+    """The property test's session (a small losing cross position and a large winning one)
+    reduced to round numbers: the liquidation moves no value, it only realizes some of it."""
+    eng = sliced_with_the_wallet_below_zero(FakeClock())
+    # At 164,000: V = 35,000 - 32,000 = 3,000; R = 1,025 + 2,625 = 3,650, two thirds 2,433.33:
+    # at market. BTC (82,000 of notional) closes whole, realizing -32,000; SOL (105,000)
+    # loses 20 %, 120 SOL realizing 120 * 25 = +3,000. W = 20,000 - 32,000 + 3,000 = -9,000,
+    # held up by the 480 SOL still open: u = 480 * 25 = 12,000, V = 3,000 as before the
+    # liquidation, above R = 480 * 175 * 2.5 % = 2,100. Nothing is lost past what was at stake
+    # (V), so nothing is written off.
+    btc, sol = eng.liquidations
+    assert (btc.market, btc.outcome, btc.size, btc.realized_pnl) == ("BTC", "market", 0.5, -32_000)
+    assert btc.returned == 0  # SOL is still open: nothing is returned yet
+    assert (sol.outcome, sol.size, sol.remaining_size) == ("partial", approx(120), approx(480))
+    assert sol.realized_pnl == approx(3_000) and btc.group == sol.group
+    a = eng.account
+    assert a.wallet_balance == approx(-9_000)
+    assert a.cross_account_value == approx(3_000) and a.equity == approx(3_000)
+    assert a.cross_maintenance_margin == approx(2_100)
+    assert a.forfeited == 0 and a.realized_pnl == approx(-29_000)
+    # Forfeiting the -9,000 instead would have handed the trader 9,000 (V would be 12,000).
+
+
+def test_hyperliquid_after_the_slice_a_close_at_market_returns_what_is_left() -> None:
+    clock = FakeClock()
+    eng = sliced_with_the_wallet_below_zero(clock)
+    clock.now += 10  # in the cooldown: the whole position goes
+    # SOL at 178: V = -9,000 + 480 * 22 = 1,560; R = 480 * 178 * 2.5 % = 2,136, two thirds
+    # 1,424 < 1,560: closed at market, realizing +10,560; W = -9,000 + 10,560 = 1,560.
+    eng.set_mark("SOL", 178)
+    last = eng.liquidations[-1]
+    assert (last.market, last.outcome, last.size) == ("SOL", "market", approx(480))
+    assert last.realized_pnl == approx(10_560) and last.returned == approx(1_560)
+    assert eng.account.wallet_balance == approx(1_560) and eng.account.forfeited == 0
+    assert eng.positions() == []
+
+
+def test_hyperliquid_after_the_slice_a_gap_past_bankruptcy_writes_the_debt_off() -> None:
+    clock = FakeClock()
+    eng = sliced_with_the_wallet_below_zero(clock)
+    clock.now += 10
+    # SOL gaps to 190: V = -9,000 + 480 * 10 = -4,200 < 0: the backstop takes the position, W
+    # stops at 0 and the 4,200 the account owes is written off (a forfeit of -4,200); the
+    # record keeps SOL's true PnL, +4,800. 20,000 - 24,200 - (-4,200) = 0 = W.
+    eng.set_mark("SOL", 190)
+    last = eng.liquidations[-1]
+    assert (last.market, last.outcome, last.realized_pnl) == ("SOL", "backstop", approx(4_800))
+    assert last.forfeited == approx(-4_200)
+    a = eng.account
+    assert a.wallet_balance == 0 and a.equity == 0
+    assert a.realized_pnl == approx(-24_200) and a.forfeited == approx(-4_200)
+
+
 def test_hyperliquid_removal_limit_with_a_loss() -> None:
     eng = make_engine()
     eng.open("BTC", LONG, 0.1, 20, ISO)  # margin 500

@@ -1881,6 +1881,8 @@ class PaperEngine:
                 realized = mg.unrealized_pnl(pos.s, q, pos.entry, mark)
                 realized_each.append(realized)
                 self._realized += realized
+                # At the mark V does not move; W may end below 0 while a sliced winner's
+                # profit stays open ("What a liquidation takes": nothing to write off).
                 self._wallet += realized
                 if part is None:
                     del self._positions[pos.market]
