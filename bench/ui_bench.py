@@ -72,8 +72,8 @@ def child_perpdesk_start() -> None:
     parser = build_parser()
     app = build_app(parser.parse_args(["--seed", "1"]), parser, app_class=Bench)
     app.run(headless=True, size=(120, 36))
-    if app.journal is not None:
-        app.journal.close()
+    if app.session.journal is not None:
+        app.session.journal.close()
 
 
 def child_bare_cpu(seconds: float) -> None:
@@ -119,13 +119,13 @@ def child_perpdesk_cpu(seconds: float, own_feed: bool) -> None:
 
     class Bench(PerpDeskApp):
         def on_ready(self) -> None:
-            names = list(self.engine.markets)[:20]
+            names = list(self.session.engine.markets)[:20]
             for i, name in enumerate(names):
-                mark = self.engine.mark(name)
+                mark = self.session.engine.mark(name)
                 assert mark is not None
                 mode = MarginMode.CROSS if i % 2 else MarginMode.ISOLATED
                 side = Side.LONG if i % 3 else Side.SHORT
-                self.engine.open(name, side, 100 / mark, 3, mode)
+                self.session.engine.open(name, side, 100 / mark, 3, mode)
             self.names = names
             if not own_feed:
                 self.set_interval(0.1, self.tick)
@@ -133,17 +133,17 @@ def child_perpdesk_cpu(seconds: float, own_feed: bool) -> None:
 
         def tick(self) -> None:  # every positioned market moves, 10 times a second
             for name in self.names:
-                mark = self.engine.mark(name)
+                mark = self.session.engine.mark(name)
                 assert mark is not None
-                self.on_mark(name, mark * (1 + rng.uniform(-0.001, 0.001)))
+                self.session.on_mark(name, mark * (1 + rng.uniform(-0.001, 0.001)))
 
         def start(self) -> None:
-            assert len(self.engine.positions()) == 20
+            assert len(self.session.engine.positions()) == 20
             self.cpu0 = time.process_time()
             self.set_timer(seconds, self.stop)
 
         def stop(self) -> None:
-            assert not self.engine.liquidations
+            assert not self.session.engine.liquidations
             print(time.process_time() - self.cpu0)
             self.exit()
 
@@ -166,12 +166,12 @@ def child_perpdesk_flood(seconds: float, rate: int) -> None:
 
     class Bench(PerpDeskApp):
         def on_ready(self) -> None:
-            self.names = list(self.engine.markets)
+            self.names = list(self.session.engine.markets)
             for i, name in enumerate(self.names[:20]):
-                mark = self.engine.mark(name)
+                mark = self.session.engine.mark(name)
                 assert mark is not None
                 mode = MarginMode.CROSS if i % 2 else MarginMode.ISOLATED
-                self.engine.open(name, Side.LONG, 100 / mark, 3, mode)
+                self.session.engine.open(name, Side.LONG, 100 / mark, 3, mode)
             self.set_interval(0.01, self.flood)
             self.set_timer(1.0, self.start)
             self.refreshes: list[float] = []
@@ -184,9 +184,9 @@ def child_perpdesk_flood(seconds: float, rate: int) -> None:
                 due = max(0, int(rate * (time.perf_counter() - self.t0)) - self.pushed)
             for _ in range(due):
                 name = names[rng.randrange(len(names))]
-                mark = self.engine.mark(name)
+                mark = self.session.engine.mark(name)
                 assert mark is not None
-                self.on_mark(name, mark * (1 + rng.uniform(-0.0005, 0.0005)))
+                self.session.on_mark(name, mark * (1 + rng.uniform(-0.0005, 0.0005)))
             self.pushed += due
 
         def refresh_now(self) -> None:

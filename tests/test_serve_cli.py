@@ -303,9 +303,9 @@ def test_a_served_perpdesk_waits_briefly_for_the_tab_it_replaces(
     args = parser.parse_args([f"--served={os.getpid()}", "--data-dir", str(acct), "--seed", "1"])
     started = time.monotonic()
     app = cli.build_app(args, parser)
-    assert app.journal is not None
+    assert app.session.journal is not None
     assert time.monotonic() - started >= 0.4  # it did wait for the lock
-    app.journal.close()
+    app.session.journal.close()
 
 
 def test_a_served_perpdesk_on_a_busy_account_shows_why_instead_of_exiting(

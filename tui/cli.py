@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         app.run()
     finally:
-        final = app.journal
+        final = app.session.journal
         if final is not None:
             final.flush()
             if not final.close():
@@ -198,7 +198,8 @@ def build_app(
 
     source = price_source(args, parser, settings, messages)
 
-    from tui.app import PerpDeskApp, markets_for
+    from tui.app import PerpDeskApp
+    from tui.session import markets_for
 
     journal: Journal | None = None
     problem: JournalError | None = None
@@ -349,7 +350,7 @@ def serve_main(argv: Sequence[str]) -> int:
     price_source(args, parser, settings, [])  # a source that cannot start stops us here
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
 
-    from tui.app import markets_for
+    from tui.session import markets_for
 
     try:  # the lock is free, and --fresh starts the new season once rather than per tab
         Journal.open(

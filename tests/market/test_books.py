@@ -172,10 +172,10 @@ def test_the_app_applies_books_and_counts_bad_ones() -> None:
     from tests.ui.conftest import make_app
 
     app = make_app()
-    app.engine.set_mark("BTC", 100_000)
-    app.on_book("BTC", [(99_990.0, 1.0)], [(100_010.0, 2.0)], 0.0)
-    book = app.engine.book("BTC")
+    app.session.engine.set_mark("BTC", 100_000)
+    app.session.on_book("BTC", [(99_990.0, 1.0)], [(100_010.0, 2.0)], 0.0)
+    book = app.session.engine.book("BTC")
     assert book is not None and book.best_ask == 100_010
-    app.on_book("BTC", [(100_020.0, 1.0)], [(100_010.0, 2.0)], 0.0)  # crossed
-    app.on_book("NOPE", [], [], 0.0)
-    assert app.bad_marks == 2 and app.engine.book("BTC") is book
+    app.session.on_book("BTC", [(100_020.0, 1.0)], [(100_010.0, 2.0)], 0.0)  # crossed
+    app.session.on_book("NOPE", [], [], 0.0)
+    assert app.session.bad_marks == 2 and app.session.engine.book("BTC") is book

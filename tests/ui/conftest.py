@@ -33,7 +33,7 @@ def isolated_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 def make_app(settings: Settings | None = None, **kwargs: Any) -> PerpDeskApp:
     """The app on a simulated feed seeded with 1 that does not tick by itself.
 
-    Tests move prices with ``app.on_mark`` or ``step(app, seconds)``.
+    Tests move prices with ``app.session.on_mark`` or ``step(app, seconds)``.
     """
     kwargs.setdefault("source", SimSource(None, seed=1))
     kwargs.setdefault("autostart_feed", False)
@@ -44,6 +44,6 @@ def make_app(settings: Settings | None = None, **kwargs: Any) -> PerpDeskApp:
 
 def step(app: PerpDeskApp, seconds: float) -> None:
     """Advance the seeded simulation by ``seconds`` and feed the app (deterministic)."""
-    assert isinstance(app.feed, SimSource)
-    app.feed.step(seconds).deliver(app)
+    assert isinstance(app.session.feed, SimSource)
+    app.session.feed.step(seconds).deliver(app.session)
     app.refresh_now()

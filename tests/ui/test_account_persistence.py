@@ -24,15 +24,15 @@ async def test_positions_come_back_after_a_restart(tmp_path: Path) -> None:
     journal = open_journal(data)
     app = make_app(journal=journal, data_dir=data)
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.set_mark("BTC", 100_000)
-        app.engine.open("BTC", Side.LONG, 0.1, 10, MarginMode.ISOLATED)
+        app.session.engine.set_mark("BTC", 100_000)
+        app.session.engine.open("BTC", Side.LONG, 0.1, 10, MarginMode.ISOLATED)
         await pilot.pause()
     journal.close()
 
     again = open_journal(data)
     app = make_app(journal=again, data_dir=data)
     async with app.run_test(size=(120, 36)):
-        pos = app.engine.position("BTC")
+        pos = app.session.engine.position("BTC")
         assert pos is not None and pos.size == 0.1 and pos.mode is MarginMode.ISOLATED
         assert app.main.positions_table.row_ids == ["BTC"]
         assert app.main.log_widget.lines[0].startswith("Welcome back: season 1 restored")
@@ -44,23 +44,23 @@ async def test_reset_archives_the_season_after_confirming(tmp_path: Path) -> Non
     journal = open_journal(data)
     app = make_app(journal=journal, data_dir=data)
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.open("BTC", Side.LONG, 0.1, 10, MarginMode.ISOLATED)
-        old = app.engine
+        app.session.engine.open("BTC", Side.LONG, 0.1, 10, MarginMode.ISOLATED)
+        old = app.session.engine
         await pilot.press("slash", *"reset", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await pilot.pause()
-        assert app.engine is old
+        assert app.session.engine is old
         await pilot.press("slash", *"reset", "enter")
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
-        assert app.engine is not old and app.engine.positions() == []
-        assert app.engine.account.wallet_balance == 10_000
+        assert app.session.engine is not old and app.session.engine.positions() == []
+        assert app.session.engine.account.wallet_balance == 10_000
         assert app.main.positions_table.row_ids == []
         # The new engine is journaled too.
-        app.engine.open("ETH", Side.SHORT, 1, 5, MarginMode.CROSS)
+        app.session.engine.open("ETH", Side.SHORT, 1, 5, MarginMode.CROSS)
         await pilot.pause()
     seasons = journal.seasons()
     journal.close()
@@ -83,10 +83,10 @@ async def test_corrupt_account_is_kept_and_a_fresh_one_offered(tmp_path: Path) -
         await pilot.press("y")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
-        assert app.journal is not None
-        app.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
+        assert app.session.journal is not None
+        app.session.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
         await pilot.pause()
-        app.journal.close()
+        app.session.journal.close()
     kept = [p for p in data.iterdir() if p.name.startswith("account.db.unreadable-")]
     assert len(kept) == 1 and hashlib.sha256(kept[0].read_bytes()).hexdigest() == digest
 
@@ -122,10 +122,10 @@ async def test_a_failed_write_is_shown_and_trading_state_stays(tmp_path: Path) -
                 raise sqlite3.OperationalError("database or disk is full")
 
         journal._conn = Full()  # type: ignore[attr-defined]
-        app.engine.open("BTC", Side.LONG, 0.1, 10, MarginMode.ISOLATED)
+        app.session.engine.open("BTC", Side.LONG, 0.1, 10, MarginMode.ISOLATED)
         app.refresh_now()
         await pilot.pause()
-        assert app.engine.position("BTC") is not None
+        assert app.session.engine.position("BTC") is not None
         assert "disk is full" in app.main.log_widget.lines[0]
         assert app.main.query_one("#tip").has_class("-warning")
         journal._conn = real  # type: ignore[attr-defined]

@@ -53,16 +53,16 @@ async def test_scenario_picker_switches_the_feed_from_the_current_marks() -> Non
 
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.set_mark("BTC", 87_654.3)
-        app.engine.open("BTC", Side.LONG, 0.01, 5, MarginMode.ISOLATED)
+        app.session.engine.set_mark("BTC", 87_654.3)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 5, MarginMode.ISOLATED)
         await pilot.press("slash", *"scenario", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ScenarioScreen)
         await pilot.press("down", "down", "down", "enter")  # simulation, calm, trend-up, flash
         await pilot.pause()
-        assert isinstance(app.feed, ScenarioSource)
-        assert app.feed.scenario.name == "flash-crash"
+        assert isinstance(app.session.feed, ScenarioSource)
+        assert app.session.feed.scenario.name == "flash-crash"
         # It continues from where the market was (it may have ticked once since: a few bp).
-        assert abs(app.feed.prices["BTC"] / 87_654.3 - 1) < 0.003
+        assert abs(app.session.feed.prices["BTC"] / 87_654.3 - 1) < 0.003
         assert app.main.log_widget.lines[0].startswith("Scenario flash-crash:")
-        assert app.engine.position("BTC") is not None
+        assert app.session.engine.position("BTC") is not None

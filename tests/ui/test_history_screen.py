@@ -28,7 +28,7 @@ def plain(widget: Static) -> str:
 
 def some_history(app) -> None:  # type: ignore[no-untyped-def]
     """A win, a loss, funding both ways, and an isolated liquidation."""
-    eng = app.engine
+    eng = app.session.engine
     eng.set_mark("BTC", 100_000)
     eng.set_mark("ETH", 4_000)
     eng.open("BTC", Side.LONG, 0.1, 10, ISO)
@@ -65,7 +65,7 @@ async def test_history_shows_every_tab_and_the_stats(tmp_path: Path) -> None:
         assert lines["All"][0] == "-0.00" or lines["All"][0].startswith(("+", "-"))
         assert lines["Isolated"][-1] == "1" and lines["Cross"][-1] == "0"  # liquidations
         assert lines["Cross"][6] == "0%"  # the ETH short lost: win rate 0 %
-        net = app.engine.account  # the "All" net result is what trading did to the wallet
+        net = app.session.engine.account  # the "All" net result is what trading did to the wallet
         assert lines["All"][0] == f"{net.wallet_balance + net.isolated_margin - 10_000:+,.2f}"
         post = str(screen.query_one("#postmortem-text", Static).render())
         assert "BTC long" in post and "Cross would have" in post

@@ -40,7 +40,7 @@ async def test_long_on_a_market_the_replay_never_prices_says_so_before_any_scree
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
         assert command_error(app) == NO_ETH_PRICE
-        assert app.engine.position("ETH") is None
+        assert app.session.engine.position("ETH") is None
         await pilot.press("escape", "slash", *"short eth $500", "enter")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
@@ -51,7 +51,7 @@ async def test_buy_key_on_a_market_not_priced_yet_says_so_before_any_screen() ->
     # No feed has priced anything yet (a live feed still connecting): `b` explains itself.
     app = make_app(source=None)
     async with app.run_test(size=(120, 36)) as pilot:
-        assert app.engine.mark("BTC") is None
+        assert app.session.engine.mark("BTC") is None
         assert app.main.selected_market() == "BTC"
         await pilot.press("b")
         await pilot.pause()
@@ -74,7 +74,7 @@ async def test_start_order_without_a_price_opens_nothing() -> None:
 async def test_closing_a_share_that_rounds_to_nothing_is_refused_at_the_command_line() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
         app.refresh_now()
         for line in ("close btc 5e-324%", "close btc 1e-320"):
             await pilot.press("slash", *line, "enter")
@@ -82,7 +82,7 @@ async def test_closing_a_share_that_rounds_to_nothing_is_refused_at_the_command_
             assert isinstance(app.screen, MainScreen), line
             assert "less than the smallest BTC size the engine takes" in command_error(app)
             await pilot.press("escape")
-        assert app.engine.position("BTC") is not None
+        assert app.session.engine.position("BTC") is not None
         await pilot.press("slash", *"close btc 50%", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -99,7 +99,7 @@ async def test_an_absurd_size_is_refused_on_the_confirmation_screen() -> None:
         assert "too large" in notice
         await pilot.press("enter")
         await pilot.pause()
-        assert app.engine.position("BTC") is None
+        assert app.session.engine.position("BTC") is None
 
 
 def guard_lines(app: PerpDeskApp) -> list[str]:
@@ -111,34 +111,34 @@ def guard_lines(app: PerpDeskApp) -> list[str]:
 async def test_a_glitching_feed_price_is_held_back_and_logged_once() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.on_mark("BTC", 100_000.0)
-        app.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
+        app.session.on_mark("BTC", 100_000.0)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
         for _ in range(20):  # a feed printing garbage, frame after frame
-            app.on_mark("BTC", 1.0)
-            app.on_mark("BTC", 5e8)
+            app.session.on_mark("BTC", 1.0)
+            app.session.on_mark("BTC", 5e8)
             app.refresh_now()
         await pilot.pause()
-        assert app.engine.mark("BTC") == 100_000.0
-        assert app.engine.position("BTC") is not None  # 1.0 would have liquidated it
+        assert app.session.engine.mark("BTC") == 100_000.0
+        assert app.session.engine.position("BTC") is not None  # 1.0 would have liquidated it
         [line] = guard_lines(app)
         assert "Held back a BTC price of 1.0000: more than 50 % from 100,000.0" in line
-        app.on_mark("BTC", 100_200.0)
-        assert app.engine.mark("BTC") == 100_200.0
+        app.session.on_mark("BTC", 100_200.0)
+        assert app.session.engine.mark("BTC") == 100_200.0
 
 
 async def test_a_real_move_is_applied_once_three_ticks_confirm_it() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.on_mark("BTC", 100_000.0)
-        app.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
+        app.session.on_mark("BTC", 100_000.0)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
         for price in (40_000.0, 40_100.0):
-            app.on_mark("BTC", price)
-            assert app.engine.position("BTC") is not None
-        app.on_mark("BTC", 39_900.0)  # the third tick at the new level: applied
+            app.session.on_mark("BTC", price)
+            assert app.session.engine.position("BTC") is not None
+        app.session.on_mark("BTC", 39_900.0)  # the third tick at the new level: applied
         app.refresh_now()
         await pilot.pause()
-        assert app.engine.mark("BTC") == 39_900.0
-        assert app.engine.position("BTC") is None  # liquidated at the real price
+        assert app.session.engine.mark("BTC") == 39_900.0
+        assert app.session.engine.position("BTC") is None  # liquidated at the real price
         lines = guard_lines(app)
         assert len(lines) == 2
         assert any(line.startswith("Held back a BTC price of 40,000.0") for line in lines)
@@ -151,13 +151,13 @@ async def test_the_band_comes_from_settings_and_zero_turns_it_off() -> None:
     settings = Settings().with_value("market.max_tick_move", 0)
     app = make_app(settings)
     async with app.run_test(size=(120, 36)):
-        app.on_mark("BTC", 100_000.0)
-        app.on_mark("BTC", 10_000.0)
-        assert app.engine.mark("BTC") == 10_000.0
+        app.session.on_mark("BTC", 100_000.0)
+        app.session.on_mark("BTC", 10_000.0)
+        assert app.session.engine.mark("BTC") == 10_000.0
         app.apply_settings(settings.with_value("market.max_tick_move", 0.2))
-        app.on_mark("BTC", 10_100.0)  # a new guard: the first price sets the level
-        app.on_mark("BTC", 13_200.0)  # +30 %: held back now
-        assert app.engine.mark("BTC") == 10_100.0
+        app.session.on_mark("BTC", 10_100.0)  # a new guard: the first price sets the level
+        app.session.on_mark("BTC", 13_200.0)  # +30 %: held back now
+        assert app.session.engine.mark("BTC") == 10_100.0
 
 
 HOSTILE_NUMBERS = [
@@ -189,9 +189,9 @@ async def test_fuzz_hostile_command_lines_never_crash_the_app(tmp_path: Path) ->
     rng = random.Random(9)
     app = make_app(source=btc_only_replay(tmp_path))
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.set_mark("SOL", 200.0)  # priced, but not by the feed
-        app.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.CROSS)
-        app.engine.open("SOL", Side.SHORT, 1, 5, MarginMode.ISOLATED)
+        app.session.engine.set_mark("SOL", 200.0)  # priced, but not by the feed
+        app.session.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.CROSS)
+        app.session.engine.open("SOL", Side.SHORT, 1, 5, MarginMode.ISOLATED)
         for _ in range(40 * SCALE):
             line = hostile_line(rng)
             error = app.run_command(line)
@@ -204,6 +204,6 @@ async def test_fuzz_hostile_command_lines_never_crash_the_app(tmp_path: Path) ->
                 await pilot.pause()
             assert error is None or (error and "\n" not in error), (line, error)
             assert isinstance(app.screen, MainScreen), line
-            account = app.engine.account
+            account = app.session.engine.account
             assert all(math.isfinite(getattr(account, f)) for f in account.__dataclass_fields__)
-            assert all(math.isfinite(m) for m in app.engine.marks.values())
+            assert all(math.isfinite(m) for m in app.session.engine.marks.values())

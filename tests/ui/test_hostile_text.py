@@ -12,6 +12,7 @@ from tests.ui.conftest import make_app
 from tui.market import FeedState, FeedStatus, ReplaySource
 from tui.safe import safe_text
 from tui.screens.help import ConfirmScreen
+from tui.session import Tip
 from tui.widgets.plain import Plain
 
 OSC_TITLE = "\x1b]0;pwned\x1b\\"
@@ -43,7 +44,10 @@ async def test_settings_messages_and_feed_failures_are_shown_escaped() -> None:
     app = make_app(messages=[f"ui.theme must be a theme (got {ATTACK})"])
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        app.on_status(FeedStatus(FeedState.RECONNECTING, f"invalid Upgrade header: {ATTACK}"))
+        app.session.on_status(
+            FeedStatus(FeedState.RECONNECTING, f"invalid Upgrade header: {ATTACK}")
+        )
+        app.refresh_now()  # the heartbeat shows the feed's state in the header
         assert "\\x9b2J" in app.sub_title
         assert_safe(app.sub_title)
         worker: Worker[None] = Worker(app, lambda: None, group="feed")
@@ -60,7 +64,8 @@ async def test_settings_messages_and_feed_failures_are_shown_escaped() -> None:
 async def test_a_modal_body_and_the_tip_show_hostile_text_escaped() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.main.show_tip(f"Not saving: {ATTACK}", warning=True)
+        app.session.tip = Tip(f"Not saving: {ATTACK}", warning=True)  # what the session says
+        app.refresh_now()
         app.push_screen(ConfirmScreen("Trouble", f"The file {ATTACK}\nis kept."))
         await pilot.pause()
         body = str(app.screen.query(Plain).first().render())

@@ -23,25 +23,25 @@ CROSS = MarginMode.CROSS
 async def test_an_order_whose_position_was_liquidated_meanwhile_cannot_be_confirmed() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.open("BTC", Side.LONG, 0.01, 20, ISO)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 20, ISO)
         app.start_order("BTC", Side.SHORT, size=0.005, leverage=20)  # a reduce
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, TradeConfirmScreen)
-        liq = app.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
-        app.on_mark("BTC", liq * 0.99)
+        liq = app.session.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
+        app.session.on_mark("BTC", liq * 0.99)
         await pilot.pause(0.3)
-        assert app.engine.position("BTC") is None
+        assert app.session.engine.position("BTC") is None
         await pilot.press("enter")
         await pilot.pause()
-        assert app.engine.position("BTC") is None  # no short appeared in its place
+        assert app.session.engine.position("BTC") is None  # no short appeared in its place
         assert "changed while this screen was open" in str(screen.query_one("#notice").render())
 
 
 async def test_remove_margin_from_the_palette_on_a_cross_position_does_not_crash() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.open("BTC", Side.LONG, 0.01, 10, CROSS)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 10, CROSS)
         app.refresh_now()
         app.main.action_margin(-1)  # what the palette calls, bypassing check_action
         await pilot.pause()
@@ -52,7 +52,7 @@ async def test_remove_margin_from_the_palette_on_a_cross_position_does_not_crash
 async def test_double_enter_on_the_margin_screen_moves_margin_once() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
         app.refresh_now()
         await pilot.press("plus")
         await pilot.pause()
@@ -64,7 +64,7 @@ async def test_double_enter_on_the_margin_screen_moves_margin_once() -> None:
         field.post_message(Input.Submitted(field, "50"))
         await pilot.pause(0.2)
         assert isinstance(app.screen, MainScreen)
-        assert app.engine.position("BTC").margin == 150  # type: ignore[union-attr]
+        assert app.session.engine.position("BTC").margin == 150  # type: ignore[union-attr]
 
 
 async def test_double_enter_on_the_order_form_opens_one_confirmation() -> None:
@@ -81,7 +81,7 @@ async def test_double_enter_on_the_order_form_opens_one_confirmation() -> None:
         await pilot.pause(0.2)
         assert isinstance(app.screen, TradeConfirmScreen)
         assert len(app.screen_stack) == 2
-        assert app.engine.fills == []  # nothing is confirmed unseen
+        assert app.session.engine.fills == []  # nothing is confirmed unseen
 
 
 async def test_double_enter_on_the_command_line_makes_one_order() -> None:
@@ -98,7 +98,7 @@ async def test_double_enter_on_the_command_line_makes_one_order() -> None:
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
-        assert len(app.engine.fills) == 1
+        assert len(app.session.engine.fills) == 1
 
 
 async def test_an_unknown_theme_in_the_config_is_reported_not_fatal() -> None:
@@ -111,20 +111,20 @@ async def test_an_unknown_theme_in_the_config_is_reported_not_fatal() -> None:
 async def test_close_all_asks_once_and_closes_everything() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
-        app.engine.open("ETH", Side.SHORT, 0.5, 5, CROSS)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
+        app.session.engine.open("ETH", Side.SHORT, 0.5, 5, CROSS)
         await pilot.press("slash", *"close all", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await pilot.pause()
-        assert app.engine.positions() == []
+        assert app.session.engine.positions() == []
 
 
 async def test_a_position_the_feed_does_not_price_is_flagged() -> None:
     app = make_app(source=SimSource(["BTC"], seed=1))
-    app.engine.set_mark("ETH", 3_000)
-    app.engine.open("ETH", Side.LONG, 1, 5, ISO)
+    app.session.engine.set_mark("ETH", 3_000)
+    app.session.engine.open("ETH", Side.LONG, 1, 5, ISO)
     async with app.run_test(size=(120, 36)):
         assert "ETH" in app.main.watchlist.row_ids
         assert any("does not price" in line for line in app.main.log_widget.lines)
@@ -178,7 +178,7 @@ async def test_double_enter_on_the_scenario_picker_switches_once() -> None:
 
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.pick_scenario()
+        app.action_scenario()
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ScenarioScreen)
@@ -188,4 +188,4 @@ async def test_double_enter_on_the_scenario_picker_switches_once() -> None:
         options.post_message(OptionList.OptionSelected(options, option, 3))
         await pilot.pause(0.2)
         assert isinstance(app.screen, MainScreen) and len(app.screen_stack) == 1
-        assert app.feed.scenario.name == "flash-crash"  # type: ignore[union-attr]
+        assert app.session.feed.scenario.name == "flash-crash"  # type: ignore[union-attr]

@@ -56,7 +56,7 @@ async def test_a_file_saved_elsewhere_meanwhile_keeps_the_form_open_and_both_edi
         assert isinstance(app.screen, MainScreen)
     saved = load_settings(path).settings
     assert saved.trading.default_leverage == 9 and saved.market.seed == 7
-    assert app.settings == saved  # the app runs on what the file holds
+    assert app.session.settings == saved  # the app runs on what the file holds
     assert "# typed in an editor meanwhile" in path.read_text(encoding="utf-8")
 
 
@@ -96,4 +96,4 @@ async def test_a_large_file_is_saved_off_the_event_loop(
     assert len(threads) == 1 and threads[0] is not threading.main_thread()
     text = path.read_text(encoding="utf-8")
     assert "default_leverage = 9" in text and "key2999 = 2999  # an unknown key, kept" in text
-    assert app.settings.trading.default_leverage == 9
+    assert app.session.settings.trading.default_leverage == 9

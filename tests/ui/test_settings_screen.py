@@ -158,8 +158,8 @@ async def test_round_trip_changes_only_the_edited_values(tmp_path: Path) -> None
         "default_leverage = 3",
     ]
     assert after == expected.splitlines()
-    assert app.settings.trading.default_margin_mode == "cross"
-    assert app.settings.trading.default_leverage == 7
+    assert app.session.settings.trading.default_margin_mode == "cross"
+    assert app.session.settings.trading.default_leverage == 7
 
 
 async def test_saved_default_mode_applies_to_the_next_order_and_stays_overridable(
@@ -185,7 +185,7 @@ async def test_saved_default_mode_applies_to_the_next_order_and_stays_overridabl
         assert confirm.margin_mode is MarginMode.ISOLATED
         await pilot.press("enter")
         await pilot.pause()
-        pos = app.engine.position("BTC")
+        pos = app.session.engine.position("BTC")
         assert pos is not None and pos.mode is MarginMode.ISOLATED and pos.leverage == 8
 
 
@@ -214,7 +214,7 @@ async def test_later_fields_say_when_they_apply(tmp_path: Path) -> None:
         saved = next(m for m in messages(app) if m.startswith("Saved to"))
         assert "Starting balance: from the next fresh account." in saved
         assert "Seed: from the next launch." in saved
-        assert app.engine.account.wallet_balance == 25_000  # this account is untouched
+        assert app.session.engine.account.wallet_balance == 25_000  # this account is untouched
         settings = load_settings(path).settings
         assert settings.account.starting_balance == 50_000 and settings.market.seed == 42
 
@@ -280,7 +280,7 @@ async def test_each_field_is_checked(
 async def test_escape_with_edits_asks_first(tmp_path: Path) -> None:
     app, path = hand_written_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
-        before = app.settings
+        before = app.session.settings
         screen = await open_settings(pilot)
         await pilot.press("space")
         await type_into(pilot, "default-leverage", "9")
@@ -297,7 +297,7 @@ async def test_escape_with_edits_asks_first(tmp_path: Path) -> None:
         await pilot.press("y")  # discard
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
-        assert app.settings == before
+        assert app.session.settings == before
         assert path.read_text() == HAND_WRITTEN
 
 
@@ -342,7 +342,7 @@ async def test_theme_previews_live_and_discard_restores_it(tmp_path: Path) -> No
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
         assert app.theme == "nord"
-        assert app.settings.ui.theme == "nord"
+        assert app.session.settings.ui.theme == "nord"
         assert path.read_text() == HAND_WRITTEN
 
 
@@ -363,7 +363,7 @@ async def test_unwritable_location_says_so_and_applies_for_the_session(tmp_path:
         assert errors and errors[-1].startswith(f"Could not save settings to {path}")
         assert "apply until you quit" in errors[-1]
         assert any("Could not save settings" in line for line in app.main.log_widget.lines)
-        assert app.settings.trading.default_margin_mode == "cross"  # applied anyway
+        assert app.session.settings.trading.default_margin_mode == "cross"  # applied anyway
         await pilot.press("b", "enter")
         await pilot.pause()
         confirm = app.screen

@@ -18,13 +18,13 @@ CROSS = MarginMode.CROSS
 async def some_positions(pilot: Pilot[None]) -> None:
     """A long BTC isolated, a short ETH cross, a SOL long close to liquidation."""
     app = pilot.app
-    eng = app.engine  # type: ignore[attr-defined]
+    eng = app.session.engine  # type: ignore[attr-defined]
     eng.open("BTC", Side.LONG, 0.05, 10, ISO)
     eng.open("ETH", Side.SHORT, 1.5, 5, CROSS)
     eng.open("SOL", Side.LONG, 20, 20, ISO)
     step(app, 60)  # type: ignore[arg-type]
     sol = eng.position("SOL")
-    app.on_mark("SOL", sol.liquidation_price * 1.02)  # type: ignore[attr-defined]
+    app.session.on_mark("SOL", sol.liquidation_price * 1.02)  # type: ignore[attr-defined]
     app.refresh_now()  # type: ignore[attr-defined]
     await pilot.pause()
 

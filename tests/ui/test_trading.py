@@ -50,7 +50,7 @@ async def test_open_isolated_from_the_keyboard() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
-        pos = app.engine.position("BTC")
+        pos = app.session.engine.position("BTC")
         assert pos is not None and pos.mode is ISO and pos.size == 0.01 and pos.leverage == 10
         assert app.main.positions_table.row_ids == ["BTC"]
         assert app.main.log_widget.lines[0].startswith("Opened LONG 0.01 BTC")
@@ -65,7 +65,7 @@ async def test_open_cross_with_cross_as_default() -> None:
         assert pilot.app.screen.margin_mode is CROSS
         await pilot.press("y")
         await pilot.pause()
-        pos = app.engine.position("BTC")
+        pos = app.session.engine.position("BTC")
         assert pos is not None and pos.mode is CROSS
 
 
@@ -82,7 +82,7 @@ async def test_toggle_before_confirming(key: str) -> None:
         assert screen.margin_mode is ISO
         await pilot.press(key, "enter")
         await pilot.pause()
-        assert app.engine.position("BTC").mode is CROSS  # type: ignore[union-attr]
+        assert app.session.engine.position("BTC").mode is CROSS  # type: ignore[union-attr]
 
 
 async def test_override_the_default_mode_for_one_trade_only() -> None:
@@ -91,7 +91,7 @@ async def test_override_the_default_mode_for_one_trade_only() -> None:
     app = make_app(settings)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_order(pilot, ["i", "enter"])
-        assert app.engine.position("BTC").mode is ISO  # type: ignore[union-attr]
+        assert app.session.engine.position("BTC").mode is ISO  # type: ignore[union-attr]
         # The next order starts at the default again.
         await pilot.press("down")  # ETH
         await pilot.press("s")
@@ -104,7 +104,7 @@ async def test_override_the_default_mode_for_one_trade_only() -> None:
 async def test_mode_is_locked_on_an_existing_position() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
         await open_order(pilot, ["c"])
         screen = pilot.app.screen
         assert screen.margin_mode is ISO
@@ -115,7 +115,7 @@ async def test_mode_is_locked_on_an_existing_position() -> None:
         assert screen.margin_mode is ISO
         await pilot.press("enter")
         await pilot.pause()
-        pos = app.engine.position("BTC")
+        pos = app.session.engine.position("BTC")
         assert pos is not None and pos.size == pytest.approx(0.02) and pos.mode is ISO
 
 
@@ -129,7 +129,7 @@ async def test_rejection_is_shown_and_confirming_is_impossible() -> None:
         await pilot.press("enter", "y")
         await pilot.pause()
         assert isinstance(app.screen, TradeConfirmScreen)
-        assert app.engine.positions() == []
+        assert app.session.engine.positions() == []
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
@@ -145,8 +145,8 @@ async def test_cancel_leaves_nothing() -> None:
         assert isinstance(app.screen, MainScreen)
         await open_order(pilot, ["n"])
         assert isinstance(app.screen, MainScreen)
-        assert app.engine.positions() == [] and app.engine.events == []
-        assert app.engine.account.wallet_balance == 10_000
+        assert app.session.engine.positions() == [] and app.session.engine.events == []
+        assert app.session.engine.account.wallet_balance == 10_000
 
 
 async def test_enter_pressed_twice_makes_one_fill() -> None:
@@ -155,7 +155,7 @@ async def test_enter_pressed_twice_makes_one_fill() -> None:
         await open_order(pilot, [])
         await pilot.press("enter", "enter", "y")
         await pilot.pause()
-        assert len(app.engine.fills) == 1
+        assert len(app.session.engine.fills) == 1
 
 
 async def test_bad_form_input_is_explained_and_changes_nothing() -> None:
@@ -174,14 +174,14 @@ async def test_bad_form_input_is_explained_and_changes_nothing() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert "between 1x and 40x" in text_of(form, "#form-error")
-        assert app.engine.events == []
+        assert app.session.engine.events == []
 
 
 async def test_usd_notional_order() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await open_order(pilot, ["enter"], size="$1000", lev="5")
-        pos = app.engine.position("BTC")
+        pos = app.session.engine.position("BTC")
         assert pos is not None
         assert pos.size * pos.entry_price == pytest.approx(1000, rel=1e-4)
 
@@ -189,17 +189,17 @@ async def test_usd_notional_order() -> None:
 async def test_close_selected_position_after_confirming() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
         app.refresh_now()
         await pilot.press("x")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await pilot.pause()
-        assert app.engine.position("BTC") is not None
+        assert app.session.engine.position("BTC") is not None
         await pilot.press("x", "y")
         await pilot.pause()
-        assert app.engine.position("BTC") is None
+        assert app.session.engine.position("BTC") is None
         assert app.main.positions_table.row_ids == []
         assert app.main.log_widget.lines[0].startswith("Closed LONG 0.01 BTC")
 
@@ -216,38 +216,38 @@ async def test_close_is_greyed_out_without_a_position() -> None:
 async def test_add_and_remove_isolated_margin() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
         app.refresh_now()
-        before = app.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
+        before = app.session.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
         await pilot.press("plus")
         await pilot.pause()
         assert isinstance(app.screen, MarginScreen)
         await pilot.press(*"50", "enter")
         await pilot.pause()
-        pos = app.engine.position("BTC")
+        pos = app.session.engine.position("BTC")
         assert pos is not None and pos.margin == pytest.approx(150)
         assert pos.liquidation_price < before  # type: ignore[operator]
         await pilot.press("minus")
         await pilot.pause()
         await pilot.press(*"5000", "enter")
         await pilot.pause()
-        assert app.engine.position("BTC").margin == pytest.approx(150)  # type: ignore[union-attr]
+        assert app.session.engine.position("BTC").margin == pytest.approx(150)  # type: ignore[union-attr]
         assert "Rejected: You can remove at most" in app.main.log_widget.lines[0]
         await pilot.press("minus")
         await pilot.pause()
         await pilot.press(*"30", "enter")
         await pilot.pause()
-        assert app.engine.position("BTC").margin == pytest.approx(120)  # type: ignore[union-attr]
+        assert app.session.engine.position("BTC").margin == pytest.approx(120)  # type: ignore[union-attr]
 
 
 async def test_a_liquidation_is_impossible_to_miss() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.open("BTC", Side.LONG, 0.01, 40, ISO)
+        app.session.engine.open("BTC", Side.LONG, 0.01, 40, ISO)
         app.refresh_now()
         assert app.main.positions_table.row_ids == ["BTC"]
-        liq = app.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
-        app.on_mark("BTC", liq * 0.999)
+        liq = app.session.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
+        app.session.on_mark("BTC", liq * 0.999)
         await pilot.pause(0.3)
         assert app.main.positions_table.row_ids == []
         assert app.main.log_widget.lines[0].startswith("LIQUIDATED LONG 0.01 BTC (Isolated)")
@@ -266,7 +266,7 @@ async def test_command_line_order_goes_through_confirmation() -> None:
         assert screen.margin_mode is CROSS and screen.ticket.side is Side.SHORT
         await pilot.press("enter")
         await pilot.pause()
-        pos = app.engine.position("ETH")
+        pos = app.session.engine.position("ETH")
         assert pos is not None and pos.side is Side.SHORT and pos.mode is CROSS
         assert pos.size == 0.5 and pos.leverage == 5
 
@@ -279,7 +279,7 @@ async def test_command_line_explains_garbage_in_one_line() -> None:
         await pilot.pause()
         error = text_of(app.main, "#command-error")
         assert "Unknown command" in error and "\n" not in error
-        assert app.engine.events == []
+        assert app.session.engine.events == []
         await pilot.press("escape")
         await pilot.pause()
         assert not app.main.query_one("#command-box").has_class("-open")
@@ -288,18 +288,18 @@ async def test_command_line_explains_garbage_in_one_line() -> None:
 async def test_command_line_close_and_margin() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.engine.open("SOL", Side.LONG, 10, 5, ISO)
+        app.session.engine.open("SOL", Side.LONG, 10, 5, ISO)
         await pilot.press("slash")
         await pilot.press(*"margin sol +100", "enter")
         await pilot.pause()
-        assert app.engine.position("SOL").margin == pytest.approx(460)  # type: ignore[union-attr]
+        assert app.session.engine.position("SOL").margin == pytest.approx(460)  # type: ignore[union-attr]
         await pilot.press("slash")
         await pilot.press(*"close sol 50%", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await pilot.pause()
-        assert app.engine.position("SOL").size == pytest.approx(5)  # type: ignore[union-attr]
+        assert app.session.engine.position("SOL").size == pytest.approx(5)  # type: ignore[union-attr]
 
 
 async def test_help_lists_keys_and_commands_and_modes_explainer() -> None:
@@ -343,16 +343,16 @@ async def test_selection_and_cursor_survive_refreshes() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         for name in ("BTC", "ETH", "SOL"):
-            app.engine.open(name, Side.LONG, 10 / app.engine.mark(name), 5, ISO)  # type: ignore[operator]
+            app.session.engine.open(name, Side.LONG, 10 / app.session.engine.mark(name), 5, ISO)  # type: ignore[operator]
         app.refresh_now()
         table = app.main.positions_table
         table.focus()
         await pilot.press("down")
         assert table.selected_key() == "ETH"
-        app.engine.close("BTC")
+        app.session.engine.close("BTC")
         app.refresh_now()
         await pilot.pause()
         assert table.selected_key() == "ETH"
-        app.on_mark("ETH", 3_600)
+        app.session.on_mark("ETH", 3_600)
         app.refresh_now()
         assert table.selected_key() == "ETH"

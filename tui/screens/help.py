@@ -14,7 +14,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.engine import OrderRejected
 from tui.format import fmt_money
 from tui.screens.base import OnceModal
 from tui.widgets.plain import Plain
@@ -182,10 +181,7 @@ class MarginScreen(OnceModal[float | None]):
 
     def limit(self) -> float | None:
         """The most that can move now; None when the position is gone or not isolated."""
-        try:
-            return self.perp.margin_limit(self.market, self.sign)
-        except OrderRejected:
-            return None
+        return self.perp.session.margin_limit(self.market, self.sign)
 
     def compose(self) -> ComposeResult:
         verb = "Add margin to" if self.sign > 0 else "Remove margin from"

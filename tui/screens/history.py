@@ -96,7 +96,7 @@ class HistoryScreen(Screen[None]):
         self.show_history()
 
     def show_history(self) -> None:
-        events = list(self.perp.engine.events)
+        events = list(self.perp.session.engine.events)
         styles = self.perp.styles_for_numbers()
         self.query_one("#stats", Static).update(self._show_stats(events, styles))
         self._show_fills(events)
@@ -159,7 +159,7 @@ class HistoryScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.query_one("#stats", Static).update(
-            self._show_stats(list(self.perp.engine.events), self.perp.styles_for_numbers())
+            self._show_stats(list(self.perp.session.engine.events), self.perp.styles_for_numbers())
         )
 
     def _fresh_table(self, key: str, columns: list[str]) -> DataTable[object]:
@@ -231,7 +231,7 @@ class HistoryScreen(Screen[None]):
                 Text(fmt_money(e.margin_lost), style=styles["down"], justify="right"),
                 format_duration(max(e.time - e.opened_at, 0.0)),
             )
-        mortems = post_mortems(events, self.perp.engine.markets, self.perp.accounts)  # type: ignore[arg-type]
+        mortems = post_mortems(events, self.perp.session.engine.markets, self.perp.session.accounts)  # type: ignore[arg-type]
         text = "\n".join(f"• {m.line}" for m in reversed(mortems))
         self.query_one("#postmortem-text", Static).update(
             "Post-mortems\n" + text if text else "No liquidations yet. Keep it that way."
@@ -306,7 +306,7 @@ class HistoryScreen(Screen[None]):
         self.dismiss(None)
 
     def export_dir(self) -> Path:
-        base = self.perp.data_dir
+        base = self.perp.session.data_dir
         return (base / "exports") if base is not None else Path.cwd()
 
     def action_export(self) -> None:
@@ -315,9 +315,10 @@ class HistoryScreen(Screen[None]):
         folder = self.export_dir()
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path = export_csv(self.perp.engine.events, folder, kind)
+            path = export_csv(self.perp.session.engine.events, folder, kind)
         except (ExportError, OSError) as exc:
             self.notify(str(exc), title="Export failed", severity="error", timeout=10)
             return
-        self.perp.log_line(f"Exported {kind} to {path}")
+        self.perp.session.say(f"Exported {kind} to {path}")
+        self.perp.refresh_now()
         self.notify(f"Exported {kind} to {path}", title="Export", timeout=10)

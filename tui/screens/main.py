@@ -24,6 +24,7 @@ from tui.format import (
     fmt_rate,
     fmt_size,
 )
+from tui.session import Tip
 from tui.widgets.account import AccountStrip
 from tui.widgets.eventlog import EventLog
 from tui.widgets.live_table import Cell, Column, LiveTable
@@ -124,6 +125,7 @@ class MainScreen(Screen[None]):
         self._flash: dict[str, tuple[float, int]] = {}  # market -> (time of change, direction)
         self._shown_marks: dict[str, float] = {}
         self._held: tuple[tuple[str, MarginMode], ...] = ()
+        self._tip: Tip | None = None
 
     @property
     def perp(self) -> PerpDeskApp:
@@ -153,7 +155,7 @@ class MainScreen(Screen[None]):
                     placeholder="long btc 0.1 10x iso   (Enter to run, Esc to close, /help)",
                     id="command",
                     select_on_focus=False,  # focus can land after fast typing: keep the text
-                    suggester=CommandSuggester(self.perp.engine.markets),
+                    suggester=CommandSuggester(self.perp.session.engine.markets),
                 )
         yield Footer(compact=True)
 
@@ -185,7 +187,7 @@ class MainScreen(Screen[None]):
         market = self.selected_market()
         if market is None:
             return None
-        return self.perp.engine.position(market)
+        return self.perp.session.engine.position(market)
 
     @on(DataTable.RowHighlighted)
     def _selection_moved(self) -> None:
@@ -281,12 +283,15 @@ class MainScreen(Screen[None]):
         else:
             self.hide_command()
 
-    def show_tip(self, text: str, warning: bool = False) -> None:
+    def show_tip(self, tip: Tip | None) -> None:
         """A line above the tables: the first-run tip, or a standing warning."""
-        tip = self.query_one("#tip", Static)
-        tip.update(text)
-        tip.set_class(not text, "-hidden")
-        tip.set_class(warning, "-warning")
+        if tip == self._tip:
+            return
+        self._tip = tip
+        line = self.query_one("#tip", Static)
+        line.update(tip.text if tip else "")
+        line.set_class(tip is None, "-hidden")
+        line.set_class(tip is not None and tip.warning, "-warning")
 
     # ------------------------------------------------------------------ layout
 
@@ -306,9 +311,9 @@ class MainScreen(Screen[None]):
     def refresh_view(self) -> None:
         """Repaint from engine state (called by the app's refresh timer)."""
         app = self.perp
-        eng = app.engine
+        eng = app.session.engine
         styles = app.styles_for_numbers()
-        now = app.monotonic()
+        now = app.session.monotonic()
         positions = eng.positions()
         with app.batch_update():
             self.query_one(AccountStrip).show(eng.account, styles, narrow=self.size.width < WIDE)
@@ -320,11 +325,11 @@ class MainScreen(Screen[None]):
             self.refresh_bindings()
 
     def _watch_rows(self, now: float, styles: dict[str, str]) -> dict[str, list[Cell]]:
-        app = self.perp
-        eng = app.engine
+        session = self.perp.session
+        eng = session.engine
         marks = eng.marks
         rows: dict[str, list[Cell]] = {}
-        fed = app.feed.symbols if app.feed is not None else None
+        fed = session.feed.symbols if session.feed is not None else None
         for name, market in eng.markets.items():
             if fed is not None and name not in fed and eng.position(name) is None:
                 continue  # the feed never prices it (a replay of two markets): leave it out
@@ -341,14 +346,14 @@ class MainScreen(Screen[None]):
                     mark_style = styles["up"] if flash[1] > 0 else styles["down"]
                 else:
                     del self._flash[name]
-            start = app.launch_marks.get(name)
+            start = session.launch_marks.get(name)
             change: Cell = DASH
             if mark is not None and start:
                 move = mark / start - 1
                 change = (fmt_pct(move, signed=True), styles["up"] if move >= 0 else styles["down"])
             # Stale: the feed says so, or it never prices this market (a position restored
             # from the journal in a market the current feed does not carry).
-            stale = name in app.stale_markets or (fed is not None and name not in fed)
+            stale = name in session.stale_markets or (fed is not None and name not in fed)
             label: Cell = (name + "?", styles["warning"]) if stale else name
             rows[name] = [
                 label,

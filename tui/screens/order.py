@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Group
@@ -25,9 +25,9 @@ from tui.format import (
     fmt_size,
     parse_amount,
     parse_leverage,
-    size_decimals,
 )
 from tui.screens.base import OnceModal
+from tui.session import OrderTicket
 from tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
@@ -37,27 +37,6 @@ LOCKED_MESSAGE = (
     "You cannot change the margin mode on an existing open position. "
     "Close it and reopen it to switch."
 )
-
-
-@dataclass(frozen=True)
-class OrderTicket:
-    """An order as the trader wrote it: a size in base units or a USD notional."""
-
-    market: str
-    side: Side
-    size: float | None = None
-    usd: float | None = None
-    leverage: float = 5.0
-    mode: MarginMode | None = None
-
-    def resolved_size(self, mark: float | None) -> float | None:
-        """Size in base units at ``mark`` (a USD notional is divided by the mark, rounded to
-        the market's display precision)."""
-        if self.size is not None:
-            return self.size
-        if self.usd is None or mark is None or mark <= 0:
-            return None
-        return round(self.usd / mark, size_decimals(mark))
 
 
 class OrderFormScreen(OnceModal[OrderTicket | None]):
@@ -91,7 +70,7 @@ class OrderFormScreen(OnceModal[OrderTicket | None]):
 
     def compose(self) -> ComposeResult:
         t = self.ticket
-        market = self.perp.engine.market(t.market)
+        market = self.perp.session.engine.market(t.market)
         side = "LONG" if t.side is Side.LONG else "SHORT"
         with Vertical(id="form"):
             yield Plain(
@@ -124,14 +103,14 @@ class OrderFormScreen(OnceModal[OrderTicket | None]):
             error.update(text)
             return
         error.update("")
-        mark = self.perp.engine.mark(self.ticket.market)
+        mark = self.perp.session.engine.mark(self.ticket.market)
         size = text.resolved_size(mark)
         if size is None or mark is None:
             estimate.update("No price yet.")
             return
         # The engine's own figures (an add uses the position's leverage, fills may slip).
-        mode = self.perp.default_mode(self.ticket.market)
-        p = self.perp.engine.preview(text.market, text.side, size, text.leverage, mode)
+        mode = self.perp.session.default_mode(self.ticket.market)
+        p = self.perp.session.engine.preview(text.market, text.side, size, text.leverage, mode)
         estimate.update(
             f"≈ {fmt_size(size, mark)} {self.ticket.market} · notional {fmt_money(p.notional)} · "
             f"margin {fmt_money(p.margin_required)} at mark {fmt_price(mark)}"
@@ -139,7 +118,7 @@ class OrderFormScreen(OnceModal[OrderTicket | None]):
 
     def _read(self) -> OrderTicket | str:
         """The ticket the inputs describe, or a message saying what to fix."""
-        market = self.perp.engine.market(self.ticket.market)
+        market = self.perp.session.engine.market(self.ticket.market)
         try:
             amount, usd = parse_amount(self.query_one("#size", Input).value)
         except ValueError as exc:
@@ -213,7 +192,7 @@ class TradeConfirmScreen(OnceModal[OrderTicket | None]):
 
     @property
     def engine(self) -> PaperEngine:
-        return self.perp.engine
+        return self.perp.session.engine
 
     @property
     def locked_mode(self) -> MarginMode | None:

@@ -454,24 +454,24 @@ class SettingsScreen(OnceModal[Settings | None]):
         self.query_one("#settings").border_subtitle = SUBTITLE
         path = self.config_file
         if isinstance(outcome, SettingsChangedError):  # keep the form: the user decides
-            self.perp.log_line(str(outcome), "error")
+            self.perp.session.say(str(outcome), "error")
             self.notify(str(outcome), title="Settings not saved", severity="error", timeout=15)
             return
         if isinstance(outcome, SettingsSaveError):
             text = f"{outcome} Your changes apply until you quit."
-            self.perp.log_line(text, "error")
+            self.perp.session.say(text, "error")
             self.notify(
                 text, title="Settings not saved", severity="error", timeout=15, markup=False
             )
             self.reply(settings)
             return
-        self.perp.log_line(f"Settings saved to {path}.")
+        self.perp.session.say(f"Settings saved to {path}.")
         saved = f"Saved to {path}."
         for when, labels in later.items():
             saved += f" {', '.join(labels)}: from {when}."
         self.notify(saved, title="Settings", markup=False)
         for message in outcome.messages:
-            self.perp.log_line(message, "warning")
+            self.perp.session.say(message, "warning")
             self.notify(message, title="Settings", severity="warning", timeout=15, markup=False)
         self.reply(outcome.settings)
 

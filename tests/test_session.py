@@ -1,0 +1,474 @@
+"""The trading session without Textual: feed sink, trading and its wording, reset, feed
+switching, the journal, and the heartbeat's drain. No Pilot here: the session is plain Python."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tui.engine import Liquidation, MarginMode, PaperEngine, Side
+from tui.journal import Journal, JournalError
+from tui.market import FeedState, FeedStatus, ReplaySource, ScenarioSource, SimSource
+from tui.session import (
+    LOG_LINES,
+    SIMULATION,
+    TIP,
+    OrderTicket,
+    Question,
+    Session,
+    Tip,
+    Toast,
+    engine_for,
+    markets_for,
+)
+from tui.settings import Settings
+
+ISO, CROSS = MarginMode.ISOLATED, MarginMode.CROSS
+LONG, SHORT = Side.LONG, Side.SHORT
+NOON = 1_795_521_600.0  # 2026-11-24 12:00:00 UTC
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+
+def make_session(**kw: object) -> Session:
+    kw.setdefault("wall_clock", lambda: NOON)
+    session = Session(**kw)  # type: ignore[arg-type]
+    session.on_mark("BTC", 100_000)
+    session.on_mark("ETH", 4_000)
+    return session
+
+
+def texts(session: Session) -> list[str]:
+    return [line.text for line in session.log]
+
+
+# ------------------------------------------------------------------ building
+
+
+def test_markets_and_engine_follow_the_settings() -> None:
+    settings = Settings()
+    settings = replace(settings, market=replace(settings.market, markets=("ETH", "BTC", "NOPE")))
+    settings = replace(settings, fees=replace(settings.fees, taker=0.001, maker=0.0))
+    assert [m.name for m in markets_for(settings)] == ["ETH", "BTC"]  # unknown names skipped
+    engine = engine_for(settings)
+    assert list(engine.markets) == ["ETH", "BTC"]
+    assert engine.market("BTC").taker_fee == 0.001
+    assert engine.account.wallet_balance == settings.account.starting_balance
+
+
+# ------------------------------------------------------------------ the feed sink
+
+
+def test_marks_reach_the_engine_and_bad_ones_are_counted_not_raised() -> None:
+    session = make_session()
+    assert session.drain().dirty  # the first beat always paints
+    assert not session.drain().dirty
+    session.on_mark("BTC", 101_000)
+    assert session.engine.mark("BTC") == 101_000
+    assert session.drain().dirty
+    for bad in (float("nan"), -1.0, float("inf")):
+        session.on_mark("BTC", bad)
+    session.on_funding_rate("BTC", float("nan"))
+    session.on_funding("BTC", float("inf"))
+    assert session.bad_marks == 5
+    assert session.engine.mark("BTC") == 101_000
+    assert not session.drain().dirty  # nothing changed
+
+
+def test_funding_from_the_feed_is_paid_and_logged() -> None:
+    session = make_session()
+    session.engine.open("BTC", LONG, 0.1, 10, ISO)  # notional 10,000
+    session.drain()
+    session.on_funding_rate("BTC", 0.0001)
+    assert session.engine.funding_rate("BTC") == 0.0001
+    session.on_funding("BTC", 0.0001)  # a long pays 10,000 x 0.0001 = 1.00
+    session.drain()
+    assert texts(session)[-1] == "Funding BTC: paid 1.00 (rate +0.0100%/h)"
+    assert session.log[-1].level == "error"
+
+
+def test_feed_status_and_title() -> None:
+    feed = SimSource(["BTC"], seed=1)
+    session = make_session(feed=feed)
+    assert session.feed_title() == feed.name
+    session.on_status(FeedStatus(FeedState.CONNECTED, "sim 10x", feed.name))
+    assert session.feed_title() == "sim 10x"
+    stale = frozenset({"BTC"})
+    session.on_status(
+        FeedStatus(FeedState.STALE, "no price for 30 s", feed.name, stale_symbols=stale)
+    )
+    assert session.feed_title() == f"{feed.name} stale: no price for 30 s"
+    assert session.stale_markets == {"BTC"}
+    session.on_status(FeedStatus(FeedState.ENDED, "The replay has ended.", feed.name))
+    assert texts(session)[-1] == "The replay has ended." and session.log[-1].level == "warning"
+    assert Session().feed_title() == "no price feed"
+
+
+# ------------------------------------------------------------------ orders
+
+
+def test_an_order_fills_and_the_heartbeat_says_so_once() -> None:
+    session = make_session(first_run=True)
+    session.start()
+    assert session.tip == Tip(TIP)
+    ticket = session.ticket("btc", LONG, size=0.01)
+    assert ticket == OrderTicket("BTC", LONG, size=0.01, leverage=5.0)  # settings' leverage
+    assert not session.place(ticket)  # no mode yet: nothing is sent
+    assert session.place(replace(ticket, mode=ISO))
+    assert session.tip is None  # the first trade is placed: the tip has done its job
+    pos = session.engine.position("BTC")
+    assert pos is not None and pos.size == 0.01 and pos.margin == pytest.approx(200)
+    assert "Opened" not in " ".join(texts(session))  # said on the heartbeat, not before
+    session.drain()
+    assert texts(session)[-1] == "Opened LONG 0.01 BTC @ 100,000.0 · Isolated 5x · fee 0.45"
+    assert session.log[-1].stamp == "12:00:00"
+    session.drain()
+    assert sum(t.startswith("Opened") for t in texts(session)) == 1
+
+
+def test_default_leverage_is_capped_by_the_market_and_the_mode_follows_the_position() -> None:
+    settings = Settings()
+    settings = replace(
+        settings,
+        trading=replace(settings.trading, default_leverage=50, default_margin_mode="cross"),
+    )
+    session = make_session(settings=settings)
+    assert session.default_leverage("BTC") == 40 and session.default_leverage("ETH") == 25
+    assert session.settings_mode() is CROSS and session.default_mode("BTC") is CROSS
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)
+    assert session.default_mode("BTC") is ISO
+
+
+def test_a_rejected_order_is_said_in_the_log_and_a_toast_and_changes_nothing() -> None:
+    session = make_session()
+    assert not session.place(OrderTicket("BTC", LONG, size=5, leverage=10, mode=ISO))
+    assert session.engine.positions() == [] and session.engine.events == []
+    line = session.log[-1]
+    assert line.level == "error" and line.text.startswith("Rejected: ")
+    toasts = session.take_toasts()
+    assert len(toasts) == 1 and toasts[0].title == "Rejected" and toasts[0].severity == "error"
+    assert line.text == f"Rejected: {toasts[0].message}"
+    assert session.take_toasts() == []
+
+
+def test_a_usd_ticket_is_sized_at_the_mark() -> None:
+    ticket = OrderTicket("BTC", LONG, usd=1_000)
+    assert ticket.resolved_size(100_000) == 0.01
+    assert ticket.resolved_size(None) is None and ticket.resolved_size(0) is None
+    assert OrderTicket("BTC", LONG, size=0.3).resolved_size(None) == 0.3
+
+
+# ------------------------------------------------------------------ closing
+
+
+def test_the_close_question_gives_the_figures_and_closing_realizes_them() -> None:
+    session = make_session()
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)  # margin 100
+    session.on_mark("BTC", 101_000)  # uPnL +10.00 = +10.0 % of the margin
+    plan = session.close_plan("BTC")
+    assert plan is not None and plan.size is None  # the whole position
+    assert plan.question == Question(
+        "Close BTC",
+        "Close all of your LONG 0.01 BTC (Isolated 10x) at about 101,000.0?\n"
+        "Realized PnL about +10.00 (+10.0% ROE), before the fee.",
+    )
+    half = session.close_plan("BTC", fraction=0.5)
+    assert half is not None and half.size == pytest.approx(0.005)
+    assert half.question.body.startswith("Close 0.005 of your LONG 0.01 BTC")
+    assert "about +5.00 (" in half.question.body
+    session.close(half)
+    assert session.engine.position("BTC").size == pytest.approx(0.005)  # type: ignore[union-attr]
+    more = session.close_plan("BTC", size=1)  # more than is open: the whole position
+    assert more is not None and more.size is None
+
+
+def test_closing_what_is_not_open_is_refused_in_words() -> None:
+    session = make_session()
+    assert session.cannot_close("BTC") == "There is no open BTC position to close."
+    assert session.cannot_close_all() == "There are no open positions to close."
+    assert session.close_plan("BTC") is None
+    assert texts(session)[-1] == "Rejected: There is no open BTC position to close."
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)
+    assert session.cannot_close("BTC") is None and session.cannot_close_all() is None
+
+
+def test_close_all_asks_with_the_total_and_closes_everything() -> None:
+    session = make_session()
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)
+    session.engine.open("ETH", SHORT, 1, 5, CROSS)
+    session.on_mark("BTC", 101_000)  # +10
+    session.on_mark("ETH", 4_030)  # -30
+    assert session.close_all_question() == Question(
+        "Close all positions",
+        "Close all 2 open positions (BTC, ETH) at their marks?\n"
+        "Realized PnL about -20.00, before fees.",
+    )
+    session.close_all()
+    assert session.engine.positions() == []
+
+
+# ------------------------------------------------------------------ margin
+
+
+def test_margin_moves_on_isolated_positions_only() -> None:
+    session = make_session()
+    assert session.cannot_move_margin("BTC") == "There is no open BTC position to move margin on."
+    assert session.margin_limit("BTC", 1) is None
+    session.engine.open("ETH", SHORT, 1, 5, CROSS)
+    assert session.cannot_move_margin("ETH") == (
+        "ETH is a Cross position: it has no margin of its own."
+    )
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)  # margin 100
+    assert session.cannot_move_margin("BTC") is None
+    session.transfer_margin("BTC", 50)
+    assert session.engine.position("BTC").margin == pytest.approx(150)  # type: ignore[union-attr]
+    removable = session.margin_limit("BTC", -1)
+    assert removable is not None and 0 < removable < 150
+    session.transfer_margin("BTC", -1_000)
+    assert session.engine.position("BTC").margin == pytest.approx(150)  # type: ignore[union-attr]
+    assert texts(session)[-1].startswith("Rejected: You can remove at most")
+    session.transfer_margin("BTC", -30)
+    assert session.engine.position("BTC").margin == pytest.approx(120)  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------ launch
+
+
+def test_start_says_settings_trouble_and_what_the_scenario_teaches() -> None:
+    feed = ScenarioSource("flash-crash", ["BTC", "ETH"])
+    session = make_session(feed=feed, messages=["ui.theme: bad value; using the default."])
+    assert session.start() is None
+    assert texts(session) == [
+        "ui.theme: bad value; using the default.",
+        f"Scenario flash-crash: {feed.scenario.teaches}",
+    ]
+    assert session.log[0].level == "warning"
+    assert session.take_toasts() == [
+        Toast("ui.theme: bad value; using the default.", "Settings", "warning", 10)
+    ]
+    assert session.launch_marks["BTC"] == session.engine.mark("BTC")  # the first frame's marks
+
+
+def test_start_names_positions_the_feed_does_not_price_and_skipped_replay_rows(
+    tmp_path: Path,
+) -> None:
+    csv = tmp_path / "rec.csv"
+    csv.write_text("timestamp,symbol,price\n2026-01-01T00:00:00Z,BTC,100000\nbad,row\n")
+    session = make_session(feed=ReplaySource(csv))
+    session.engine.open("ETH", LONG, 1, 5, ISO)
+    session.start()
+    lines = texts(session)
+    assert lines[0].startswith("ETH: open position that Replay: rec.csv does not price.")
+    assert lines[1].startswith("Replay skipped 1 row it could not read: line 3")
+
+
+def test_a_restored_account_is_welcomed_back(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, lock=False, synchronous="OFF")
+    journal.engine.set_mark("BTC", 100_000)
+    journal.engine.open("BTC", LONG, 0.01, 10, ISO)
+    session = Session(journal=journal, data_dir=tmp_path)
+    assert session.engine is journal.engine
+    session.start()
+    assert texts(session) == [
+        f"Welcome back: season 1 restored from {journal.path} with 1 open position."
+    ]
+    journal.close()
+
+
+def test_an_account_in_use_elsewhere_trades_unsaved_with_a_standing_warning(
+    tmp_path: Path,
+) -> None:
+    problem = JournalError("in_use", "Another perpdesk has this account open.", tmp_path)
+    session = make_session(journal_problem=problem, data_dir=tmp_path)
+    assert session.start() is None
+    assert texts(session) == ["Another perpdesk has this account open."]
+    assert session.tip == Tip(
+        "Not saving this session: Another perpdesk has this account open.", warning=True
+    )
+    assert session.take_toasts()[0].title == "Account not saved"
+
+
+def test_a_corrupt_account_asks_and_a_fresh_one_keeps_the_old_file(tmp_path: Path) -> None:
+    (tmp_path / "account.db").write_bytes(b"not a database" * 100)
+    with pytest.raises(JournalError) as err:
+        Journal.open(tmp_path, lock=False)
+    session = make_session(journal_problem=err.value, data_dir=tmp_path)
+    question = session.start()
+    assert question is not None and question.title == "Your paper account cannot be opened"
+    assert question.body.startswith(str(err.value))
+    assert session.start_fresh_account() is None
+    assert session.journal is not None and session.journal_problem is None
+    assert session.engine is session.journal.engine
+    assert session.engine.mark("BTC") == 100_000  # the marks carry over
+    assert texts(session)[-1].startswith("Started a fresh account; the unreadable one is kept")
+    assert any(p.name.startswith("account.db.unreadable-") for p in tmp_path.iterdir())
+    session.journal.close()
+
+
+def test_without_a_folder_a_fresh_account_cannot_be_started() -> None:
+    problem = JournalError("corrupt", "The paper account cannot be read.", Path("x"))
+    session = make_session(journal_problem=problem)
+    assert session.start_fresh_account() == "The paper account cannot be read."
+
+
+# ------------------------------------------------------------------ reset
+
+
+def test_reset_without_a_journal_starts_an_unsaved_fresh_account() -> None:
+    session = make_session()
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)
+    old = session.engine
+    assert session.reset_question().body.startswith("Start a fresh paper account with 10,000.00?")
+    session.reset()
+    assert session.engine is not old and session.engine.positions() == []
+    assert session.engine.mark("BTC") == 100_000
+    assert texts(session)[-1] == "Fresh account with 10,000.00 (not saved)."
+    old.open("ETH", LONG, 1, 5, ISO)  # the old engine no longer reports to the session
+    session.drain()
+    assert not any("ETH" in t for t in texts(session))
+
+
+def test_reset_with_a_journal_archives_a_season(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, lock=False, synchronous="OFF")
+    session = make_session(journal=journal, data_dir=tmp_path)
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)
+    session.reset()
+    assert journal.season == 2 and session.engine is journal.engine
+    assert texts(session)[-1] == "Season 2 started with 10,000.00; the last one is archived."
+    journal.close()
+
+
+# ------------------------------------------------------------------ feed switching and speed
+
+
+def test_switching_to_a_scenario_continues_from_the_marks() -> None:
+    session = make_session(feed=SimSource(None, seed=1))
+    session.on_mark("BTC", 87_654.3)
+    source = session.switch_feed("flash-crash")
+    assert isinstance(source, ScenarioSource) and session.feed is source
+    assert source.prices["BTC"] == pytest.approx(87_654.3)
+    assert texts(session)[-1].startswith("Scenario flash-crash:")
+    back = session.switch_feed(SIMULATION)
+    assert isinstance(back, SimSource)
+    assert texts(session)[-1] == "Back to the simulated market."
+    names = [name for name, _ in session.scenario_choices()]
+    assert names[0] == SIMULATION and "flash-crash" in names
+
+
+def test_speed_and_pause_say_why_when_the_source_cannot() -> None:
+    session = make_session()  # no feed at all
+    assert session.speed_problem() == "This price source runs in real time only."
+    assert session.pause_problem() == "This price source cannot be paused."
+    session.change_speed(1)
+    session.toggle_pause()  # both do nothing
+    feed = SimSource(None, seed=1)
+    session = make_session(feed=feed)
+    assert session.speed_problem() is None and session.pause_problem() is None
+    session.change_speed(1)
+    session.change_speed(1)
+    session.change_speed(1)
+    assert feed.speed == 60  # stays at the fastest
+    session.change_speed(-1)
+    assert feed.speed == 10
+    session.toggle_pause()
+    assert feed.paused
+
+
+# ------------------------------------------------------------------ the heartbeat
+
+
+def test_a_liquidation_is_logged_and_toasted_with_its_account_context() -> None:
+    session = make_session()
+    session.engine.open("BTC", LONG, 0.01, 40, ISO)
+    liq = session.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
+    assert liq is not None
+    session.on_mark("BTC", liq * 0.999)
+    session.drain()
+    event = session.engine.events[-1]
+    assert isinstance(event, Liquidation) and event.seq in session.accounts
+    assert texts(session)[-1].startswith("LIQUIDATED LONG 0.01 BTC (Isolated)")
+    toasts = session.take_toasts()
+    assert [t.title for t in toasts] == ["Liquidation"]
+
+
+def test_the_log_keeps_the_newest_lines_and_counts_them_all() -> None:
+    session = make_session()
+    for i in range(LOG_LINES + 5):
+        session.say(f"line {i}")
+    assert len(session.log) == LOG_LINES and session.log_count == LOG_LINES + 5
+    assert session.log[0].text == "line 5" and session.log[-1].text == f"line {LOG_LINES + 4}"
+
+
+def test_a_journal_that_stops_saving_is_said_once_and_its_recovery_too(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, lock=False, synchronous="OFF")
+    session = make_session(journal=journal, data_dir=tmp_path)
+    real = journal._conn  # type: ignore[attr-defined]
+
+    class Full:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def execute(self, *args: object) -> object:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    journal._conn = Full()  # type: ignore[attr-defined]
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)
+    session.drain()
+    assert "disk is full" in texts(session)[-1] and session.log[-1].level == "error"
+    assert session.tip is not None and session.tip.warning
+    session.drain()
+    assert sum("disk is full" in t for t in texts(session)) == 1
+    journal._conn = real  # type: ignore[attr-defined]
+    session.retry_journal()
+    session.drain()
+    assert texts(session)[-1] == "Saved again: every trade is in the journal."
+    assert session.tip is None
+    journal.close()
+
+
+def test_a_swapped_engine_starts_with_a_clean_queue() -> None:
+    session = make_session()
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)
+    fresh = PaperEngine(10_000, list(session.engine.markets.values()))
+    session.swap_engine(fresh)
+    session.drain()
+    assert not any(t.startswith("Opened") for t in texts(session))  # the old record is gone
+    assert fresh.mark("ETH") == 4_000
+
+
+def test_a_market_without_a_price_and_a_dust_close_are_refused_in_words() -> None:
+    session = make_session()
+    assert session.no_price("BTC") is None
+    assert session.no_price("SOL") == (
+        "SOL has no price yet; wait for the feed, or pick a market the feed prices."
+    )
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)
+    assert session.cannot_close("BTC", fraction=0.5) is None
+    assert session.cannot_close("BTC", fraction=1e-300) == (
+        "That share of your position is less than the smallest BTC size the engine takes "
+        "(0.000000001); close a larger share."
+    )
+    assert (session.cannot_close("BTC", size=1e-12) or "").startswith("That size is less than")
+
+
+def test_the_mark_guard_holds_back_a_jump_and_says_so_on_the_heartbeat() -> None:
+    session = make_session()
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)
+    session.drain()
+    session.on_mark("BTC", 1.0)  # a glitch: would liquidate the long
+    assert session.engine.mark("BTC") == 100_000 and session.engine.position("BTC") is not None
+    assert session.drain().dirty
+    assert texts(session)[-1].startswith("Held back a BTC price of 1.0000")
+    session.use_settings(Settings().with_value("market.max_tick_move", 0))  # band off
+    session.on_mark("BTC", 99_000.0)
+    session.on_mark("BTC", 10.0)
+    assert session.engine.mark("BTC") == 10.0

@@ -1,0 +1,737 @@
+"""A trading session without Textual: engine, journal, price feed, settings, and what to say.
+
+The app builds one :class:`Session` and every screen reads it. The session is the price feed's
+sink (:class:`tui.market.MarkSink`); it places and closes orders, moves margin, starts a new
+season and switches the price source. It says what happened as data the UI shows: lines for
+the event log (:attr:`Session.log`), toasts (:meth:`Session.take_toasts`), a standing tip
+(:attr:`Session.tip`) and questions to ask before acting (:class:`Question`). Engine records
+wait in a queue until the UI's heartbeat calls :meth:`Session.drain`, so a burst of marks or a
+funding round costs one repaint.
+
+Nothing here imports Textual or rich: tests/test_session.py drives it without Pilot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tui.describe import describe
+from tui.engine import (
+    Event,
+    Liquidation,
+    MarginMode,
+    Market,
+    OrderRejected,
+    PaperEngine,
+    PositionView,
+    Side,
+    default_markets,
+)
+from tui.engine.limits import MIN_SIZE
+from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size, size_decimals
+from tui.history import AccountAt, account_at
+from tui.journal import Journal, JournalError, set_aside
+from tui.market import (
+    MARKETS,
+    SCENARIOS,
+    FeedState,
+    FeedStatus,
+    LiveSource,
+    MarkGuard,
+    PriceSource,
+    ReplaySource,
+    ScenarioSource,
+    SimSource,
+    SteppedSource,
+)
+from tui.settings import Settings
+
+Level = Literal["info", "success", "warning", "error"]
+"""How a log line reads: plain, good news, a warning, an error (the log colours them)."""
+Severity = Literal["information", "warning", "error"]
+
+LOG_LINES = 300
+"""The event log keeps this many of the newest lines."""
+
+TIP = (
+    "Tip: new to perpetuals? Start with Isolated: a liquidation then takes only that position's "
+    "margin. Press ? on the confirmation screen to compare the two modes."
+)
+SIMULATION = "simulation"
+"""The scenario name that means the plain seeded simulation (the /scenario picker's first row)."""
+
+_EVENT_LEVEL: dict[str, Level] = {
+    "info": "info",
+    "good": "success",
+    "bad": "error",
+    "alert": "error",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of the event log: when (``HH:MM:SS``, local time), what, how it reads."""
+
+    stamp: str
+    text: str
+    level: Level = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Toast:
+    """A notification to pop up (the text is shown as typed, never read as markup)."""
+
+    message: str
+    title: str = ""
+    severity: Severity = "information"
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tip:
+    """The line above the tables: the first-run tip, or a standing warning."""
+
+    text: str
+    warning: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A yes/no question to ask before acting."""
+
+    title: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePlan:
+    """A close the trader asked for: ``size`` coins, or the whole position when ``None``."""
+
+    market: str
+    size: float | None
+    question: Question
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    """What one heartbeat found. ``dirty``: marks, positions or the feed changed since the last
+    beat, so figures on screen need repainting (the log and the tip compare for themselves)."""
+
+    dirty: bool
+
+
+@dataclass(frozen=True)
+class OrderTicket:
+    """An order as the trader wrote it: a size in base units or a USD notional."""
+
+    market: str
+    side: Side
+    size: float | None = None
+    usd: float | None = None
+    leverage: float = 5.0
+    mode: MarginMode | None = None
+
+    def resolved_size(self, mark: float | None) -> float | None:
+        """Size in base units at ``mark`` (a USD notional is divided by the mark, rounded to
+        the market's display precision)."""
+        if self.size is not None:
+            return self.size
+        if self.usd is None or mark is None or mark <= 0:
+            return None
+        return round(self.usd / mark, size_decimals(mark))
+
+
+def markets_for(settings: Settings) -> list[Market]:
+    """The markets settings ask for (all defaults when none are named), with their fees."""
+    markets = default_markets(settings.fees.taker, settings.fees.maker)
+    wanted = settings.market.markets
+    if wanted:
+        by_name = {m.name: m for m in markets}
+        markets = [by_name[name] for name in wanted if name in by_name]
+    return markets
+
+
+def engine_for(settings: Settings, clock: Callable[[], float] = time.time) -> PaperEngine:
+    """A fresh in-memory engine from settings: starting balance, fees and markets."""
+    return PaperEngine(
+        balance=settings.account.starting_balance, markets=markets_for(settings), clock=clock
+    )
+
+
+def configure_execution(engine: PaperEngine, settings: Settings) -> None:
+    """How far a market order may walk the book, and how old a book may be (settings)."""
+    market = settings.market
+    engine.set_execution(slippage_limit=market.slippage_limit, book_max_age=market.book_max_age)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+class Session:
+    """One trader's desk: the engine they trade on, where it is saved, where prices come from.
+
+    ``engine`` is replaced by a fresh one on ``/reset`` and when a damaged account is set
+    aside; everything else lives as long as the app.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        engine: PaperEngine | None = None,
+        journal: Journal | None = None,
+        journal_problem: JournalError | None = None,
+        feed: PriceSource | None = None,
+        data_dir: Path | None = None,
+        messages: Iterable[str] = (),
+        first_run: bool = False,
+        wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.journal = journal
+        self.journal_problem = journal_problem
+        if journal is not None:
+            self.engine = journal.engine
+        else:
+            self.engine = engine or engine_for(self.settings, clock=wall_clock)
+        self.feed = feed
+        self.data_dir = data_dir
+        self.startup_messages = list(messages)
+        self.first_run = first_run
+        self.wall_clock = wall_clock
+        self.monotonic = monotonic
+        self.launch_marks: dict[str, float] = {}
+        """The first mark of each market this session: the watchlist's change column."""
+        self.stale_markets: frozenset[str] = frozenset()
+        self.feed_status: FeedStatus | None = None
+        self.bad_marks = 0
+        """Marks and rates the engine refused (not finite, not positive): counted, not shown."""
+        self.mark_guard = MarkGuard(self.settings.market.max_tick_move)
+        """Holds back a feed price that jumps implausibly far in one tick (docs/rules.md)."""
+        self.accounts: dict[int, AccountAt] = dict(journal.accounts) if journal else {}
+        """Account context at each liquidation, for the post-mortems (by record number)."""
+        self.log: deque[LogLine] = deque(maxlen=LOG_LINES)
+        """The event log, oldest first (the newest :data:`LOG_LINES` lines)."""
+        self.log_count = 0
+        """Lines ever said: a widget that has shown this many is up to date."""
+        self.tip: Tip | None = None
+        self._toasts: list[Toast] = []
+        self._pending: list[Event] = []
+        self._dirty = True
+        self._journal_error: str | None = None
+        self._book_focus: frozenset[str] | None = None  # what the feed was last told
+        self.engine.listeners.append(self._on_engine_event)
+        configure_execution(self.engine, self.settings)
+
+    # ------------------------------------------------------------------ saying things
+
+    def say(self, text: str, level: Level = "info", toast: Toast | None = None) -> None:
+        """Add a line to the event log (and pop up ``toast`` with it)."""
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.wall_clock()))
+        self.log.append(LogLine(stamp, text, level))
+        self.log_count += 1
+        if toast is not None:
+            self._toasts.append(toast)
+
+    def reject(self, message: str) -> None:
+        """An order or action was refused: say why in the log and in a toast."""
+        self.say(
+            f"Rejected: {message}",
+            "error",
+            Toast(message, title="Rejected", severity="error", timeout=8),
+        )
+
+    def take_toasts(self) -> list[Toast]:
+        """The toasts said since the last call, oldest first."""
+        toasts, self._toasts = self._toasts, []
+        return toasts
+
+    # ------------------------------------------------------------------ launch
+
+    def start(self) -> Question | None:
+        """Say what needs saying at launch: settings trouble, the first-run tip, what the price
+        source is, a restored account. Returns the question to ask when the saved account
+        cannot be opened but a fresh one can be started beside it (see
+        :meth:`start_fresh_account`)."""
+        if isinstance(self.feed, SteppedSource):
+            self.feed.snapshot().deliver(self)  # marks on the very first frame
+        self.launch_marks.update(self.engine.marks)
+        for message in self.startup_messages:
+            self.say(
+                message,
+                "warning",
+                Toast(message, title="Settings", severity="warning", timeout=10),
+            )
+        if self.first_run:
+            self.tip = Tip(TIP)
+        self.describe_feed()
+        if self.journal_problem is not None:
+            return self._journal_trouble(self.journal_problem)
+        if self.journal is not None:
+            held = len(self.engine.positions())
+            if self.engine.events or held:
+                self.say(
+                    f"Welcome back: season {self.journal.season} restored from "
+                    f"{self.journal.path} with {_plural(held, 'open position')}."
+                )
+        return None
+
+    def describe_feed(self) -> None:
+        """Say what a scenario teaches, which rows of a replay file were skipped, and which
+        open positions the source does not price."""
+        feed = self.feed
+        if feed is not None:
+            unfed = [p.market for p in self.engine.positions() if p.market not in feed.symbols]
+            if unfed:
+                self.say(
+                    f"{', '.join(unfed)}: open position{'s' if len(unfed) > 1 else ''} that "
+                    f"{feed.name} does not price. The mark stays where it was saved (marked ? "
+                    "in Markets) until a source that carries it runs; close it or switch source.",
+                    "warning",
+                )
+        if isinstance(feed, ScenarioSource):
+            self.say(f"Scenario {feed.scenario.name}: {feed.scenario.teaches}")
+        if isinstance(feed, ReplaySource) and feed.error_count:
+            shown = feed.errors[:5]
+            more = feed.error_count - len(shown)
+            tail = f" (and {more} more)" if more > 0 else ""
+            self.say(
+                f"Replay skipped {_plural(feed.error_count, 'row')} it could not read{tail}: "
+                + "; ".join(shown),
+                "warning",
+            )
+
+    # ------------------------------------------------------------------ the journal
+
+    def _journal_trouble(self, problem: JournalError) -> Question | None:
+        """The saved account could not be opened: say so. When a fresh account can be started
+        without harming the old file (corrupt, newer), return the question; otherwise trade
+        unsaved."""
+        message = str(problem)
+        self.say(message, "error")
+        if problem.kind not in ("corrupt", "newer"):
+            self.tip = Tip(f"Not saving this session: {message}", warning=True)
+            self._toasts.append(
+                Toast(message, title="Account not saved", severity="error", timeout=20)
+            )
+            return None
+        return Question(
+            "Your paper account cannot be opened",
+            f"{message}\n\nStart a fresh paper account instead? The file is kept: it is renamed "
+            "beside the new one, and nothing is deleted. (n quits without changing anything.)",
+        )
+
+    def start_fresh_account(self) -> str | None:
+        """Set the unreadable account aside and open a fresh one in its place. Returns why
+        that failed (perpdesk should then quit with the message), or ``None``."""
+        problem = self.journal_problem
+        if self.data_dir is None:
+            return str(problem) if problem is not None else "There is no account folder."
+        try:
+            kept = set_aside(self.data_dir)
+            journal = Journal.open(
+                self.data_dir,
+                starting_balance=self.settings.account.starting_balance,
+                markets=markets_for(self.settings),
+            )
+        except (JournalError, OSError, ValueError) as exc:
+            return str(exc)
+        self.journal_problem = None
+        self.journal = journal
+        self.swap_engine(journal.engine)
+        self.say(f"Started a fresh account; the unreadable one is kept at {kept}.")
+        return None
+
+    def retry_journal(self) -> None:
+        """Try again to save records a failed write left waiting (the app calls this every
+        few seconds)."""
+        if self.journal is not None and self.journal.pending:
+            self.journal.flush()
+
+    def _check_journal(self) -> None:
+        error = self.journal.error if self.journal is not None else None
+        if error == self._journal_error:
+            return
+        self._journal_error = error
+        if error:
+            self.say(error, "error", Toast(error, title="Not saved", severity="error", timeout=15))
+            self.tip = Tip(error, warning=True)
+        else:
+            self.say("Saved again: every trade is in the journal.", "success")
+            self.tip = None
+
+    def swap_engine(self, engine: PaperEngine) -> None:
+        """Trade on ``engine`` from now on (a fresh account or a new season)."""
+        self.engine.listeners[:] = [f for f in self.engine.listeners if f != self._on_engine_event]
+        engine.listeners.append(self._on_engine_event)
+        configure_execution(engine, self.settings)
+        for name, mark in self.engine.marks.items():  # keep the screen live until the next tick
+            if engine.mark(name) is None and name in engine.markets:
+                engine.set_mark(name, mark)
+        self.engine = engine
+        self.accounts = dict(self.journal.accounts) if self.journal is not None else {}
+        self._pending.clear()
+        self._dirty = True
+
+    def reset_question(self) -> Question:
+        balance = self.settings.account.starting_balance
+        return Question(
+            "Fresh account",
+            f"Start a fresh paper account with {fmt_money(balance)}? This one is kept as a past "
+            "season (perpdesk --accounts lists them); open positions are archived with it.",
+        )
+
+    def reset(self) -> None:
+        """/reset, answered yes: archive this account as a season and start a fresh one."""
+        balance = self.settings.account.starting_balance
+        if self.journal is None:
+            self.swap_engine(engine_for(self.settings, clock=self.wall_clock))
+            self.say(f"Fresh account with {fmt_money(balance)} (not saved).")
+            return
+        try:
+            engine = self.journal.new_season(balance)
+        except JournalError as exc:
+            self.reject(str(exc))
+            return
+        self.swap_engine(engine)
+        self.say(
+            f"Season {self.journal.season} started with {fmt_money(balance)}; "
+            "the last one is archived."
+        )
+
+    def use_settings(self, settings: Settings) -> None:
+        """Make ``settings`` current (the next order's defaults read them; a new band for the
+        mark guard starts a new guard)."""
+        self.settings = settings
+        configure_execution(self.engine, settings)
+        if settings.market.max_tick_move != self.mark_guard.max_move:
+            self.mark_guard = MarkGuard(settings.market.max_tick_move)
+
+    # ------------------------------------------------------------------ the feed (MarkSink)
+
+    def on_mark(self, symbol: str, price: float) -> None:
+        guard = self.mark_guard
+        if not guard.allows(symbol, price):  # an implausible jump: held back, never applied
+            if guard.notes:
+                self._dirty = True  # the next heartbeat logs it
+            return
+        if guard.notes:  # a real move, confirmed by the ticks after it
+            self._dirty = True
+        try:
+            self.engine.set_mark(symbol, price)
+        except ValueError:
+            self.bad_marks += 1
+            return
+        self._dirty = True
+
+    def on_funding_rate(self, symbol: str, rate_per_hour: float) -> None:
+        try:
+            self.engine.set_funding_rate(symbol, rate_per_hour)
+        except ValueError:
+            self.bad_marks += 1
+
+    def on_funding(self, symbol: str, rate_per_hour: float) -> None:
+        try:
+            self.engine.apply_funding(symbol, rate_per_hour)
+        except ValueError:
+            self.bad_marks += 1
+
+    def on_book(
+        self,
+        symbol: str,
+        bids: Sequence[tuple[float, float]],
+        asks: Sequence[tuple[float, float]],
+        time: float,
+    ) -> None:
+        try:
+            self.engine.set_book(symbol, bids, asks)
+        except ValueError:
+            self.bad_marks += 1
+
+    def on_status(self, status: FeedStatus) -> None:
+        self.feed_status = status
+        self.stale_markets = status.stale_symbols
+        self._dirty = True
+        if status.state is FeedState.ENDED:
+            self.say(status.detail, "warning")
+
+    def focus_feed(self, selected: str | None) -> None:
+        """Tell the feed which books matter: the ``selected`` market's and those of markets
+        with a position or a resting order (a live source subscribes to just those)."""
+        if self.feed is None or not isinstance(self.feed, LiveSource):
+            return
+        engine = self.engine
+        wanted = {p.market for p in engine.positions()} | {o.market for o in engine.open_orders()}
+        if selected:
+            wanted.add(selected)
+        books = frozenset(wanted)
+        if books != self._book_focus:
+            self._book_focus = books
+            self.feed.focus(books=books)
+
+    def feed_title(self) -> str:
+        """One line saying where prices come from and how that source is doing."""
+        feed = self.feed
+        if feed is None:
+            return "no price feed"
+        status = self.feed_status
+        if status is None:
+            return feed.name
+        if status.state is FeedState.CONNECTED:
+            return status.detail or feed.name
+        return f"{feed.name} {status.state.value}: {status.detail}"
+
+    def scenario_choices(self) -> list[tuple[str, str]]:
+        """(name, what it teaches) for the /scenario picker: the plain simulation first."""
+        choices = [(SIMULATION, "The everyday seeded random walk.")]
+        choices += [(sc.name, sc.teaches) for sc in SCENARIOS.values()]
+        return choices
+
+    def switch_feed(self, scenario: str) -> PriceSource:
+        """Price from ``scenario`` (or :data:`SIMULATION`) from now on, continuing from the
+        current marks so open positions see no jump. Returns the new source: the caller stops
+        the old one and runs this one."""
+        symbols = [m for m in self.engine.markets if m in MARKETS]
+        source: SimSource | ScenarioSource
+        if scenario == SIMULATION:
+            source = SimSource(symbols, seed=self.settings.market.seed)
+        else:
+            source = ScenarioSource(scenario, symbols)
+        source.resume_from(self.engine.marks)
+        self.mark_guard.reset()
+        self.feed = source
+        self.feed_status = None
+        self.stale_markets = frozenset()
+        self._dirty = True
+        self.describe_feed()
+        if scenario == SIMULATION:
+            self.say("Back to the simulated market.")
+        return source
+
+    def speed_problem(self) -> str | None:
+        """Why the source's speed cannot change (live prices run in real time), or ``None``."""
+        feed = self.feed
+        if feed is None or len(feed.speed_options) < 2:
+            return "This price source runs in real time only."
+        return None
+
+    def pause_problem(self) -> str | None:
+        """Why the source cannot be paused, or ``None``."""
+        feed = self.feed
+        if feed is None or not feed.can_pause:
+            return "This price source cannot be paused."
+        return None
+
+    def change_speed(self, step: int) -> None:
+        """One step slower (``step`` -1) or faster (+1); nothing when :meth:`speed_problem`."""
+        feed = self.feed
+        if feed is None or self.speed_problem():
+            return
+        options = sorted(feed.speed_options)
+        now = min(range(len(options)), key=lambda i: abs(options[i] - feed.speed))
+        feed.speed = options[max(0, min(len(options) - 1, now + step))]
+        self._dirty = True
+
+    def toggle_pause(self) -> None:
+        """Pause or resume the source; nothing when :meth:`pause_problem`."""
+        feed = self.feed
+        if feed is None or self.pause_problem():
+            return
+        feed.paused = not feed.paused
+        self._dirty = True
+
+    # ------------------------------------------------------------------ the heartbeat
+
+    def _on_engine_event(self, event: Event) -> None:
+        self._pending.append(event)
+        self._dirty = True
+        if isinstance(event, Liquidation):  # for the post-mortem's "what Cross would have lost"
+            self.accounts[event.seq] = account_at(self.engine)
+
+    def drain(self) -> Beat:
+        """Turn the engine records since the last call into log lines (a liquidation also into
+        a toast), notice a journal that stopped or started saving again, and say whether the
+        figures on screen need repainting. The UI calls this on its heartbeat."""
+        events, self._pending = self._pending, []
+        for event in events:
+            level, text = describe(event)
+            toast = None
+            if isinstance(event, Liquidation):
+                toast = Toast(text, title="Liquidation", severity="error", timeout=12)
+            self.say(text, _EVENT_LEVEL[level], toast)
+        for note in self.mark_guard.drain():
+            self.say(note.message, "warning")
+        self._check_journal()  # after the events: a save failure reads as the newest line
+        for name, mark in self.engine.marks.items():
+            self.launch_marks.setdefault(name, mark)
+        dirty, self._dirty = self._dirty, False
+        return Beat(dirty=dirty)
+
+    # ------------------------------------------------------------------ orders
+
+    def default_leverage(self, market: str) -> float:
+        return float(
+            min(self.settings.trading.default_leverage, self.engine.market(market).max_leverage)
+        )
+
+    def settings_mode(self) -> MarginMode:
+        """The margin mode settings preselect for new orders."""
+        return MarginMode.parse(self.settings.trading.default_margin_mode)
+
+    def default_mode(self, market: str) -> MarginMode:
+        """The mode an order in ``market`` starts in: the open position's, else settings'."""
+        pos = self.engine.position(market)
+        if pos is not None:
+            return pos.mode
+        return self.settings_mode()
+
+    def no_price(self, market: str) -> str | None:
+        """Why no order can be priced in ``market`` now, or None when it has a mark."""
+        if self.engine.mark(market) is not None:
+            return None
+        return f"{market} has no price yet; wait for the feed, or pick a market the feed prices."
+
+    def ticket(
+        self,
+        market: str,
+        side: Side,
+        *,
+        size: float | None = None,
+        usd: float | None = None,
+        leverage: float | None = None,
+        mode: MarginMode | None = None,
+    ) -> OrderTicket:
+        """An order ticket with the market's own spelling and the default leverage filled in."""
+        name = self.engine.market(market).name
+        lev = leverage if leverage is not None else self.default_leverage(name)
+        return OrderTicket(name, side, size=size, usd=usd, leverage=lev, mode=mode)
+
+    def place(self, ticket: OrderTicket) -> bool:
+        """Send a confirmed order (its size and mode resolved) to the engine. A rejection is
+        said in the log and a toast; returns whether it filled."""
+        if ticket.size is None or ticket.mode is None:
+            return False
+        try:
+            self.engine.open(ticket.market, ticket.side, ticket.size, ticket.leverage, ticket.mode)
+        except OrderRejected as exc:
+            self.reject(str(exc))
+            return False
+        if self.first_run and self._journal_error is None:
+            self.tip = None  # the first trade is placed: the tip has done its job
+        return True
+
+    # ------------------------------------------------------------------ closing
+
+    def cannot_close(
+        self, market: str, *, fraction: float = 1.0, size: float | None = None
+    ) -> str | None:
+        """Why ``fraction`` (or ``size`` coins) of the position in ``market`` cannot be closed
+        now, or ``None``."""
+        pos = self.engine.position(market)
+        if pos is None:
+            return f"There is no open {market} position to close."
+        qty = size if size is not None else pos.size * fraction
+        if not qty >= MIN_SIZE:  # "Close 0 of ..." is no question to ask
+            what = "That share of your position" if size is None else "That size"
+            return (
+                f"{what} is less than the smallest {pos.market} size the engine takes "
+                f"({MIN_SIZE:.9f}); close a larger {'share' if size is None else 'size'}."
+            )
+        return None
+
+    def close_plan(
+        self, market: str, *, fraction: float = 1.0, size: float | None = None
+    ) -> ClosePlan | None:
+        """The question to ask before closing ``fraction`` (or ``size`` coins) of the position
+        in ``market``; ``None`` (and a rejection said) when there is none."""
+        pos = self.engine.position(market)
+        if pos is None:
+            self.reject(f"There is no open {market} position to close.")
+            return None
+        qty = min(size if size is not None else pos.size * fraction, pos.size)
+        part = "all of" if qty >= pos.size else f"{fmt_size(qty, pos.mark_price)} of"
+        share = qty / pos.size
+        body = (
+            f"Close {part} your {pos.side.value.upper()} {fmt_size(pos.size, pos.mark_price)} "
+            f"{pos.market} ({pos.mode.label} {pos.leverage:g}x) at about "
+            f"{fmt_price(pos.mark_price)}?\n"
+            f"Realized PnL about {fmt_money(pos.unrealized_pnl * share, signed=True)} "
+            f"({fmt_pct(pos.roe, signed=True, decimals=1)} ROE), before the fee."
+        )
+        return ClosePlan(
+            market, None if qty >= pos.size else qty, Question(f"Close {pos.market}", body)
+        )
+
+    def close(self, plan: ClosePlan) -> None:
+        """Close what ``plan`` says (answered yes), at the mark."""
+        try:
+            self.engine.close(plan.market, plan.size)
+        except OrderRejected as exc:
+            self.reject(str(exc))
+
+    def cannot_close_all(self) -> str | None:
+        if not self.engine.positions():
+            return "There are no open positions to close."
+        return None
+
+    def close_all_question(self) -> Question:
+        positions = self.engine.positions()
+        upnl = sum(p.unrealized_pnl for p in positions)
+        names = ", ".join(p.market for p in positions)
+        return Question(
+            "Close all positions",
+            f"Close all {_plural(len(positions), 'open position')} ({names}) at their marks?\n"
+            f"Realized PnL about {fmt_money(upnl, signed=True)}, before fees.",
+        )
+
+    def close_all(self) -> None:
+        """/close all, answered yes: every position closed at its mark."""
+        for pos in self.engine.positions():  # re-read: one may have been liquidated
+            try:
+                self.engine.close(pos.market)
+            except OrderRejected as exc:
+                self.reject(str(exc))
+
+    # ------------------------------------------------------------------ margin
+
+    def cannot_move_margin(self, market: str) -> str | None:
+        """Why margin cannot be moved on ``market`` now (from the command line), or ``None``."""
+        pos = self.engine.position(market)
+        if pos is None:
+            return f"There is no open {market} position to move margin on."
+        if pos.mode is MarginMode.CROSS:
+            return f"{market} is a Cross position: it has no margin of its own."
+        return None
+
+    def margin_limit(self, market: str, sign: int) -> float | None:
+        """The most margin that can be added (``sign > 0``) or removed now; ``None`` when the
+        position is gone or not isolated."""
+        try:
+            if sign > 0:
+                return self.engine.addable_margin(market)
+            return self.engine.removable_margin(market)
+        except OrderRejected:
+            return None
+
+    def transfer_margin(self, market: str, amount: float) -> None:
+        """Add (``amount > 0``) or remove isolated margin; a refusal is said as a rejection."""
+        try:
+            if amount >= 0:
+                self.engine.add_margin(market, amount)
+            else:
+                self.engine.remove_margin(market, -amount)
+        except OrderRejected as exc:
+            self.reject(str(exc))
+
+    # ------------------------------------------------------------------ reading
+
+    def position(self, market: str | None) -> PositionView | None:
+        """The open position in ``market`` (``None`` for no market or no position)."""
+        return self.engine.position(market) if market is not None else None
