@@ -472,3 +472,20 @@ def test_the_mark_guard_holds_back_a_jump_and_says_so_on_the_heartbeat() -> None
     session.on_mark("BTC", 99_000.0)
     session.on_mark("BTC", 10.0)
     assert session.engine.mark("BTC") == 10.0
+
+
+def test_an_export_says_where_it_went_and_a_failure_says_why(tmp_path: Path) -> None:
+    session = make_session(data_dir=tmp_path / "acct")
+    session.engine.open("BTC", LONG, 0.01, 10, ISO)
+    path = session.export_history("fills")
+    assert path is not None and path.parent == tmp_path / "acct" / "exports"
+    assert path.read_text().count("\n") == 2  # the header and one fill
+    assert texts(session)[-1] == f"Exported fills to {path}"
+    assert [t.title for t in session.take_toasts()] == ["Export"]
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder should be")
+    session = make_session(data_dir=blocked)
+    assert session.export_history("fills") is None
+    assert texts(session) == []  # only a toast
+    toasts = session.take_toasts()
+    assert [(t.title, t.severity) for t in toasts] == [("Export failed", "error")]

@@ -1,37 +1,59 @@
-"""The Textual app: lifecycle, the refresh heartbeat, global actions and the palette. Thin.
+"""The Textual app: lifecycle, the heartbeat, global actions, the palette, and the one place
+where the screens' requests are handled. Thin.
 
-The trading state and its wording live in :class:`tui.session.Session`; the app shows what the
-session says and asks the questions it returns.
+Data flows one way. The price feed calls the session (:class:`tui.session.Session`); a timer
+calls :meth:`PerpDeskApp.refresh_now` at the refresh rate, which drains the session and
+publishes :attr:`PerpDeskApp.heartbeat`; every screen that shows live figures follows that one
+signal. What the trader asks for comes back up as messages (:mod:`tui.messages`), handled
+below: the app runs the flow (a form, a question) and the session acts and says the result.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, assert_never
 
 from rich.text import Text
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
+from tui.commands import (
+    COMMAND_HELP,
+    CancelCommand,
+    CloseAllCommand,
+    CloseCommand,
+    Command,
+    MarginCommand,
+    OrderCommand,
+    OrdersCommand,
+    PlaceOrderCommand,
+    SimpleCommand,
+    TpSlCommand,
+)
 from tui.engine import MarginMode, PaperEngine, Side
 from tui.journal import Journal, JournalError
 from tui.market import PriceSource
+from tui.messages import (
+    CloseRequested,
+    CommandEntered,
+    ExportRequested,
+    MarginRequested,
+    OrderRequested,
+)
 from tui.safe import safe_text
 from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import OrderFormScreen, TradeConfirmScreen
 from tui.screens.settings import SettingsScreen
-from tui.session import OrderTicket, Question, Session, Toast
+from tui.session import Beat, OrderTicket, Question, Session, Toast
 from tui.settings import Settings, resolve_config_path
-
-LEVEL_STYLE = {"info": "", "success": "success", "warning": "warning", "error": "error"}
 
 
 class PerpDeskApp(App[None]):
@@ -70,14 +92,13 @@ class PerpDeskApp(App[None]):
             wall_clock=wall_clock,
             monotonic=monotonic,
         )
+        self.heartbeat: Signal[Beat] = Signal(self, "heartbeat")
+        """Published on every refresh tick with what changed; screens follow it."""
         self.config_path = config_path
         self.autostart_feed = autostart_feed
-        self._styles: tuple[str, dict[str, str]] | None = None
-        self._main_ready = False
-        self._log_shown = 0
         self._question: Question | None = None
 
-    # ------------------------------------------------------------------ set-up
+    # ------------------------------------------------------------------ lifecycle
 
     def notify(  # type: ignore[override]
         self,
@@ -98,11 +119,6 @@ class PerpDeskApp(App[None]):
             markup=False,
         )
 
-    def toast(self, toast: Toast) -> None:
-        self.notify(
-            toast.message, title=toast.title, severity=toast.severity, timeout=toast.timeout
-        )
-
     @property
     def refresh_hz(self) -> float:
         return float(self.session.settings.ui.refresh_hz)
@@ -112,33 +128,18 @@ class PerpDeskApp(App[None]):
 
     def on_mount(self) -> None:
         self.apply_settings(self.session.settings, announce=False)
-        question = self.session.start()
+        self._question = self.session.start()
         feed = self.session.feed
         if feed is not None and self.autostart_feed:
             self._run_feed(feed)
         self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_now)
         self.set_interval(5, self.session.retry_journal)
-        self._question = question
         self.refresh_now()
 
     def on_ready(self) -> None:
+        """The first frame is up: ask what the launch could not decide alone."""
         if self._question is not None:
             self.ask(self._question, self._fresh_account_answer)
-
-    def main_ready(self) -> None:
-        """The main screen is composed: paint the first frame."""
-        self._main_ready = True
-        self.refresh_now()
-        self.main.refresh_view()
-
-    def _run_feed(self, feed: PriceSource) -> None:
-        self.run_worker(
-            feed.run(self.session), name="feed", group="feed", exclusive=True, exit_on_error=False
-        )
-
-    def ask(self, question: Question, then: Callable[[bool | None], None]) -> None:
-        """Ask a yes/no question; ``then`` gets the answer."""
-        self.push_screen(ConfirmScreen(question.title, question.body), then)
 
     def _fresh_account_answer(self, yes: bool | None) -> None:
         problem = self.session.journal_problem
@@ -180,65 +181,70 @@ class PerpDeskApp(App[None]):
         assert isinstance(screen, MainScreen)
         return screen
 
+    def _run_feed(self, feed: PriceSource) -> None:
+        self.run_worker(
+            feed.run(self.session), name="feed", group="feed", exclusive=True, exit_on_error=False
+        )
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "feed" and event.state is WorkerState.ERROR:
             message = f"The price feed stopped: {event.worker.error}"
             self.session.say(message, "error", Toast(message, severity="error", timeout=15))
             self.refresh_now()
 
-    # ------------------------------------------------------------------ refresh
+    # ------------------------------------------------------------------ the heartbeat
 
     def refresh_now(self) -> None:
-        """The heartbeat: drain the session and repaint the main screen (timer-driven, and
-        right after each action)."""
+        """The heartbeat: drain the session, pop up its toasts, publish :attr:`heartbeat`.
+        Runs at the refresh rate, and right after each action so its result shows at once."""
         beat = self.session.drain()
         for toast in self.session.take_toasts():
-            self.toast(toast)
+            self.notify(
+                toast.message, title=toast.title, severity=toast.severity, timeout=toast.timeout
+            )
         self.sub_title = safe_text(self.session.feed_title())  # details quote servers, files
-        if not self._main_ready:
-            return
-        # Shutting down, the main screen's widgets may already be gone: skip the repaint.
-        with contextlib.suppress(NoMatches):
-            main = self.main
-            self._show_log()
-            main.show_tip(self.session.tip)
-            if beat.dirty:
-                main.refresh_view()
-            self.session.focus_feed(main.selected_market())
+        self.heartbeat.publish(beat)
 
-    def _show_log(self) -> None:
-        session = self.session
-        new = session.log_count - self._log_shown
-        if new <= 0:
-            return
-        self._log_shown = session.log_count
-        lines = list(session.log)[-new:]
-        styles = self.styles_for_numbers()
-        self.main.log_widget.add_many(
-            [(line.stamp, line.text, styles.get(LEVEL_STYLE[line.level], "")) for line in lines]
+    def ask(self, question: Question, then: Callable[[bool | None], None]) -> None:
+        """Ask a yes/no question; ``then`` gets the answer."""
+        self.push_screen(ConfirmScreen(question.title, question.body), then)
+
+    # ------------------------------------------------------------------ requests from the screens
+
+    @on(OrderRequested)
+    def _order_requested(self, event: OrderRequested) -> None:
+        self.start_order(
+            event.market,
+            event.side,
+            size=event.size,
+            usd=event.usd,
+            leverage=event.leverage,
+            mode=event.mode,
         )
 
-    def styles_for_numbers(self) -> dict[str, str]:
-        """Rich styles for up/down/warning/error from the current theme."""
-        if self._styles is None or self._styles[0] != self.theme:
-            theme = self.current_theme
-            success = theme.success or "green"
-            error = theme.error or "red"
-            warning = theme.warning or "yellow"
-            styles = {
-                "up": success,
-                "down": error,
-                "success": success,
-                "error": error,
-                "warning": warning,
-            }
-            self._styles = (self.theme, styles)
-        return self._styles[1]
+    @on(CloseRequested)
+    def _close_requested(self, event: CloseRequested) -> None:
+        self.confirm_close(event.market, fraction=event.fraction, size=event.size)
 
-    def side_style(self, side: Side) -> str:
-        return self.styles_for_numbers()["up" if side is Side.LONG else "down"]
+    @on(MarginRequested)
+    def _margin_requested(self, event: MarginRequested) -> None:
+        market, sign = event.market, event.sign
 
-    # ------------------------------------------------------------------ orders
+        def done(amount: float | None) -> None:
+            if amount is not None:
+                self.session.transfer_margin(market, amount if sign > 0 else -amount)
+            self.refresh_now()
+
+        self.push_screen(MarginScreen(market, sign), done)
+
+    @on(CommandEntered)
+    def _command_entered(self, event: CommandEntered) -> None:
+        event.line.finish(self.run_command(event.command))
+
+    @on(ExportRequested)
+    def _export_requested(self, event: ExportRequested) -> None:
+        self.session.export_history(event.kind)
+        self.refresh_now()
 
     def start_order(
         self,
@@ -251,7 +257,8 @@ class PerpDeskApp(App[None]):
         mode: MarginMode | None = None,
     ) -> None:
         """Open the order form (`b` / `s`), or go straight to confirmation when the size is
-        already known (the command line). A market with no price yet opens nothing."""
+        already known (the command line); place the order once confirmed. A market with no
+        price yet opens nothing: a toast says why."""
         unpriced = self.session.no_price(self.session.engine.market(market).name)
         if unpriced is not None:
             self.notify(unpriced, title="No price yet", severity="warning", timeout=8)
@@ -259,17 +266,17 @@ class PerpDeskApp(App[None]):
         ticket = self.session.ticket(market, side, size=size, usd=usd, leverage=leverage, mode=mode)
         if size is None and usd is None:
             default = self.session.settings.trading.default_order_size
-            self.push_screen(OrderFormScreen(ticket, str(default)), self.confirm_order)
+            self.push_screen(OrderFormScreen(ticket, str(default)), self._review_order)
         else:
-            self.confirm_order(ticket)
+            self._review_order(ticket)
 
-    def confirm_order(self, ticket: OrderTicket | None) -> None:
+    def _review_order(self, ticket: OrderTicket | None) -> None:
         if ticket is None:
             return
         mode = ticket.mode or self.session.settings_mode()
-        self.push_screen(TradeConfirmScreen(ticket, mode), self.execute_order)
+        self.push_screen(TradeConfirmScreen(ticket, mode), self._place_order)
 
-    def execute_order(self, ticket: OrderTicket | None) -> None:
+    def _place_order(self, ticket: OrderTicket | None) -> None:
         if ticket is not None:
             self.session.place(ticket)
         self.refresh_now()
@@ -299,71 +306,57 @@ class PerpDeskApp(App[None]):
 
         self.ask(self.session.close_all_question(), done)
 
-    def start_margin_transfer(self, market: str, sign: int) -> None:
-        def done(amount: float | None) -> None:
-            if amount is not None:
-                self.transfer_margin(market, amount if sign > 0 else -amount)
-
-        self.push_screen(MarginScreen(market, sign), done)
-
-    def transfer_margin(self, market: str, amount: float) -> None:
-        self.session.transfer_margin(market, amount)
-        self.refresh_now()
-
-    # ------------------------------------------------------------------ command line
-
-    def run_command(self, text: str) -> str | None:
-        """Run one line from the command line; returns an error line, or None when done."""
-        from tui import commands as cmd
-
+    def run_command(self, command: Command) -> str | None:
+        """Run a parsed command line; returns why it cannot run now, or None once started."""
         session = self.session
-        try:
-            command = cmd.parse(text, list(session.engine.markets))
-        except cmd.CommandError as exc:
-            return str(exc)
-        if isinstance(command, cmd.OrderCommand):
-            if unpriced := session.no_price(command.market):
-                return unpriced
-            self.start_order(
-                command.market,
-                command.side,
-                size=command.size,
-                usd=command.notional_usd,
-                leverage=command.leverage,
-                mode=command.mode,
-            )
-        elif isinstance(command, cmd.CloseAllCommand):
-            if why := session.cannot_close_all():
-                return why
-            self.confirm_close_all()
-        elif isinstance(command, cmd.CloseCommand):
-            why = session.cannot_close(command.market, fraction=command.fraction, size=command.size)
-            if why:
-                return why
-            self.confirm_close(command.market, fraction=command.fraction, size=command.size)
-        elif isinstance(command, cmd.MarginCommand):
-            if why := session.cannot_move_margin(command.market):
-                return why
-            self.transfer_margin(command.market, command.amount)
-        else:
-            name = getattr(command, "name", "")
-            action = {
-                "help": self.action_help,
-                "settings": self.action_settings,
-                "history": self.action_history,
-                "reset": self.action_reset,
-                "scenario": self.action_scenario,
-            }.get(name)
-            if action is None:
-                return f"/{name} is not available yet."
-            action()
+        match command:
+            case OrderCommand():
+                if unpriced := session.no_price(command.market):
+                    return unpriced
+                self.start_order(
+                    command.market,
+                    command.side,
+                    size=command.size,
+                    usd=command.notional_usd,
+                    leverage=command.leverage,
+                    mode=command.mode,
+                )
+            case CloseAllCommand():
+                if why := session.cannot_close_all():
+                    return why
+                self.confirm_close_all()
+            case CloseCommand():
+                why = session.cannot_close(
+                    command.market, fraction=command.fraction, size=command.size
+                )
+                if why:
+                    return why
+                self.confirm_close(command.market, fraction=command.fraction, size=command.size)
+            case MarginCommand():
+                if why := session.cannot_move_margin(command.market):
+                    return why
+                session.transfer_margin(command.market, command.amount)
+                self.refresh_now()
+            case PlaceOrderCommand() | TpSlCommand() | CancelCommand() | OrdersCommand():
+                return f"/{command.name} is not available yet."  # the orders screen brings them
+            case SimpleCommand():
+                action = {
+                    "help": self.action_help,
+                    "settings": self.action_settings,
+                    "history": self.action_history,
+                    "reset": self.action_reset,
+                    "scenario": self.action_scenario,
+                }.get(command.name)
+                if action is None:
+                    return f"/{command.name} is not available yet."
+                action()
+            case _:
+                assert_never(command)
         return None
 
     # ------------------------------------------------------------------ app actions
 
     def action_help(self) -> None:
-        from tui import commands as cmd
-
         keys: list[tuple[str, str]] = []
         for binding in MainScreen.BINDINGS:
             assert isinstance(binding, Binding)
@@ -376,7 +369,7 @@ class PerpDeskApp(App[None]):
             ("Tab", "Switch between markets and positions"),
             ("ctrl+p", "Command palette: every action by name"),
         ]
-        self.push_screen(HelpScreen(keys, list(cmd.COMMAND_HELP)))
+        self.push_screen(HelpScreen(keys, list(COMMAND_HELP)))
 
     def action_settings(self) -> None:
         if isinstance(self.screen, SettingsScreen):

@@ -34,7 +34,7 @@ from tui.engine import (
 )
 from tui.engine.limits import MIN_SIZE
 from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size, size_decimals
-from tui.history import AccountAt, account_at
+from tui.history import AccountAt, ExportError, account_at, export_csv
 from tui.journal import Journal, JournalError, set_aside
 from tui.market import (
     MARKETS,
@@ -247,6 +247,10 @@ class Session:
             "error",
             Toast(message, title="Rejected", severity="error", timeout=8),
         )
+
+    def toast(self, toast: Toast) -> None:
+        """Pop up ``toast`` without a log line."""
+        self._toasts.append(toast)
 
     def take_toasts(self) -> list[Toast]:
         """The toasts said since the last call, oldest first."""
@@ -729,6 +733,26 @@ class Session:
                 self.engine.remove_margin(market, -amount)
         except OrderRejected as exc:
             self.reject(str(exc))
+
+    # ------------------------------------------------------------------ history
+
+    def export_dir(self) -> Path:
+        """Where history exports go: ``exports`` beside the account, else the working folder."""
+        return (self.data_dir / "exports") if self.data_dir is not None else Path.cwd()
+
+    def export_history(self, kind: str) -> Path | None:
+        """Write the ``kind`` history table (see :data:`tui.history.EXPORT_KINDS`) as CSV and
+        say where; a failure is said in a toast. Returns the file written."""
+        folder = self.export_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = export_csv(self.engine.events, folder, kind)
+        except (ExportError, OSError) as exc:
+            self.toast(Toast(str(exc), title="Export failed", severity="error", timeout=10))
+            return None
+        done = f"Exported {kind} to {path}"
+        self.say(done, toast=Toast(done, title="Export", timeout=10))
+        return path
 
     # ------------------------------------------------------------------ reading
 

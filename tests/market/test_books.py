@@ -169,7 +169,7 @@ def test_make_source_passes_the_preset_on() -> None:
 
 
 def test_the_app_applies_books_and_counts_bad_ones() -> None:
-    from tests.ui.conftest import make_app
+    from tests.ui.pilot_helpers import make_app
 
     app = make_app()
     app.session.engine.set_mark("BTC", 100_000)

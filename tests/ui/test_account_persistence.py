@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import make_app
+from tests.ui.pilot_helpers import beat, make_app
 from tui.engine import MarginMode, Side
 from tui.journal import Journal, JournalError
 from tui.screens.help import ConfirmScreen
@@ -123,15 +123,13 @@ async def test_a_failed_write_is_shown_and_trading_state_stays(tmp_path: Path) -
 
         journal._conn = Full()  # type: ignore[attr-defined]
         app.session.engine.open("BTC", Side.LONG, 0.1, 10, MarginMode.ISOLATED)
-        app.refresh_now()
-        await pilot.pause()
+        await beat(pilot)
         assert app.session.engine.position("BTC") is not None
         assert "disk is full" in app.main.log_widget.lines[0]
         assert app.main.query_one("#tip").has_class("-warning")
         journal._conn = real  # type: ignore[attr-defined]
         assert journal.flush()
-        app.refresh_now()
-        await pilot.pause()
+        await beat(pilot)
         assert app.main.log_widget.lines[0].startswith("Saved again")
     journal.close()
     again = open_journal(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.conftest import make_app
+from tests.ui.pilot_helpers import make_app
 from tui.market import ReplaySource, ScenarioSource, SimSource
 
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, TabbedContent
 
-from tests.ui.conftest import make_app
+from tests.ui.pilot_helpers import beat, make_app
 from tui.engine import MarginMode, Side
 from tui.screens.history import HistoryScreen
 from tui.screens.main import MainScreen
@@ -74,6 +74,28 @@ async def test_history_shows_every_tab_and_the_stats(tmp_path: Path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_history_follows_new_records_and_keeps_the_row_selected(tmp_path: Path) -> None:
+    app = make_app(data_dir=tmp_path / "data")
+    async with app.run_test(size=(120, 36)) as pilot:
+        some_history(app)
+        await pilot.press("h")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        fills = screen.query_one("#table-fills", DataTable)
+        fills.focus()
+        await pilot.press("down")  # the second newest fill
+        chosen = fills.coordinate_to_cell_key(fills.cursor_coordinate).row_key
+        eng = app.session.engine
+        eng.open("ETH", Side.LONG, 1, 5, CROSS)  # a new fill while history is open
+        eng.apply_funding("ETH", 0.0001)
+        await beat(pilot)
+        assert fills.row_count == 6
+        assert screen.query_one("#table-funding", DataTable).row_count == 3
+        assert fills.coordinate_to_cell_key(fills.cursor_coordinate).row_key == chosen
+        assert fills.cursor_row == 2  # the same fill, one row lower
 
 
 async def test_export_writes_the_tab_shown_to_a_path_it_names(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ import random
 from pathlib import Path
 
 from tests.fuzzing import SCALE
-from tests.ui.conftest import make_app
+from tests.ui.pilot_helpers import make_app
 from tui.app import PerpDeskApp
+from tui.commands import CommandError, parse
 from tui.engine import MarginMode, Side
 from tui.market import ReplaySource
 from tui.screens.help import ConfirmScreen
@@ -24,6 +25,15 @@ def btc_only_replay(tmp_path: Path) -> ReplaySource:
         "timestamp,symbol,price\n2026-01-01T00:00:00Z,BTC,100000\n2026-01-01T00:00:01Z,BTC,100010\n"
     )
     return ReplaySource(csv)
+
+
+def run_line(app: PerpDeskApp, line: str) -> str | None:
+    """What the command line does with ``line``: its error, or None once it ran."""
+    try:
+        command = parse(line, list(app.session.engine.markets))
+    except CommandError as exc:
+        return str(exc)
+    return app.run_command(command)
 
 
 def command_error(app: PerpDeskApp) -> str:
@@ -194,7 +204,7 @@ async def test_fuzz_hostile_command_lines_never_crash_the_app(tmp_path: Path) ->
         app.session.engine.open("SOL", Side.SHORT, 1, 5, MarginMode.ISOLATED)
         for _ in range(40 * SCALE):
             line = hostile_line(rng)
-            error = app.run_command(line)
+            error = run_line(app, line)
             await pilot.pause()
             if isinstance(app.screen, TradeConfirmScreen | ConfirmScreen):
                 await pilot.press(rng.choice(["enter", "escape"]))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.worker import Worker, WorkerState
 
-from tests.ui.conftest import make_app
+from tests.ui.pilot_helpers import make_app
 from tui.market import FeedState, FeedStatus, ReplaySource
 from tui.safe import safe_text
 from tui.screens.help import ConfirmScreen

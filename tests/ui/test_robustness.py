@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input
 
-from tests.ui.conftest import make_app
+from tests.ui.pilot_helpers import beat, make_app
 from tui.engine import MarginMode, Side
 from tui.market import SimSource
 from tui.screens.help import ConfirmScreen, MarginScreen
@@ -42,7 +43,7 @@ async def test_remove_margin_from_the_palette_on_a_cross_position_does_not_crash
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         app.session.engine.open("BTC", Side.LONG, 0.01, 10, CROSS)
-        app.refresh_now()
+        await beat(pilot)
         app.main.action_margin(-1)  # what the palette calls, bypassing check_action
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
@@ -53,7 +54,7 @@ async def test_double_enter_on_the_margin_screen_moves_margin_once() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         app.session.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
-        app.refresh_now()
+        await beat(pilot)
         await pilot.press("plus")
         await pilot.pause()
         screen = app.screen
@@ -189,3 +190,19 @@ async def test_double_enter_on_the_scenario_picker_switches_once() -> None:
         await pilot.pause(0.2)
         assert isinstance(app.screen, MainScreen) and len(app.screen_stack) == 1
         assert app.session.feed.scenario.name == "flash-crash"  # type: ignore[union-attr]
+
+
+async def test_an_error_in_a_screens_heartbeat_is_not_swallowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A Signal logs and drops a subscriber's exception; perpdesk's screens re-raise it, so a
+    # broken repaint fails loudly (in tests, and as Textual's crash report) instead of freezing.
+    def broken(self: MainScreen) -> None:
+        raise RuntimeError("repaint broke")
+
+    app = make_app()
+    with pytest.raises(RuntimeError, match="repaint broke"):
+        async with app.run_test(size=(120, 36)) as pilot:
+            monkeypatch.setattr(MainScreen, "refresh_view", broken)
+            app.session.on_mark("BTC", 100_100.0)
+            await beat(pilot)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.conftest import make_app
+from tests.ui.pilot_helpers import make_app
 from tests.ui.test_settings_screen import HAND_WRITTEN, messages, open_settings, type_into
 from tui import settings as settings_module
 from tui.screens import settings as screens_settings

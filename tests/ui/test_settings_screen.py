@@ -9,7 +9,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
-from tests.ui.conftest import make_app
+from tests.ui.pilot_helpers import make_app
 from tui.app import PerpDeskApp
 from tui.engine import MarginMode
 from tui.screens.help import ConfirmScreen

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from tests.ui.conftest import make_app, step
+from tests.ui.pilot_helpers import make_app, step
 from tui.engine import MarginMode, Side
 
 ISO = MarginMode.ISOLATED

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
-from tests.ui.conftest import make_app
+from tests.ui.pilot_helpers import beat, make_app, open_order, text_of
 from tui.engine import MarginMode, Side
 from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen, ModesScreen
 from tui.screens.main import MainScreen
@@ -17,26 +17,6 @@ from tui.settings import Settings
 
 ISO = MarginMode.ISOLATED
 CROSS = MarginMode.CROSS
-
-
-def text_of(screen, selector: str) -> str:  # type: ignore[no-untyped-def]
-    return str(screen.query_one(selector, Static).render())
-
-
-async def open_order(pilot, keys: list[str], size: str = "0.01", lev: str = "10") -> None:  # type: ignore[no-untyped-def]
-    """Press b (selected market BTC), fill the form, reach the confirmation screen."""
-    await pilot.press("b")
-    await pilot.pause()
-    form = pilot.app.screen
-    assert isinstance(form, OrderFormScreen)
-    form.query_one("#size", Input).value = size
-    form.query_one("#leverage", Input).value = lev
-    await pilot.press("enter")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, TradeConfirmScreen)
-    for key in keys:
-        await pilot.press(key)
-        await pilot.pause()
 
 
 async def test_open_isolated_from_the_keyboard() -> None:
@@ -190,7 +170,7 @@ async def test_close_selected_position_after_confirming() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         app.session.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
-        app.refresh_now()
+        await beat(pilot)
         await pilot.press("x")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -217,7 +197,7 @@ async def test_add_and_remove_isolated_margin() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         app.session.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
-        app.refresh_now()
+        await beat(pilot)
         before = app.session.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
         await pilot.press("plus")
         await pilot.pause()
@@ -244,7 +224,7 @@ async def test_a_liquidation_is_impossible_to_miss() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         app.session.engine.open("BTC", Side.LONG, 0.01, 40, ISO)
-        app.refresh_now()
+        await beat(pilot)
         assert app.main.positions_table.row_ids == ["BTC"]
         liq = app.session.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
         app.session.on_mark("BTC", liq * 0.999)
@@ -344,15 +324,14 @@ async def test_selection_and_cursor_survive_refreshes() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         for name in ("BTC", "ETH", "SOL"):
             app.session.engine.open(name, Side.LONG, 10 / app.session.engine.mark(name), 5, ISO)  # type: ignore[operator]
-        app.refresh_now()
+        await beat(pilot)
         table = app.main.positions_table
         table.focus()
         await pilot.press("down")
         assert table.selected_key() == "ETH"
         app.session.engine.close("BTC")
-        app.refresh_now()
-        await pilot.pause()
+        await beat(pilot)
         assert table.selected_key() == "ETH"
         app.session.on_mark("ETH", 3_600)
-        app.refresh_now()
+        await beat(pilot)
         assert table.selected_key() == "ETH"

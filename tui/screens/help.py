@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -10,16 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.format import fmt_money
-from tui.screens.base import OnceModal
+from tui.screens.base import Dialog
 from tui.widgets.plain import Plain
-
-if TYPE_CHECKING:
-    from tui.app import PerpDeskApp
 
 MODES_TEXT = {
     "Isolated": [
@@ -51,23 +47,20 @@ MODES_FOOTNOTE = (
 )
 
 
-class ModesScreen(ModalScreen[None]):
+class ModesScreen(Dialog[None]):
     """`?` on the confirmation screen: Isolated vs Cross, side by side."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q,enter", "close", "Close", id="modes.close"),
     ]
     DEFAULT_CSS = """
-    ModesScreen { align: center middle; }
-    ModesScreen #modes { width: 100; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1; }
+    ModesScreen #modes { width: 100; }
     ModesScreen .mode { width: 1fr; height: auto; padding: 0 1; }
     ModesScreen #modes-foot { padding: 1 0 0 0; height: auto; }
-    ModesScreen #modes-keys { color: $text-muted; }
     """
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="modes") as box:
+        with VerticalScroll(id="modes", classes="dialog") as box:
             box.border_title = "Isolated or Cross?"
             with Horizontal():
                 for name, rows in MODES_TEXT.items():
@@ -81,22 +74,20 @@ class ModesScreen(ModalScreen[None]):
                     body.add_row(table)
                     yield Plain(body, classes="mode")
             yield Plain(MODES_FOOTNOTE, id="modes-foot")
-            yield Plain("Esc: back", id="modes-keys")
+            yield Plain("Esc: back", id="modes-keys", classes="dialog-keys")
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.reply(None)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """`?`: every key of the trading screen and every command."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "close", "Close", id="help.close"),
     ]
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen #help { width: 100; max-width: 100%; height: 90%; border: thick $accent;
-        background: $surface; padding: 0 1; }
+    HelpScreen #help { width: 100; height: 90%; }
     """
 
     def __init__(self, keys: list[tuple[str, str]], commands: list[tuple[str, str]]) -> None:
@@ -115,7 +106,7 @@ class HelpScreen(ModalScreen[None]):
         commands.add_column("Does")
         for usage, text in self.command_rows:
             commands.add_row(Text(usage), Text(text))
-        with VerticalScroll(id="help") as box:
+        with VerticalScroll(id="help", classes="dialog") as box:
             box.border_title = "Help  (Esc to close)"
             yield Plain(keys)
             yield Plain("")
@@ -124,10 +115,10 @@ class HelpScreen(ModalScreen[None]):
             yield Plain(MODES_FOOTNOTE)
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.reply(None)
 
 
-class ConfirmScreen(OnceModal[bool]):
+class ConfirmScreen(Dialog[bool]):
     """A yes/no question: y or Enter confirms, n or Escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -135,10 +126,8 @@ class ConfirmScreen(OnceModal[bool]):
         Binding("n,escape", "answer(False)", "No", id="ask.no"),
     ]
     DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen #ask { width: 70; max-width: 100%; height: auto; border: thick $warning;
-        background: $surface; padding: 0 1; }
-    ConfirmScreen #ask-keys { color: $text-muted; padding: 1 0 0 0; }
+    ConfirmScreen #ask { width: 70; border: thick $warning; }
+    ConfirmScreen #ask-keys { padding: 1 0 0 0; }
     """
 
     def __init__(self, title: str, body: str) -> None:
@@ -147,27 +136,23 @@ class ConfirmScreen(OnceModal[bool]):
         self.body = body
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="ask") as box:
+        with Vertical(id="ask", classes="dialog") as box:
             box.border_title = self.title_text
             yield Plain(self.body, markup=False)
-            yield Plain("y / Enter: yes    n / Esc: no", id="ask-keys")
+            yield Plain("y / Enter: yes    n / Esc: no", id="ask-keys", classes="dialog-keys")
 
     def action_answer(self, yes: bool) -> None:
         self.reply(yes)
 
 
-class MarginScreen(OnceModal[float | None]):
+class MarginScreen(Dialog[float | None]):
     """`+` / `-`: an amount of isolated margin to add or remove."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="margin.cancel"),
     ]
     DEFAULT_CSS = """
-    MarginScreen { align: center middle; }
-    MarginScreen #margin { width: 64; max-width: 100%; height: auto; border: thick $accent;
-        background: $surface; padding: 0 1; }
-    MarginScreen #margin-error { color: $error; height: auto; }
-    MarginScreen #margin-keys { color: $text-muted; }
+    MarginScreen #margin { width: 64; }
     """
 
     def __init__(self, market: str, sign: int) -> None:
@@ -175,22 +160,18 @@ class MarginScreen(OnceModal[float | None]):
         self.market = market
         self.sign = sign
 
-    @property
-    def perp(self) -> PerpDeskApp:
-        return self.app  # type: ignore[return-value]
-
     def limit(self) -> float | None:
         """The most that can move now; None when the position is gone or not isolated."""
-        return self.perp.session.margin_limit(self.market, self.sign)
+        return self.session.margin_limit(self.market, self.sign)
 
     def compose(self) -> ComposeResult:
         verb = "Add margin to" if self.sign > 0 else "Remove margin from"
-        with Vertical(id="margin") as box:
+        with Vertical(id="margin", classes="dialog") as box:
             box.border_title = f"{verb} {self.market}"
             yield Plain("", id="margin-info")
             yield Input(placeholder="amount in USD, e.g. 200", id="amount")
-            yield Plain("", id="margin-error")
-            yield Plain("Enter: apply   Esc: cancel", id="margin-keys")
+            yield Plain("", id="margin-error", classes="dialog-error")
+            yield Plain("Enter: apply   Esc: cancel", id="margin-keys", classes="dialog-keys")
 
     def on_mount(self) -> None:
         what = "available to add" if self.sign > 0 else "removable"
@@ -217,18 +198,15 @@ class MarginScreen(OnceModal[float | None]):
         self.reply(None)
 
 
-class ScenarioScreen(OnceModal[str | None]):
+class ScenarioScreen(Dialog[str | None]):
     """/scenario: pick a named price path (or the plain simulation) to practise on."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="scenario.cancel"),
     ]
     DEFAULT_CSS = """
-    ScenarioScreen { align: center middle; }
-    ScenarioScreen #scenario { width: 100; max-width: 100%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 0 1; }
+    ScenarioScreen #scenario { width: 100; max-height: 90%; }
     ScenarioScreen OptionList { height: auto; max-height: 20; }
-    ScenarioScreen #scenario-keys { color: $text-muted; }
     """
 
     def __init__(self, choices: list[tuple[str, str]]) -> None:
@@ -236,7 +214,7 @@ class ScenarioScreen(OnceModal[str | None]):
         self.choices = choices
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="scenario") as box:
+        with Vertical(id="scenario", classes="dialog") as box:
             box.border_title = "Practise on"
             yield OptionList(
                 *(
@@ -247,6 +225,7 @@ class ScenarioScreen(OnceModal[str | None]):
             yield Plain(
                 "↑↓ choose · Enter: switch now (open positions stay) · Esc: cancel",
                 id="scenario-keys",
+                classes="dialog-keys",
             )
 
     @on(OptionList.OptionSelected)

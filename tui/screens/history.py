@@ -3,32 +3,31 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from tui.engine import Fill, FundingPayment, Liquidation
 from tui.format import fmt_leverage, fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import (
-    ExportError,
     Stats,
     closed_positions,
-    export_csv,
     format_duration,
     post_mortems,
     practice_stats,
 )
+from tui.messages import ExportRequested
+from tui.screens.base import DeskScreen
+from tui.session import Beat
 from tui.widgets.plain import Plain
-
-if TYPE_CHECKING:
-    from tui.app import PerpDeskApp
+from tui.widgets.styles import NumberStyles
 
 TABS = (
     ("fills", "Fills"),
@@ -42,7 +41,7 @@ def _when(t: float) -> str:
     return time.strftime("%m-%d %H:%M:%S", time.localtime(t))
 
 
-def _signed(x: float, styles: dict[str, str]) -> Text:
+def _signed(x: float, styles: NumberStyles) -> Text:
     return Text(
         fmt_money(x, signed=True), style=styles["up"] if x >= 0 else styles["down"], justify="right"
     )
@@ -52,8 +51,9 @@ def _right(text: str) -> Text:
     return Text(text, justify="right")
 
 
-class HistoryScreen(Screen[None]):
-    """Read-only: built from the engine's records each time it opens."""
+class HistoryScreen(DeskScreen[None]):
+    """Read-only: built from the engine's records when it opens, and again when a heartbeat
+    brings new records (a funding payment, a liquidation) while it is open."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,h", "close", "Back", id="history.close"),
@@ -73,9 +73,9 @@ class HistoryScreen(Screen[None]):
     HistoryScreen .empty { color: $text-muted; padding: 1 2; }
     """
 
-    @property
-    def perp(self) -> PerpDeskApp:
-        return self.app  # type: ignore[return-value]
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: tuple[int, int] = (0, -1)  # (engine, records) the tables were built from
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -94,10 +94,18 @@ class HistoryScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = "History  (1-4 switch tabs, e exports the one shown, Esc back)"
         self.show_history()
+        self.follow_heartbeat(self.show_beat)
+
+    def show_beat(self, beat: Beat) -> None:
+        engine = self.session.engine
+        if (id(engine), len(engine.events)) != self._shown:
+            self.show_history()
 
     def show_history(self) -> None:
-        events = list(self.perp.session.engine.events)
-        styles = self.perp.styles_for_numbers()
+        engine = self.session.engine
+        self._shown = (id(engine), len(engine.events))
+        events = list(engine.events)
+        styles = self.number_styles()
         self.query_one("#stats", Static).update(self._show_stats(events, styles))
         self._show_fills(events)
         self._show_liquidations(events, styles)
@@ -106,7 +114,7 @@ class HistoryScreen(Screen[None]):
 
     # ------------------------------------------------------------------ parts
 
-    def _show_stats(self, events: list[object], styles: dict[str, str]) -> Table:
+    def _show_stats(self, events: list[object], styles: NumberStyles) -> Table:
         """Stats by margin mode; a narrow terminal gets the short form (net funding, no
         forfeited column) so no figure is cut."""
         stats = practice_stats(events)  # type: ignore[arg-type]
@@ -159,17 +167,25 @@ class HistoryScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.query_one("#stats", Static).update(
-            self._show_stats(list(self.perp.session.engine.events), self.perp.styles_for_numbers())
+            self._show_stats(list(self.session.engine.events), self.number_styles())
         )
 
-    def _fresh_table(self, key: str, columns: list[str]) -> DataTable[object]:
+    @contextmanager
+    def _fresh_table(self, key: str, columns: list[str]) -> Iterator[DataTable[object]]:
+        """The table ``key`` emptied for refilling; afterwards the cursor is back on the row it
+        was on (rows are keyed by record), so a rebuild on a new record does not lose it."""
         table: DataTable[object] = self.query_one(f"#table-{key}", DataTable)
+        keep = None
+        if table.row_count and table.is_valid_row_index(table.cursor_row):
+            keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         table.clear(columns=True)
         table.add_columns(*columns)
-        return table
+        yield table
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep), animate=False)
 
     def _show_fills(self, events: list[object]) -> None:
-        table = self._fresh_table(
+        with self._fresh_table(
             "fills",
             [
                 "Time",
@@ -183,26 +199,27 @@ class HistoryScreen(Screen[None]):
                 "Fee",
                 "Realized PnL",
             ],
-        )
-        for e in reversed(events):
-            if isinstance(e, Fill):
-                table.add_row(
-                    _when(e.time),
-                    e.market,
-                    e.side.value.upper(),
-                    e.kind,
-                    _right(fmt_size(e.size, e.price)),
-                    _right(fmt_price(e.price)),
-                    e.mode.label,
-                    fmt_leverage(e.leverage),
-                    _right(fmt_money(e.fee)),
-                    _right(fmt_money(e.realized_pnl, signed=True))
-                    if e.kind in ("reduce", "close")
-                    else "",
-                )
+        ) as table:
+            for e in reversed(events):
+                if isinstance(e, Fill):
+                    table.add_row(
+                        _when(e.time),
+                        e.market,
+                        e.side.value.upper(),
+                        e.kind,
+                        _right(fmt_size(e.size, e.price)),
+                        _right(fmt_price(e.price)),
+                        e.mode.label,
+                        fmt_leverage(e.leverage),
+                        _right(fmt_money(e.fee)),
+                        _right(fmt_money(e.realized_pnl, signed=True))
+                        if e.kind in ("reduce", "close")
+                        else "",
+                        key=str(e.seq),
+                    )
 
-    def _show_liquidations(self, events: list[object], styles: dict[str, str]) -> None:
-        table = self._fresh_table(
+    def _show_liquidations(self, events: list[object], styles: NumberStyles) -> None:
+        with self._fresh_table(
             "liquidations",
             [
                 "Time",
@@ -216,51 +233,54 @@ class HistoryScreen(Screen[None]):
                 "Margin lost",
                 "Held for",
             ],
-        )
-        liqs = [e for e in events if isinstance(e, Liquidation)]
-        for e in reversed(liqs):
-            table.add_row(
-                _when(e.time),
-                e.market,
-                e.side.value.upper(),
-                _right(fmt_size(e.size, e.mark_price)),
-                e.mode.label,
-                fmt_leverage(e.leverage),
-                _right(fmt_price(e.entry_price, e.mark_price)),
-                _right(fmt_price(e.mark_price)),
-                Text(fmt_money(e.margin_lost), style=styles["down"], justify="right"),
-                format_duration(max(e.time - e.opened_at, 0.0)),
-            )
-        mortems = post_mortems(events, self.perp.session.engine.markets, self.perp.session.accounts)  # type: ignore[arg-type]
-        text = "\n".join(f"• {m.line}" for m in reversed(mortems))
-        self.query_one("#postmortem-text", Static).update(
-            "Post-mortems\n" + text if text else "No liquidations yet. Keep it that way."
-        )
-
-    def _show_funding(self, events: list[object], styles: dict[str, str]) -> None:
-        table = self._fresh_table(
-            "funding",
-            ["Time", "Market", "Side", "Size", "Mode", "Mark", "Rate/h", "Paid (+) / received (-)"],
-        )
-        for e in reversed(events):
-            if isinstance(e, FundingPayment):
+        ) as table:
+            liqs = [e for e in events if isinstance(e, Liquidation)]
+            for e in reversed(liqs):
                 table.add_row(
                     _when(e.time),
                     e.market,
                     e.side.value.upper(),
                     _right(fmt_size(e.size, e.mark_price)),
                     e.mode.label,
+                    fmt_leverage(e.leverage),
+                    _right(fmt_price(e.entry_price, e.mark_price)),
                     _right(fmt_price(e.mark_price)),
-                    _right(fmt_pct(e.rate, signed=True, decimals=4)),
-                    Text(
-                        fmt_money(e.payment, signed=True),
-                        justify="right",
-                        style=styles["down"] if e.payment > 0 else styles["up"],
-                    ),
+                    Text(fmt_money(e.margin_lost), style=styles["down"], justify="right"),
+                    format_duration(max(e.time - e.opened_at, 0.0)),
+                    key=str(e.seq),
                 )
+        session = self.session
+        mortems = post_mortems(events, session.engine.markets, session.accounts)  # type: ignore[arg-type]
+        text = "\n".join(f"• {m.line}" for m in reversed(mortems))
+        self.query_one("#postmortem-text", Static).update(
+            "Post-mortems\n" + text if text else "No liquidations yet. Keep it that way."
+        )
 
-    def _show_closed(self, events: list[object], styles: dict[str, str]) -> None:
-        table = self._fresh_table(
+    def _show_funding(self, events: list[object], styles: NumberStyles) -> None:
+        with self._fresh_table(
+            "funding",
+            ["Time", "Market", "Side", "Size", "Mode", "Mark", "Rate/h", "Paid (+) / received (-)"],
+        ) as table:
+            for e in reversed(events):
+                if isinstance(e, FundingPayment):
+                    table.add_row(
+                        _when(e.time),
+                        e.market,
+                        e.side.value.upper(),
+                        _right(fmt_size(e.size, e.mark_price)),
+                        e.mode.label,
+                        _right(fmt_price(e.mark_price)),
+                        _right(fmt_pct(e.rate, signed=True, decimals=4)),
+                        Text(
+                            fmt_money(e.payment, signed=True),
+                            justify="right",
+                            style=styles["down"] if e.payment > 0 else styles["up"],
+                        ),
+                        key=str(e.seq),
+                    )
+
+    def _show_closed(self, events: list[object], styles: NumberStyles) -> None:
+        with self._fresh_table(
             "closed",
             [
                 "Closed",
@@ -278,24 +298,26 @@ class HistoryScreen(Screen[None]):
                 "Held for",
                 "",
             ],
-        )
-        for c in reversed(closed_positions(events)):  # type: ignore[arg-type]
-            table.add_row(
-                _when(c.closed_at),
-                c.market,
-                c.side.value.upper(),
-                c.mode.label,
-                fmt_leverage(c.leverage),
-                _right(fmt_size(c.size, c.entry_price)),
-                _right(fmt_price(c.entry_price)),
-                _right(fmt_price(c.exit_price, c.entry_price)),
-                _signed(c.realized_pnl, styles),
-                _right(fmt_money(c.fees)),
-                _right(fmt_money(c.funding, signed=True)),
-                _signed(c.net_pnl, styles),
-                format_duration(c.duration),
-                Text("LIQUIDATED", style=styles["down"]) if c.liquidated else "",
-            )
+        ) as table:
+            closed = closed_positions(events)  # type: ignore[arg-type]
+            for n, c in reversed(list(enumerate(closed))):
+                table.add_row(
+                    _when(c.closed_at),
+                    c.market,
+                    c.side.value.upper(),
+                    c.mode.label,
+                    fmt_leverage(c.leverage),
+                    _right(fmt_size(c.size, c.entry_price)),
+                    _right(fmt_price(c.entry_price)),
+                    _right(fmt_price(c.exit_price, c.entry_price)),
+                    _signed(c.realized_pnl, styles),
+                    _right(fmt_money(c.fees)),
+                    _right(fmt_money(c.funding, signed=True)),
+                    _signed(c.net_pnl, styles),
+                    format_duration(c.duration),
+                    Text("LIQUIDATED", style=styles["down"]) if c.liquidated else "",
+                    key=str(n),  # closed positions only ever append: the n-th stays the n-th
+                )
 
     # ------------------------------------------------------------------ actions
 
@@ -305,20 +327,6 @@ class HistoryScreen(Screen[None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
-    def export_dir(self) -> Path:
-        base = self.perp.session.data_dir
-        return (base / "exports") if base is not None else Path.cwd()
-
     def action_export(self) -> None:
         active = self.query_one(TabbedContent).active or "tab-fills"
-        kind = active.removeprefix("tab-")
-        folder = self.export_dir()
-        try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path = export_csv(self.perp.session.engine.events, folder, kind)
-        except (ExportError, OSError) as exc:
-            self.notify(str(exc), title="Export failed", severity="error", timeout=10)
-            return
-        self.perp.session.say(f"Exported {kind} to {path}")
-        self.perp.refresh_now()
-        self.notify(f"Exported {kind} to {path}", title="Export", timeout=10)
+        self.post_message(ExportRequested(active.removeprefix("tab-")))

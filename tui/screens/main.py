@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.screen import Screen
-from textual.suggester import Suggester
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.engine import MarginMode, PositionView, Side
 from tui.format import (
@@ -24,14 +21,15 @@ from tui.format import (
     fmt_rate,
     fmt_size,
 )
-from tui.session import Tip
+from tui.messages import CloseRequested, MarginRequested, OrderRequested
+from tui.screens.base import DeskScreen
+from tui.session import Beat, Tip
 from tui.widgets.account import AccountStrip
+from tui.widgets.command_line import CommandLine
 from tui.widgets.eventlog import EventLog
 from tui.widgets.live_table import Cell, Column, LiveTable
 from tui.widgets.plain import Plain
-
-if TYPE_CHECKING:
-    from tui.app import PerpDeskApp
+from tui.widgets.styles import NumberStyles, side_style
 
 WATCH_COLUMNS: list[Column] = [
     ("market", "Market", 6, "left"),
@@ -62,22 +60,9 @@ WIDE = 110  # below this many columns, tables show their narrow column sets
 FLASH_SECONDS = 0.6
 
 
-class CommandSuggester(Suggester):
-    """Greyed-out completion of commands and market symbols (→ accepts it)."""
-
-    def __init__(self, markets: Iterable[str]) -> None:
-        super().__init__(use_cache=False, case_sensitive=False)
-        self.markets = list(markets)
-
-    async def get_suggestion(self, value: str) -> str | None:
-        from tui.commands import complete
-
-        found = complete(value, self.markets)
-        return found[0] if found else None
-
-
-class MainScreen(Screen[None]):
-    """Where the trader lives. Widgets only display what the app hands them."""
+class MainScreen(DeskScreen[None]):
+    """Where the trader lives. Widgets only display what the session holds; what the trader
+    asks for goes up as a message (:mod:`tui.messages`)."""
 
     # Footer order is importance order: a narrow terminal cuts the Footer from the right.
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -108,13 +93,6 @@ class MainScreen(Screen[None]):
     MainScreen #positions { height: 40%; min-height: 5; }
     MainScreen .box { border: round $panel-lighten-2; border-title-color: $text-muted; }
     MainScreen .box:focus-within { border: round $accent; border-title-color: $accent; }
-    MainScreen #command-box { height: auto; display: none; }
-    MainScreen #command-box.-open { display: block; }
-    MainScreen #command-error { color: $error; padding: 0 1; height: auto; }
-    MainScreen #command-error.-empty { display: none; }
-    MainScreen #command-line { height: 1; background: $boost; }
-    MainScreen #command-prompt { width: 2; padding: 0 0 0 1; color: $accent; text-style: bold; }
-    MainScreen #command { border: none; height: 1; padding: 0 1 0 0; background: $boost; }
     MainScreen #tip { height: auto; padding: 0 1; color: $text-muted; }
     MainScreen #tip.-hidden { display: none; }
     MainScreen #tip.-warning { color: $error; text-style: bold; }
@@ -127,10 +105,6 @@ class MainScreen(Screen[None]):
         self._held: tuple[tuple[str, MarginMode], ...] = ()
         self._tip: Tip | None = None
 
-    @property
-    def perp(self) -> PerpDeskApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield AccountStrip(id="account")
@@ -142,26 +116,26 @@ class MainScreen(Screen[None]):
             yield watch
             with Vertical(id="log-box", classes="box") as box:
                 box.border_title = "Event log"
-                yield EventLog(id="log")
+                yield EventLog(self.session, id="log")
         positions = LiveTable(POSITION_COLUMNS, id="positions")
         positions.add_class("box")
         positions.border_title = "Positions"
         yield positions
-        with Vertical(id="command-box"):
-            yield Plain("", id="command-error", classes="-empty")
-            with Horizontal(id="command-line"):
-                yield Plain("/", id="command-prompt")
-                yield Input(
-                    placeholder="long btc 0.1 10x iso   (Enter to run, Esc to close, /help)",
-                    id="command",
-                    select_on_focus=False,  # focus can land after fast typing: keep the text
-                    suggester=CommandSuggester(self.perp.session.engine.markets),
-                )
+        yield CommandLine(lambda: self.session.engine.markets, id="command-box")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#watchlist", LiveTable).focus()
-        self.perp.main_ready()
+        self.watchlist.focus()
+        self.follow_heartbeat(self.show_beat)
+        self.show_beat(Beat(dirty=True))  # the first frame, from what the session holds now
+
+    def show_beat(self, beat: Beat) -> None:
+        """Show what changed: figures when the beat says so, new log lines, the tip."""
+        self.log_widget.sync()
+        self.show_tip(self.session.tip)
+        if beat.dirty:
+            self.refresh_view()
+        self.session.focus_feed(self.selected_market())  # a live feed subscribes to its books
 
     # ------------------------------------------------------------------ selection
 
@@ -177,6 +151,10 @@ class MainScreen(Screen[None]):
     def log_widget(self) -> EventLog:
         return self.query_one("#log", EventLog)
 
+    @property
+    def command_line(self) -> CommandLine:
+        return self.query_one("#command-box", CommandLine)
+
     def selected_market(self) -> str | None:
         """The market under the cursor of the table that has (or last had) focus."""
         if self.focused is self.positions_table:
@@ -187,7 +165,7 @@ class MainScreen(Screen[None]):
         market = self.selected_market()
         if market is None:
             return None
-        return self.perp.session.engine.position(market)
+        return self.session.position(market)
 
     @on(DataTable.RowHighlighted)
     def _selection_moved(self) -> None:
@@ -213,17 +191,17 @@ class MainScreen(Screen[None]):
     def action_buy(self) -> None:
         market = self.selected_market()
         if market and self.check_action("buy", ()):
-            self.perp.start_order(market, Side.LONG)
+            self.post_message(OrderRequested(market, Side.LONG))
 
     def action_sell(self) -> None:
         market = self.selected_market()
         if market and self.check_action("sell", ()):
-            self.perp.start_order(market, Side.SHORT)
+            self.post_message(OrderRequested(market, Side.SHORT))
 
     def action_close_position(self) -> None:
         pos = self.selected_position()
         if pos is not None:
-            self.perp.confirm_close(pos.market)
+            self.post_message(CloseRequested(pos.market))
         else:
             self.notify("Select an open position first (Tab moves to the positions table).")
 
@@ -237,7 +215,7 @@ class MainScreen(Screen[None]):
                 "there is no margin of its own to move."
             )
         else:
-            self.perp.start_margin_transfer(pos.market, sign)
+            self.post_message(MarginRequested(pos.market, sign))
 
     def action_cursor(self, step: int) -> None:
         table = self.focused if isinstance(self.focused, LiveTable) else self.watchlist
@@ -247,41 +225,14 @@ class MainScreen(Screen[None]):
             table.action_cursor_up()
 
     def action_command(self) -> None:
-        box = self.query_one("#command-box")
-        box.add_class("-open")
-        box.display = True
-        # Focus now, not after a refresh: keys typed right after "/" belong to the input.
-        self.set_focus(self.query_one("#command", Input))
+        self.command_line.open()
 
     def action_hide_command(self) -> None:
-        self.hide_command()
+        self.command_line.close()
 
-    def hide_command(self) -> None:
-        box = self.query_one("#command-box")
-        box.remove_class("-open")
-        box.display = False
-        self.show_command_error("")
-        self.query_one("#command", Input).value = ""
+    @on(CommandLine.Closed)
+    def _command_closed(self) -> None:
         self.watchlist.focus()
-
-    def show_command_error(self, message: str) -> None:
-        error = self.query_one("#command-error", Static)
-        error.update(message)
-        error.set_class(not message, "-empty")
-
-    @on(Input.Submitted, "#command")
-    def _command_submitted(self, event: Input.Submitted) -> None:
-        if event.value != event.input.value:
-            return  # a second Enter from the same read: the line already ran and was cleared
-        text = event.value.strip()
-        if not text:
-            self.hide_command()
-            return
-        error = self.perp.run_command(text)
-        if error:
-            self.show_command_error(error)
-        else:
-            self.hide_command()
 
     def show_tip(self, tip: Tip | None) -> None:
         """A line above the tables: the first-run tip, or a standing warning."""
@@ -309,13 +260,12 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ refresh
 
     def refresh_view(self) -> None:
-        """Repaint from engine state (called by the app's refresh timer)."""
-        app = self.perp
-        eng = app.session.engine
-        styles = app.styles_for_numbers()
-        now = app.session.monotonic()
+        """Repaint the figures from the session (on the heartbeat, when they changed)."""
+        eng = self.session.engine
+        styles = self.number_styles()
+        now = self.session.monotonic()
         positions = eng.positions()
-        with app.batch_update():
+        with self.app.batch_update():
             self.query_one(AccountStrip).show(eng.account, styles, narrow=self.size.width < WIDE)
             self.watchlist.sync(self._watch_rows(now, styles))
             self.positions_table.sync(self._position_rows(positions, styles))
@@ -324,8 +274,8 @@ class MainScreen(Screen[None]):
             self._held = held
             self.refresh_bindings()
 
-    def _watch_rows(self, now: float, styles: dict[str, str]) -> dict[str, list[Cell]]:
-        session = self.perp.session
+    def _watch_rows(self, now: float, styles: NumberStyles) -> dict[str, list[Cell]]:
+        session = self.session
         eng = session.engine
         marks = eng.marks
         rows: dict[str, list[Cell]] = {}
@@ -365,7 +315,7 @@ class MainScreen(Screen[None]):
         return rows
 
     def _position_rows(
-        self, positions: list[PositionView], styles: dict[str, str]
+        self, positions: list[PositionView], styles: NumberStyles
     ) -> dict[str, list[Cell]]:
         rows: dict[str, list[Cell]] = {}
         for p in positions:
@@ -376,10 +326,9 @@ class MainScreen(Screen[None]):
                 dist_style = (
                     styles["error"] if dist < 0.03 else styles["warning"] if dist < 0.10 else ""
                 )
-            side_style = styles["up"] if p.side is Side.LONG else styles["down"]
             rows[p.market] = [
                 p.market,
-                (p.side.value.upper(), side_style),
+                (p.side.value.upper(), side_style(styles, p.side)),
                 fmt_size(p.size, p.mark_price),
                 fmt_price(p.entry_price, p.mark_price),
                 fmt_price(p.mark_price),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.console import Group
 from rich.table import Table
@@ -26,12 +26,10 @@ from tui.format import (
     parse_amount,
     parse_leverage,
 )
-from tui.screens.base import OnceModal
+from tui.screens.base import Dialog
 from tui.session import OrderTicket
 from tui.widgets.plain import Plain
-
-if TYPE_CHECKING:
-    from tui.app import PerpDeskApp
+from tui.widgets.styles import side_style
 
 LOCKED_MESSAGE = (
     "You cannot change the margin mode on an existing open position. "
@@ -39,7 +37,7 @@ LOCKED_MESSAGE = (
 )
 
 
-class OrderFormScreen(OnceModal[OrderTicket | None]):
+class OrderFormScreen(Dialog[OrderTicket | None]):
     """`b` / `s`: size (or `$` notional) and leverage. Enter continues, Escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -47,16 +45,13 @@ class OrderFormScreen(OnceModal[OrderTicket | None]):
     ]
 
     DEFAULT_CSS = """
-    OrderFormScreen { align: center middle; }
-    OrderFormScreen #form { width: 60; max-width: 100%; height: auto; border: thick $accent;
-        background: $surface; padding: 0 1; }
+    OrderFormScreen #form { width: 60; }
     OrderFormScreen .row { height: auto; }
     OrderFormScreen .row Label { width: 12; padding: 1 0 0 0; }
     OrderFormScreen .row Input { width: 1fr; }
     OrderFormScreen #form-title { text-style: bold; padding: 0 0 1 0; }
     OrderFormScreen #form-estimate { color: $text-muted; height: auto; }
-    OrderFormScreen #form-error { color: $error; height: auto; }
-    OrderFormScreen #form-keys { color: $text-muted; padding: 1 0 0 0; }
+    OrderFormScreen #form-keys { padding: 1 0 0 0; }
     """
 
     def __init__(self, ticket: OrderTicket, default_size: str) -> None:
@@ -64,15 +59,11 @@ class OrderFormScreen(OnceModal[OrderTicket | None]):
         self.ticket = ticket
         self.default_size = default_size
 
-    @property
-    def perp(self) -> PerpDeskApp:
-        return self.app  # type: ignore[return-value]
-
     def compose(self) -> ComposeResult:
         t = self.ticket
-        market = self.perp.session.engine.market(t.market)
+        market = self.session.engine.market(t.market)
         side = "LONG" if t.side is Side.LONG else "SHORT"
-        with Vertical(id="form"):
+        with Vertical(id="form", classes="dialog"):
             yield Plain(
                 f"{side} {t.market}  ·  max leverage {fmt_leverage(market.max_leverage)}",
                 id="form-title",
@@ -84,8 +75,10 @@ class OrderFormScreen(OnceModal[OrderTicket | None]):
                 yield Label("Leverage")
                 yield Input(f"{t.leverage:g}", placeholder="10", id="leverage")
             yield Plain("", id="form-estimate")
-            yield Plain("", id="form-error")
-            yield Plain("Enter: review the order   Esc: cancel", id="form-keys")
+            yield Plain("", id="form-error", classes="dialog-error")
+            yield Plain(
+                "Enter: review the order   Esc: cancel", id="form-keys", classes="dialog-keys"
+            )
 
     def on_mount(self) -> None:
         size = self.query_one("#size", Input)
@@ -103,14 +96,14 @@ class OrderFormScreen(OnceModal[OrderTicket | None]):
             error.update(text)
             return
         error.update("")
-        mark = self.perp.session.engine.mark(self.ticket.market)
+        mark = self.session.engine.mark(self.ticket.market)
         size = text.resolved_size(mark)
         if size is None or mark is None:
             estimate.update("No price yet.")
             return
         # The engine's own figures (an add uses the position's leverage, fills may slip).
-        mode = self.perp.session.default_mode(self.ticket.market)
-        p = self.perp.session.engine.preview(text.market, text.side, size, text.leverage, mode)
+        mode = self.session.default_mode(self.ticket.market)
+        p = self.session.engine.preview(text.market, text.side, size, text.leverage, mode)
         estimate.update(
             f"≈ {fmt_size(size, mark)} {self.ticket.market} · notional {fmt_money(p.notional)} · "
             f"margin {fmt_money(p.margin_required)} at mark {fmt_price(mark)}"
@@ -118,7 +111,7 @@ class OrderFormScreen(OnceModal[OrderTicket | None]):
 
     def _read(self) -> OrderTicket | str:
         """The ticket the inputs describe, or a message saying what to fix."""
-        market = self.perp.session.engine.market(self.ticket.market)
+        market = self.session.engine.market(self.ticket.market)
         try:
             amount, usd = parse_amount(self.query_one("#size", Input).value)
         except ValueError as exc:
@@ -151,7 +144,7 @@ class OrderFormScreen(OnceModal[OrderTicket | None]):
         self.reply(None)
 
 
-class TradeConfirmScreen(OnceModal[OrderTicket | None]):
+class TradeConfirmScreen(Dialog[OrderTicket | None]):
     """Review an order in both margin modes side by side, pick one, confirm or cancel."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -164,9 +157,7 @@ class TradeConfirmScreen(OnceModal[OrderTicket | None]):
     ]
 
     DEFAULT_CSS = """
-    TradeConfirmScreen { align: center middle; }
-    TradeConfirmScreen #confirm { width: 96; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1; }
+    TradeConfirmScreen #confirm { width: 96; }
     TradeConfirmScreen #summary { height: auto; }
     TradeConfirmScreen #toggle { height: auto; padding: 1 0 0 0; }
     TradeConfirmScreen #panels { height: auto; }
@@ -175,7 +166,7 @@ class TradeConfirmScreen(OnceModal[OrderTicket | None]):
     TradeConfirmScreen .panel.-selected { border: heavy $accent; color: $text; }
     TradeConfirmScreen #notice { height: auto; color: $warning; }
     TradeConfirmScreen #notice.-error { color: $error; }
-    TradeConfirmScreen #confirm-keys { color: $text-muted; height: auto; }
+    TradeConfirmScreen #confirm-keys { height: auto; }
     """
 
     def __init__(self, ticket: OrderTicket, default_mode: MarginMode) -> None:
@@ -187,12 +178,8 @@ class TradeConfirmScreen(OnceModal[OrderTicket | None]):
         self._last: tuple[object, ...] | None = None
 
     @property
-    def perp(self) -> PerpDeskApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def engine(self) -> PaperEngine:
-        return self.perp.session.engine
+        return self.session.engine
 
     @property
     def locked_mode(self) -> MarginMode | None:
@@ -200,7 +187,7 @@ class TradeConfirmScreen(OnceModal[OrderTicket | None]):
         return pos.mode if pos is not None else None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm") as box:
+        with Vertical(id="confirm", classes="dialog") as box:
             box.border_title = "Confirm order"
             yield Plain("", id="summary")
             yield Plain("", id="toggle")
@@ -211,6 +198,7 @@ class TradeConfirmScreen(OnceModal[OrderTicket | None]):
             yield Plain(
                 "Enter/y confirm · Esc/n cancel · Tab/←→/m switch mode · i/c pick · ? explain",
                 id="confirm-keys",
+                classes="dialog-keys",
             )
 
     def on_mount(self) -> None:
@@ -219,7 +207,7 @@ class TradeConfirmScreen(OnceModal[OrderTicket | None]):
             self.margin_mode = locked
         self._opened_with = self._position_key()
         self.update_view()
-        self.set_interval(1 / self.perp.refresh_hz, self.update_view)
+        self.follow_heartbeat(lambda _beat: self.update_view())
         # Keys read before the screen was ever painted (a double Enter on the order form)
         # must not confirm an order nobody has seen.
         self.call_after_refresh(self._arm)
@@ -293,7 +281,7 @@ class TradeConfirmScreen(OnceModal[OrderTicket | None]):
         grid = Table.grid(padding=(0, 2))
         for _ in range(4):
             grid.add_column()
-        side = Text(t.side.value.upper(), style="bold " + self.perp.side_style(t.side))
+        side = Text(t.side.value.upper(), style="bold " + side_style(self.number_styles(), t.side))
         mark = p.mark_price
         size = fmt_size(p.size, mark) if math.isfinite(p.size) else DASH
         title = Text.assemble(side, " ", (t.market, "bold"), f"  {size} {t.market}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from rich.text import Text
 from textual import on
@@ -25,7 +25,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, OptionList, Select, Static
 
-from tui.screens.base import OnceModal
+from tui.screens.base import Dialog
 from tui.screens.help import ConfirmScreen
 from tui.settings import (
     LARGE_CONFIG_BYTES,
@@ -40,9 +40,6 @@ from tui.settings import (
     save_changes,
 )
 from tui.widgets.plain import Plain
-
-if TYPE_CHECKING:
-    from tui.app import PerpDeskApp
 
 SUBTITLE = "ctrl+s save · Esc discard"
 NEXT_LAUNCH = "Applies from the next launch."
@@ -221,7 +218,7 @@ class ModeToggle(Widget, can_focus=True):
         self.value = value
 
 
-class SettingsScreen(OnceModal[Settings | None]):
+class SettingsScreen(Dialog[Settings | None]):
     """Edit the settings. Dismisses with the new settings once saved (or once a save failed:
     they still apply for this session), or None when discarded."""
 
@@ -230,9 +227,7 @@ class SettingsScreen(OnceModal[Settings | None]):
         Binding("escape", "cancel", "Discard", id="settings.cancel"),
     ]
     DEFAULT_CSS = """
-    SettingsScreen { align: center middle; }
-    SettingsScreen #settings { width: 110; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1; }
+    SettingsScreen #settings { width: 110; }
     SettingsScreen #settings-path { color: $text-muted; height: auto; }
     SettingsScreen .section { text-style: bold; color: $accent; margin: 1 0 0 0; }
     SettingsScreen .row { height: auto; }
@@ -255,14 +250,10 @@ class SettingsScreen(OnceModal[Settings | None]):
         self._themes: list[str] = []
         self.saving = False  # a large file is being saved in a thread
 
-    @property
-    def perp(self) -> PerpDeskApp:
-        return self.app  # type: ignore[return-value]
-
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="settings") as box:
+        with VerticalScroll(id="settings", classes="dialog") as box:
             box.can_focus = False  # Tab goes from field to field; focusing a field scrolls
             box.border_title = "Settings"
             box.border_subtitle = SUBTITLE
@@ -454,24 +445,24 @@ class SettingsScreen(OnceModal[Settings | None]):
         self.query_one("#settings").border_subtitle = SUBTITLE
         path = self.config_file
         if isinstance(outcome, SettingsChangedError):  # keep the form: the user decides
-            self.perp.session.say(str(outcome), "error")
+            self.session.say(str(outcome), "error")
             self.notify(str(outcome), title="Settings not saved", severity="error", timeout=15)
             return
         if isinstance(outcome, SettingsSaveError):
             text = f"{outcome} Your changes apply until you quit."
-            self.perp.session.say(text, "error")
+            self.session.say(text, "error")
             self.notify(
                 text, title="Settings not saved", severity="error", timeout=15, markup=False
             )
             self.reply(settings)
             return
-        self.perp.session.say(f"Settings saved to {path}.")
+        self.session.say(f"Settings saved to {path}.")
         saved = f"Saved to {path}."
         for when, labels in later.items():
             saved += f" {', '.join(labels)}: from {when}."
         self.notify(saved, title="Settings", markup=False)
         for message in outcome.messages:
-            self.perp.session.say(message, "warning")
+            self.session.say(message, "warning")
             self.notify(message, title="Settings", severity="warning", timeout=15, markup=False)
         self.reply(outcome.settings)
 

@@ -1,0 +1,65 @@
+"""What screens ask for: typed messages that bubble up to the app, which handles each in one
+place (``PerpDeskApp``, the "requests from the screens" section).
+
+A screen says what the trader wants (``OrderRequested("BTC", Side.LONG)``); the app runs the
+flow (order form, confirmation, the session's call) and the next heartbeat shows the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+from tui.commands import Command
+from tui.engine import MarginMode, Side
+
+if TYPE_CHECKING:
+    from tui.widgets.command_line import CommandLine
+
+
+@dataclass
+class OrderRequested(Message):
+    """Open, add to, reduce or flip a position in ``market``. Without a size the order form
+    asks for one; with one (``size`` coins or ``usd`` notional) the confirmation comes next."""
+
+    market: str
+    side: Side
+    size: float | None = None
+    usd: float | None = None
+    leverage: float | None = None
+    mode: MarginMode | None = None
+
+
+@dataclass
+class CloseRequested(Message):
+    """Close ``fraction`` of the position in ``market`` (or ``size`` coins), asking first."""
+
+    market: str
+    fraction: float = 1.0
+    size: float | None = None
+
+
+@dataclass
+class MarginRequested(Message):
+    """Move isolated margin on ``market``: ask how much to add (``sign`` 1) or remove (-1)."""
+
+    market: str
+    sign: int
+
+
+@dataclass
+class CommandEntered(Message):
+    """A command line that parsed. The handler runs it and answers the line with
+    :meth:`CommandLine.finish` (an error to show, or ``None`` to close it)."""
+
+    command: Command
+    line: CommandLine
+
+
+@dataclass
+class ExportRequested(Message):
+    """Write one history table (``fills``, ``liquidations``, ``funding``, ``closed``) to CSV."""
+
+    kind: str
