@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import ClassVar, assert_never
 
 from rich.text import Text
 from textual import on
 from textual.app import App, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
+from tui import actions
 from tui.commands import (
-    COMMAND_HELP,
     CancelCommand,
     CloseAllCommand,
     CloseCommand,
@@ -48,6 +49,7 @@ from tui.messages import (
     OrderRequested,
 )
 from tui.safe import safe_text
+from tui.screens.base import invoke
 from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import OrderFormScreen, TradeConfirmScreen
@@ -339,17 +341,11 @@ class PerpDeskApp(App[None]):
                 self.refresh_now()
             case PlaceOrderCommand() | TpSlCommand() | CancelCommand() | OrdersCommand():
                 return f"/{command.name} is not available yet."  # the orders screen brings them
-            case SimpleCommand():
-                action = {
-                    "help": self.action_help,
-                    "settings": self.action_settings,
-                    "history": self.action_history,
-                    "reset": self.action_reset,
-                    "scenario": self.action_scenario,
-                }.get(command.name)
-                if action is None:
+            case SimpleCommand():  # the action table says what each simple word does
+                action = actions.BY_COMMAND.get(command.name)
+                if action is None or action.action is None:
                     return f"/{command.name} is not available yet."
-                action()
+                invoke(self if action.on_app else self.main, action)
             case _:
                 assert_never(command)
         return None
@@ -357,19 +353,7 @@ class PerpDeskApp(App[None]):
     # ------------------------------------------------------------------ app actions
 
     def action_help(self) -> None:
-        keys: list[tuple[str, str]] = []
-        for binding in MainScreen.BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.action == "hide_command":
-                continue
-            key = self.get_key_display(binding)
-            keys.append((key, binding.description))
-        keys += [
-            ("↑ ↓", "Move the selection"),
-            ("Tab", "Switch between markets and positions"),
-            ("ctrl+p", "Command palette: every action by name"),
-        ]
-        self.push_screen(HelpScreen(keys, list(COMMAND_HELP)))
+        self.push_screen(HelpScreen())
 
     def action_settings(self) -> None:
         if isinstance(self.screen, SettingsScreen):
@@ -433,24 +417,14 @@ class PerpDeskApp(App[None]):
         self.refresh_now()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's own commands, then every action of the table with a palette entry: the
+        app's everywhere, the trading screen's on it."""
         yield from super().get_system_commands(screen)
-        if isinstance(screen, MainScreen):
-            yield SystemCommand("Long", "Open a long on the selected market", screen.action_buy)
-            yield SystemCommand("Short", "Open a short on the selected market", screen.action_sell)
-            yield SystemCommand(
-                "Close position", "Close the selected position", screen.action_close_position
-            )
-            yield SystemCommand(
-                "Add margin",
-                "Add isolated margin to the selected position",
-                lambda: screen.action_margin(1),
-            )
-            yield SystemCommand(
-                "Remove margin",
-                "Remove isolated margin from the selected position",
-                lambda: screen.action_margin(-1),
-            )
-            yield SystemCommand("Command line", "Type a trade command", screen.action_command)
-        yield SystemCommand("Settings", "Edit perpdesk's settings", self.action_settings)
-        yield SystemCommand("History", "Fills, liquidations, funding, stats", self.action_history)
-        yield SystemCommand("Help", "Every key and command", self.action_help)
+        for action in actions.ACTIONS:
+            if action.palette is None:
+                continue
+            title, help_text = action.palette
+            if action.on_app:
+                yield SystemCommand(title, help_text, partial(invoke, self, action))
+            elif isinstance(screen, MainScreen):
+                yield SystemCommand(title, help_text, partial(invoke, screen, action))

@@ -53,6 +53,7 @@ import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from tui import actions
 from tui.engine.models import InvalidInput, MarginMode, OrderType, Side
 
 __all__ = [
@@ -205,20 +206,25 @@ Command = (
 
 # --------------------------------------------------------------------------- command table
 
+_ORDER_COMMANDS: tuple[str, ...] = ("tp", "sl", "cancel", "orders")
+_WITH_ARGUMENTS: tuple[str, ...] = ("long", "short", "close", "margin", *_ORDER_COMMANDS)
+"""Command words with a grammar of their own (below); every other command word in the action
+table (:data:`tui.actions.ACTIONS`) takes no arguments."""
+
 SIMPLE_COMMANDS: dict[str, str] = {
-    "settings": "Open the settings.",
-    "help": "List the commands and keys (also /?).",
-    "history": "Show the trade history.",
-    "reset": "Start over with a fresh paper account.",
-    "scenario": "Pick a practice scenario (flash-crash, short-squeeze, ...) or plain simulation.",
+    word: a.usage[0][1] if a.usage else a.description
+    for a in actions.ACTIONS
+    for word in a.commands
+    if word not in _WITH_ARGUMENTS
 }
-"""Commands that take no arguments, with their help line. Add a name here and ``parse``,
-``complete`` and :data:`COMMAND_HELP` know it; the app then handles ``SimpleCommand(name)``."""
+"""Commands that take no arguments, with their help line, from the action table: give an
+action a command word and ``parse``, ``complete`` and :data:`COMMAND_HELP` know it; the app
+runs that action for ``SimpleCommand(name)``."""
 
 _SIDES: dict[str, Side] = {"long": Side.LONG, "short": Side.SHORT}
 _ALIASES: dict[str, str] = {"buy": "long", "sell": "short", "?": "help"}
-_ORDER_COMMANDS: tuple[str, ...] = ("tp", "sl", "cancel", "orders")
 _PRIMARY: tuple[str, ...] = ("long", "short", "close", "margin", *SIMPLE_COMMANDS, *_ORDER_COMMANDS)
+"""Every command word in completion order: the everyday four, the simple ones, the rest."""
 _SUGGESTED: tuple[str, ...] = ("long", "short", "close", "margin", "settings", "help")
 
 _MODES: dict[str, MarginMode] = {
@@ -227,48 +233,7 @@ _MODES: dict[str, MarginMode] = {
     "cross": MarginMode.CROSS,
 }
 
-COMMAND_HELP: list[tuple[str, str]] = [
-    (
-        "/long MARKET SIZE [10x] [iso|cross]",
-        "Buy: open or add to a long. SIZE in coins (0.1) or USD ($500). Also /buy.",
-    ),
-    (
-        "/short MARKET SIZE [10x] [iso|cross]",
-        "Sell: open or add to a short. SIZE in coins (0.1) or USD ($500). Also /sell.",
-    ),
-    ("/close MARKET", "Close the whole position."),
-    ("/close MARKET 50%", "Close part of the position, by percentage."),
-    ("/close MARKET 0.05", "Close part of the position, by size in coins."),
-    ("/close all", "Close every open position."),
-    ("/margin MARKET +200", "Add USD margin to an isolated position (a bare 200 adds too)."),
-    ("/margin MARKET -100", "Remove USD margin from an isolated position."),
-    (
-        "/long MARKET SIZE [10x] @PRICE",
-        "Limit order: rests at PRICE (fills now if the mark is already there); add post to "
-        "only ever rest.",
-    ),
-    (
-        "/short MARKET SIZE [10x] stop PRICE",
-        "Stop market order: becomes a market order when the mark reaches PRICE.",
-    ),
-    (
-        "/short MARKET SIZE [10x] take PRICE",
-        "Take-profit market order: becomes a market order when the mark reaches PRICE.",
-    ),
-    (
-        "/long MARKET SIZE [10x] tp PRICE sl PRICE",
-        "Give the position a take-profit and/or stop-loss when this order fills.",
-    ),
-    ("/short MARKET SIZE @PRICE ro", "Reduce-only: the order only ever shrinks the position."),
-    ("/tp MARKET PRICE", "Set the position's take-profit (closes all of it at PRICE)."),
-    ("/sl MARKET PRICE", "Set the position's stop-loss (closes all of it at PRICE)."),
-    ("/tp MARKET off", "Remove the position's take-profit (/sl MARKET off: its stop-loss)."),
-    ("/cancel ID", "Cancel one order by its number (12 or #12)."),
-    ("/cancel MARKET", "Cancel every open order in a market."),
-    ("/cancel all", "Cancel every open order."),
-    ("/orders [MARKET]", "Show the open orders (of one market)."),
-    *((f"/{name}", text) for name, text in SIMPLE_COMMANDS.items()),
-]
+COMMAND_HELP: tuple[tuple[str, str], ...] = actions.COMMAND_HELP
 """(usage, one-line description) for the help screen, one entry per command form."""
 
 # --------------------------------------------------------------------------- tokens & numbers

@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from textual.actions import parse
 from textual.app import App
+from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
 
+from tui.actions import Action
 from tui.session import Beat, Session
 from tui.widgets.styles import NumberStyles, number_styles
 
@@ -39,6 +43,27 @@ def desk(app: App[Any]) -> Desk:
     if not isinstance(app, Desk):
         raise TypeError(f"{type(app).__name__} is not a perpdesk app: it has no session")
     return app
+
+
+def binding_of(action: Action) -> Binding:
+    """The key binding of a keyed action in the table (its id lets ``[keymap]`` remap it)."""
+    assert action.key is not None and action.action is not None, f"{action.id} has no key"
+    return Binding(
+        action.key,
+        action.action,
+        action.description,
+        show=action.footer is not None,
+        id=action.id,
+    )
+
+
+def invoke(target: DOMNode, action: Action) -> None:
+    """Run ``action``'s handler on ``target`` now, with its parameters (``margin(1)``). Unlike a
+    key, this does not ask ``check_action`` first: the handler says why when it does not
+    apply (the command palette and the command line call actions this way)."""
+    assert action.action is not None, f"{action.id} runs from the command line only"
+    _, name, params = parse(action.action)
+    getattr(target, f"action_{name}")(*params)
 
 
 class DeskScreen(Screen[T]):

@@ -13,8 +13,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui import actions
 from tui.format import fmt_money
-from tui.screens.base import Dialog
+from tui.screens.base import Dialog, binding_of
 from tui.widgets.plain import Plain
 
 MODES_TEXT = {
@@ -81,7 +82,7 @@ class ModesScreen(Dialog[None]):
 
 
 class HelpScreen(Dialog[None]):
-    """`?`: every key of the trading screen and every command."""
+    """`?`: every key of the trading screen and every command, from the action table."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "close", "Close", id="help.close"),
@@ -90,12 +91,17 @@ class HelpScreen(Dialog[None]):
     HelpScreen #help { width: 100; height: 90%; }
     """
 
-    def __init__(self, keys: list[tuple[str, str]], commands: list[tuple[str, str]]) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.key_rows = keys
-        self.command_rows = commands
+        self.key_rows: list[tuple[str, str]] = []
+        self.command_rows = list(actions.COMMAND_HELP)
 
     def compose(self) -> ComposeResult:
+        self.key_rows = [
+            (self.app.get_key_display(binding_of(action)), action.description)
+            for action in actions.keyed()
+        ]
+        self.key_rows += actions.OTHER_KEYS
         keys = Table(title="Keys", title_justify="left", show_edge=False, expand=True)
         keys.add_column("Key", style="bold", no_wrap=True)
         keys.add_column("Does")

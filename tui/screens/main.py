@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.widgets import DataTable, Footer, Header, Static
 
+from tui import actions
 from tui.engine import MarginMode, PositionView, Side
 from tui.format import (
     DASH,
@@ -22,7 +23,7 @@ from tui.format import (
     fmt_size,
 )
 from tui.messages import CloseRequested, MarginRequested, OrderRequested
-from tui.screens.base import DeskScreen
+from tui.screens.base import DeskScreen, binding_of
 from tui.session import Beat, Tip
 from tui.widgets.account import AccountStrip
 from tui.widgets.command_line import CommandLine
@@ -64,23 +65,10 @@ class MainScreen(DeskScreen[None]):
     """Where the trader lives. Widgets only display what the session holds; what the trader
     asks for goes up as a message (:mod:`tui.messages`)."""
 
-    # Footer order is importance order: a narrow terminal cuts the Footer from the right.
+    # Every key of the action table (tui/actions.py), in Footer order, and Esc for the
+    # command line.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "buy", "Long", id="buy"),
-        Binding("s", "sell", "Short", id="sell"),
-        Binding("x", "close_position", "Close", id="close"),
-        Binding("slash", "command", "Cmd", id="command"),
-        Binding("question_mark", "app.help", "Help", id="help"),
-        Binding("q", "app.quit", "Quit", id="quit"),
-        Binding("plus", "margin(1)", "+Margin", id="add_margin"),
-        Binding("minus", "margin(-1)", "-Margin", id="remove_margin"),
-        Binding("h", "app.history", "History", id="history"),
-        Binding("comma", "app.settings", "Settings", id="settings"),
-        Binding("left_square_bracket", "app.speed(-1)", "Slower", id="slower", show=False),
-        Binding("right_square_bracket", "app.speed(1)", "Faster", id="faster", show=False),
-        Binding("p", "app.pause", "Pause", id="pause", show=False),
-        Binding("j", "cursor(1)", "Down", id="cursor_down", show=False),
-        Binding("k", "cursor(-1)", "Up", id="cursor_up", show=False),
+        *(binding_of(action) for action in actions.keyed()),
         Binding("escape", "hide_command", "Hide command line", show=False),
     ]
 
@@ -161,12 +149,6 @@ class MainScreen(DeskScreen[None]):
             return self.positions_table.selected_key() or self.watchlist.selected_key()
         return self.watchlist.selected_key()
 
-    def selected_position(self) -> PositionView | None:
-        market = self.selected_market()
-        if market is None:
-            return None
-        return self.session.position(market)
-
     @on(DataTable.RowHighlighted)
     def _selection_moved(self) -> None:
         self.refresh_bindings()
@@ -176,46 +158,39 @@ class MainScreen(DeskScreen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do not apply now are shown greyed out (None) and do nothing."""
-        if action in ("close_position", "margin"):
-            pos = self.selected_position()
-            if pos is None or (action == "margin" and pos.mode is MarginMode.CROSS):
-                return None
-        if action in ("buy", "sell") and self.selected_market() is None:
-            return None  # a market with no price yet still takes the key: it says why not
-        return True
+        entry = actions.BY_NAME.get(action)
+        if entry is None or not entry.greys_out:
+            return True
+        return None if entry.why_not(self.session, self.selected_market()) else True
 
     # ------------------------------------------------------------------ actions
 
-    # The actions check for themselves too: the command palette calls them directly.
+    # The palette runs these whatever the keys show: each says why when it does not apply.
+
+    def _explained(self, action_id: str) -> str | None:
+        """The selected market if ``action_id`` applies to it now; else say why, ``None``."""
+        market = self.selected_market()
+        why = actions.BY_ID[action_id].why_not(self.session, market)
+        if why is not None:
+            self.notify(why)
+            return None
+        return market
 
     def action_buy(self) -> None:
-        market = self.selected_market()
-        if market and self.check_action("buy", ()):
+        if market := self._explained("buy"):
             self.post_message(OrderRequested(market, Side.LONG))
 
     def action_sell(self) -> None:
-        market = self.selected_market()
-        if market and self.check_action("sell", ()):
+        if market := self._explained("sell"):
             self.post_message(OrderRequested(market, Side.SHORT))
 
     def action_close_position(self) -> None:
-        pos = self.selected_position()
-        if pos is not None:
-            self.post_message(CloseRequested(pos.market))
-        else:
-            self.notify("Select an open position first (Tab moves to the positions table).")
+        if market := self._explained("close"):
+            self.post_message(CloseRequested(market))
 
     def action_margin(self, sign: int) -> None:
-        pos = self.selected_position()
-        if pos is None:
-            self.notify("Select an open isolated position first.")
-        elif pos.mode is MarginMode.CROSS:
-            self.notify(
-                f"{pos.market} is a Cross position: its margin is your whole cross balance, so "
-                "there is no margin of its own to move."
-            )
-        else:
-            self.post_message(MarginRequested(pos.market, sign))
+        if market := self._explained("add_margin" if sign > 0 else "remove_margin"):
+            self.post_message(MarginRequested(market, sign))
 
     def action_cursor(self, step: int) -> None:
         table = self.focused if isinstance(self.focused, LiveTable) else self.watchlist
