@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.app import configure_execution, engine_for
+from tui.session import configure_execution, engine_for
 from tui.settings import Settings, load_settings, parse_field
 
 

@@ -50,7 +50,9 @@ from tui.messages import (
 )
 from tui.safe import safe_text
 from tui.screens.base import invoke
-from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen
+from tui.screens.dialogs.confirm import ConfirmScreen
+from tui.screens.dialogs.margin import MarginScreen
+from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import OrderFormScreen, TradeConfirmScreen
 from tui.screens.settings import SettingsScreen
@@ -385,7 +387,7 @@ class PerpDeskApp(App[None]):
 
     def action_scenario(self) -> None:
         """/scenario: choose a practice price path, or the plain simulation, and switch now."""
-        from tui.screens.help import ScenarioScreen
+        from tui.screens.dialogs.scenario import ScenarioScreen
 
         def chosen(name: str | None) -> None:
             if name is not None:

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,6 +34,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import platformdirs
 
 from tui.engine.limits import MAX_BALANCE, MAX_NOTIONAL, MAX_SIZE
+from tui.engine.models import MAKER_FEE, TAKER_FEE
+from tui.engine.venues import Venue
+from tui.market import EXECUTIONS, SIM_SPEEDS, SOURCE_KINDS
 from tui.safe import safe_text
 
 if TYPE_CHECKING:
@@ -41,10 +44,9 @@ if TYPE_CHECKING:
 
 ENV_VAR = "PERPDESK_CONFIG"
 MARGIN_MODES = ("isolated", "cross")
-VENUES = ("hyperliquid", "binance")
-SOURCES = ("sim", "scenario", "hyperliquid", "binance", "replay")
-SPEEDS = (1, 10, 60)
-EXECUTIONS = ("frictionless", "realistic", "thin")
+VENUES = tuple(venue.value for venue in Venue)
+SOURCES = SOURCE_KINDS
+SPEEDS = tuple(int(speed) for speed in SIM_SPEEDS)
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,8 @@ class AccountSettings:
 
 @dataclass(frozen=True)
 class FeeSettings:
-    taker: float = 0.00045
-    maker: float = 0.00015
+    taker: float = TAKER_FEE
+    maker: float = MAKER_FEE
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,17 @@ class FieldSpec:
     example: str = ""  # shown commented out in the example file when the default is unset
 
 
+def fee_example(rate: float) -> str:
+    """A fee rate as written in the file and as a percentage: ``0.00045 = 0.045%``."""
+    return f"{rate:g} = {rate:.3%}"
+
+
+def _either(words: Iterable[str]) -> str:
+    """``a, b or c``."""
+    items = list(words)
+    return ", ".join(items[:-1]) + f" or {items[-1]}"
+
+
 FIELDS: dict[str, FieldSpec] = {
     "trading.default_margin_mode": FieldSpec(
         _choice(*MARGIN_MODES), 'Margin mode preselected for new orders: "isolated" or "cross".'
@@ -339,14 +352,14 @@ FIELDS: dict[str, FieldSpec] = {
         'Venue whose rules the paper account follows: "hyperliquid" or "binance".',
     ),
     "fees.taker": FieldSpec(
-        _number(0, 0.01), "Taker fee rate, 0 to 0.01 (0.00045 = 0.045%).", _text_number
+        _number(0, 0.01), f"Taker fee rate, 0 to 0.01 ({fee_example(TAKER_FEE)}).", _text_number
     ),
     "fees.maker": FieldSpec(
-        _number(0, 0.01), "Maker fee rate, 0 to 0.01 (0.00015 = 0.015%).", _text_number
+        _number(0, 0.01), f"Maker fee rate, 0 to 0.01 ({fee_example(MAKER_FEE)}).", _text_number
     ),
     "market.source": FieldSpec(
         _choice(*SOURCES),
-        'Where prices come from: "sim", "scenario", "hyperliquid", "binance" or "replay".',
+        "Where prices come from: " + _either(f'"{kind}"' for kind in SOURCES) + ".",
     ),
     "market.seed": FieldSpec(
         _optional(_check_seed),
@@ -373,7 +386,9 @@ FIELDS: dict[str, FieldSpec] = {
         example='"path/to/recording"',
     ),
     "market.speed": FieldSpec(
-        _choice(*SPEEDS), "Playback speed for scenario and replay: 1, 10 or 60.", _text_number
+        _choice(*SPEEDS),
+        f"Playback speed for scenario and replay: {_either(str(s) for s in SPEEDS)}.",
+        _text_number,
     ),
     "market.max_tick_move": FieldSpec(
         _number(0, 100),

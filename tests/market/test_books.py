@@ -168,14 +168,14 @@ def test_make_source_passes_the_preset_on() -> None:
     assert make_source("replay", replay_file=SAMPLE_REPLAY, execution="thin").snapshot().books  # type: ignore[attr-defined]
 
 
-def test_the_app_applies_books_and_counts_bad_ones() -> None:
-    from tests.ui.pilot_helpers import make_app
+def test_the_session_applies_books_and_counts_bad_ones() -> None:
+    from tui.session import Session  # the feed's sink in the app
 
-    app = make_app()
-    app.session.engine.set_mark("BTC", 100_000)
-    app.session.on_book("BTC", [(99_990.0, 1.0)], [(100_010.0, 2.0)], 0.0)
-    book = app.session.engine.book("BTC")
+    session = Session()
+    session.engine.set_mark("BTC", 100_000)
+    session.on_book("BTC", [(99_990.0, 1.0)], [(100_010.0, 2.0)], 0.0)
+    book = session.engine.book("BTC")
     assert book is not None and book.best_ask == 100_010
-    app.session.on_book("BTC", [(100_020.0, 1.0)], [(100_010.0, 2.0)], 0.0)  # crossed
-    app.session.on_book("NOPE", [], [], 0.0)
-    assert app.session.bad_marks == 2 and app.session.engine.book("BTC") is book
+    session.on_book("BTC", [(100_020.0, 1.0)], [(100_010.0, 2.0)], 0.0)  # crossed
+    session.on_book("NOPE", [], [], 0.0)
+    assert session.bad_marks == 2 and session.engine.book("BTC") is book

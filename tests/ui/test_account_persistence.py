@@ -11,7 +11,7 @@ import pytest
 from tests.ui.pilot_helpers import beat, make_app
 from tui.engine import MarginMode, Side
 from tui.journal import Journal, JournalError
-from tui.screens.help import ConfirmScreen
+from tui.screens.dialogs.confirm import ConfirmScreen
 from tui.screens.main import MainScreen
 
 

@@ -9,7 +9,9 @@ from tests.ui.pilot_helpers import make_app
 from tui import actions
 from tui.commands import SIMPLE_COMMANDS
 from tui.screens.base import invoke
-from tui.screens.help import ConfirmScreen, HelpScreen, ScenarioScreen
+from tui.screens.dialogs.confirm import ConfirmScreen
+from tui.screens.dialogs.scenario import ScenarioScreen
+from tui.screens.help import HelpScreen
 from tui.screens.history import HistoryScreen
 from tui.screens.main import MainScreen
 from tui.screens.settings import SettingsScreen

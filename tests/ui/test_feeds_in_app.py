@@ -49,7 +49,7 @@ async def test_speed_and_pause_keys_drive_the_simulation() -> None:
 
 async def test_scenario_picker_switches_the_feed_from_the_current_marks() -> None:
     from tui.engine import MarginMode, Side
-    from tui.screens.help import ScenarioScreen
+    from tui.screens.dialogs.scenario import ScenarioScreen
 
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:

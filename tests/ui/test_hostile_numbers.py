@@ -12,7 +12,7 @@ from tui.app import PerpDeskApp
 from tui.commands import CommandError, parse
 from tui.engine import MarginMode, Side
 from tui.market import ReplaySource
-from tui.screens.help import ConfirmScreen
+from tui.screens.dialogs.confirm import ConfirmScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import TradeConfirmScreen
 

@@ -11,7 +11,7 @@ from textual.worker import Worker, WorkerState
 from tests.ui.pilot_helpers import make_app
 from tui.market import FeedState, FeedStatus, ReplaySource
 from tui.safe import safe_text
-from tui.screens.help import ConfirmScreen
+from tui.screens.dialogs.confirm import ConfirmScreen
 from tui.session import Tip
 from tui.widgets.plain import Plain
 

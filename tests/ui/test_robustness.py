@@ -11,7 +11,8 @@ from textual.widgets import Input
 from tests.ui.pilot_helpers import beat, make_app
 from tui.engine import MarginMode, Side
 from tui.market import SimSource
-from tui.screens.help import ConfirmScreen, MarginScreen
+from tui.screens.dialogs.confirm import ConfirmScreen
+from tui.screens.dialogs.margin import MarginScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import OrderFormScreen, TradeConfirmScreen
 from tui.screens.settings import SettingsScreen
@@ -175,7 +176,7 @@ async def test_text_that_looks_like_markup_is_shown_not_parsed() -> None:
 async def test_double_enter_on_the_scenario_picker_switches_once() -> None:
     from textual.widgets import OptionList
 
-    from tui.screens.help import ScenarioScreen
+    from tui.screens.dialogs.scenario import ScenarioScreen
 
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:

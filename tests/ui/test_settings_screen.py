@@ -12,7 +12,7 @@ from textual.widgets import Input, Select, Static
 from tests.ui.pilot_helpers import make_app
 from tui.app import PerpDeskApp
 from tui.engine import MarginMode
-from tui.screens.help import ConfirmScreen
+from tui.screens.dialogs.confirm import ConfirmScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import OrderFormScreen, TradeConfirmScreen
 from tui.screens.settings import ModeToggle, SettingsScreen

@@ -10,7 +10,9 @@ from textual.widgets import Input
 
 from tests.ui.pilot_helpers import beat, make_app, open_order, text_of
 from tui.engine import MarginMode, Side
-from tui.screens.help import ConfirmScreen, HelpScreen, MarginScreen, ModesScreen
+from tui.screens.dialogs.confirm import ConfirmScreen
+from tui.screens.dialogs.margin import MarginScreen
+from tui.screens.help import HelpScreen, ModesScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import LOCKED_MESSAGE, OrderFormScreen, TradeConfirmScreen
 from tui.settings import Settings

@@ -178,6 +178,12 @@ def check_range(name: str, value: object, low: float, high: float, unit: str = "
     return number
 
 
+TAKER_FEE = 0.00045
+"""The default taker fee rate: Hyperliquid's base tier, 0.045 % (``Venue.taker_fee``)."""
+MAKER_FEE = 0.00015
+"""The default maker fee rate: Hyperliquid's base tier, 0.015 % (``Venue.maker_fee``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class MarginTier:
     """One row of a market's margin table: from ``notional_floor`` of position notional up.
@@ -288,8 +294,8 @@ class Market:
 
     name: str
     max_leverage: float = 10
-    taker_fee: float = 0.00045
-    maker_fee: float = 0.00015
+    taker_fee: float = TAKER_FEE
+    maker_fee: float = MAKER_FEE
     maintenance_margin_rate: float | None = None
     slippage: float = 0.0
     tiers: tuple[MarginTier, ...] = ()

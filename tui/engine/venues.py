@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 
-from tui.engine.models import InvalidInput
+from tui.engine.models import MAKER_FEE, TAKER_FEE, InvalidInput
 
 HOUR = 3_600.0
 
@@ -49,12 +49,12 @@ class Venue(StrEnum):
     @property
     def taker_fee(self) -> float:
         """Base-tier taker fee: Hyperliquid 0.045 % [HL Fees], Binance 0.05 % [BN Fees]."""
-        return 0.00045 if self is Venue.HYPERLIQUID else 0.0005
+        return TAKER_FEE if self is Venue.HYPERLIQUID else 0.0005
 
     @property
     def maker_fee(self) -> float:
         """Base-tier maker fee: Hyperliquid 0.015 % [HL Fees], Binance 0.02 % [BN Fees]."""
-        return 0.00015 if self is Venue.HYPERLIQUID else 0.0002
+        return MAKER_FEE if self is Venue.HYPERLIQUID else 0.0002
 
     # ------------------------------------------------------------------ funding
 

@@ -1,5 +1,6 @@
 """Per-market simulation parameters and symbol validation.
 
+The markets themselves come from the engine's catalogue (``tui.engine.markets.DEFAULT_SYMBOLS``).
 The simulated and scenario sources need a reference price, a volatility and a beta for every
 market they price; live and replay sources accept any plausible symbol.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from tui.engine.markets import DEFAULT_SYMBOLS
 
 __all__ = [
     "BASE_FUNDING_RATE",
@@ -43,36 +46,40 @@ class MarketParams:
     decimals: int
 
 
-_TABLE: tuple[MarketParams, ...] = (
-    MarketParams("BTC", 100_000.0, 0.50, 1.00, 1),
-    MarketParams("ETH", 3_500.0, 0.65, 1.10, 2),
-    MarketParams("SOL", 180.0, 0.90, 1.30, 3),
-    MarketParams("XRP", 2.50, 0.85, 1.00, 4),
-    MarketParams("DOGE", 0.20, 1.00, 1.20, 5),
-    MarketParams("BNB", 900.0, 0.80, 0.70, 2),
-    MarketParams("HYPE", 40.0, 1.10, 1.10, 3),
-    MarketParams("SUI", 3.50, 1.10, 1.30, 4),
-    MarketParams("ADA", 0.75, 0.95, 1.10, 5),
-    MarketParams("AVAX", 30.0, 1.00, 1.20, 3),
-    MarketParams("LINK", 20.0, 0.95, 1.10, 3),
-    MarketParams("LTC", 100.0, 0.85, 0.90, 2),
-    MarketParams("DOT", 5.0, 0.95, 1.00, 4),
-    MarketParams("TRX", 0.30, 0.80, 0.50, 5),
-    MarketParams("BCH", 500.0, 0.80, 0.90, 2),
-    MarketParams("NEAR", 3.0, 1.05, 1.20, 4),
-    MarketParams("APT", 6.0, 1.05, 1.20, 4),
-    MarketParams("ARB", 0.50, 1.10, 1.20, 5),
-    MarketParams("OP", 0.90, 1.10, 1.20, 4),
-    MarketParams("TON", 3.0, 0.85, 0.70, 4),
-    MarketParams("AAVE", 280.0, 1.00, 1.10, 2),
-    MarketParams("UNI", 8.0, 1.00, 1.10, 3),
-)
+# How the simulation prices each market of the catalogue (tui/engine/markets.py), which
+# says which markets exist and in what order: (reference price, annual volatility, beta,
+# price decimals).
+_SIMULATION: dict[str, tuple[float, float, float, int]] = {
+    "BTC": (100_000.0, 0.50, 1.00, 1),
+    "ETH": (3_500.0, 0.65, 1.10, 2),
+    "SOL": (180.0, 0.90, 1.30, 3),
+    "XRP": (2.50, 0.85, 1.00, 4),
+    "DOGE": (0.20, 1.00, 1.20, 5),
+    "BNB": (900.0, 0.80, 0.70, 2),
+    "HYPE": (40.0, 1.10, 1.10, 3),
+    "SUI": (3.50, 1.10, 1.30, 4),
+    "ADA": (0.75, 0.95, 1.10, 5),
+    "AVAX": (30.0, 1.00, 1.20, 3),
+    "LINK": (20.0, 0.95, 1.10, 3),
+    "LTC": (100.0, 0.85, 0.90, 2),
+    "DOT": (5.0, 0.95, 1.00, 4),
+    "TRX": (0.30, 0.80, 0.50, 5),
+    "BCH": (500.0, 0.80, 0.90, 2),
+    "NEAR": (3.0, 1.05, 1.20, 4),
+    "APT": (6.0, 1.05, 1.20, 4),
+    "ARB": (0.50, 1.10, 1.20, 5),
+    "OP": (0.90, 1.10, 1.20, 4),
+    "TON": (3.0, 0.85, 0.70, 4),
+    "AAVE": (280.0, 1.00, 1.10, 2),
+    "UNI": (8.0, 1.00, 1.10, 3),
+}
 
-MARKETS: dict[str, MarketParams] = {p.symbol: p for p in _TABLE}
-"""Simulation parameters by symbol, in the default market order."""
+_unpriced = [s for s in DEFAULT_SYMBOLS if s not in _SIMULATION]
+if _unpriced:  # pragma: no cover - fails every import the day a market lacks parameters
+    raise RuntimeError(f"no simulation parameters for {', '.join(_unpriced)}")
 
-DEFAULT_SYMBOLS: tuple[str, ...] = tuple(MARKETS)
-"""The default market list, most traded first."""
+MARKETS: dict[str, MarketParams] = {s: MarketParams(s, *_SIMULATION[s]) for s in DEFAULT_SYMBOLS}
+"""Simulation parameters by symbol, in the catalogue's order."""
 
 _SYMBOL_RE = re.compile(r"[A-Z0-9]{1,20}")
 

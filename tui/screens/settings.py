@@ -25,8 +25,9 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, OptionList, Select, Static
 
+from tui.engine.models import MAKER_FEE, TAKER_FEE
 from tui.screens.base import Dialog
-from tui.screens.help import ConfirmScreen
+from tui.screens.dialogs.confirm import ConfirmScreen
 from tui.settings import (
     LARGE_CONFIG_BYTES,
     MARGIN_MODES,
@@ -35,6 +36,7 @@ from tui.settings import (
     Settings,
     SettingsChangedError,
     SettingsSaveError,
+    fee_example,
     format_field,
     parse_field,
     save_changes,
@@ -105,15 +107,15 @@ SECTIONS: list[tuple[str, list[FormField]]] = [
             FormField(
                 "fees.taker",
                 "Taker fee",
-                f"0 to 0.01 (0.00045 = 0.045%). {NEXT_LAUNCH}",
-                placeholder="0.00045",
+                f"0 to 0.01 ({fee_example(TAKER_FEE)}). {NEXT_LAUNCH}",
+                placeholder=f"{TAKER_FEE:g}",
                 later=LAUNCH,
             ),
             FormField(
                 "fees.maker",
                 "Maker fee",
-                f"0 to 0.01 (0.00015 = 0.015%). {NEXT_LAUNCH}",
-                placeholder="0.00015",
+                f"0 to 0.01 ({fee_example(MAKER_FEE)}). {NEXT_LAUNCH}",
+                placeholder=f"{MAKER_FEE:g}",
                 later=LAUNCH,
             ),
         ],
