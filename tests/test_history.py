@@ -235,11 +235,11 @@ def test_practice_stats_by_mode_with_hand_worked_numbers() -> None:
     assert overall.net_funding == pytest.approx(eng.account.funding_paid)
     assert overall.forfeited == pytest.approx(eng.account.forfeited)
     assert overall.net_pnl == pytest.approx(eng.account.equity - 10_000)
-    assert (overall.funding_paid, overall.funding_received) == (pytest.approx(1), pytest.approx(2))
+    assert (overall.funding_paid, overall.funding_received) == pytest.approx((1, 2))
     assert overall.closed_positions == 3 and overall.wins == 1
     assert overall.win_rate == pytest.approx(1 / 3)
     assert overall.largest_loss == pytest.approx(1_000)
-    assert (overall.liquidations, overall.margin_lost) == (1, pytest.approx(1_000))
+    assert (overall.liquidations, overall.margin_lost) == pytest.approx((1, 1_000))
 
     assert iso.realized_pnl == pytest.approx(300 - 900)  # the liquidation realized -900 of u
     assert iso.forfeited == pytest.approx(100)  # the rest of the 1,000 margin

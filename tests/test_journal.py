@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tui.engine import (
+    Event,
     Fill,
     FundingPayment,
     Liquidation,
@@ -137,7 +138,7 @@ def test_new_account_then_reopen_gives_the_same_account(tmp_path: Path) -> None:
 
 
 def test_every_record_type_round_trips_through_json() -> None:
-    records = [
+    records: list[Event] = [
         Fill(1, 1.5, "BTC", LONG, 0.1, 100_000.0, 4.5, ISO, 10.0, "open"),
         Fill(2, 2, "BTC", SHORT, 0.1, 1e-7, 0.0, CROSS, 3, "close", -1 / 3),
         Liquidation(
@@ -244,7 +245,7 @@ def run_op(journal: Journal, op: tuple[Any, ...]) -> Journal:
         elif kind == "funding":
             eng.apply_funding(name, op[2])
         elif kind == "mark":
-            eng.set_mark(name, eng.mark(name) * (1 + op[2] / 100))  # type: ignore[operator]
+            eng.set_mark(name, eng.mark(name) * (1 + op[2] / 100))
     if kind == "reopen":  # quit and launch again, then go on trading on the rebuilt engine
         data_dir, clock = journal.data_dir, journal._clock
         assert journal.close()
@@ -339,13 +340,13 @@ def test_kill_9_in_the_middle_of_trading_loses_nothing_reported_done(tmp_path: P
     assert seqs == list(range(1, len(seqs) + 1))  # nothing missing, nothing torn
     last_done = done[-1][0]
     assert last_done > 20 and seqs[-1] >= last_done  # every DONE record is there
-    state = eng.to_state()
-    assert state["seq"] == seqs[-1]
-    reported = next((s for q, s in done if q == state["seq"]), None)
+    saved = eng.to_state()
+    assert saved["seq"] == seqs[-1]
+    reported = next((s for q, s in done if q == saved["seq"]), None)
     if reported is not None:  # the state as the screen showed it after that operation
-        assert state == reported
+        assert saved == reported
     else:  # killed after the commit, before the DONE line
-        assert state["seq"] > last_done
+        assert saved["seq"] > last_done
     assert any(isinstance(e, Liquidation) for e in eng.events)
     assert journal.close()
 

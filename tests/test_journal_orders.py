@@ -26,6 +26,7 @@ from tests.test_journal import (
     watch_disk,
 )
 from tui.engine import (
+    Event,
     Fill,
     MarginMode,
     OrderEvent,
@@ -42,7 +43,7 @@ HELPER = Path(__file__).parent / "journal_helpers" / "order_trader.py"
 
 
 def test_order_records_round_trip_through_json() -> None:
-    records = [
+    records: list[Event] = [
         OrderEvent(1, 1.5, "placed", 1, "BTC", LONG, LIMIT, 0.1, 95_000.0, None, 10.0, ISO,
                    post_only=True, mark_price=100_000.0, reserved_margin=950.0),
         OrderEvent(2, 2.0, "triggered", 2, "ETH", SHORT, STOP, 1.0, None, 3_200.0, 5.0, CROSS,
@@ -263,13 +264,13 @@ def test_kill_9_keeps_every_order_reported_placed(tmp_path: Path) -> None:
     assert seqs == list(range(1, len(seqs) + 1))
     last_done = done[-1][0]
     assert seqs[-1] >= last_done
-    state = eng.to_state()
-    reported = next((s for q, s in done if q == state["seq"]), None)
+    saved = eng.to_state()
+    reported = next((s for q, s in done if q == saved["seq"]), None)
     if reported is not None:  # the book as the screen showed it after that operation
-        assert state == reported
-        assert state["orders"] == reported["orders"]
+        assert saved == reported
+        assert saved["orders"] == reported["orders"]
     else:  # killed after the commit, before the DONE line
-        assert state["seq"] > last_done
+        assert saved["seq"] > last_done
     actions = {e.action for e in eng.events if isinstance(e, OrderEvent)}
     assert {"placed", "filled", "cancelled", "triggered"} <= actions
     assert any(s["orders"] for _, s in done)  # the session really had resting orders

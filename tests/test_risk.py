@@ -21,7 +21,7 @@ import sys
 import pytest
 
 from tests.engine.conftest import make_engine
-from tui.engine import MarginMode, PaperEngine, Side, Venue
+from tui.engine import AccountView, MarginMode, PaperEngine, PositionView, Side, Venue
 from tui.market import MARKETS, SimSource
 from tui.market.candles import Candle, CandleStore
 from tui.risk import (
@@ -96,7 +96,8 @@ def test_one_market_shock_of_an_isolated_long(
     assert (liq.order, liq.market, liq.mode) == (1, "BTC", ISO)
     assert liq.move == pytest.approx(-0.09) and liq.mark == pytest.approx(91_000)
     assert liq.realized_pnl == pytest.approx(-900)  # u = 0.1 * -9,000, within the margin
-    assert (liq.outcome, liq.size, liq.remaining_size) == (outcome, pytest.approx(0.1), 0.0)
+    assert liq.outcome == outcome and liq.size == pytest.approx(0.1)
+    assert liq.remaining_size == 0.0
     assert liq.returned == pytest.approx(returned) and liq.margin_lost == pytest.approx(lost)
     btc = down9.positions[0]
     assert btc.liquidated and down9.liquidated == ("BTC",) and btc.liquidation == outcome
@@ -146,7 +147,7 @@ def test_a_cross_account_goes_at_once_when_every_market_falls(venue: Venue) -> N
     # HL: 775 >= 2/3 R = 593.46 (no backstop); notionals 43,375 and 17,400 <= 100,000 (no
     # slice): both close at market and W keeps 775, shared by notional: 553.12 and 221.88.
     # BN: the whole cross balance is forfeited: nothing returned, equity 0.
-    assert (first.mark, second.mark) == (pytest.approx(86_750), pytest.approx(3_480))
+    assert (first.mark, second.mark) == pytest.approx((86_750, 3_480))
     kept = 775.0 if venue is HL else 0.0
     assert [lq.outcome for lq in (first, second)] == (
         ["market"] * 2 if venue is HL else ["forfeit"] * 2
@@ -289,7 +290,7 @@ def test_binance_takes_the_large_position_whole() -> None:
     # BN: no slices; at 97,000 the position goes and its 8,000 of margin is forfeited
     # (u = 2 * -3,000 = -6,000 realized, the 2,000 left of the margin kept by the venue)
     (liq,) = ladder.liquidations
-    assert (liq.outcome, liq.move, liq.size) == ("forfeit", pytest.approx(-0.03), 2)
+    assert liq.outcome == "forfeit" and liq.move == pytest.approx(-0.03) and liq.size == 2
     assert liq.realized_pnl == pytest.approx(-6_000) and liq.margin_lost == pytest.approx(8_000)
     assert ladder.row(-0.03).equity == pytest.approx(2_000)
     assert ladder.row(-0.04).equity == pytest.approx(2_000)  # HL: 3,024 (above)
@@ -319,7 +320,7 @@ def test_a_gap_past_two_thirds_of_maintenance_is_a_backstop(
     eng.open("BTC", LONG, 0.1, 40, ISO)
     ladder = shock_ladder(eng, betas={"BTC": beta})
     (liq,) = ladder.liquidations
-    assert (liq.outcome, liq.mark) == (outcome, pytest.approx(mark))
+    assert liq.outcome == outcome and liq.mark == pytest.approx(mark)
     assert liq.returned == pytest.approx(equity - 9_750)
     row = ladder.row(-0.02)
     assert row.liquidated == ("BTC",) and row.positions[0].liquidation == outcome
@@ -381,7 +382,7 @@ def test_a_stop_loss_and_a_take_profit_fill_on_the_way() -> None:
     # the stop fires at the sub-step that reaches 95,000 (-5 %): 0.1 * -5,000 realized
     down5 = ladder.row(-0.05)
     (fill,) = down5.fills
-    assert (fill.tpsl, fill.side, fill.price) == ("sl", SHORT, pytest.approx(95_000))
+    assert fill.tpsl == "sl" and fill.side is SHORT and fill.price == pytest.approx(95_000)
     (btc,) = down5.positions
     assert btc.closed and not btc.liquidated and not btc.open
     assert btc.pnl == pytest.approx(-500) and down5.equity == pytest.approx(9_500)
@@ -455,6 +456,7 @@ def test_the_map_gives_distance_in_percent_and_in_sigmas() -> None:
     assert entry.liquidation_price == pytest.approx(90_000 / 0.9875)
     assert entry.distance == pytest.approx(1 - 90_000 / 0.9875 / 100_000)  # 8.86 %
     assert entry.daily_sigma == pytest.approx(0.04, rel=1e-9)
+    assert entry.distance is not None
     assert entry.sigmas == pytest.approx(entry.distance / 0.04)  # 2.2 sigma away
     assert entry.links == ()
     (bare,) = liquidation_map(eng)
@@ -539,6 +541,9 @@ def feed_sim(hours: float, symbols: list[str], seed: int = 11) -> CandleStore:
         def on_status(self, status: object) -> None:
             pass
 
+        def on_book(self, symbol: str, bids: object, asks: object, time: float) -> None:
+            pass
+
     sink = Sink()
     source.snapshot().deliver(sink)
     for _ in range(int(hours * 3600 / 10)):
@@ -577,7 +582,7 @@ def test_beta_by_hand_and_when_history_is_short() -> None:
 # ------------------------------------------------------------------ alerts
 
 
-def views(eng: PaperEngine) -> tuple[object, list[object]]:
+def views(eng: PaperEngine) -> tuple[AccountView, list[PositionView]]:
     return eng.account, eng.positions()
 
 

@@ -408,10 +408,12 @@ def test_the_log_keeps_the_newest_lines_and_counts_them_all() -> None:
     assert session.log[0].text == "line 5" and session.log[-1].text == f"line {LOG_LINES + 4}"
 
 
-def test_a_journal_that_stops_saving_is_said_once_and_its_recovery_too(tmp_path: Path) -> None:
+def test_a_journal_that_stops_saving_is_said_once_and_its_recovery_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     journal = Journal.open(tmp_path, lock=False, synchronous="OFF")
     session = make_session(journal=journal, data_dir=tmp_path)
-    real = journal._conn  # type: ignore[attr-defined]
+    real = journal._conn
 
     class Full:
         def __getattr__(self, name: str) -> object:
@@ -420,14 +422,14 @@ def test_a_journal_that_stops_saving_is_said_once_and_its_recovery_too(tmp_path:
         def execute(self, *args: object) -> object:
             raise sqlite3.OperationalError("database or disk is full")
 
-    journal._conn = Full()  # type: ignore[attr-defined]
+    monkeypatch.setattr(journal, "_conn", Full())
     session.engine.open("BTC", LONG, 0.01, 10, ISO)
     session.drain()
     assert "disk is full" in texts(session)[-1] and session.log[-1].level == "error"
     assert session.tip is not None and session.tip.warning
     session.drain()
     assert sum("disk is full" in t for t in texts(session)) == 1
-    journal._conn = real  # type: ignore[attr-defined]
+    monkeypatch.setattr(journal, "_conn", real)
     session.retry_journal()
     session.drain()
     assert texts(session)[-1] == "Saved again: every trade is in the journal."

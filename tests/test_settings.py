@@ -271,7 +271,7 @@ SIBLINGS = {
 def test_bad_value_defaults_only_that_key(cfg: Path, key: str, literal: str, allowed: str) -> None:
     section, name = key.split(".")
     lines = [f"[{section}]", f"{name} = {literal}"]
-    checks = {}
+    checks: dict[str, object] = {}
     for sibling_of, (sibling, sibling_literal, value) in SIBLINGS.items():
         if sibling_of.startswith(f"{section}.") and key not in (sibling_of, sibling):
             lines.append(f"{sibling.split('.')[1]} = {sibling_literal}")
@@ -371,7 +371,7 @@ def test_permission_denied(cfg: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             raise PermissionError(13, "Permission denied", str(name))
         return real(name, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(settings_module.os, "open", denied)
+    monkeypatch.setattr(os, "open", denied)
     result = load_settings(cfg)
     assert result.settings == DEFAULTS and result.broken
     assert "Permission denied" in result.messages[0]
@@ -661,7 +661,7 @@ def test_broken_file_that_cannot_be_backed_up_is_left_alone(
             raise PermissionError(13, "Permission denied", str(name))
         return real(name, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(settings_module.os, "open", denied)
+    monkeypatch.setattr(os, "open", denied)
     with pytest.raises(SettingsSaveError) as info:
         save_settings(DEFAULTS.with_value("ui.refresh_hz", 20), cfg)
     assert str(info.value).startswith(
@@ -688,10 +688,10 @@ def test_failed_write_keeps_original_and_cleans_up(
         raise OSError(28, "No space left on device")
 
     if failing == "mkstemp":
-        monkeypatch.setattr(settings_module.tempfile, "mkstemp", disk_full)
+        monkeypatch.setattr("tui.settings.tempfile.mkstemp", disk_full)
     elif failing == "replace":  # where the atomic swap is not available
         monkeypatch.setattr(settings_module, "_exchange", lambda a, b: False)
-        monkeypatch.setattr(settings_module.os, "replace", disk_full)
+        monkeypatch.setattr("tui.settings.os.replace", disk_full)
     else:
         monkeypatch.setattr(settings_module, "_exchange", disk_full)
     with pytest.raises(SettingsSaveError) as info:

@@ -333,7 +333,7 @@ def test_a_file_saved_by_another_program_meanwhile_is_never_overwritten(
 
         monkeypatch.setattr(settings_module, "_exchange", exchange)
         if stage == "at-a-plain-rename":  # no atomic swap here: the stat check must see it
-            real_stat = settings_module.os.stat
+            real_stat = os.stat
 
             def late(name: Any, *args: Any, **kwargs: Any) -> os.stat_result:
                 result = real_stat(name, *args, **kwargs)
@@ -342,7 +342,7 @@ def test_a_file_saved_by_another_program_meanwhile_is_never_overwritten(
                     return real_stat(name, *args, **kwargs)
                 return result
 
-            monkeypatch.setattr(settings_module.os, "stat", late)
+            monkeypatch.setattr(os, "stat", late)
     with pytest.raises(SettingsChangedError) as info:
         save_changes({"ui.refresh_hz": 20}, cfg)
     assert "changed by another program while perpdesk was saving" in str(info.value)
@@ -361,7 +361,7 @@ def test_an_in_place_write_that_lands_in_the_swapped_out_file_is_put_back(
 ) -> None:
     quiet(cfg, MINE)
     held = cfg.open("r+", encoding="utf-8")  # an editor holding the file open
-    real_unlink = settings_module.os.unlink
+    real_unlink = os.unlink
 
     def unlink(name: Any, *args: Any, **kwargs: Any) -> None:
         real_unlink(name, *args, **kwargs)
@@ -371,7 +371,7 @@ def test_an_in_place_write_that_lands_in_the_swapped_out_file_is_put_back(
             held.write(THEIRS)
             held.close()
 
-    monkeypatch.setattr(settings_module.os, "unlink", unlink)
+    monkeypatch.setattr(os, "unlink", unlink)
     with pytest.raises(SettingsChangedError):
         save_changes({"ui.refresh_hz": 20}, cfg)
     assert cfg.read_text(encoding="utf-8") == THEIRS

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import ClassVar, assert_never
+from typing import Any, ClassVar, assert_never
 
 from rich.text import Text
 from textual import on
@@ -104,7 +104,7 @@ class PerpDeskApp(App[None]):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def notify(  # type: ignore[override]
+    def notify(
         self,
         message: str,
         *,
@@ -418,7 +418,7 @@ class PerpDeskApp(App[None]):
         self.session.toggle_pause()
         self.refresh_now()
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's own commands, then every action of the table with a palette entry: the
         app's everywhere, the trading screen's on it."""
         yield from super().get_system_commands(screen)

@@ -36,7 +36,8 @@ import platformdirs
 from tui.engine.limits import MAX_BALANCE, MAX_NOTIONAL, MAX_SIZE
 from tui.engine.models import MAKER_FEE, TAKER_FEE
 from tui.engine.venues import Venue
-from tui.market import EXECUTIONS, SIM_SPEEDS, SOURCE_KINDS
+from tui.market import EXECUTIONS as EXECUTIONS  # the settings' choices, re-exported
+from tui.market import SIM_SPEEDS, SOURCE_KINDS
 from tui.safe import safe_text
 
 if TYPE_CHECKING:

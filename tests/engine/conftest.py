@@ -2,7 +2,19 @@ from __future__ import annotations
 
 import pytest
 
-from tui.engine import MarginTier, Market, PaperEngine, Venue
+from tui.engine import MarginTier, Market, Order, PaperEngine, Venue
+
+
+def liq_price(eng: PaperEngine, market: str) -> float:
+    """The liquidation price of the open position in ``market`` (it must have one)."""
+    pos = eng.position(market)
+    assert pos is not None and pos.liquidation_price is not None
+    return pos.liquidation_price
+
+
+def status(order: Order) -> str:
+    """An order's status now (a fresh read: the order changes as marks move)."""
+    return order.status
 
 
 class FakeClock:
@@ -26,7 +38,7 @@ def make_engine(
     clock: FakeClock | None = None,
     venue: Venue = Venue.HYPERLIQUID,
     tiered: bool = False,
-):
+) -> PaperEngine:
     """BTC, ETH and SOL at 40x / 25x / 20x, no size step: one tier each, or (``tiered``) small
     Hyperliquid-style tables that positions of a few thousand cross."""
     taker = 0.00045 if fees else 0.0

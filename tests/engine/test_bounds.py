@@ -232,21 +232,22 @@ def test_a_decimal_mark_on_a_cross_position_no_longer_changes_it_then_raises() -
     # Before: the Decimal was stored, then `k * (Decimal - float)` raised TypeError.
     eng = make_engine()
     eng.open("BTC", LONG, 0.1, 10, CROSS)
-    eng.set_mark("BTC", Decimal("99000"))
+    eng.set_mark("BTC", Decimal("99000"))  # type: ignore[arg-type]
     assert eng.mark("BTC") == 99_000.0
     pos = eng.position("BTC")
     assert pos is not None and pos.unrealized_pnl == pytest.approx(-100.0)
 
 
 def test_every_entry_point_takes_real_numbers() -> None:
-    eng = PaperEngine(balance=Decimal("10000"), markets=[Market("BTC", max_leverage=40)])
-    eng.set_mark("BTC", Fraction(100_000))
-    eng.open("BTC", LONG, Decimal("0.1"), Fraction(10), ISO)
-    eng.add_margin("BTC", Decimal("50"))
+    # Decimal and Fraction on purpose (the ignores): the API says float, any real is taken.
+    eng = PaperEngine(balance=Decimal("10000"), markets=[Market("BTC", max_leverage=40)])  # type: ignore[arg-type]
+    eng.set_mark("BTC", Fraction(100_000))  # type: ignore[arg-type]
+    eng.open("BTC", LONG, Decimal("0.1"), Fraction(10), ISO)  # type: ignore[arg-type]
+    eng.add_margin("BTC", Decimal("50"))  # type: ignore[arg-type]
     eng.remove_margin("BTC", Scalar(25.0))  # type: ignore[arg-type]
-    eng.set_funding_rate("BTC", Decimal("0.0001"))
-    assert eng.apply_funding("BTC", Fraction(1, 10_000)) == pytest.approx(1.0)
-    eng.close("BTC", Decimal("0.05"))
+    eng.set_funding_rate("BTC", Decimal("0.0001"))  # type: ignore[arg-type]
+    assert eng.apply_funding("BTC", Fraction(1, 10_000)) == pytest.approx(1.0)  # type: ignore[arg-type]
+    eng.close("BTC", Decimal("0.05"))  # type: ignore[arg-type]
     pos = eng.position("BTC")
     assert pos is not None and pos.size == pytest.approx(0.05)
     assert all(type(x) is float for x in vars_of(eng.to_state()))
@@ -433,6 +434,6 @@ def test_resting_order_prices_and_sizes_are_bounded_too(call, match) -> None:  #
 
 def test_a_limit_price_may_be_any_real_number() -> None:
     eng = engine_with_positions()
-    order = eng.place_order("ETH", SHORT, Decimal("1"), "limit", price=Fraction(4_400), leverage=5)
+    order = eng.place_order("ETH", SHORT, Decimal("1"), "limit", price=Fraction(4_400), leverage=5)  # type: ignore[arg-type]
     assert type(order.price) is float and order.price == 4_400.0
     json.dumps(eng.to_state(), allow_nan=False)

@@ -149,11 +149,11 @@ def apply(eng: PaperEngine, step: tuple[Any, ...]) -> None:
     kind, name = step[0], step[1]
     if kind == "open_usd":
         _, _, s, value, lev, m = step
-        eng.open(name, s, value / eng.mark(name), lev, m)  # type: ignore[operator]
+        eng.open(name, s, value / eng.mark(name), lev, m)
     elif kind == "move":
-        eng.set_mark(name, eng.mark(name) * (1 + step[2]))  # type: ignore[operator]
+        eng.set_mark(name, eng.mark(name) * (1 + step[2]))
     elif kind == "jump":
-        price = eng.mark(name) * 10 ** step[2]  # type: ignore[operator]
+        price = eng.mark(name) * 10 ** step[2]
         eng.set_mark(name, min(max(price, MIN_PRICE), MAX_PRICE))
     elif kind == "mark":
         eng.set_mark(name, step[2])
@@ -173,7 +173,7 @@ def apply(eng: PaperEngine, step: tuple[Any, ...]) -> None:
         _, _, s, size, at, lev, m = step
         price = at_price(eng, name, at)
         if isinstance(size, tuple):  # a size by value at the mark
-            size = size[1] / eng.mark(name)  # type: ignore[operator]
+            size = size[1] / eng.mark(name)
         if kind == "limit":
             eng.preview_order(name, s, size, "limit", price=price, leverage=lev, mode=m)
             eng.place_order(name, s, size, "limit", price=price, leverage=lev, mode=m)
@@ -187,10 +187,11 @@ def apply(eng: PaperEngine, step: tuple[Any, ...]) -> None:
         eng.set_funding_rate(name, step[2])
 
 
-def at_price(eng: PaperEngine, name: str, at: object) -> object:
-    """A price ``("near", x)`` is the mark moved by ``x``; anything else is as drawn."""
+def at_price(eng: PaperEngine, name: str, at: object) -> Any:
+    """A price ``("near", x)`` is the mark moved by ``x``; anything else is as drawn (of any
+    type: hostile values reach the engine on purpose, hence ``Any``)."""
     if isinstance(at, tuple):
-        return eng.mark(name) * (1 + at[1])  # type: ignore[operator]
+        return eng.mark(name) * (1 + at[1])
     return at
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.engine.conftest import make_engine
+from tests.engine.conftest import make_engine, status
 from tui.engine import (
     Event,
     Fill,
@@ -185,7 +185,7 @@ def test_a_resting_limit_buy_fills_whole_at_its_own_price_with_the_maker_fee() -
     eng.set_mark("BTC", 95_001)
     assert o.status == "open" and eng.fills == []
     eng.set_mark("BTC", 94_000)  # gapped through: still its own price
-    assert o.status == "filled" and o.filled_size == 0.1 and o.fill_price == 95_000
+    assert status(o) == "filled" and o.filled_size == 0.1 and o.fill_price == 95_000
     [fill] = eng.fills
     assert fill.price == 95_000 and fill.fee == approx(0.1 * 95_000 * 0.00015)  # 1.425
     pos = eng.position("BTC")
@@ -200,7 +200,7 @@ def test_a_resting_limit_sell_fills_when_the_mark_reaches_its_price(eng: PaperEn
     eng.set_mark("ETH", 4_199.99)
     assert o.status == "open"
     eng.set_mark("ETH", 4_200)  # at its price: fills
-    assert o.status == "filled" and o.fill_price == 4_200
+    assert status(o) == "filled" and o.fill_price == 4_200
     pos = eng.position("ETH")
     assert pos is not None and pos.side is SHORT and pos.entry_price == 4_200
     assert pos.margin == approx(2 * 4_200 / 5)  # 1,680
@@ -227,7 +227,7 @@ def test_triggers_fire_when_the_mark_reaches_them_and_fill_as_takers_at_that_mar
     eng.set_mark("BTC", quiet)
     assert o.status == "open" and eng.fills == []
     eng.set_mark("BTC", fires)
-    assert o.status == "filled" and o.fill_price == fires
+    assert status(o) == "filled" and o.fill_price == fires
     [fill] = eng.fills
     assert fill.fee == approx(0.1 * fires * 0.00045)  # the taker fee
     assert [e.action for e in order_events(eng)] == ["placed", "triggered", "filled"]
@@ -437,7 +437,7 @@ def test_set_tp_sl_replaces_clears_and_keeps(eng: PaperEngine) -> None:
     assert tp.status == "cancelled" and tp.reason == "replaced" and tp2.trigger_price == 92_000
     assert sl2 is sl and sl.status == "open"
     assert eng.set_tp_sl("BTC", stop_loss=None) == [tp2]  # None clears it
-    assert sl.status == "cancelled" and sl.reason == "cleared"
+    assert status(sl) == "cancelled" and sl.reason == "cleared"
     assert eng.tp_sl("BTC") == (tp2, None)
 
 

@@ -243,7 +243,7 @@ def run(eng: PaperEngine, step: tuple[Any, ...]) -> None:
     try:
         if kind == "open":
             _, _, s, usd, lev, m = step
-            size = usd / eng.mark(name)  # type: ignore[operator]
+            size = usd / eng.mark(name)
             lev = min(lev, MAX_LEV[name])
             preview = eng.preview(name, s, size, lev, m)
             assert snapshot(eng) == before
@@ -265,16 +265,16 @@ def run(eng: PaperEngine, step: tuple[Any, ...]) -> None:
         elif kind == "funding":
             eng.apply_funding(name, step[2])
         elif kind == "leverage":
-            preview = eng.leverage_preview(name, step[2])
+            lev_preview = eng.leverage_preview(name, step[2])
             assert snapshot(eng) == before
             try:
                 eng.set_leverage(name, step[2])
             except OrderRejected as exc:
-                assert preview.rejection == str(exc)
+                assert lev_preview.rejection == str(exc)
                 raise
-            assert preview.rejection is None
+            assert lev_preview.rejection is None
         elif kind == "mark":
-            eng.set_mark(name, eng.mark(name) * (1 + step[2]))  # type: ignore[operator]
+            eng.set_mark(name, eng.mark(name) * (1 + step[2]))
             new = eng.liquidations[n_before:]
             filled = any(isinstance(e, Fill) for e in eng.events[n_events:])
             if new and not filled and all(x.mode is MarginMode.ISOLATED for x in new):
@@ -731,8 +731,9 @@ def fills_kept_their_word(eng: PaperEngine) -> None:
         if f.order_id is not None:
             by_order[f.order_id] = by_order.get(f.order_id, 0.0) + f.size
     for e in eng.events:
-        filled = isinstance(e, OrderEvent) and e.action in ("filled", "partial")
-        if filled and e.order_type is OrderType.LIMIT and e.price is not None:
+        if not (isinstance(e, OrderEvent) and e.action in ("filled", "partial")):
+            continue
+        if e.order_type is OrderType.LIMIT and e.price is not None:
             assert e.fill_price is not None
             assert e.side.sign * (e.fill_price - e.price) <= 1e-9 * e.price
     for e in eng.events:

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from tests.engine.conftest import FakeClock, make_engine
+from tests.engine.conftest import FakeClock, liq_price, make_engine
 from tui.engine import (
     DEFAULT_MARKETS,
     Fill,
@@ -29,7 +29,7 @@ LONG = Side.LONG
 SHORT = Side.SHORT
 
 
-def approx(x: float, rel: float = 1e-9) -> object:
+def approx(x: float | None, rel: float = 1e-9) -> object:
     return pytest.approx(x, rel=rel, abs=1e-9)
 
 
@@ -44,7 +44,7 @@ def test_example_1_isolated_long(bn: PaperEngine) -> None:
     assert pos.margin == approx(1_000)
     assert eng.account.wallet_balance == approx(9_000)
     assert pos.liquidation_price == approx(90_000 / 0.9875)
-    assert round(pos.liquidation_price, 2) == 91_139.24
+    assert round(liq_price(eng, "BTC"), 2) == 91_139.24
 
     eng.set_mark("BTC", 91_100)
     assert eng.position("BTC") is None
@@ -58,7 +58,7 @@ def test_example_2_isolated_short(eng: PaperEngine) -> None:
     eng.open("BTC", SHORT, size=0.1, leverage=10, mode=ISO)
     pos = eng.position("BTC")
     assert pos is not None
-    assert round(pos.liquidation_price, 2) == 108_641.98
+    assert round(liq_price(eng, "BTC"), 2) == 108_641.98
 
 
 def test_example_3_cross_long_takes_whole_balance(bn: PaperEngine) -> None:
@@ -66,7 +66,7 @@ def test_example_3_cross_long_takes_whole_balance(bn: PaperEngine) -> None:
     eng.open("BTC", LONG, size=0.5, leverage=10, mode=CROSS)
     pos = eng.position("BTC")
     assert pos is not None
-    assert round(pos.liquidation_price, 2) == 81_012.66
+    assert round(liq_price(eng, "BTC"), 2) == 81_012.66
     assert eng.account.wallet_balance == approx(10_000)  # cross posts nothing
     assert pos.margin == approx(5_000)  # shown margin q * P / L
 
@@ -84,7 +84,7 @@ def test_example_3_same_trade_isolated_loses_only_its_margin(bn: PaperEngine) ->
     eng.open("BTC", LONG, size=0.5, leverage=10, mode=ISO)
     pos = eng.position("BTC")
     assert pos is not None and pos.margin == approx(5_000)
-    assert round(pos.liquidation_price, 2) == 91_139.24
+    assert round(liq_price(eng, "BTC"), 2) == 91_139.24
     eng.set_mark("BTC", 91_139)
     assert eng.position("BTC") is None
     assert eng.account.wallet_balance == approx(5_000)
@@ -246,7 +246,7 @@ def test_positions_keep_their_order_when_added_to(eng: PaperEngine) -> None:
 def test_cross_liquidation_price_reflects_other_cross_positions(bn: PaperEngine) -> None:
     eng = bn  # Binance: a liquidation forfeits what was at stake
     eng.open("BTC", LONG, size=0.2, leverage=10, mode=CROSS)
-    alone = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
+    alone = liq_price(eng, "BTC")
     eng.open("ETH", SHORT, size=5, leverage=10, mode=CROSS)
     eng.set_mark("ETH", 3_900)  # ETH short: u = +500, MM = 5 * 3,900 / 50 = 390
     a = 10_000 + 500 - 5 * 3_900 * 0.02
@@ -299,7 +299,7 @@ def test_isolated_gap_loses_only_the_margin(eng: PaperEngine) -> None:
 def test_margin_ratio_reaches_one_at_liquidation(eng: PaperEngine) -> None:
     assert eng.account.margin_ratio == 0
     eng.open("BTC", LONG, size=0.5, leverage=10, mode=CROSS)
-    liq = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
+    liq = liq_price(eng, "BTC")
     eng.set_mark("BTC", liq * (1 + 1e-6))
     assert eng.account.margin_ratio == pytest.approx(1.0, rel=1e-4)
     assert eng.account.margin_ratio < 1
@@ -316,13 +316,13 @@ def test_cross_position_with_enough_collateral_has_no_liquidation_price(eng: Pap
 
 def test_add_margin_moves_liquidation_away(eng: PaperEngine) -> None:
     eng.open("BTC", LONG, size=0.1, leverage=10, mode=ISO)
-    before = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
+    before = liq_price(eng, "BTC")
     record = eng.add_margin("BTC", 500)
     assert isinstance(record, MarginTransfer) and record.amount == 500
     pos = eng.position("BTC")
     assert pos is not None and pos.margin == approx(1_500)
     assert pos.liquidation_price == approx((100_000 - 15_000) / 0.9875)
-    assert pos.liquidation_price < before
+    assert liq_price(eng, "BTC") < before
     assert eng.account.wallet_balance == approx(8_500)
 
 
@@ -358,12 +358,12 @@ def test_margin_transfers_refused_on_cross_and_missing_positions(eng: PaperEngin
 
 def test_funding_isolated_long_pays_from_margin(eng: PaperEngine) -> None:
     eng.open("BTC", LONG, size=0.1, leverage=10, mode=ISO)
-    liq_before = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
+    liq_before = liq_price(eng, "BTC")
     paid = eng.apply_funding("BTC", rate=0.0001)
     assert paid == approx(1.0)
     pos = eng.position("BTC")
     assert pos is not None and pos.margin == approx(999)
-    assert pos.liquidation_price > liq_before
+    assert liq_price(eng, "BTC") > liq_before
     assert eng.account.wallet_balance == approx(9_000)
     [event] = eng.funding_payments
     assert isinstance(event, FundingPayment) and event.payment == approx(1.0)
@@ -468,12 +468,12 @@ def test_preview_matches_open_and_changes_nothing() -> None:
     assert p.margin_required == approx(1_000) and p.fee == approx(4.5)
     assert p.at_risk == approx(1_000)
     eng.open("BTC", LONG, size=0.1, leverage=10, mode=ISO)
-    assert eng.position("BTC").liquidation_price == approx(p.liquidation_price)  # type: ignore[union-attr]
+    assert liq_price(eng, "BTC") == approx(p.liquidation_price)
 
 
 def test_preview_cross_shows_other_cross_liquidation_prices_moving(eng: PaperEngine) -> None:
     eng.open("BTC", LONG, size=0.3, leverage=10, mode=CROSS)
-    btc_before = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
+    btc_before = liq_price(eng, "BTC")
     p = eng.preview("ETH", LONG, size=2, leverage=10, mode=CROSS)
     before, after = p.cross_liquidation_prices["BTC"]
     assert before == approx(btc_before)
@@ -481,8 +481,9 @@ def test_preview_cross_shows_other_cross_liquidation_prices_moving(eng: PaperEng
     a = 10_000 - 160
     assert after == approx((100_000 - a / 0.3) / 0.9875)
     eng.open("ETH", LONG, size=2, leverage=10, mode=CROSS)
-    assert eng.position("BTC").liquidation_price == approx(after)  # type: ignore[union-attr]
-    assert eng.position("ETH").liquidation_price == approx(p.liquidation_price)  # type: ignore[union-attr]
+    assert liq_price(eng, "BTC") == approx(after)
+    eth = eng.position("ETH")
+    assert eth is not None and eth.liquidation_price == approx(p.liquidation_price)
 
 
 def test_preview_isolated_order_also_moves_cross_prices(eng: PaperEngine) -> None:

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from tests.engine.conftest import FakeClock, make_engine
+from tests.engine.conftest import FakeClock, liq_price, make_engine
 from tui.engine import (
     FundingPayment,
     Liquidation,
@@ -29,7 +29,7 @@ LONG, SHORT = Side.LONG, Side.SHORT
 HL, BN = Venue.HYPERLIQUID, Venue.BINANCE
 
 
-def approx(x: float, rel: float = 1e-9) -> object:
+def approx(x: float | None, rel: float = 1e-9) -> object:
     return pytest.approx(x, rel=rel, abs=1e-9)
 
 
@@ -93,7 +93,7 @@ def test_tier_maintenance_rates_and_deductions_are_derived_the_hyperliquid_way()
 
 
 def test_issue_example_market_bnb_has_the_mainnet_table() -> None:
-    bnb = Market("BNB", max_leverage=10, tiers=[MarginTier(0, 10), MarginTier(3_000_000, 5)])
+    bnb = Market("BNB", max_leverage=10, tiers=(MarginTier(0, 10), MarginTier(3_000_000, 5)))
     assert [(t.maintenance_rate, t.maintenance_amount) for t in bnb.tiers] == [
         (approx(0.05), 0),
         (approx(0.10), approx(150_000)),  # 3,000,000 * (10 % - 5 %)
@@ -134,7 +134,7 @@ def test_hyperliquid_tiered_maintenance_and_liquidation_above_a_tier_floor() -> 
     # In the 5 % tier: (100,000 - (6,000 + 1,575) / 0.6) / 0.95 = 87,375 / 0.95 = 91,973.68,
     # a notional of 55,184 (still in that tier).
     assert pos.liquidation_price == approx(87_375 / 0.95)
-    assert round(pos.liquidation_price, 2) == 91_973.68
+    assert round(liq_price(eng, "BTC"), 2) == 91_973.68
     eng.set_mark("BTC", 91_973.69)
     assert eng.liquidations == []
     eng.set_mark("BTC", 91_973.67)
@@ -147,7 +147,7 @@ def test_liquidation_price_uses_the_tier_in_force_at_that_price() -> None:
     # The 5 % tier would give (100,000 - 13,575 / 0.6) / 0.95 = 81,447.37, a notional of
     # 48,868, below that tier: the 2 % tier answers, (100,000 - 12,075 / 0.6) / 0.98 =
     # 79,875 / 0.98 = 81,505.10 (notional 48,903, inside 10k-50k).
-    liq = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
+    liq = liq_price(eng, "BTC")
     assert liq == approx(79_875 / 0.98)
     assert 10_000 <= 0.6 * liq < 50_000
 
@@ -178,9 +178,9 @@ def test_cross_buffer_stays_exact_across_tier_boundaries() -> None:
         assert eng.account.cross_maintenance_margin == approx(
             HL_TIERED_BTC.maintenance_margin(0.6 * price)
         )
-        assert eng.position("BTC").liquidation_price == approx(  # type: ignore[union-attr]
-            fresh.position("BTC").liquidation_price  # type: ignore[union-attr]
-        )
+        now, rebuilt = eng.position("BTC"), fresh.position("BTC")
+        assert now is not None and rebuilt is not None
+        assert now.liquidation_price == approx(rebuilt.liquidation_price)  # None: no liq price
     assert eng.liquidations == []
 
 
@@ -237,7 +237,7 @@ def test_hyperliquid_isolated_just_above_the_backstop_is_closed_at_market() -> N
 def test_hyperliquid_cross_liquidation_returns_what_is_left() -> None:
     eng = make_engine()
     eng.open("BTC", LONG, 0.5, 10, CROSS)  # liquidation at 81,012.66, as on Binance
-    assert round(eng.position("BTC").liquidation_price, 2) == 81_012.66  # type: ignore[union-attr]
+    assert round(liq_price(eng, "BTC"), 2) == 81_012.66
     # At 81,000: account value 10,000 - 9,500 = 500; maintenance 40,500 * 1.25 % = 506.25;
     # two thirds 337.50 < 500: closed at market, the 500 stays in the wallet.
     eng.set_mark("BTC", 81_000)
@@ -264,7 +264,7 @@ def test_hyperliquid_large_position_is_liquidated_20_percent_then_the_rest_in_co
     clock = FakeClock()
     eng = make_engine(balance=50_000, clock=clock)
     eng.open("BTC", LONG, 2, 10, ISO)  # 200,000 of notional, margin 20,000, wallet 30,000
-    assert round(eng.position("BTC").liquidation_price, 2) == 91_139.24  # type: ignore[union-attr]
+    assert round(liq_price(eng, "BTC"), 2) == 91_139.24
     eng.set_mark("BTC", 91_100)
     # Equity 20,000 - 17,800 = 2,200 <= maintenance 182,200 * 1.25 % = 2,277.50, notional
     # above 100,000: 20 % (0.4 BTC) closes at market, realizing 0.4 * -8,900 = -3,560 from the
@@ -317,7 +317,7 @@ def test_hyperliquid_cross_slice_keeps_large_positions_and_closes_small_ones() -
     eng = make_engine(balance=30_000)
     eng.open("BTC", LONG, 2, 10, CROSS)  # 200,000 of notional
     eng.open("ETH", LONG, 5, 10, CROSS)  # 20,000 of notional
-    btc = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
+    btc = liq_price(eng, "BTC")
     eng.set_mark("BTC", btc * (1 - 1e-9))
     parts = {x.market: x.outcome for x in eng.liquidations}
     assert parts == {"BTC": "partial", "ETH": "market"}
@@ -519,7 +519,7 @@ def test_minimum_order_message_names_the_smallest_size_on_the_step() -> None:
 def test_set_leverage_isolated_raise_keeps_margin_lower_posts_more() -> None:
     eng = make_engine()
     eng.open("BTC", LONG, 0.1, 10, ISO)
-    liq = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
+    liq = liq_price(eng, "BTC")
     view = eng.set_leverage("BTC", 20)
     assert view.leverage == 20 and view.margin == approx(1_000)
     assert view.liquidation_price == approx(liq)
@@ -572,7 +572,7 @@ def test_binance_isolated_liquidation_price_with_a_maintenance_amount() -> None:
     eng.open("BTC", LONG, 1, 20, ISO)  # 60,000 of notional: bracket 2 (0.5 %, amount 50)
     # Binance's formula, isolated: (WB + cum - side * pos * EP) / (pos * MMR - side * pos)
     # = (3,000 + 50 - 60,000) / (0.005 - 1) = 57,236.18 (notional 57,236: bracket 2).
-    liq = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
+    liq = liq_price(eng, "BTC")
     assert liq == approx((3_000 + 50 - 60_000) / (0.005 - 1))
     assert round(liq, 2) == 57_236.18
     assert eng.position("BTC").maintenance_margin == approx(60_000 * 0.005 - 50)  # type: ignore[union-attr]
@@ -583,7 +583,7 @@ def test_binance_bracket_at_the_liquidation_price_sets_the_rate() -> None:
     eng.open("BTC", LONG, 1, 10, ISO)  # 52,000 (bracket 2), margin 5,200
     # Bracket 2 would answer 46,984.92, a notional below 50,000; bracket 1 answers
     # (5,200 + 0 - 52,000) / (0.004 - 1) = 46,987.95, inside it.
-    liq = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
+    liq = liq_price(eng, "BTC")
     assert liq == approx((5_200 - 52_000) / (0.004 - 1))
     assert round(liq, 2) == 46_987.95
 
@@ -596,12 +596,12 @@ def test_binance_cross_both_sides_liquidation_prices() -> None:
     # BTC: (WB - TMM1 + UPNL1 + cum - side * pos * EP) / (pos * MMR - side * pos)
     # = (10,000 - 195 + 1,000 + 0 - 50,000) / (0.5 * 0.004 - 0.5) = 78,704.82 (notional
     # 39,352: bracket 1).
-    btc = eng.position("BTC").liquidation_price  # type: ignore[union-attr]
+    btc = liq_price(eng, "BTC")
     assert btc == approx((10_000 - 195 + 1_000 - 50_000) / (0.5 * 0.004 - 0.5))
     assert round(btc, 2) == 78_704.82
     # ETH, with BTC at its entry (UPNL 0, maintenance 50,000 * 0.5 % - 50 = 200):
     # (10,000 - 200 + 0 + 0 + 40,000) / (10 * 0.005 + 10) = 4,955.22.
-    eth = eng.position("ETH").liquidation_price  # type: ignore[union-attr]
+    eth = liq_price(eng, "ETH")
     assert eth == approx((10_000 - 200 + 40_000) / (10 * 0.005 + 10))
     assert round(eth, 2) == 4_955.22
     eng.set_mark("BTC", 78_704.83)

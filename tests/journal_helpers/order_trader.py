@@ -52,7 +52,7 @@ def main() -> int:
                     otype,
                     leverage=rng.choice([5, 10]),
                     mode=rng.choice(list(MarginMode)),
-                    **{key: level},
+                    **{key: level},  # type: ignore[arg-type]  # price= or trigger_price=
                 )
             elif roll < 0.4:
                 pos = eng.position(name)

@@ -121,7 +121,7 @@ def marks(**prices: object) -> list[str]:
     return [asset_ctx(coin, mark=price) for coin, price in prices.items()]
 
 
-def l2book(coin: str, bids: list[tuple[object, object]], asks: list[tuple[object, object]],
+def l2book(coin: str, bids: Sequence[tuple[object, object]], asks: Sequence[tuple[object, object]],
            time: object = 1_763_647_200_000) -> str:  # fmt: skip
     """Hyperliquid's ``l2Book`` frame: levels as ``{"px", "sz", "n"}`` objects, best first."""
     levels = [[{"px": px, "sz": sz, "n": 1} for px, sz in side] for side in (bids, asks)]

@@ -15,12 +15,14 @@ from tui.market import (
     MARKETS,
     SAMPLE_REPLAY,
     FeedStatus,
+    PriceSource,
     ReplaySource,
     ScenarioSource,
     SimSource,
+    SteppedSource,
     make_source,
 )
-from tui.market.books import BookMaker, Stress, book_style, liquidity
+from tui.market.books import BookMaker, BookStyle, Stress, book_style, liquidity
 
 
 def sides_ok(symbol: str, bids: list[tuple[float, float]], asks: list[tuple[float, float]],
@@ -60,17 +62,23 @@ def test_books_never_change_a_seeds_prices_and_repeat_with_it() -> None:
         assert b.books == c.books
 
 
+def style(execution: str) -> BookStyle:
+    found = book_style(execution)
+    assert found is not None
+    return found
+
+
 def test_a_realistic_btc_book_by_hand() -> None:
     """BTC at 100,000: half-spread 0.5 bp = 5, on the 0.1 tick; levels 1 bp = 10 apart; about
     400,000 USD (4 BTC) at the best level, growing 15 % a level (each size drawn within
     +-40 %)."""
     assert liquidity("BTC") == (0.00005, 0.0001, 400_000.0)
-    bids, asks = BookMaker(["BTC"], book_style("realistic"), seed=1).book("BTC", 100_000.0)
+    bids, asks = BookMaker(["BTC"], style("realistic"), seed=1).book("BTC", 100_000.0)
     assert [p for p, _ in asks[:3]] == [100_005.0, 100_015.0, 100_025.0]
     assert [p for p, _ in bids[:3]] == [99_995.0, 99_985.0, 99_975.0]
     for i, (_, size) in enumerate(asks):
         assert 4.0 * (1 + 0.15 * i) * 0.6 <= size <= 4.0 * (1 + 0.15 * i) * 1.4
-    thin_bids, thin_asks = BookMaker(["BTC"], book_style("thin"), seed=1).book("BTC", 100_000.0)
+    thin_bids, thin_asks = BookMaker(["BTC"], style("thin"), seed=1).book("BTC", 100_000.0)
     assert (thin_bids[0][0], thin_asks[0][0]) == (99_980.0, 100_020.0)  # 4x the half-spread
     assert thin_asks[0][1] == pytest.approx(asks[0][1] * 0.15)  # same draw, 15 % of the depth
 
@@ -160,12 +168,18 @@ def test_a_replay_gets_a_synthetic_spread_only_with_a_preset_that_asks_for_it() 
     assert [b[0] for b in sink.books] == [b[0] for b in later.books]
 
 
+def stepped(source: PriceSource) -> SteppedSource:
+    assert isinstance(source, SteppedSource)
+    return source
+
+
 def test_make_source_passes_the_preset_on() -> None:
-    assert make_source("sim", seed=1, execution="thin").snapshot().books
-    assert not make_source("sim", seed=1).snapshot().books
+    assert stepped(make_source("sim", seed=1, execution="thin")).snapshot().books
+    assert not stepped(make_source("sim", seed=1)).snapshot().books
     scenario = make_source("scenario", scenario="calm", execution="realistic")
-    assert scenario.snapshot().books  # type: ignore[attr-defined]
-    assert make_source("replay", replay_file=SAMPLE_REPLAY, execution="thin").snapshot().books  # type: ignore[attr-defined]
+    assert stepped(scenario).snapshot().books
+    replay = make_source("replay", replay_file=SAMPLE_REPLAY, execution="thin")
+    assert stepped(replay).snapshot().books
 
 
 def test_the_session_applies_books_and_counts_bad_ones() -> None:

@@ -153,6 +153,9 @@ class CandleSink:
     def on_status(self, status: object) -> None:
         pass
 
+    def on_book(self, symbol: str, bids: object, asks: object, time: float) -> None:
+        pass
+
 
 def test_a_replay_draws_the_same_candles_at_1x_and_100x(tmp_path: Path) -> None:
     rows = "".join(f"{1_700_000_000 + 7 * i},BTC,{100 + (i * 37) % 11}\n" for i in range(200))

@@ -69,7 +69,9 @@ def test_options_that_do_not_apply_are_ignored() -> None:
         ("hyperliquid", {"url": "https://api.hyperliquid.xyz"}, "not a websocket address"),
     ],
 )
-def test_bad_arguments_get_clear_messages(kind: object, options: dict, message: str) -> None:
+def test_bad_arguments_get_clear_messages(
+    kind: object, options: dict[str, object], message: str
+) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         make_source(kind, **options)  # type: ignore[arg-type]
 

@@ -30,6 +30,7 @@ from tui.market.fetch import (
     Candle,
     FetchError,
     FetchJob,
+    FetchSummary,
     HyperliquidCandles,
     Interval,
     Pacer,
@@ -57,7 +58,7 @@ def quiet(t: FakeTime) -> Pacer:
     return Pacer(1e12, clock=t.clock, sleep=t.sleep)
 
 
-def fetch(client: object, the_job: FetchJob, out: Path, t: FakeTime, **kw: object) -> object:
+def fetch(client: object, the_job: FetchJob, out: Path, t: FakeTime, **kw: object) -> FetchSummary:
     options: dict[str, object] = {
         "sleep": t.sleep,
         "clock": t.clock,

@@ -10,7 +10,7 @@ import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import given
@@ -22,7 +22,7 @@ from tui.market import BinanceSource, FeedState, HyperliquidSource, ReplaySource
 from tui.market.replay import read_replay
 from tui.safe import safe_text
 
-FAST = {"backoff_base": 0.02, "backoff_cap": 0.05, "jitter_seed": 1}
+FAST: dict[str, Any] = {"backoff_base": 0.02, "backoff_cap": 0.05, "jitter_seed": 1}
 OSC_TITLE = "\x1b]0;pwned\x1b\\"
 
 
@@ -118,12 +118,13 @@ def test_hostile_values_and_paths_are_escaped_in_refusals(tmp_path: Path) -> Non
 
 # ---------------------------------------------------------------- fuzzers
 
+_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
 _HOSTILE = st.sampled_from(
     ["\x1b]0;pwned\x1b\\", "\x1bc", "\x1b[2J", "\x9b2J", "\x9d0;x\x9c", "\u202e", "\x07", "\r"]
 )
 _CELL = st.one_of(
     _HOSTILE,
-    st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12),
+    st.text(alphabet=st.characters(exclude_categories=_SURROGATES), max_size=12),
     st.sampled_from(["2025-11-20T14:00:00Z", "1763647200", "0", "1e308", "BTC", "97000.5", ""]),
 )
 _VALID_ROW = st.tuples(

@@ -32,7 +32,7 @@ from tui.market import (
 )
 from tui.market.live import backoff_delay
 
-FAST = {"backoff_base": 0.02, "backoff_cap": 0.05, "jitter_seed": 1}
+FAST: dict[str, Any] = {"backoff_base": 0.02, "backoff_cap": 0.05, "jitter_seed": 1}
 
 
 async def hold_open(ws: Any) -> None:
@@ -302,7 +302,7 @@ async def test_funding_payment_is_due_at_each_utc_hour() -> None:
 
 
 async def test_binance_mark_price_stream() -> None:
-    frame = [
+    frame: list[dict[str, Any]] = [
         {"e": "markPriceUpdate", "E": 1, "s": "BTCUSDT", "p": "100000.10", "r": "0.00008"},
         {"e": "markPriceUpdate", "E": 1, "s": "ETHUSDT", "p": "3500.5", "r": ""},
         {"e": "markPriceUpdate", "E": 1, "s": "XYZUSDT", "p": "1.0", "r": "0.0001"},
@@ -321,7 +321,7 @@ async def test_binance_mark_price_stream() -> None:
         async with running(src, sink):
             await wait_until(lambda: ("BTC", 1.0) in sink.marks, what="second frame")
     assert sink.marks == [("BTC", 100000.1), ("ETH", 3500.5), ("BTC", 1.0)]
-    assert sink.rates == [("BTC", pytest.approx(0.00001))]
+    assert sink.rates == pytest.approx([("BTC", 0.00001)])
     assert src.bad_frames == 1
     assert src.last_problem == "expected markPriceUpdate objects"
 

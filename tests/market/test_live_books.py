@@ -25,7 +25,7 @@ from tests.market.conftest import (
 from tui.engine import PaperEngine, Side
 from tui.market import BinanceSource, FeedStatus, HyperliquidSource, make_source
 
-FAST = {"backoff_base": 0.02, "backoff_cap": 0.05, "jitter_seed": 1}
+FAST: dict[str, Any] = {"backoff_base": 0.02, "backoff_cap": 0.05, "jitter_seed": 1}
 BIDS = [("99990", "1.5"), ("99980.5", "2")]
 ASKS = [("100010", "0.5"), ("100020", "3")]
 
@@ -200,7 +200,7 @@ async def test_binance_depth20_books_arrive_and_follow_the_focus() -> None:
     async with ws_server(handler) as url:
         src = BinanceSource(["BTC", "ETH"], url=url, books=True, **FAST)
         async with running(src, sink):
-            await wait_until(lambda: len(sink.books) == 2 and src.bad_frames, what="books")
+            await wait_until(lambda: len(sink.books) == 2 and bool(src.bad_frames), what="books")
             src.focus(books=["BTC"])
             await wait_until(lambda: len(received) == 2, what="the unsubscription")
     assert received == [

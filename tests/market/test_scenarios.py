@@ -12,7 +12,9 @@ from tui.market.scenarios import Keyframe
 ALTS = [s for s in DEFAULT_SYMBOLS if s != "BTC"]
 
 
-def path(name: str, minutes: float, symbols: list[str] | None = None, step_s: float = 5.0):
+def path(
+    name: str, minutes: float, symbols: list[str] | None = None, step_s: float = 5.0
+) -> tuple[ScenarioSource, dict[str, list[float]], list[float]]:
     """Prices per symbol sampled every ``step_s`` seconds of source time, plus the times."""
     src = ScenarioSource(name, symbols)
     start = dict(src.snapshot().marks)

@@ -198,7 +198,7 @@ def test_jumps_fatten_the_tails() -> None:
 def test_funding_rate_follows_the_move_reverts_and_is_clamped() -> None:
     src = SimSource(["BTC", "ETH"], seed=1)
     before = src.funding_rates["BTC"]
-    src._walk.returns = lambda dt: [0.05, -0.05]  # type: ignore[method-assign]
+    src._walk.returns = lambda sim_dt: [0.05, -0.05]  # type: ignore[method-assign]
     src.step(1.0)
     after = src.funding_rates
     keep = math.exp(-math.log(2) / (4 * 3600) * 1.0)
@@ -206,10 +206,10 @@ def test_funding_rate_follows_the_move_reverts_and_is_clamped() -> None:
         BASE_FUNDING_RATE + (before - BASE_FUNDING_RATE) * keep + FUNDING_SENSITIVITY * 0.05
     )
     assert after["ETH"] < BASE_FUNDING_RATE < after["BTC"]
-    src._walk.returns = lambda dt: [1.0, -1.0]  # type: ignore[method-assign]
+    src._walk.returns = lambda sim_dt: [1.0, -1.0]  # type: ignore[method-assign]
     src.step(1.0)
     assert src.funding_rates == {"BTC": MAX_FUNDING_RATE, "ETH": -MAX_FUNDING_RATE}
-    src._walk.returns = lambda dt: [0.0, 0.0]  # type: ignore[method-assign]
+    src._walk.returns = lambda sim_dt: [0.0, 0.0]  # type: ignore[method-assign]
     src.step(3 * 24 * 3600.0)  # three quiet days (18 half-lives): back at the resting rate
     for rate in src.funding_rates.values():
         assert rate == pytest.approx(BASE_FUNDING_RATE, abs=0.0000002)

@@ -67,6 +67,7 @@ def test_a_tab_trades_the_paper_account_from_the_keyboard(
     engine = read_account(served.data_dir)
     assert engine is not None
     btc, eth = engine.position("BTC"), engine.position("ETH")
+    assert btc is not None and eth is not None
     assert (btc.side, btc.size, btc.mode) == (Side.LONG, 0.01, MarginMode.ISOLATED)
     assert (eth.side, eth.size, eth.mode) == (Side.SHORT, 0.5, MarginMode.CROSS)
 

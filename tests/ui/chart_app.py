@@ -32,6 +32,9 @@ class _Sink:
     def on_status(self, status: object) -> None:
         pass
 
+    def on_book(self, symbol: str, bids: object, asks: object, time: float) -> None:
+        pass
+
 
 def seeded_candles(minutes: int = 120, seed: int = 7, symbol: str = "BTC") -> list[Candle]:
     """``minutes`` one-minute candles of a seeded simulation at 60x (deterministic)."""

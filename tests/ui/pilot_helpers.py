@@ -7,7 +7,7 @@ only isolates the machine.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -19,6 +19,8 @@ from tui.screens.order import OrderFormScreen, TradeConfirmScreen
 from tui.settings import Settings
 
 FIXED_NOW = 1_795_500_000.0  # 2026-11-24 05:20 UTC
+
+S = TypeVar("S", bound=Screen[Any])
 
 
 def make_app(settings: Settings | None = None, **kwargs: Any) -> PerpDeskApp:
@@ -70,3 +72,17 @@ async def open_order(
     for key in keys:
         await pilot.press(key)
         await pilot.pause()
+
+
+def on_screen(app: PerpDeskApp, kind: type[S]) -> S:
+    """The screen on top, which must be a ``kind``."""
+    screen = app.screen
+    assert isinstance(screen, kind), f"{type(screen).__name__} is on top, not {kind.__name__}"
+    return screen
+
+
+def liquidation_price(app: PerpDeskApp, market: str) -> float:
+    """The liquidation price of the open position in ``market`` (there must be one)."""
+    pos = app.session.engine.position(market)
+    assert pos is not None and pos.liquidation_price is not None
+    return pos.liquidation_price

@@ -107,12 +107,14 @@ async def test_corrupt_account_declined_quits_and_changes_nothing(tmp_path: Path
     assert bad.read_bytes() == b"garbage" * 500
 
 
-async def test_a_failed_write_is_shown_and_trading_state_stays(tmp_path: Path) -> None:
+async def test_a_failed_write_is_shown_and_trading_state_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = tmp_path / "acct"
     journal = open_journal(data)
     app = make_app(journal=journal, data_dir=data)
     async with app.run_test(size=(120, 36)) as pilot:
-        real = journal._conn  # type: ignore[attr-defined]
+        real = journal._conn
 
         class Full:
             def __getattr__(self, name: str) -> object:
@@ -121,13 +123,13 @@ async def test_a_failed_write_is_shown_and_trading_state_stays(tmp_path: Path) -
             def execute(self, *args: object) -> object:
                 raise sqlite3.OperationalError("database or disk is full")
 
-        journal._conn = Full()  # type: ignore[attr-defined]
+        monkeypatch.setattr(journal, "_conn", Full())
         app.session.engine.open("BTC", Side.LONG, 0.1, 10, MarginMode.ISOLATED)
         await beat(pilot)
         assert app.session.engine.position("BTC") is not None
         assert "disk is full" in app.main.log_widget.lines[0]
         assert app.main.query_one("#tip").has_class("-warning")
-        journal._conn = real  # type: ignore[attr-defined]
+        monkeypatch.setattr(journal, "_conn", real)
         assert journal.flush()
         await beat(pilot)
         assert app.main.log_widget.lines[0].startswith("Saved again")

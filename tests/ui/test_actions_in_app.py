@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from textual.screen import Screen
 
@@ -16,7 +18,7 @@ from tui.screens.history import HistoryScreen
 from tui.screens.main import MainScreen
 from tui.screens.settings import SettingsScreen
 
-OPENS: dict[str, type[Screen[object]]] = {
+OPENS: dict[str, type[Screen[Any]]] = {
     "settings": SettingsScreen,
     "help": HelpScreen,
     "history": HistoryScreen,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from tests.ui.pilot_helpers import beat, make_app
+from tests.ui.pilot_helpers import beat, liquidation_price, make_app
 from tui.engine import MarginMode, Side
 from tui.market import SimSource
 from tui.screens.dialogs.confirm import ConfirmScreen
@@ -30,7 +30,7 @@ async def test_an_order_whose_position_was_liquidated_meanwhile_cannot_be_confir
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, TradeConfirmScreen)
-        liq = app.session.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
+        liq = liquidation_price(app, "BTC")
         app.session.on_mark("BTC", liq * 0.99)
         await pilot.pause(0.3)
         assert app.session.engine.position("BTC") is None

@@ -16,7 +16,7 @@ from tui import settings as settings_module
 from tui.screens import settings as screens_settings
 from tui.screens.main import MainScreen
 from tui.screens.settings import SettingsScreen
-from tui.settings import LARGE_CONFIG_BYTES, load_settings
+from tui.settings import LARGE_CONFIG_BYTES, load_settings, save_changes
 
 
 def quiet(path: Path, text: str) -> None:
@@ -67,7 +67,7 @@ async def test_a_large_file_is_saved_off_the_event_loop(
     filler = "".join(f"key{n} = {n}  # an unknown key, kept\n" for n in range(3000))
     quiet(path, HAND_WRITTEN + filler)
     assert path.stat().st_size > LARGE_CONFIG_BYTES
-    real_save = screens_settings.save_changes
+    real_save = save_changes  # the function the screen calls, replaced below
     gate = threading.Event()
     threads: list[threading.Thread] = []
 

@@ -9,7 +9,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
-from tests.ui.pilot_helpers import make_app
+from tests.ui.pilot_helpers import make_app, on_screen
 from tui.app import PerpDeskApp
 from tui.engine import MarginMode
 from tui.screens.dialogs.confirm import ConfirmScreen
@@ -182,7 +182,7 @@ async def test_saved_default_mode_applies_to_the_next_order_and_stays_overridabl
         assert isinstance(confirm, TradeConfirmScreen)
         assert confirm.margin_mode is MarginMode.CROSS  # the new default
         await pilot.press("i")  # still overridable for this trade
-        assert confirm.margin_mode is MarginMode.ISOLATED
+        assert on_screen(app, TradeConfirmScreen).margin_mode is MarginMode.ISOLATED
         await pilot.press("enter")
         await pilot.pause()
         pos = app.session.engine.position("BTC")
@@ -289,7 +289,7 @@ async def test_escape_with_edits_asks_first(tmp_path: Path) -> None:
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")  # keep editing
         await pilot.pause()
-        assert app.screen is screen
+        assert on_screen(app, SettingsScreen) is screen
         assert screen.query_one("#default-leverage", Input).value == "9"
         assert screen.query_one("#default-margin-mode", ModeToggle).value == "cross"
         await pilot.press("escape")

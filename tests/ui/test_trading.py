@@ -8,7 +8,14 @@ from dataclasses import replace
 import pytest
 from textual.widgets import Input
 
-from tests.ui.pilot_helpers import beat, make_app, open_order, text_of
+from tests.ui.pilot_helpers import (
+    beat,
+    liquidation_price,
+    make_app,
+    on_screen,
+    open_order,
+    text_of,
+)
 from tui.engine import MarginMode, Side
 from tui.screens.dialogs.confirm import ConfirmScreen
 from tui.screens.dialogs.margin import MarginScreen
@@ -25,7 +32,7 @@ async def test_open_isolated_from_the_keyboard() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await open_order(pilot, [])
-        screen = pilot.app.screen
+        screen = on_screen(app, TradeConfirmScreen)
         assert screen.margin_mode is ISO  # the default in settings
         assert "Only this position's" in text_of(screen, "#panel-isolated")
         assert "Your whole cross balance" in text_of(screen, "#panel-cross")
@@ -44,7 +51,7 @@ async def test_open_cross_with_cross_as_default() -> None:
     app = make_app(settings)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_order(pilot, [])
-        assert pilot.app.screen.margin_mode is CROSS
+        assert on_screen(app, TradeConfirmScreen).margin_mode is CROSS
         await pilot.press("y")
         await pilot.pause()
         pos = app.session.engine.position("BTC")
@@ -56,7 +63,7 @@ async def test_toggle_before_confirming(key: str) -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await open_order(pilot, [key])
-        screen = pilot.app.screen
+        screen = on_screen(app, TradeConfirmScreen)
         assert screen.margin_mode is CROSS
         assert screen.query_one("#panel-cross").has_class("-selected")
         assert not screen.query_one("#panel-isolated").has_class("-selected")
@@ -80,7 +87,7 @@ async def test_override_the_default_mode_for_one_trade_only() -> None:
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
-        assert pilot.app.screen.margin_mode is CROSS
+        assert on_screen(app, TradeConfirmScreen).margin_mode is CROSS
 
 
 async def test_mode_is_locked_on_an_existing_position() -> None:
@@ -88,7 +95,7 @@ async def test_mode_is_locked_on_an_existing_position() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         app.session.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
         await open_order(pilot, ["c"])
-        screen = pilot.app.screen
+        screen = on_screen(app, TradeConfirmScreen)
         assert screen.margin_mode is ISO
         assert LOCKED_MESSAGE in text_of(screen, "#notice")
         assert "Not available" in text_of(screen, "#panel-cross")
@@ -105,7 +112,7 @@ async def test_rejection_is_shown_and_confirming_is_impossible() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await open_order(pilot, [], size="5", lev="10")  # 500k notional on 10k
-        screen = pilot.app.screen
+        screen = on_screen(app, TradeConfirmScreen)
         notice = text_of(screen, "#notice")
         assert "Cannot place this order" in notice and "is missing" in notice
         await pilot.press("enter", "y")
@@ -200,7 +207,7 @@ async def test_add_and_remove_isolated_margin() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         app.session.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
         await beat(pilot)
-        before = app.session.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
+        before = liquidation_price(app, "BTC")
         await pilot.press("plus")
         await pilot.pause()
         assert isinstance(app.screen, MarginScreen)
@@ -208,7 +215,7 @@ async def test_add_and_remove_isolated_margin() -> None:
         await pilot.pause()
         pos = app.session.engine.position("BTC")
         assert pos is not None and pos.margin == pytest.approx(150)
-        assert pos.liquidation_price < before  # type: ignore[operator]
+        assert liquidation_price(app, "BTC") < before
         await pilot.press("minus")
         await pilot.pause()
         await pilot.press(*"5000", "enter")
@@ -228,7 +235,7 @@ async def test_a_liquidation_is_impossible_to_miss() -> None:
         app.session.engine.open("BTC", Side.LONG, 0.01, 40, ISO)
         await beat(pilot)
         assert app.main.positions_table.row_ids == ["BTC"]
-        liq = app.session.engine.position("BTC").liquidation_price  # type: ignore[union-attr]
+        liq = liquidation_price(app, "BTC")
         app.session.on_mark("BTC", liq * 0.999)
         await pilot.pause(0.3)
         assert app.main.positions_table.row_ids == []

@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from tui.engine import Fill, FundingPayment, Liquidation
+from tui.engine import Event, Fill, FundingPayment, Liquidation
 from tui.format import fmt_leverage, fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import (
     Stats,
@@ -114,10 +114,10 @@ class HistoryScreen(DeskScreen[None]):
 
     # ------------------------------------------------------------------ parts
 
-    def _show_stats(self, events: list[object], styles: NumberStyles) -> Table:
+    def _show_stats(self, events: list[Event], styles: NumberStyles) -> Table:
         """Stats by margin mode; a narrow terminal gets the short form (net funding, no
         forfeited column) so no figure is cut."""
-        stats = practice_stats(events)  # type: ignore[arg-type]
+        stats = practice_stats(events)
         narrow = self.size.width < 110
         table = Table(
             title="Practice stats", title_justify="left", expand=True, box=None, padding=(0, 1)
@@ -184,7 +184,7 @@ class HistoryScreen(DeskScreen[None]):
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep), animate=False)
 
-    def _show_fills(self, events: list[object]) -> None:
+    def _show_fills(self, events: list[Event]) -> None:
         with self._fresh_table(
             "fills",
             [
@@ -218,7 +218,7 @@ class HistoryScreen(DeskScreen[None]):
                         key=str(e.seq),
                     )
 
-    def _show_liquidations(self, events: list[object], styles: NumberStyles) -> None:
+    def _show_liquidations(self, events: list[Event], styles: NumberStyles) -> None:
         with self._fresh_table(
             "liquidations",
             [
@@ -250,13 +250,13 @@ class HistoryScreen(DeskScreen[None]):
                     key=str(e.seq),
                 )
         session = self.session
-        mortems = post_mortems(events, session.engine.markets, session.accounts)  # type: ignore[arg-type]
+        mortems = post_mortems(events, session.engine.markets, session.accounts)
         text = "\n".join(f"• {m.line}" for m in reversed(mortems))
         self.query_one("#postmortem-text", Static).update(
             "Post-mortems\n" + text if text else "No liquidations yet. Keep it that way."
         )
 
-    def _show_funding(self, events: list[object], styles: NumberStyles) -> None:
+    def _show_funding(self, events: list[Event], styles: NumberStyles) -> None:
         with self._fresh_table(
             "funding",
             ["Time", "Market", "Side", "Size", "Mode", "Mark", "Rate/h", "Paid (+) / received (-)"],
@@ -279,7 +279,7 @@ class HistoryScreen(DeskScreen[None]):
                         key=str(e.seq),
                     )
 
-    def _show_closed(self, events: list[object], styles: NumberStyles) -> None:
+    def _show_closed(self, events: list[Event], styles: NumberStyles) -> None:
         with self._fresh_table(
             "closed",
             [
@@ -299,7 +299,7 @@ class HistoryScreen(DeskScreen[None]):
                 "",
             ],
         ) as table:
-            closed = closed_positions(events)  # type: ignore[arg-type]
+            closed = closed_positions(events)
             for n, c in reversed(list(enumerate(closed))):
                 table.add_row(
                     _when(c.closed_at),
