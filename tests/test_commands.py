@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 
 import pytest
 from hypothesis import given, settings
@@ -614,16 +612,3 @@ def test_completions_parse_or_ask_for_more() -> None:
 def test_complete_never_raises(text: str) -> None:
     result = complete(text, MARKETS)
     assert isinstance(result, list) and all(isinstance(s, str) for s in result)
-
-
-# --------------------------------------------------------------------------- hygiene
-
-
-def test_commands_import_neither_textual_nor_rich() -> None:
-    code = (
-        "import sys, tui.commands\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
-        "print(','.join(bad))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""

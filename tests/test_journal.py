@@ -41,6 +41,7 @@ from tui.journal import (
     DB_NAME,
     Journal,
     JournalError,
+    Synchronous,
     decode_event,
     encode_event,
     format_seasons,
@@ -70,7 +71,14 @@ class Clock:
         return self.now
 
 
+# No fsync per commit in the tests: what they check is what is committed, and a commit is
+# visible to the next reader with or without it. Only the kill -9 test (its writer is
+# journal_helpers/trader.py) keeps the default, FULL, that perpdesk itself uses.
+RELAXED: Synchronous = "OFF"
+
+
 def open_journal(data_dir: Path, **kw: Any) -> Journal:
+    kw.setdefault("synchronous", RELAXED)
     kw.setdefault("starting_balance", 10_000)
     kw.setdefault("markets", MARKETS)
     kw.setdefault("clock", Clock())
@@ -249,7 +257,7 @@ def run_op(journal: Journal, op: tuple[Any, ...]) -> Journal:
     if kind == "reopen":  # quit and launch again, then go on trading on the rebuilt engine
         data_dir, clock = journal.data_dir, journal._clock
         assert journal.close()
-        journal = Journal.open(data_dir, markets=MARKETS, clock=clock)
+        journal = Journal.open(data_dir, markets=MARKETS, clock=clock, synchronous=RELAXED)
         assert_same_account(journal.engine, eng)
     return journal
 
@@ -299,7 +307,7 @@ def test_rebuilt_account_equals_the_live_one_after_random_sessions(ops: list[Any
             hypothesis.event("reopened mid-session")
         live_accounts = dict(journal.accounts)
         assert journal.close()
-        again = Journal.open(data_dir, markets=MARKETS, clock=Clock())
+        again = Journal.open(data_dir, markets=MARKETS, clock=Clock(), synchronous=RELAXED)
         assert_same_account(again.engine, live)
         assert again.accounts == live_accounts
         again.close()
@@ -463,7 +471,7 @@ def test_a_saved_position_in_a_market_no_longer_listed_keeps_its_market(tmp_path
     journal.engine.open("SOL", LONG, 10, 5, CROSS)
     live = journal.engine
     journal.close()
-    again = Journal.open(tmp_path, markets=MARKETS[:2], clock=Clock())
+    again = Journal.open(tmp_path, markets=MARKETS[:2], clock=Clock(), synchronous=RELAXED)
     assert again.engine.market("SOL") == MARKETS[2]
     assert again.engine.to_state() == live.to_state()
     again.close()
@@ -535,7 +543,7 @@ def test_disk_full_keeps_trading_in_memory_and_saves_when_it_can(tmp_path: Path,
     assert journal.error is None and journal.pending == 0
     live = journal.engine
     journal.close()
-    again = Journal.open(tmp_path, markets=MARKETS, clock=clock)
+    again = Journal.open(tmp_path, markets=MARKETS, clock=clock, synchronous=RELAXED)
     assert_same_account(again.engine, live)
     again.close()
 
@@ -591,7 +599,7 @@ def test_intermittent_write_failures_never_lose_or_tear_anything(ops: list[Any],
         label(live.events)
         journal._conn = real
         journal.close()
-        again = Journal.open(tmp, markets=MARKETS, clock=Clock())
+        again = Journal.open(tmp, markets=MARKETS, clock=Clock(), synchronous=RELAXED)
         assert_same_account(again.engine, live)
         again.close()
 

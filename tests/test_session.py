@@ -300,7 +300,7 @@ def test_an_account_in_use_elsewhere_trades_unsaved_with_a_standing_warning(
 def test_a_corrupt_account_asks_and_a_fresh_one_keeps_the_old_file(tmp_path: Path) -> None:
     (tmp_path / "account.db").write_bytes(b"not a database" * 100)
     with pytest.raises(JournalError) as err:
-        Journal.open(tmp_path, lock=False)
+        Journal.open(tmp_path, lock=False, synchronous="OFF")
     session = make_session(journal_problem=err.value, data_dir=tmp_path)
     question = session.start()
     assert question is not None and question.title == "Your paper account cannot be opened"

@@ -348,12 +348,11 @@ def test_missing_websockets_gives_the_install_hint(monkeypatch: pytest.MonkeyPat
     assert make_source("sim", seed=1).kind == "sim"  # the rest keeps working
 
 
-def test_importing_the_feed_layer_pulls_in_no_ui_and_no_websockets() -> None:
+def test_the_feed_layer_imports_and_simulates_without_websockets() -> None:
+    # (That it imports no UI is an import-linter contract in pyproject.toml.)
     code = (
         "import sys; sys.modules['websockets'] = None\n"
         "import tui.market as m\n"
-        "bad = [k for k in sys.modules if k.split('.')[0] in ('textual', 'rich')]\n"
-        "assert not bad, bad\n"
         "s = m.make_source('sim', seed=1); s.step(1.0)\n"
         "print('ok')\n"
     )

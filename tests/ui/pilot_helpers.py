@@ -50,6 +50,20 @@ async def beat(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+async def enter_command(pilot: Pilot[None], text: str) -> None:
+    """Open the command line with ``/``, put ``text`` in it and press Enter.
+
+    The text is set, not typed key by key: typing is Textual's part (one test types for real,
+    for the suggestions); what the tests check is what perpdesk does with the line.
+    """
+    app = pilot.app
+    assert isinstance(app, PerpDeskApp)
+    await pilot.press("slash")
+    app.main.command_line.input.value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 def text_of(screen: Screen[Any], selector: str) -> str:
     """What the Static at ``selector`` shows, as plain text."""
     return str(screen.query_one(selector, Static).render())

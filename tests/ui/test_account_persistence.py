@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.pilot_helpers import beat, make_app
+from tests.ui.pilot_helpers import beat, enter_command, make_app
 from tui.engine import MarginMode, Side
 from tui.journal import Journal, JournalError
 from tui.screens.dialogs.confirm import ConfirmScreen
@@ -16,7 +16,7 @@ from tui.screens.main import MainScreen
 
 
 def open_journal(data: Path) -> Journal:
-    return Journal.open(data, starting_balance=10_000, lock=False)
+    return Journal.open(data, starting_balance=10_000, lock=False, synchronous="OFF")
 
 
 async def test_positions_come_back_after_a_restart(tmp_path: Path) -> None:
@@ -46,13 +46,13 @@ async def test_reset_archives_the_season_after_confirming(tmp_path: Path) -> Non
     async with app.run_test(size=(120, 36)) as pilot:
         app.session.engine.open("BTC", Side.LONG, 0.1, 10, MarginMode.ISOLATED)
         old = app.session.engine
-        await pilot.press("slash", *"reset", "enter")
+        await enter_command(pilot, "reset")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await pilot.pause()
         assert app.session.engine is old
-        await pilot.press("slash", *"reset", "enter")
+        await enter_command(pilot, "reset")
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from textual.screen import Screen
 
-from tests.ui.pilot_helpers import make_app
+from tests.ui.pilot_helpers import enter_command, make_app
 from tui import actions
 from tui.commands import SIMPLE_COMMANDS
 from tui.screens.base import invoke
@@ -35,7 +35,7 @@ def test_every_simple_command_has_a_screen_here() -> None:
 async def test_each_simple_command_runs_its_action(word: str) -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("slash", *word, "enter")
+        await enter_command(pilot, word)
         await pilot.pause()
         assert isinstance(app.screen, OPENS[word])
         assert not app.main.command_line.has_class("-open")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.pilot_helpers import make_app
+from tests.ui.pilot_helpers import enter_command, make_app
 from tui.market import ReplaySource, ScenarioSource, SimSource
 
 
@@ -55,7 +55,7 @@ async def test_scenario_picker_switches_the_feed_from_the_current_marks() -> Non
     async with app.run_test(size=(120, 36)) as pilot:
         app.session.engine.set_mark("BTC", 87_654.3)
         app.session.engine.open("BTC", Side.LONG, 0.01, 5, MarginMode.ISOLATED)
-        await pilot.press("slash", *"scenario", "enter")
+        await enter_command(pilot, "scenario")
         await pilot.pause()
         assert isinstance(app.screen, ScenarioScreen)
         await pilot.press("down", "down", "down", "enter")  # simulation, calm, trend-up, flash

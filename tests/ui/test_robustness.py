@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from tests.ui.pilot_helpers import beat, liquidation_price, make_app
+from tests.ui.pilot_helpers import beat, enter_command, liquidation_price, make_app
 from tui.engine import MarginMode, Side
 from tui.market import SimSource
 from tui.screens.dialogs.confirm import ConfirmScreen
@@ -115,7 +115,7 @@ async def test_close_all_asks_once_and_closes_everything() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         app.session.engine.open("BTC", Side.LONG, 0.01, 10, ISO)
         app.session.engine.open("ETH", Side.SHORT, 0.5, 5, CROSS)
-        await pilot.press("slash", *"close all", "enter")
+        await enter_command(pilot, "close all")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
@@ -162,7 +162,7 @@ async def test_command_line_suggests_commands_and_markets() -> None:
 async def test_text_that_looks_like_markup_is_shown_not_parsed() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("slash", *"[/x] [bold", "enter")
+        await enter_command(pilot, "[/x] [bold")
         await pilot.pause()
         assert '"/[/x]"' in str(app.main.query_one("#command-error").render())
         await pilot.press("escape", "b")

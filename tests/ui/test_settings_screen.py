@@ -9,7 +9,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
-from tests.ui.pilot_helpers import make_app, on_screen
+from tests.ui.pilot_helpers import enter_command, make_app, on_screen
 from tui.app import PerpDeskApp
 from tui.engine import MarginMode
 from tui.screens.dialogs.confirm import ConfirmScreen
@@ -85,7 +85,7 @@ async def test_opens_with_comma_slash_command_and_palette(tmp_path: Path) -> Non
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
 
-        await pilot.press("slash", *"settings", "enter")
+        await enter_command(pilot, "settings")
         await pilot.pause()
         assert isinstance(app.screen, SettingsScreen)
         await pilot.press("escape")

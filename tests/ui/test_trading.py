@@ -10,6 +10,7 @@ from textual.widgets import Input
 
 from tests.ui.pilot_helpers import (
     beat,
+    enter_command,
     liquidation_price,
     make_app,
     on_screen,
@@ -246,10 +247,7 @@ async def test_a_liquidation_is_impossible_to_miss() -> None:
 async def test_command_line_order_goes_through_confirmation() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("slash")
-        await pilot.pause()
-        await pilot.press(*"short eth 0.5 5x cross", "enter")
-        await pilot.pause()
+        await enter_command(pilot, "short eth 0.5 5x cross")
         screen = app.screen
         assert isinstance(screen, TradeConfirmScreen)
         assert screen.margin_mode is CROSS and screen.ticket.side is Side.SHORT
@@ -278,13 +276,9 @@ async def test_command_line_close_and_margin() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         app.session.engine.open("SOL", Side.LONG, 10, 5, ISO)
-        await pilot.press("slash")
-        await pilot.press(*"margin sol +100", "enter")
-        await pilot.pause()
+        await enter_command(pilot, "margin sol +100")
         assert app.session.engine.position("SOL").margin == pytest.approx(460)  # type: ignore[union-attr]
-        await pilot.press("slash")
-        await pilot.press(*"close sol 50%", "enter")
-        await pilot.pause()
+        await enter_command(pilot, "close sol 50%")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await pilot.pause()
