@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 from tests.fuzzing import SCALE
-from tests.ui.pilot_helpers import make_app
+from tests.ui.pilot_helpers import enter_command, make_app
 from tui.app import PerpDeskApp
 from tui.commands import CommandError, parse
 from tui.engine import MarginMode, Side
@@ -46,13 +46,12 @@ async def test_long_on_a_market_the_replay_never_prices_says_so_before_any_scree
     # Before: the confirmation screen crashed the app on `fmt_size(size, nan)`.
     app = make_app(source=btc_only_replay(tmp_path))
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("slash", *"long eth 1", "enter")
-        await pilot.pause()
+        await enter_command(pilot, "long eth 1")
         assert isinstance(app.screen, MainScreen)
         assert command_error(app) == NO_ETH_PRICE
         assert app.session.engine.position("ETH") is None
-        await pilot.press("escape", "slash", *"short eth $500", "enter")
-        await pilot.pause()
+        await pilot.press("escape")
+        await enter_command(pilot, "short eth $500")
         assert isinstance(app.screen, MainScreen)
         assert command_error(app) == NO_ETH_PRICE
 
@@ -87,22 +86,19 @@ async def test_closing_a_share_that_rounds_to_nothing_is_refused_at_the_command_
         app.session.engine.open("BTC", Side.LONG, 0.01, 10, MarginMode.ISOLATED)
         app.refresh_now()
         for line in ("close btc 5e-324%", "close btc 1e-320"):
-            await pilot.press("slash", *line, "enter")
-            await pilot.pause()
+            await enter_command(pilot, line)
             assert isinstance(app.screen, MainScreen), line
             assert "less than the smallest BTC size the engine takes" in command_error(app)
             await pilot.press("escape")
         assert app.session.engine.position("BTC") is not None
-        await pilot.press("slash", *"close btc 50%", "enter")
-        await pilot.pause()
+        await enter_command(pilot, "close btc 50%")
         assert isinstance(app.screen, ConfirmScreen)
 
 
 async def test_an_absurd_size_is_refused_on_the_confirmation_screen() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("slash", *"long btc 1e308 40x cross", "enter")
-        await pilot.pause()
+        await enter_command(pilot, "long btc 1e308 40x cross")
         screen = app.screen
         assert isinstance(screen, TradeConfirmScreen)
         notice = str(screen.query_one("#notice").render())
