@@ -711,7 +711,7 @@ def test_no_journal_failure_reaches_the_engine(tmp_path: Path, monkeypatch: Any)
     def broken(event: object) -> Any:
         raise TypeError("unexpected")
 
-    monkeypatch.setattr("tui.journal.encode_event", broken)
+    monkeypatch.setattr("tui.journal.store.encode_event", broken)
     journal.engine.open("BTC", LONG, 0.01, 5, ISO)  # nothing raised
     assert journal.error is not None and "unexpected" in journal.error
     assert journal.flush() is False
