@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +112,20 @@ def close_enough(a: object, b: object) -> None:
             assert x == y, (name, x, y)
 
 
-def assert_same_account(rebuilt: PaperEngine, live: PaperEngine) -> None:
-    assert rebuilt.to_state() == live.to_state()
-    assert rebuilt.events == live.events
-    close_enough(rebuilt.account, live.account)
-    assert len(rebuilt.positions()) == len(live.positions())
-    for a, b in zip(rebuilt.positions(), live.positions(), strict=True):
+def assert_same_account(
+    rebuilt: Journal, live: PaperEngine, made: Sequence[Event] | None = None
+) -> None:
+    """A journal just opened holds the live engine's account; its saved records are ``made``
+    (when given). Opening reads the saved state, not the records: the engine has none."""
+    engine = rebuilt.engine
+    assert engine.to_state() == live.to_state()
+    assert engine.events == []
+    if made is not None:
+        assert list(rebuilt.records()) == list(made)
+        assert rebuilt.record_count == len(made)
+    close_enough(engine.account, live.account)
+    assert len(engine.positions()) == len(live.positions())
+    for a, b in zip(engine.positions(), live.positions(), strict=True):
         close_enough(a, b)
 
 
@@ -135,7 +143,7 @@ def test_new_account_then_reopen_gives_the_same_account(tmp_path: Path) -> None:
     assert journal.closed and journal.close() is True
 
     again = open_journal(tmp_path / "data", starting_balance=500)  # balance only funds a new one
-    assert_same_account(again.engine, live)
+    assert_same_account(again, live, live.events)
     assert again.accounts.keys() == {e.seq for e in live.events}
     # The rebuilt engine goes on numbering and saving where the old one stopped.
     fill = again.engine.close("BTC")
@@ -258,21 +266,22 @@ def run_op(journal: Journal, op: tuple[Any, ...]) -> Journal:
         data_dir, clock = journal.data_dir, journal._clock
         assert journal.close()
         journal = Journal.open(data_dir, markets=MARKETS, clock=clock, synchronous=RELAXED)
-        assert_same_account(journal.engine, eng)
+        assert_same_account(journal, eng)
     return journal
 
 
-def watch_disk(journal: Journal, snapshots: dict[int, dict[str, Any]]) -> None:
+def watch_disk(journal: Journal, snapshots: dict[int, dict[str, Any]], made: list[Event]) -> None:
     """After every record, what a process killed right now would find on disk: the state and
-    history of a whole operation, never a part of one."""
+    history of a whole operation, never a part of one. ``made`` collects the records."""
     eng = journal.engine
 
     def check(event: Any) -> None:
+        made.append(event)
         snapshots[event.seq] = eng.to_state()
         saved = read_account(journal.data_dir, markets=MARKETS)
         assert saved is not None
         n = len(saved.events)
-        assert saved.events == eng.events[:n]
+        assert saved.events == made[:n]
         state = saved.to_state()
         assert state["seq"] == (saved.events[-1].seq if n else 0)
         if n and state["seq"] in snapshots:
@@ -288,27 +297,29 @@ def test_rebuilt_account_equals_the_live_one_after_random_sessions(ops: list[Any
         data_dir = Path(tmp)
         journal = open_journal(data_dir)
         snapshots: dict[int, dict[str, Any]] = {}
-        watch_disk(journal, snapshots)
+        made: list[Event] = []
+        watch_disk(journal, snapshots, made)
         for op in ops:
             journal = run_op(journal, op)
             if op[0] == "reopen":  # closing saved the marks of the moment too
-                watch_disk(journal, snapshots)
-                if journal.engine.events:
-                    snapshots[journal.engine.events[-1].seq] = journal.engine.to_state()
+                watch_disk(journal, snapshots, made)
+                if made:
+                    snapshots[made[-1].seq] = journal.engine.to_state()
             assert journal.error is None and journal.pending == 0
             # Killed now: the disk has every record, and the state as of the last one.
             saved = read_account(data_dir, markets=MARKETS)
-            assert saved is not None and saved.events == journal.engine.events
+            assert saved is not None and saved.events == made
             if saved.events:
                 assert saved.to_state() == snapshots[saved.events[-1].seq]
         live = journal.engine
-        label(live.events)
+        label(made)
         if any(op[0] == "reopen" for op in ops):
             hypothesis.event("reopened mid-session")
         live_accounts = dict(journal.accounts)
+        assert live_accounts.keys() == {e.seq for e in made}
         assert journal.close()
         again = Journal.open(data_dir, markets=MARKETS, clock=Clock(), synchronous=RELAXED)
-        assert_same_account(again.engine, live)
+        assert_same_account(again, live, made)
         assert again.accounts == live_accounts
         again.close()
 
@@ -344,7 +355,8 @@ def test_kill_9_in_the_middle_of_trading_loses_nothing_reported_done(tmp_path: P
 
     journal = Journal.open(data_dir, markets=MARKETS)  # the dead process's lock is gone
     eng = journal.engine
-    seqs = [e.seq for e in eng.events]
+    records = list(journal.records())
+    seqs = [e.seq for e in records]
     assert seqs == list(range(1, len(seqs) + 1))  # nothing missing, nothing torn
     last_done = done[-1][0]
     assert last_done > 20 and seqs[-1] >= last_done  # every DONE record is there
@@ -355,7 +367,7 @@ def test_kill_9_in_the_middle_of_trading_loses_nothing_reported_done(tmp_path: P
         assert saved == reported
     else:  # killed after the commit, before the DONE line
         assert saved["seq"] > last_done
-    assert any(isinstance(e, Liquidation) for e in eng.events)
+    assert any(isinstance(e, Liquidation) for e in records)
     assert journal.close()
 
 
@@ -544,7 +556,7 @@ def test_disk_full_keeps_trading_in_memory_and_saves_when_it_can(tmp_path: Path,
     live = journal.engine
     journal.close()
     again = Journal.open(tmp_path, markets=MARKETS, clock=clock, synchronous=RELAXED)
-    assert_same_account(again.engine, live)
+    assert_same_account(again, live, live.events)
     again.close()
 
 
@@ -566,7 +578,7 @@ def test_a_real_full_database_recovers_on_the_next_change(tmp_path: Path) -> Non
     live = journal.engine
     journal.close()
     again = open_journal(tmp_path)
-    assert_same_account(again.engine, live)
+    assert_same_account(again, live, live.events)
     again.close()
 
 
@@ -600,7 +612,7 @@ def test_intermittent_write_failures_never_lose_or_tear_anything(ops: list[Any],
         journal._conn = real
         journal.close()
         again = Journal.open(tmp, markets=MARKETS, clock=Clock(), synchronous=RELAXED)
-        assert_same_account(again.engine, live)
+        assert_same_account(again, live, live.events)
         again.close()
 
 
@@ -637,7 +649,7 @@ def test_seasons_archive_and_list(tmp_path: Path) -> None:
     )
 
     again = open_journal(tmp_path)
-    assert again.season == 2 and [e.seq for e in again.engine.events] == [1]
+    assert again.season == 2 and [e.seq for e in again.records()] == [1]
     again.close()
 
 

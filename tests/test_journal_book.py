@@ -44,11 +44,11 @@ def test_a_part_filled_limit_comes_back_after_a_relaunch(tmp_path: Path) -> None
     assert journal.close()
 
     again = Journal.open(tmp_path, markets=MARKETS, clock=Clock())
-    assert_same_account(again.engine, eng)
+    assert_same_account(again, eng, eng.events)
     [back] = again.engine.open_orders()
     assert (back.filled_size, back.fill_price) == (3.5, order.fill_price)
     assert back.reserved_margin == order.reserved_margin  # for the 1.5 left only
-    fills = again.engine.fills
+    fills = list(again.fills_page().rows)[::-1]
     assert [f.pricing for f in fills] == ["book", "book", "book"]
     assert fills[1].spread_cost == 0.5 * 10 and fills[2].impact_cost == 2.5 * 10
     assert again.engine.book("BTC") is None  # books are not saved: the feed sends them anew

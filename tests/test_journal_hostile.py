@@ -21,11 +21,12 @@ from hypothesis import strategies as st
 
 from tests.fuzzing import fuzz
 from tests.test_journal import MARKETS, digest, make_real_account, open_journal
-from tui.engine import Fill, MarginMode, OrderRejected, PaperEngine, Side
+from tui.engine import Fill, MarginMode, OrderRejected, Side
 from tui.history import EXPORT_KINDS, closed_positions, export_csv, post_mortems
 from tui.history import _rows as export_rows
 from tui.journal import (
     DB_NAME,
+    Journal,
     JournalError,
     NonFiniteError,
     encode_event,
@@ -67,6 +68,58 @@ def first_payload(data_dir: Path) -> dict[str, Any]:
     return dict(json.loads(payload))
 
 
+def read_whole_history(journal: Journal) -> None:
+    """Everything the history screen and the exports read from the journal: every page of
+    every table to the end, the counts, the stats, every record and an export."""
+    pages = (
+        journal.fills_page,
+        journal.liquidations_page,
+        journal.funding_page,
+        journal.transfers_page,
+        journal.order_events_page,
+        journal.orders_page,
+        journal.closed_page,
+    )
+    for page_of in pages:
+        cursor: int | None = None
+        while True:
+            page = page_of(before=cursor, limit=7)
+            for row in page.rows:
+                if hasattr(row, "line"):
+                    assert_safe(row.line)  # a post-mortem's sentence
+            if page.next is None:
+                break
+            cursor = page.next
+    journal.counts()
+    stats = journal.stats()
+    assert all(math.isfinite(v) for v in dataclasses.astuple(stats.overall) if v is not None)
+    list(journal.records())
+    journal.recent(20)
+    for kind in EXPORT_KINDS:
+        journal.export(kind, journal.data_dir / f"{kind}.csv")
+
+
+def assert_refused_when_read(data_dir: Path, detail: str) -> None:
+    """A damaged record: tools that read the whole account refuse it as corrupt; the app
+    opens the account (its saved state is sound, and opening reads no record) and the history
+    refuses the record when it reaches it, naming it; trading goes on and is saved."""
+    with pytest.raises(JournalError, match="cannot be read") as info:
+        read_account(data_dir, markets=MARKETS)
+    assert info.value.kind == "corrupt" and detail in str(info.value)
+    journal = open_journal(data_dir)
+    try:
+        with pytest.raises(JournalError) as info:
+            read_whole_history(journal)
+        assert info.value.kind == "history", str(info.value)
+        assert detail in str(info.value)
+        assert "Your account, its positions and new trades are not affected" in str(info.value)
+        assert_safe(str(info.value))
+        journal.engine.open("BTC", LONG, 0.001, 5, ISO)
+        assert journal.error is None and journal.pending == 0
+    finally:
+        journal.close()
+
+
 def assert_refused_as_corrupt(data_dir: Path, detail: str) -> None:
     before = digest(data_dir / DB_NAME)
     with pytest.raises(JournalError) as info:
@@ -87,8 +140,9 @@ def test_deeply_nested_json_is_refused_as_corrupt_not_raised(tmp_path: Path, whe
     make_real_account(tmp_path)
     if where == "payload":
         tamper(tmp_path, "UPDATE events SET payload = ? WHERE seq = 1", DEEP)
-    else:
-        tamper(tmp_path, f"UPDATE seasons SET {where} = ?", DEEP)
+        assert_refused_when_read(tmp_path, "nested too deeply")
+        return
+    tamper(tmp_path, f"UPDATE seasons SET {where} = ?", DEEP)
     assert_refused_as_corrupt(tmp_path, "nested too deeply")
     if where == "state":  # (the market list only prices the listing: it falls back)
         with pytest.raises(JournalError, match="nested too deeply"):
@@ -109,7 +163,10 @@ def test_text_that_is_not_utf8_inside_the_database_is_refused_as_corrupt(
 ) -> None:
     make_real_account(tmp_path)
     tamper(tmp_path, sql)
-    assert_refused_as_corrupt(tmp_path, "UTF-8")
+    if "events" in sql:
+        assert_refused_when_read(tmp_path, "UTF-8")
+    else:
+        assert_refused_as_corrupt(tmp_path, "UTF-8")
 
 
 @pytest.mark.parametrize("value", [0, 3, 255])
@@ -157,24 +214,24 @@ def test_a_schema_byte_that_is_not_utf8_is_refused_as_corrupt(tmp_path: Path) ->
         ("time", -1.0, "not a time between 1970 and the year 9999"),
     ],
 )
-def test_a_record_with_a_field_of_the_wrong_type_is_refused_at_opening(
+def test_a_record_with_a_field_of_the_wrong_type_is_refused_when_read(
     tmp_path: Path, field: str, value: object, detail: str
 ) -> None:
     make_real_account(tmp_path)
     payload = first_payload(tmp_path)
     payload[field] = value
     tamper(tmp_path, "UPDATE events SET payload = ? WHERE seq = 1", json.dumps(payload))
-    assert_refused_as_corrupt(tmp_path, detail)
+    assert_refused_when_read(tmp_path, detail)
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
-def test_a_record_or_state_holding_nan_or_infinity_is_refused_at_opening(
+def test_a_record_holding_nan_or_infinity_is_refused_when_read_a_state_at_opening(
     tmp_path: Path, literal: str
 ) -> None:
     make_real_account(tmp_path)
     raw = json.dumps(first_payload(tmp_path)).replace('"size": 0.1', f'"size": {literal}')
     tamper(tmp_path, "UPDATE events SET payload = ? WHERE seq = 1", raw)
-    assert_refused_as_corrupt(tmp_path, "a fill record's size is")
+    assert_refused_when_read(tmp_path, "a fill record's size is")
 
     make_real_account(tmp_path / "state")
     with contextlib.closing(sqlite3.connect(tmp_path / "state" / DB_NAME)) as conn:
@@ -198,7 +255,7 @@ def test_saved_account_figures_of_the_wrong_type_are_refused(
 ) -> None:
     make_real_account(tmp_path)
     tamper(tmp_path, f"UPDATE events SET {column} = ? WHERE seq = 1", value)
-    assert_refused_as_corrupt(tmp_path, detail)
+    assert_refused_when_read(tmp_path, detail)
 
 
 # --- never saving NaN or infinity -----------------------------------------------------------
@@ -344,8 +401,10 @@ def test_the_data_folder_and_account_files_are_owner_only(tmp_path: Path) -> Non
     assert mode(data) == 0o700
     for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", "account.lock"):
         assert mode(data / name) == 0o600, name
+    path = journal.export("fills", data)
+    assert mode(path) == 0o600
     journal.close()
-    path = export_csv(journal.engine.events, data, "fills")
+    path = export_csv(journal.engine.events, data / "again.csv", "fills")
     assert mode(path) == 0o600
 
 
@@ -390,14 +449,20 @@ def real_account(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / DB_NAME
 
 
-def history_of(engine: PaperEngine) -> None:
-    """What the history screen and the exports compute from the records."""
-    events = engine.events
-    closed_positions(events)
-    post_mortems(events, engine.markets, {})
-    for kind in EXPORT_KINDS:
-        export_rows(events, kind)
-    engine.account  # noqa: B018 - the account strip's figures
+def history_of(journal: Journal) -> None:
+    """What the history screen and the exports read, and the account strip's figures: shown,
+    or refused with a message that names the damaged record."""
+    try:
+        read_whole_history(journal)
+        events = list(journal.records())
+        closed_positions(events)  # the full-scan functions the ledger is tested against
+        post_mortems(events, journal.engine.markets, journal.accounts)
+        for kind in EXPORT_KINDS:
+            export_rows(events, kind)
+    except JournalError as exc:
+        assert exc.kind == "history", str(exc)
+        assert safe_text(str(exc)) == str(exc)
+    engine = journal.engine
     assert all(math.isfinite(v) for v in dataclasses.astuple(engine.account))
 
 
@@ -419,7 +484,7 @@ def with_deep(text: str, deep: int) -> str:
     value=_ANY_JSON,
     deep=st.one_of(st.just(0), st.integers(1, 5000)),
 )  # fmt: skip
-def test_fuzz_damaged_records_are_refused_at_opening_or_work_everywhere(
+def test_fuzz_damaged_records_are_refused_at_opening_or_when_read_or_work_everywhere(
     tmp_path_factory: pytest.TempPathFactory,
     real_account: Path,
     target: str,
@@ -430,7 +495,8 @@ def test_fuzz_damaged_records_are_refused_at_opening_or_work_everywhere(
 ) -> None:
     """One field of a saved record or state replaced by anything JSON can hold (wrong types,
     NaN, huge or deeply nested values): opening either refuses the file as corrupt (offering a
-    fresh account) or gives an account whose history the screens can show. Nothing else."""
+    fresh account) or gives an account that trades and saves, whose history the screens can
+    show or refuse with a message (a damaged record, when it is read). Nothing else."""
     folder = tmp_path_factory.mktemp("acct")
     (folder / DB_NAME).write_bytes(real_account.read_bytes())
     with contextlib.closing(sqlite3.connect(folder / DB_NAME)) as conn:
@@ -471,7 +537,7 @@ def test_fuzz_damaged_records_are_refused_at_opening_or_work_everywhere(
         assert safe_text(str(exc)) == str(exc)
         return
     try:
-        history_of(journal.engine)
+        history_of(journal)
         journal.engine.set_mark("BTC", 101_000.0)  # and it goes on trading and saving
         with contextlib.suppress(OrderRejected):  # (a damaged wallet of 0 can refuse it)
             journal.engine.open("BTC", LONG, 0.001, 5, ISO)
@@ -498,7 +564,7 @@ def test_fuzz_damaged_bytes_are_refused_or_read_never_raised(
         assert (folder / DB_NAME).read_bytes() == bytes(data)  # refused: untouched
         return
     try:
-        history_of(journal.engine)
+        history_of(journal)
     finally:
         journal.close()
 

@@ -26,7 +26,7 @@ import functools
 import math
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -91,30 +91,29 @@ class ClosedPosition:
         return self.net_pnl > 0
 
 
-class _Trip:
-    """A round trip being built while the events are read."""
+@dataclass(slots=True)
+class OpenTrip:
+    """A round trip still open while the records are read (the journal saves these between
+    launches, so a round trip keeps its figures across a restart)."""
 
-    def __init__(
-        self, market: str, side: Side, mode: MarginMode, leverage: float, opened_at: float
-    ) -> None:
-        self.market = market
-        self.side = side
-        self.mode = mode
-        self.leverage = leverage
-        self.opened_at = opened_at
-        self.size = 0.0
-        self.max_size = 0.0
-        self.entry_cost = 0.0
-        self.entry_q = 0.0
-        self.exit_cost = 0.0
-        self.exit_q = 0.0
-        self.realized = 0.0
-        self.fees = 0.0
-        self.funding = 0.0
-        self.fills = 0
+    market: str
+    side: Side
+    mode: MarginMode
+    leverage: float
+    opened_at: float
+    size: float = 0.0
+    max_size: float = 0.0
+    entry_cost: float = 0.0
+    entry_q: float = 0.0
+    exit_cost: float = 0.0
+    exit_q: float = 0.0
+    realized: float = 0.0
+    fees: float = 0.0
+    funding: float = 0.0
+    fills: int = 0
 
     @classmethod
-    def opened_by(cls, fill: Fill) -> _Trip:
+    def opened_by(cls, fill: Fill) -> OpenTrip:
         return cls(fill.market, fill.side, fill.mode, fill.leverage, fill.time)
 
     @classmethod
@@ -127,7 +126,7 @@ class _Trip:
         opened_at: float,
         size: float,
         entry: float,
-    ) -> _Trip:
+    ) -> OpenTrip:
         """A position whose opening fill is not in the events (a history that starts later)."""
         trip = cls(market, side, mode, leverage, opened_at)
         trip.size = trip.max_size = trip.entry_q = size
@@ -172,37 +171,37 @@ class _Trip:
         )
 
 
-def closed_positions(events: Iterable[Event]) -> list[ClosedPosition]:
-    """Every round trip that ended, in the order they ended.
+class TripBook:
+    """Round trips built record by record: :meth:`feed` each record in order; it returns the
+    round trip a record ended. ``open`` holds those still open, by market."""
 
-    A flip (an order larger than the position) ends one round trip and starts the next. A
-    position still open at the end of ``events`` is not included.
-    """
-    open_: dict[str, _Trip] = {}
-    done: list[ClosedPosition] = []
-    for event in events:
+    def __init__(self, open_trips: Mapping[str, OpenTrip] | None = None) -> None:
+        self.open: dict[str, OpenTrip] = dict(open_trips or {})
+
+    def feed(self, event: Event) -> ClosedPosition | None:
+        open_ = self.open
         if isinstance(event, Fill):
             trip = open_.get(event.market)
             if event.kind in ("open", "add"):
                 if trip is None or event.kind == "open":
-                    trip = open_[event.market] = _Trip.opened_by(event)
+                    trip = open_[event.market] = OpenTrip.opened_by(event)
                 trip.grow(event)
-                continue
+                return None
             if trip is None:  # closing a position opened before these events
                 side = event.side.opposite
                 entry = event.price - event.realized_pnl / (side.sign * event.size)
-                trip = open_[event.market] = _Trip.unknown_open(
+                trip = open_[event.market] = OpenTrip.unknown_open(
                     event.market, side, event.mode, event.leverage, event.time, event.size, entry
                 )
             trip.shrink(event.size, event.price, event.realized_pnl, event.fee)
             trip.fills += 1
             if event.kind == "close":
-                done.append(trip.finish(event.time, liq=False))
                 del open_[event.market]
+                return trip.finish(event.time, liq=False)
         elif isinstance(event, Liquidation):
             trip = open_.pop(event.market, None)
             if trip is None:
-                trip = _Trip.unknown_open(
+                trip = OpenTrip.unknown_open(
                     event.market,
                     event.side,
                     event.mode,
@@ -212,16 +211,24 @@ def closed_positions(events: Iterable[Event]) -> list[ClosedPosition]:
                     event.entry_price,
                 )
             trip.shrink(event.size, event.mark_price, event.realized_pnl, 0.0)
-            done.append(
-                trip.finish(
-                    event.time, forfeited=event.forfeited, margin_lost=event.margin_lost, liq=True
-                )
+            return trip.finish(
+                event.time, forfeited=event.forfeited, margin_lost=event.margin_lost, liq=True
             )
         elif isinstance(event, FundingPayment):
             funded = open_.get(event.market)
             if funded is not None:
                 funded.funding += event.payment
-    return done
+        return None
+
+
+def closed_positions(events: Iterable[Event]) -> list[ClosedPosition]:
+    """Every round trip that ended, in the order they ended.
+
+    A flip (an order larger than the position) ends one round trip and starts the next. A
+    position still open at the end of ``events`` is not included.
+    """
+    book = TripBook()
+    return [trip for event in events if (trip := book.feed(event)) is not None]
 
 
 # --------------------------------------------------------------------------- practice stats
@@ -341,6 +348,116 @@ def practice_stats(events: Sequence[Event]) -> PracticeStats:
         ),
         cross=tallies[MarginMode.CROSS].stats([t for t in closed if t.mode is MarginMode.CROSS]),
     )
+
+
+def add_exactly(partials: list[float], x: float) -> None:
+    """Add ``x`` to a running sum kept exactly as non-overlapping ``partials`` (Shewchuk's
+    algorithm, what :func:`math.fsum` keeps inside): ``math.fsum(partials)`` is then the
+    correctly rounded sum of everything added, equal to ``math.fsum`` of all the values."""
+    i = 0
+    for y in partials:
+        if abs(x) < abs(y):
+            x, y = y, x
+        hi = x + y
+        lo = y - (hi - x)
+        if lo:
+            partials[i] = lo
+            i += 1
+        x = hi
+    partials[i:] = [x]
+
+
+STAT_SUMS = ("realized", "fees", "paid", "received", "forfeited", "lost")
+
+
+@dataclass(slots=True)
+class RunningTally:
+    """One column of :class:`PracticeStats` kept record by record (see :class:`StatsBook`).
+    ``sums`` holds the exact partials of each sum in :data:`STAT_SUMS`; ``last_group`` is the
+    latest liquidation's group (the engine numbers groups in increasing order, so a group not
+    seen last is a new liquidation); ``worst`` is the lowest net result of a closed round trip,
+    or 0."""
+
+    sums: dict[str, list[float]]
+    last_group: int | None = None
+    liquidations: int = 0
+    positions_liquidated: int = 0
+    closed: int = 0
+    wins: int = 0
+    worst: float = 0.0
+
+    @classmethod
+    def empty(cls) -> RunningTally:
+        return cls({name: [] for name in STAT_SUMS})
+
+    def add(self, name: str, x: float) -> None:
+        add_exactly(self.sums[name], x)
+
+    def stats(self) -> Stats:
+        total = {name: math.fsum(self.sums[name]) for name in STAT_SUMS}
+        return Stats(
+            realized_pnl=total["realized"],
+            fees_paid=total["fees"],
+            funding_paid=total["paid"],
+            funding_received=total["received"],
+            forfeited=total["forfeited"],
+            margin_lost=total["lost"],
+            closed_positions=self.closed,
+            wins=self.wins,
+            largest_loss=max(-self.worst, 0.0),
+            liquidations=self.liquidations,
+            positions_liquidated=self.positions_liquidated,
+        )
+
+
+class StatsBook:
+    """:func:`practice_stats` kept up to date one record at a time, so the journal never
+    reads the whole season to show them: :meth:`feed` each record in order and each round trip
+    that ends (:class:`TripBook`) to :meth:`close`; :meth:`stats` gives the same figures as
+    :func:`practice_stats` over the same records (exactly: sums are kept exact)."""
+
+    def __init__(self, tallies: Mapping[str, RunningTally] | None = None) -> None:
+        self.tallies: dict[str, RunningTally] = (
+            dict(tallies)
+            if tallies is not None
+            else {key: RunningTally.empty() for key in ("overall", *MODE_KEYS)}
+        )
+
+    def feed(self, event: Event) -> None:
+        if not isinstance(event, Fill | Liquidation | FundingPayment):
+            return  # margin transfers and order records move no money of their own
+        for tally in (self.tallies["overall"], self.tallies[event.mode.value]):
+            if isinstance(event, Fill):
+                tally.add("realized", event.realized_pnl)
+                tally.add("fees", event.fee)
+            elif isinstance(event, Liquidation):
+                tally.add("realized", event.realized_pnl)
+                tally.add("forfeited", event.forfeited)
+                tally.add("lost", event.margin_lost)
+                if event.group != tally.last_group:
+                    tally.liquidations += 1
+                    tally.last_group = event.group
+                tally.positions_liquidated += 1
+            elif event.payment >= 0:
+                tally.add("paid", event.payment)
+            else:
+                tally.add("received", -event.payment)
+
+    def close(self, trip: ClosedPosition) -> None:
+        for tally in (self.tallies["overall"], self.tallies[trip.mode.value]):
+            tally.closed += 1
+            tally.wins += trip.won
+            tally.worst = min(tally.worst, trip.net_pnl)
+
+    def stats(self) -> PracticeStats:
+        return PracticeStats(
+            overall=self.tallies["overall"].stats(),
+            isolated=self.tallies[MarginMode.ISOLATED.value].stats(),
+            cross=self.tallies[MarginMode.CROSS.value].stats(),
+        )
+
+
+MODE_KEYS = tuple(mode.value for mode in MarginMode)
 
 
 # --------------------------------------------------------------------------- post-mortems
@@ -623,52 +740,53 @@ class OrderRecord:
         return self.price if self.price is not None else self.trigger_price
 
 
+def order_step(row: OrderRecord | None, e: OrderEvent) -> OrderRecord:
+    """An order's row after its record ``e`` (``row`` is None for its first record)."""
+    if row is None:
+        row = OrderRecord(
+            order_id=e.order_id,
+            market=e.market,
+            side=e.side,
+            order_type=e.order_type,
+            size=e.size,
+            price=e.price,
+            trigger_price=e.trigger_price,
+            leverage=e.leverage,
+            mode=e.mode,
+            reduce_only=e.reduce_only,
+            post_only=e.post_only,
+            tpsl=e.tpsl,
+            placed_at=e.time,
+            status="open",
+            ended_at=None,
+            triggered_at=None,
+            filled_size=0.0,
+            fill_price=None,
+            reason="",
+        )
+    if e.action == "triggered":
+        return replace(row, triggered_at=e.time)
+    if e.action == "partial":  # part filled now; the rest of a limit rests
+        return replace(row, filled_size=e.filled_size, fill_price=e.fill_price)
+    if e.action in ("filled", "cancelled", "rejected"):
+        return replace(
+            row,
+            size=e.size,
+            status=e.action,
+            ended_at=e.time,
+            filled_size=e.filled_size,
+            fill_price=e.fill_price,
+            reason=e.reason,
+        )
+    return replace(row, size=e.size)  # placed: the size of a position's TP/SL follows it
+
+
 def order_history(events: Iterable[Event]) -> list[OrderRecord]:
     """One row per order seen in ``events``, in the order they were placed (newest last)."""
     rows: dict[int, OrderRecord] = {}
     for e in events:
-        if not isinstance(e, OrderEvent):
-            continue
-        row = rows.get(e.order_id)
-        if row is None:
-            row = OrderRecord(
-                order_id=e.order_id,
-                market=e.market,
-                side=e.side,
-                order_type=e.order_type,
-                size=e.size,
-                price=e.price,
-                trigger_price=e.trigger_price,
-                leverage=e.leverage,
-                mode=e.mode,
-                reduce_only=e.reduce_only,
-                post_only=e.post_only,
-                tpsl=e.tpsl,
-                placed_at=e.time,
-                status="open",
-                ended_at=None,
-                triggered_at=None,
-                filled_size=0.0,
-                fill_price=None,
-                reason="",
-            )
-        if e.action == "triggered":
-            row = replace(row, triggered_at=e.time)
-        elif e.action == "partial":  # part filled now; the rest of a limit rests
-            row = replace(row, filled_size=e.filled_size, fill_price=e.fill_price)
-        elif e.action in ("filled", "cancelled", "rejected"):
-            row = replace(
-                row,
-                size=e.size,
-                status=e.action,
-                ended_at=e.time,
-                filled_size=e.filled_size,
-                fill_price=e.fill_price,
-                reason=e.reason,
-            )
-        else:  # placed: the size of a position's TP/SL follows the position
-            row = replace(row, size=e.size)
-        rows[e.order_id] = row
+        if isinstance(e, OrderEvent):
+            rows[e.order_id] = order_step(rows.get(e.order_id), e)
     return list(rows.values())
 
 
@@ -713,56 +831,54 @@ _HEADS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _rows(events: Sequence[Event], kind: str) -> list[tuple[object, ...]]:
-    rows: list[tuple[object, ...]] = []
+def export_row(kind: str, item: Event | ClosedPosition) -> tuple[object, ...] | None:
+    """The CSV row of table ``kind`` for a record (None if the record is not in that table),
+    or for a closed round trip (table ``"closed"``)."""
+    e = item
     if kind == "closed":
-        for c in closed_positions(events):
-            rows.append(
-                (
-                    c.market, c.side.value, c.mode.value, c.leverage, c.size, c.entry_price,
-                    c.exit_price, _when(c.opened_at), _when(c.closed_at), c.duration,
-                    c.realized_pnl, c.fees, c.funding, c.forfeited, c.net_pnl,
-                    "yes" if c.liquidated else "no", c.margin_lost,
-                )
-            )  # fmt: skip
-        return rows
-    for e in events:
-        if kind == "fills" and isinstance(e, Fill):
-            rows.append(
-                (
-                    e.seq, _when(e.time), e.market, e.side.value, e.kind, e.size, e.price, e.fee,
-                    e.mode.value, e.leverage, e.realized_pnl,
-                )
-            )  # fmt: skip
-        elif kind == "liquidations" and isinstance(e, Liquidation):
-            rows.append(
-                (
-                    e.seq, _when(e.time), e.market, e.side.value, e.mode.value, e.size,
-                    e.entry_price, e.mark_price, e.leverage, e.margin_lost, e.realized_pnl,
-                    e.forfeited, e.group, _when(e.opened_at),
-                )
-            )  # fmt: skip
-        elif kind == "funding" and isinstance(e, FundingPayment):
-            rows.append(
-                (
-                    e.seq, _when(e.time), e.market, e.side.value, e.mode.value, e.size,
-                    e.mark_price, e.rate, e.payment,
-                )
-            )  # fmt: skip
-        elif kind == "transfers" and isinstance(e, MarginTransfer):
-            rows.append((e.seq, _when(e.time), e.market, e.amount))
-        elif kind == "orders" and isinstance(e, OrderEvent):
-            rows.append(
-                (
-                    e.seq, _when(e.time), e.order_id, e.action, e.market, e.side.value,
-                    e.order_type.value, e.tpsl or "", e.size, _blank(e.price),
-                    _blank(e.trigger_price), e.leverage, e.mode.value,
-                    "yes" if e.reduce_only else "no", "yes" if e.post_only else "no",
-                    _blank(e.mark_price), e.filled_size, _blank(e.fill_price),
-                    e.reserved_margin, e.reason,
-                )
-            )  # fmt: skip
-    return rows
+        if not isinstance(e, ClosedPosition):
+            return None
+        return (
+            e.market, e.side.value, e.mode.value, e.leverage, e.size, e.entry_price,
+            e.exit_price, _when(e.opened_at), _when(e.closed_at), e.duration,
+            e.realized_pnl, e.fees, e.funding, e.forfeited, e.net_pnl,
+            "yes" if e.liquidated else "no", e.margin_lost,
+        )  # fmt: skip
+    if kind == "fills" and isinstance(e, Fill):
+        return (
+            e.seq, _when(e.time), e.market, e.side.value, e.kind, e.size, e.price, e.fee,
+            e.mode.value, e.leverage, e.realized_pnl,
+        )  # fmt: skip
+    if kind == "liquidations" and isinstance(e, Liquidation):
+        return (
+            e.seq, _when(e.time), e.market, e.side.value, e.mode.value, e.size,
+            e.entry_price, e.mark_price, e.leverage, e.margin_lost, e.realized_pnl,
+            e.forfeited, e.group, _when(e.opened_at),
+        )  # fmt: skip
+    if kind == "funding" and isinstance(e, FundingPayment):
+        return (
+            e.seq, _when(e.time), e.market, e.side.value, e.mode.value, e.size,
+            e.mark_price, e.rate, e.payment,
+        )  # fmt: skip
+    if kind == "transfers" and isinstance(e, MarginTransfer):
+        return (e.seq, _when(e.time), e.market, e.amount)
+    if kind == "orders" and isinstance(e, OrderEvent):
+        return (
+            e.seq, _when(e.time), e.order_id, e.action, e.market, e.side.value,
+            e.order_type.value, e.tpsl or "", e.size, _blank(e.price),
+            _blank(e.trigger_price), e.leverage, e.mode.value,
+            "yes" if e.reduce_only else "no", "yes" if e.post_only else "no",
+            _blank(e.mark_price), e.filled_size, _blank(e.fill_price),
+            e.reserved_margin, e.reason,
+        )  # fmt: skip
+    return None
+
+
+def _rows(events: Sequence[Event], kind: str) -> list[tuple[object, ...]]:
+    items: Iterable[Event | ClosedPosition] = (
+        closed_positions(events) if kind == "closed" else events
+    )
+    return [row for item in items if (row := export_row(kind, item)) is not None]
 
 
 def _blank(x: float | None) -> object:
@@ -774,27 +890,43 @@ def default_export_name(kind: str, now: float | None = None) -> str:
     return f"perpdesk-{kind}-{stamp}.csv"
 
 
-def export_csv(events: Sequence[Event], path: str | os.PathLike[str], kind: str) -> Path:
-    """Write one history table as CSV and return the file written.
-
-    ``kind`` is one of :data:`EXPORT_KINDS`. ``path`` is a file, or an existing folder (the file
-    is then named ``perpdesk-<kind>-<date>-<time>.csv`` in it). Numbers are written in full
-    precision, times in ISO 8601 with their UTC offset. The file is replaced whole or not at
-    all. Raises :class:`ExportError` (an ``OSError``) naming the path and the reason.
-    """
+def export_target(path: str | os.PathLike[str], kind: str) -> Path:
+    """The file an export of ``kind`` to ``path`` writes: ``path`` itself, or in an existing
+    folder ``perpdesk-<kind>-<date>-<time>.csv``. ``ValueError`` for an unknown ``kind``."""
     if kind not in EXPORT_KINDS:
         raise ValueError(f"Unknown export {kind!r}; choose one of {', '.join(EXPORT_KINDS)}.")
     target = Path(path).expanduser()
     if target.is_dir():
         target = target / default_export_name(kind)
-    rows = _rows(list(events), kind)
+    return target
+
+
+EXPORT_CHUNK = 2_000
+"""Rows written between two calls of an export's progress callback."""
+
+
+def write_csv(
+    target: Path,
+    kind: str,
+    rows: Iterable[tuple[object, ...]],
+    progress: Callable[[int], object] | None = None,
+) -> Path:
+    """Write the table ``kind`` (its header, then ``rows`` as they come) to ``target`` whole or
+    not at all (a temp file, then a rename), owner-only. ``progress(rows written)`` is called
+    every :data:`EXPORT_CHUNK` rows; an exception it raises stops the export and leaves no file.
+    Raises :class:`ExportError` (an ``OSError``) naming the path and the reason."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    written = 0
     try:
         private = functools.partial(os.open, mode=0o600)  # owner-only, as the account itself
         with open(tmp, "w", newline="", encoding="utf-8", opener=private) as handle:
             writer = csv.writer(handle)
             writer.writerow(_HEADS[kind])
-            writer.writerows(rows)
+            for row in rows:
+                writer.writerow(row)
+                written += 1
+                if progress is not None and written % EXPORT_CHUNK == 0:
+                    progress(written)
         os.replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -802,4 +934,23 @@ def export_csv(events: Sequence[Event], path: str | os.PathLike[str], kind: str)
         error = ExportError(f"Could not write {target}: {exc.strerror or exc}.")
         error.errno = exc.errno
         raise error from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    if progress is not None:
+        progress(written)
     return target
+
+
+def export_csv(events: Sequence[Event], path: str | os.PathLike[str], kind: str) -> Path:
+    """Write one history table as CSV and return the file written.
+
+    ``kind`` is one of :data:`EXPORT_KINDS`. ``path`` is a file, or an existing folder (the file
+    is then named ``perpdesk-<kind>-<date>-<time>.csv`` in it). Numbers are written in full
+    precision, times in ISO 8601 with their UTC offset. The file is replaced whole or not at
+    all. Raises :class:`ExportError` (an ``OSError``) naming the path and the reason.
+    (:meth:`tui.journal.Journal.export` streams the same file from the journal.)
+    """
+    target = export_target(path, kind)
+    return write_csv(target, kind, _rows(list(events), kind))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -215,8 +215,7 @@ class Session:
         """Marks and rates the engine refused (not finite, not positive): counted, not shown."""
         self.mark_guard = MarkGuard(self.settings.market.max_tick_move)
         """Holds back a feed price that jumps implausibly far in one tick (docs/rules.md)."""
-        self.accounts: dict[int, AccountAt] = dict(journal.accounts) if journal else {}
-        """Account context at each liquidation, for the post-mortems (by record number)."""
+        self._unsaved_accounts: dict[int, AccountAt] = {}  # liquidations, with no journal
         self.log: deque[LogLine] = deque(maxlen=LOG_LINES)
         """The event log, oldest first (the newest :data:`LOG_LINES` lines)."""
         self.log_count = 0
@@ -280,7 +279,7 @@ class Session:
             return self._journal_trouble(self.journal_problem)
         if self.journal is not None:
             held = len(self.engine.positions())
-            if self.engine.events or held:
+            if self.journal.record_count or held:
                 self.say(
                     f"Welcome back: season {self.journal.season} restored from "
                     f"{self.journal.path} with {_plural(held, 'open position')}."
@@ -380,7 +379,7 @@ class Session:
             if engine.mark(name) is None and name in engine.markets:
                 engine.set_mark(name, mark)
         self.engine = engine
-        self.accounts = dict(self.journal.accounts) if self.journal is not None else {}
+        self._unsaved_accounts = {}
         self._pending.clear()
         self._dirty = True
 
@@ -556,8 +555,9 @@ class Session:
     def _on_engine_event(self, event: Event) -> None:
         self._pending.append(event)
         self._dirty = True
-        if isinstance(event, Liquidation):  # for the post-mortem's "what Cross would have lost"
-            self.accounts[event.seq] = account_at(self.engine)
+        if self.journal is None and isinstance(event, Liquidation):
+            # for the post-mortem's "what Cross would have lost" (a journal saves it itself)
+            self._unsaved_accounts[event.seq] = account_at(self.engine)
 
     def drain(self) -> Beat:
         """Turn the engine records since the last call into log lines (a liquidation also into
@@ -736,6 +736,38 @@ class Session:
 
     # ------------------------------------------------------------------ history
 
+    @property
+    def accounts(self) -> Mapping[int, AccountAt]:
+        """The account figures at each record, for the post-mortems (by record number): the
+        journal's, read from the account file when asked; with no journal, those kept for
+        this session's liquidations."""
+        return self.journal.accounts if self.journal is not None else self._unsaved_accounts
+
+    def history_events(self) -> list[Event]:
+        """Every record of the season, oldest first: read from the journal (a full read; the
+        history screen will page the journal instead), else the engine's own."""
+        if self.journal is None:
+            return list(self.engine.events)
+        try:
+            return list(self.journal.records())
+        except JournalError as exc:
+            self.say(str(exc), "error")
+            return list(self.engine.events)
+
+    def build_history(self, budget: float = 0.02) -> bool:
+        """Fold a slice of an older account's records into its history ledger (see
+        :meth:`tui.journal.Journal.build_history`); False once there is nothing left to do
+        (built, or a damaged record stops it: said in the log). The UI calls it on a timer."""
+        journal = self.journal
+        if journal is None or journal.history_ready or journal.history_error is not None:
+            return False
+        try:
+            journal.build_history(budget)
+        except JournalError as exc:
+            self.say(str(exc), "warning")
+            return False
+        return not journal.history_ready
+
     def export_dir(self) -> Path:
         """Where history exports go: ``exports`` beside the account, else the working folder."""
         return (self.data_dir / "exports") if self.data_dir is not None else Path.cwd()
@@ -746,8 +778,11 @@ class Session:
         folder = self.export_dir()
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path = export_csv(self.engine.events, folder, kind)
-        except (ExportError, OSError) as exc:
+            if self.journal is not None:  # streamed from the account file, a chunk at a time
+                path = self.journal.export(kind, folder)
+            else:
+                path = export_csv(self.engine.events, folder, kind)
+        except (ExportError, OSError, JournalError) as exc:
             self.toast(Toast(str(exc), title="Export failed", severity="error", timeout=10))
             return None
         done = f"Exported {kind} to {path}"

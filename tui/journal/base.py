@@ -14,7 +14,7 @@ DB_NAME: Final = "account.db"
 LOCK_NAME: Final = "account.lock"
 APP_ID: Final = "perpdesk"
 
-ErrorKind = Literal["corrupt", "newer", "unwritable", "in_use"]
+ErrorKind = Literal["corrupt", "newer", "unwritable", "in_use", "history"]
 
 
 def default_data_dir() -> Path:
@@ -28,7 +28,9 @@ class JournalError(Exception):
     ``kind``: ``"corrupt"`` (not a readable perpdesk account; the file is left untouched and
     :func:`set_aside` can make room for a fresh one), ``"newer"`` (written by a newer perpdesk;
     update, or set it aside), ``"unwritable"`` (the folder or disk refuses writes; choose
-    another ``--data-dir``), ``"in_use"`` (another perpdesk has this account open).
+    another ``--data-dir``), ``"in_use"`` (another perpdesk has this account open),
+    ``"history"`` (a saved record or history row cannot be read when the history asks for it:
+    the account itself opened and trades on; the file is left as it is).
     """
 
     def __init__(self, kind: ErrorKind, message: str, path: Path) -> None:
@@ -43,6 +45,15 @@ def _corrupt(path: Path, detail: str) -> JournalError:
         f"The paper account in {path} cannot be read ({detail}). The file has been left as it "
         f"is. perpdesk can set it aside (renamed to {path.name}.unreadable-<date>, nothing "
         "deleted) and start a fresh account.",
+        path,
+    )
+
+
+def _damaged_history(path: Path, detail: str) -> JournalError:
+    return JournalError(
+        "history",
+        f"Part of the history in {path} cannot be read ({detail}). Your account, its positions "
+        "and new trades are not affected; the file has been left as it is.",
         path,
     )
 

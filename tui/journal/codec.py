@@ -12,7 +12,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from tui.engine import (
     Event,
@@ -36,6 +36,8 @@ _TYPES: dict[str, type[Event]] = {
     "order": OrderEvent,
 }
 _TYPE_NAMES = {cls: name for name, cls in _TYPES.items()}
+
+T = TypeVar("T")
 
 
 class NonFiniteError(ValueError):
@@ -110,7 +112,9 @@ def _moment(value: object, what: str) -> float:
     return seconds
 
 
-_TIMES = frozenset({"time", "opened_at", "created_at"})
+_TIMES = frozenset(
+    {"time", "opened_at", "created_at", "closed_at", "placed_at", "ended_at", "triggered_at"}
+)
 
 
 def _whole(value: object, what: str) -> int:
@@ -178,10 +182,41 @@ def decode_event(kind: str, payload: str) -> Event:
     raw = _load(payload, f"{kind} record")
     if not isinstance(raw, dict):
         raise ValueError(f"a {kind} record is not an object")
-    for f in dataclasses.fields(cls):
+    return _build(cls, raw, f"a {kind} record")
+
+
+def _build(cls: type[T], raw: Mapping[str, Any], what: str) -> T:
+    """``cls`` from saved fields, each checked; ``ValueError`` for a required one missing."""
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name not in raw and f.default is dataclasses.MISSING:
-            raise ValueError(f"a {kind} record has no {f.name}")
-    return cls(**_fields(raw, cls, f"a {kind} record"))
+            raise ValueError(f"{what} has no {f.name}")
+    return cls(**_fields(raw, cls, what))
+
+
+def encode_row(row: Any, what: str) -> str:
+    """A history row the journal keeps (a closed round trip, an order's row, an open round
+    trip) as JSON; :class:`NonFiniteError` for NaN or infinity."""
+    return _dump(row_fields(row), what)
+
+
+def row_fields(row: Any) -> dict[str, Any]:
+    """A dataclass row as the plain fields :func:`encode_row` saves."""
+    return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+
+
+def decode_row(cls: type[T], payload: object, what: str) -> T:
+    """The row saved by :func:`encode_row`, every field checked as a record's are."""
+    raw = _load(payload, what)
+    if not isinstance(raw, dict):
+        raise ValueError(f"{what} is not an object")
+    return _build(cls, raw, what)
+
+
+def decode_fields(cls: type[T], raw: object, what: str) -> T:
+    """``cls`` from an already parsed JSON object (part of a larger saved value)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{what} is not an object")
+    return _build(cls, raw, what)
 
 
 _STATE_NUMBERS = ("deposits", "wallet", "realized", "fees", "funding", "forfeited")

@@ -15,11 +15,13 @@ from typing import Final
 
 from tui.journal.base import APP_ID, JournalError, _corrupt, _reason
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+"""1: meta, seasons, events. 2 adds the history ledger (:mod:`tui.journal.ledger`): an index
+of records by kind, ``ledger``, ``closed`` and ``orders``."""
 
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-_SCHEMA = """
+_SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seasons (
     number INTEGER PRIMARY KEY,
@@ -41,6 +43,59 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (season, seq)
 ) WITHOUT ROWID;
 """
+_SCHEMA_2 = """
+CREATE INDEX IF NOT EXISTS events_by_type ON events (season, type, seq);
+CREATE TABLE IF NOT EXISTS ledger (
+    season INTEGER PRIMARY KEY,
+    through INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS closed (
+    season INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (season, n)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS orders (
+    season INTEGER NOT NULL,
+    order_id INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (season, order_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS orders_by_first ON orders (season, first_seq);
+"""
+_TABLES: Final = {1: {"meta", "seasons", "events"}, 2: {"ledger", "closed", "orders"}}
+_CHECKED: Final = ("meta", "seasons", "ledger")
+"""The tables checked whole at opening (small: one row per season). Records and history rows
+are checked when they are read (SQLite reports a damaged page then), so opening costs the same
+with a million records as with ten."""
+
+
+_SCRIPTS: Final = (_SCHEMA_1, _SCHEMA_2)
+"""``_SCRIPTS[k]`` takes a file from schema ``k`` to ``k + 1``."""
+
+
+def create(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a file at schema ``version`` (0: a new file) up to :data:`SCHEMA_VERSION`,
+    inside the caller's transaction. From 1, the index of records by kind reads every record
+    once (about 0.1 s for 100,000 records); the ledger itself is filled later, a chunk at a
+    time (:meth:`tui.journal.Journal.build_history`)."""
+    for script in _SCRIPTS[version:]:
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+        (str(SCHEMA_VERSION),),
+    )
+
+
+def file_version(conn: sqlite3.Connection) -> int:
+    """The schema version of a file :func:`_inspect` accepted."""
+    (value,) = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(value)
 
 
 def _companion(path: Path, suffix: str) -> Path:
@@ -92,7 +147,7 @@ def _inspect(path: Path) -> sqlite3.Connection | None:
         if not tables:
             conn.close()
             return None  # an empty database: a launch died while creating it
-        if not {"meta", "seasons", "events"} <= tables:
+        if not _TABLES[1] <= tables:
             raise _corrupt(path, "it holds other data, not a perpdesk account")
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("app") != APP_ID:
@@ -111,9 +166,12 @@ def _inspect(path: Path) -> sqlite3.Connection | None:
                 "fresh account.",
                 path,
             )
-        check = conn.execute("PRAGMA quick_check").fetchall()
-        if check != [("ok",)]:
-            raise _corrupt(path, f"SQLite integrity check: {check[0][0]}")
+        if version >= 2 and not _TABLES[2] <= tables:
+            raise _corrupt(path, "parts of its history are missing")
+        for table in _CHECKED if version >= 2 else _CHECKED[:2]:
+            check = conn.execute(f"PRAGMA quick_check({table})").fetchall()
+            if check != [("ok",)]:
+                raise _corrupt(path, f"SQLite integrity check: {check[0][0]}")
     except JournalError:
         conn.close()
         raise

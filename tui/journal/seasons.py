@@ -14,6 +14,7 @@ from tui.engine import Market, PaperEngine
 from tui.format import fmt_money
 from tui.journal.base import DB_NAME, JournalError, _corrupt, _unwritable
 from tui.journal.codec import _dump, _load, _moment, _number, _whole, check_state
+from tui.journal.ledger import Ledger
 from tui.journal.lock import _Lock
 from tui.journal.schema import _companion, _inspect, _size
 
@@ -195,4 +196,8 @@ def _insert_season(
     )
     number = cursor.lastrowid
     assert number is not None
+    conn.execute(  # its ledger (the history's counts and stats): empty, up to date
+        "INSERT OR REPLACE INTO ledger (season, through, data) VALUES (?, 0, ?)",
+        (number, Ledger().to_json()),
+    )
     return number

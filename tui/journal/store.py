@@ -1,5 +1,6 @@
-"""The journal itself: the live account on disk (:class:`Journal`), rebuilt on launch and
-saved after every engine step, and :func:`read_account` for tools and tests."""
+"""The journal itself: the live account on disk (:class:`Journal`), rebuilt on launch from
+the saved state alone, saved after every engine step, and read back a page at a time; and
+:func:`read_account` for tools and tests."""
 
 from __future__ import annotations
 
@@ -8,23 +9,47 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from tui.engine import (
     DEFAULT_MARKETS,
     Event,
+    Fill,
+    FundingPayment,
     Liquidation,
     MarginMode,
+    MarginTransfer,
     Market,
+    OrderEvent,
     PaperEngine,
     Venue,
 )
 from tui.engine.models import check_number
-from tui.history import AccountAt, PostMortem, account_at, post_mortems
-from tui.journal.base import APP_ID, DB_NAME, JournalError, _corrupt, _reason, _unwritable
+from tui.history import (
+    AccountAt,
+    ClosedPosition,
+    OrderRecord,
+    PostMortem,
+    PracticeStats,
+    TripBook,
+    account_at,
+    export_row,
+    export_target,
+    write_csv,
+)
+from tui.journal import ledger as ledger_tables
+from tui.journal.base import (
+    APP_ID,
+    DB_NAME,
+    JournalError,
+    _corrupt,
+    _damaged_history,
+    _reason,
+    _unwritable,
+)
 from tui.journal.codec import (
     NonFiniteError,
     _dump,
@@ -37,12 +62,20 @@ from tui.journal.codec import (
     decode_event,
     encode_event,
 )
+from tui.journal.ledger import Ledger
 from tui.journal.lock import PRIVATE_FOLDER, _file_id, _Lock, _narrow, _open_private
-from tui.journal.schema import _SCHEMA, SCHEMA_VERSION, _inspect, _transaction
+from tui.journal.pages import PAGE_SIZE, Page, Reader
+from tui.journal.schema import SCHEMA_VERSION, _inspect, _transaction, create, file_version
 from tui.journal.seasons import SeasonInfo, _insert_season, _seasons
 from tui.safe import safe_text
 
 Synchronous = Literal["FULL", "NORMAL", "OFF"]
+
+SYNC_HISTORY: Final = 2_000
+"""A ledger this many records behind (or fewer) is caught up while the account opens (a few
+tens of milliseconds); a longer one is left to :meth:`Journal.build_history`."""
+HISTORY_CHUNK: Final = 500
+"""Records folded into the ledger per transaction while it catches up."""
 
 
 def _cross_count(state: Mapping[str, Any]) -> int:
@@ -55,7 +88,8 @@ class _Season:
     started: float
     starting_balance: float
     engine: PaperEngine
-    accounts: dict[int, AccountAt]
+    last_seq: int  # the latest record saved (0: none)
+    ledger: Ledger | None  # None: none saved, or one that cannot be used (built again)
 
 
 def _load_season(
@@ -63,8 +97,14 @@ def _load_season(
     path: Path,
     markets: Sequence[Market],
     clock: Callable[[], float],
+    *,
+    version: int,
+    with_records: bool = False,
 ) -> _Season | None:
-    """The current season rebuilt, or None if every season is archived."""
+    """The current season rebuilt from its saved state, or None if every season is archived.
+
+    Its records are not read (``with_records`` reads and checks them all into
+    ``engine.events``: :func:`read_account`, for tools and tests)."""
     try:
         row = conn.execute(
             "SELECT number, started, starting_balance, state, markets FROM seasons "
@@ -84,34 +124,50 @@ def _load_season(
             market = Market(**data)
             known.setdefault(market.name, market)  # a saved position's market, no longer listed
         engine = PaperEngine.from_state(state, markets=known.values(), clock=clock)
-        events: list[Event] = []
-        accounts: dict[int, AccountAt] = {}
-        for seq, kind, payload, wallet, excess in conn.execute(
-            "SELECT seq, type, payload, wallet, cross_excess FROM events "
-            "WHERE season = ? ORDER BY seq",
-            (number,),
-        ):
-            event = decode_event(kind, payload)
-            if event.seq != seq:
-                raise ValueError(f"record {seq} is numbered {event.seq}")
-            events.append(event)
-            if wallet is not None and excess is not None:
-                accounts[seq] = AccountAt(
-                    _number(wallet, f"record {seq}'s wallet"),
-                    _number(excess, f"record {seq}'s cross excess"),
-                )
-        engine.events = events
+        number = _whole(number, "the season number")
+        (last,) = conn.execute("SELECT MAX(seq) FROM events WHERE season = ?", (number,)).fetchone()
+        last_seq = 0 if last is None else _whole(last, "the latest record's number")
+        if with_records:
+            engine.events = _all_records(conn, number)
+        ledger: Ledger | None = None
+        if version >= 2:
+            saved = conn.execute(
+                "SELECT through, data FROM ledger WHERE season = ?", (number,)
+            ).fetchone()
+            if saved is not None:
+                with contextlib.suppress(ValueError, RecursionError):
+                    ledger = Ledger.from_json(*saved)  # else: folded again from the first
+            if ledger is not None and ledger.through > last_seq:
+                ledger = None  # it counts records that are not there: fold them again
         return _Season(
-            _whole(number, "the season number"),
+            number,
             _moment(started, "the season's start"),
             _number(balance, "the starting balance"),
             engine,
-            accounts,
+            last_seq,
+            ledger,
         )
     except sqlite3.DatabaseError as exc:
         raise _corrupt(path, str(exc)) from exc
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise _corrupt(path, f"the saved account does not add up: {exc}") from exc
+
+
+def _all_records(conn: sqlite3.Connection, season: int) -> list[Event]:
+    """Every record of the season, each checked (``ValueError`` for the first bad one)."""
+    events: list[Event] = []
+    for seq, kind, payload, wallet, excess in conn.execute(
+        "SELECT seq, type, payload, wallet, cross_excess FROM events WHERE season = ? ORDER BY seq",
+        (season,),
+    ):
+        event = decode_event(kind, payload)
+        if event.seq != seq:
+            raise ValueError(f"record {seq} is numbered {event.seq}")
+        events.append(event)
+        if wallet is not None and excess is not None:
+            _number(wallet, f"record {seq}'s wallet")
+            _number(excess, f"record {seq}'s cross excess")
+    return events
 
 
 def read_account(
@@ -121,6 +177,8 @@ def read_account(
     clock: Callable[[], float] = time.time,
 ) -> PaperEngine | None:
     """The current season's account as saved, read-only (no lock, no write); None if none.
+    Unlike :meth:`Journal.open` it reads and checks every record into ``engine.events``
+    (a damaged one makes it raise :class:`JournalError` "corrupt").
 
     For tools and tests; the app uses :meth:`Journal.open`.
     """
@@ -130,11 +188,72 @@ def read_account(
         return None
     try:
         season = _load_season(
-            conn, path, list(DEFAULT_MARKETS if markets is None else markets), clock
+            conn,
+            path,
+            list(DEFAULT_MARKETS if markets is None else markets),
+            clock,
+            version=file_version(conn),
+            with_records=True,
         )
     finally:
         conn.close()
     return None if season is None else season.engine
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCounts:
+    """Rows in each history table of the season (saved records). ``complete`` is False while
+    the ledger is still being built: ``orders`` and ``closed`` then count what is built so far."""
+
+    fills: int
+    liquidations: int
+    funding: int
+    transfers: int
+    order_events: int
+    orders: int
+    closed: int
+    complete: bool = True
+
+
+_RECORD_TYPE: Final = {
+    "fills": "fill",
+    "liquidations": "liquidation",
+    "funding": "funding",
+    "transfers": "transfer",
+    "order_events": "order",
+    "orders": "order",  # an export of "orders" is the order records
+}
+
+
+class _Accounts(Mapping[int, AccountAt]):
+    """The account figures saved with each record (``wallet``, ``cross_excess``), read from
+    SQLite when asked for: records made but not yet saved first, then the file."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def _unsaved(self) -> dict[int, AccountAt]:
+        j = self._journal
+        return {event.seq: account for event, account in (*j._pending, *j._batch)}
+
+    def __getitem__(self, seq: int) -> AccountAt:
+        unsaved = self._unsaved()
+        if seq in unsaved:
+            return unsaved[seq]
+        found = self._journal._reader().account_at(seq)
+        if found is None:
+            raise KeyError(seq)
+        return found
+
+    def __iter__(self) -> Iterator[int]:
+        unsaved = self._unsaved()
+        for seq in self._journal._reader().seqs():
+            if seq not in unsaved:
+                yield seq
+        yield from unsaved
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class Journal:
@@ -143,6 +262,14 @@ class Journal:
     Each engine record is committed, with the engine's new state, before the engine call that
     produced it returns. After a failed write :attr:`error` holds a message for the user and the
     records wait in memory; they are written by the next change or :meth:`flush`.
+
+    Opening reads the saved state, not the records: ``engine.events`` holds only the records
+    made since. The history is read from SQLite a page at a time (:meth:`fills_page`,
+    :meth:`liquidations_page`, ... newest first, keyset-paged), its counts and practice stats
+    come from the ledger (:mod:`tui.journal.ledger`), and :meth:`export` streams a table to a
+    CSV file. Pages, counts and stats show saved records (not those waiting after a failed
+    write). A ledger left to build (an account saved before it existed) is built by
+    :meth:`build_history`, a slice at a time, until :attr:`history_ready`.
     """
 
     def __init__(
@@ -163,7 +290,11 @@ class Journal:
         self.started = season.started
         self.starting_balance = season.starting_balance
         self.engine = season.engine
-        self.accounts: dict[int, AccountAt] = season.accounts
+        self.accounts: Mapping[int, AccountAt] = _Accounts(self)
+        """The account figures saved with each record, by record number (read when asked)."""
+        self._saved_seq = season.last_seq
+        self._ledger = season.ledger if season.ledger is not None else Ledger()
+        self._history_error: str | None = None
         self._batch: list[tuple[Event, AccountAt]] = []  # this operation's records so far
         self._pending: list[tuple[Event, AccountAt]] = []  # complete, not yet committed
         self._state: dict[str, Any] = self.engine.to_state()
@@ -227,10 +358,12 @@ class Journal:
                 except OSError as exc:
                     raise _unwritable(path, exc) from exc
             season: _Season | None = None
+            version = 0
             ro = _inspect(path)
             if ro is not None:  # rebuild read-only: nothing is written before it succeeds
                 try:
-                    season = _load_season(ro, path, market_list, clock)
+                    version = file_version(ro)
+                    season = _load_season(ro, path, market_list, clock, version=version)
                 finally:
                     ro.close()
             try:
@@ -241,17 +374,12 @@ class Journal:
                 conn.execute(f"PRAGMA synchronous={synchronous}")
                 now = clock()
                 with _transaction(conn):
+                    if version < SCHEMA_VERSION:  # a new file, or one saved by an older perpdesk
+                        create(conn, version)
                     if ro is None:
-                        for statement in _SCHEMA.split(";"):
-                            if statement.strip():
-                                conn.execute(statement)
                         conn.executemany(
                             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                            [
-                                ("app", APP_ID),
-                                ("schema_version", str(SCHEMA_VERSION)),
-                                ("created", repr(now)),
-                            ],
+                            [("app", APP_ID), ("created", repr(now))],
                         )
                     conn.execute(
                         "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_opened', ?)",
@@ -262,12 +390,17 @@ class Journal:
                             starting_balance, market_list, clock=clock, venue=venue
                         )
                         number = _insert_season(conn, engine, float(starting_balance), now)
-                        season = _Season(number, now, float(starting_balance), engine, {})
+                        season = _Season(number, now, float(starting_balance), engine, 0, Ledger())
+                    elif season.ledger is None:  # none yet, or unusable: fold from the first
+                        ledger_tables.reset(conn, season.number)
             except sqlite3.Error as exc:
                 raise _unwritable(path, exc) from exc
             if guard is not None and guard.db_fd is not None:
                 _narrow(guard.db_fd)  # opened fine: ours, so owner-only from now on
             journal = cls(path=path, conn=conn, lock=guard, season=season, clock=clock)
+            if journal._saved_seq - journal._ledger.through <= SYNC_HISTORY:
+                with contextlib.suppress(JournalError):  # kept in history_error; shown there
+                    journal.build_history(math.inf)
         except BaseException:
             if conn is not None:
                 conn.close()
@@ -299,14 +432,230 @@ class Journal:
         return self._closed
 
     def post_mortems(self) -> list[PostMortem]:
-        """:func:`tui.history.post_mortems` of this season, with the saved account context."""
-        return post_mortems(self.engine.events, self.engine.markets, self.accounts)
+        """Every liquidation of this season with its post-mortem, oldest first (reads every
+        liquidation: for tools and tests; the history screen pages them)."""
+        found: list[PostMortem] = []
+        cursor: int | None = None
+        while True:
+            page = self.liquidations_page(before=cursor, limit=1_000)
+            found += page.rows
+            if page.next is None:
+                return found[::-1]
+            cursor = page.next
 
     def seasons(self) -> list[SeasonInfo]:
         """Every season of this account (the current one last), as committed."""
         if self._replaced:
             raise JournalError("unwritable", self._error or "", self.path)
         return _seasons(self._conn, self.path)
+
+    # ------------------------------------------------------------------ the history
+
+    def _reader(self) -> Reader:
+        if self._replaced:
+            raise JournalError("unwritable", self._error or "", self.path)
+        if self._closed:
+            raise JournalError("history", "This account is closed.", self.path)
+        return Reader(self._conn, self.season, self.path)
+
+    @property
+    def record_count(self) -> int:
+        """Records made this season, saved or waiting to be (a count kept, not a query)."""
+        return self._saved_seq + self.pending
+
+    def recent(self, limit: int = 50) -> list[Event]:
+        """The season's latest ``limit`` saved records, oldest first (one bounded query)."""
+        return self._reader().recent(limit)
+
+    def fills_page(self, before: int | None = None, limit: int = PAGE_SIZE) -> Page[Fill]:
+        """Fills, newest first: ``limit`` of them older than the cursor ``before`` (None: the
+        newest). Pass the page's ``next`` as ``before`` for the page after it."""
+        return self._reader().page("fill", Fill, before, limit)
+
+    def liquidations_page(
+        self, before: int | None = None, limit: int = PAGE_SIZE
+    ) -> Page[PostMortem]:
+        """Liquidations, newest first, each with its post-mortem (see :meth:`fills_page`)."""
+        return self._reader().liquidations(self.engine.markets, before, limit)
+
+    def funding_page(
+        self, before: int | None = None, limit: int = PAGE_SIZE
+    ) -> Page[FundingPayment]:
+        return self._reader().page("funding", FundingPayment, before, limit)
+
+    def transfers_page(
+        self, before: int | None = None, limit: int = PAGE_SIZE
+    ) -> Page[MarginTransfer]:
+        return self._reader().page("transfer", MarginTransfer, before, limit)
+
+    def order_events_page(
+        self, before: int | None = None, limit: int = PAGE_SIZE
+    ) -> Page[OrderEvent]:
+        """Order records (placed, triggered, filled, cancelled, rejected), newest first."""
+        return self._reader().page("order", OrderEvent, before, limit)
+
+    def orders_page(self, before: int | None = None, limit: int = PAGE_SIZE) -> Page[OrderRecord]:
+        """One row per order (:func:`tui.history.order_history`), newest placed first.
+        Complete once :attr:`history_ready`."""
+        return self._reader().orders(before, limit)
+
+    def closed_page(
+        self, before: int | None = None, limit: int = PAGE_SIZE
+    ) -> Page[ClosedPosition]:
+        """Closed round trips (:func:`tui.history.closed_positions`), latest closed first.
+        Complete once :attr:`history_ready`."""
+        return self._reader().closed(before, limit)
+
+    def counts(self) -> HistoryCounts:
+        """How many rows each history table has (the ledger's counts: no query once it is
+        built; while it builds, the records are counted through their index)."""
+        counts = self._ledger.counts
+        if self.history_ready:
+            return HistoryCounts(
+                fills=counts["fills"],
+                liquidations=counts["liquidations"],
+                funding=counts["funding"],
+                transfers=counts["transfers"],
+                order_events=counts["order_events"],
+                orders=counts["orders"],
+                closed=counts["closed"],
+            )
+        reader = self._reader()
+        return HistoryCounts(
+            fills=reader.count("fill"),
+            liquidations=reader.count("liquidation"),
+            funding=reader.count("funding"),
+            transfers=reader.count("transfer"),
+            order_events=reader.count("order"),
+            orders=counts["orders"],
+            closed=counts["closed"],
+            complete=False,
+        )
+
+    def stats(self) -> PracticeStats:
+        """:func:`tui.history.practice_stats` of the season's saved records, from the ledger
+        (no query). Complete once :attr:`history_ready`."""
+        return self._ledger.stats.stats()
+
+    def records(self, kind: str | None = None) -> Iterator[Event]:
+        """Every saved record of the season (of ``kind``: "fill", "liquidation", "funding",
+        "transfer", "order"), oldest first, read a chunk at a time. A full read: for exports,
+        tools and tests, never for a screen."""
+        return self._reader().stream_records(kind)
+
+    @property
+    def history_ready(self) -> bool:
+        """Is the ledger up to date with every saved record (counts, stats, closed round trips
+        and order rows complete)?"""
+        return self._history_error is None and self._ledger.through >= self._saved_seq
+
+    @property
+    def history_progress(self) -> float:
+        """How much of the season the ledger has folded in, from 0 to 1."""
+        if self._saved_seq <= 0:
+            return 1.0
+        return min(self._ledger.through / self._saved_seq, 1.0)
+
+    @property
+    def history_error(self) -> str | None:
+        """Why the ledger cannot be built (a damaged record), for the user; None if it can."""
+        return self._history_error
+
+    def build_history(self, budget: float = 0.02) -> float:
+        """Fold saved records into the ledger for about ``budget`` seconds (at least one chunk
+        of :data:`HISTORY_CHUNK`), each chunk in its own transaction; returns
+        :attr:`history_progress`. Call it from a timer until :attr:`history_ready` (the account
+        trades and saves meanwhile; what is saved meanwhile is folded in too).
+
+        Raises :class:`JournalError` ("history") if a record cannot be read: the history cannot
+        be built past it (:attr:`history_error` keeps the message); trading is not affected.
+        A write that fails (disk full) is tried again by the next call.
+        """
+        if self._closed or self._replaced:
+            return self.history_progress
+        if self._history_error is not None:
+            raise JournalError("history", self._history_error, self.path)
+        deadline = time.perf_counter() + budget
+        reader = self._reader()
+        while self._ledger.through < self._saved_seq:
+            try:
+                chunk = reader.after(self._ledger.through, HISTORY_CHUNK)
+                ledger = self._ledger.copy()
+                writes = ledger.fold(chunk, ledger_tables.order_lookup(self._conn, self.season))
+            except (ValueError, RecursionError) as exc:  # a damaged history row
+                error = _damaged_history(self.path, str(exc))
+                self._history_error = str(error)
+                raise error from exc
+            except JournalError as exc:
+                self._history_error = str(exc)
+                raise
+            if not chunk:
+                break
+            try:
+                with _transaction(self._conn):
+                    ledger_tables.write(self._conn, self.season, ledger, writes)
+            except sqlite3.Error:
+                break  # (disk full...): the next call tries again
+            self._ledger = ledger
+            if time.perf_counter() >= deadline:
+                break
+        return self.history_progress
+
+    def _fold(self, events: list[Event]) -> tuple[Ledger, ledger_tables.LedgerWrites] | None:
+        """Fold records being saved into a copy of the ledger, when it is up to date (else
+        :meth:`build_history` reaches them later); None when it is not, or cannot be."""
+        if not self.history_ready or not events:
+            return None
+        ledger = self._ledger.copy()
+        try:
+            writes = ledger.fold(events, ledger_tables.order_lookup(self._conn, self.season))
+        except (ValueError, RecursionError) as exc:  # an order row that cannot be read
+            self._history_error = str(_damaged_history(self.path, str(exc)))
+            return None
+        return ledger, writes
+
+    def export(
+        self,
+        kind: str,
+        path: str | os.PathLike[str],
+        progress: Callable[[int, int], object] | None = None,
+    ) -> Path:
+        """Write one history table (a :data:`tui.history.EXPORT_KINDS` name) as CSV, the same
+        file :func:`tui.history.export_csv` writes, streaming rows from SQLite a chunk at a
+        time; returns the file. ``progress(rows written, rows in all)`` is called every
+        :data:`tui.history.EXPORT_CHUNK` rows (an exception it raises stops the export, and no
+        file is left). Reads on a connection of its own, in one snapshot: it may run in a
+        worker thread while the account trades. Raises :class:`tui.history.ExportError`,
+        ``ValueError`` for an unknown ``kind``, :class:`JournalError` ("history") for a
+        record that cannot be read.
+        """
+        target = export_target(path, kind)
+        self._reader()  # closed or replaced: say so
+        counts = self._ledger.counts
+        total = (
+            counts["order_events" if kind == "orders" else kind]
+            if kind in counts or kind == "orders"
+            else 0
+        )
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            conn.execute("BEGIN")  # one snapshot of the file for the whole export
+            reader = Reader(conn, self.season, self.path)
+            items: Iterable[Event | ClosedPosition]
+            if kind == "closed" and self.history_ready:
+                items = reader.stream_closed()
+            elif kind == "closed":  # the ledger is still being built: round trips as they end
+                book = TripBook()
+                items = (c for e in reader.stream_records() if (c := book.feed(e)) is not None)
+            else:
+                items = reader.stream_records(_RECORD_TYPE[kind])
+            rows = (row for item in items if (row := export_row(kind, item)) is not None)
+            report = None if progress is None else (lambda n: progress(n, max(total, n)))
+            return write_csv(target, kind, rows, report)
+        except sqlite3.DatabaseError as exc:
+            raise _damaged_history(self.path, str(exc)) from exc
+        finally:
+            conn.close()
 
     # ------------------------------------------------------------------ the file itself
 
@@ -349,9 +698,7 @@ class Journal:
     def _on_event(self, event: Event) -> None:
         """Engine listener: must never raise (the engine calls it in the middle of a change)."""
         try:
-            account = account_at(self.engine)
-            self.accounts[event.seq] = account
-            self._batch.append((event, account))
+            self._batch.append((event, account_at(self.engine)))
             state = self.engine.to_state()
             if int(state["seq"]) != event.seq:
                 return  # the operation numbered more records (a flip's second fill): wait
@@ -399,6 +746,7 @@ class Journal:
                         )
                 rows.append((self.season, event.seq, event.time, kind, payload, wallet, excess))
             state = _dump(self._state)
+            folded = self._fold([event for event, _ in self._pending])
             with _transaction(self._conn):
                 self._conn.executemany(
                     "INSERT OR REPLACE INTO events "
@@ -410,9 +758,15 @@ class Journal:
                     "UPDATE seasons SET state = ?, markets = ?, updated = ? WHERE number = ?",
                     (state, self._markets_json, self._clock(), self.season),
                 )
+                if folded is not None:
+                    ledger_tables.write(self._conn, self.season, *folded)
         except Exception as exc:  # disk full, read-only, I/O error...: keep the records, say so
             self._fail(exc)
             return False
+        if self._pending:
+            self._saved_seq = max(self._saved_seq, self._pending[-1][0].seq)
+        if folded is not None:
+            self._ledger = folded[0]
         self._pending.clear()
         self._dirty = False
         self._error = None
@@ -500,7 +854,7 @@ class Journal:
         now = self._clock()
         try:
             with _transaction(self._conn):
-                if old.events:
+                if self._saved_seq:  # (flushed above: every record is saved)
                     self._conn.execute(
                         "UPDATE seasons SET ended = ?, state = ?, updated = ? WHERE number = ?",
                         (now, _dump(old.to_state()), now, self.season),
@@ -513,6 +867,8 @@ class Journal:
                         "markets = '[]', updated = ? WHERE number = ?",
                         (now, balance, _dump(new.to_state()), now, number),
                     )
+                    ledger_tables.reset(self._conn, number)
+                    ledger_tables.write(self._conn, number, Ledger(), ledger_tables.LedgerWrites())
         except sqlite3.Error as exc:
             raise _unwritable(self.path, exc) from exc
         with contextlib.suppress(ValueError):
@@ -522,7 +878,9 @@ class Journal:
         self.season = number
         self.started = now
         self.starting_balance = balance
-        self.accounts = {}
+        self._saved_seq = 0
+        self._ledger = Ledger()
+        self._history_error = None
         self._batch.clear()
         self._pending.clear()
         self._state = new.to_state()

@@ -104,7 +104,7 @@ class HistoryScreen(DeskScreen[None]):
     def show_history(self) -> None:
         engine = self.session.engine
         self._shown = (id(engine), len(engine.events))
-        events = list(engine.events)
+        events = self._events = self.session.history_events()
         styles = self.number_styles()
         self.query_one("#stats", Static).update(self._show_stats(events, styles))
         self._show_fills(events)
@@ -166,9 +166,9 @@ class HistoryScreen(DeskScreen[None]):
         return table
 
     def on_resize(self) -> None:
-        self.query_one("#stats", Static).update(
-            self._show_stats(list(self.session.engine.events), self.number_styles())
-        )
+        events: list[Event] | None = getattr(self, "_events", None)
+        if events is not None:  # (read when the screen showed the history)
+            self.query_one("#stats", Static).update(self._show_stats(events, self.number_styles()))
 
     @contextmanager
     def _fresh_table(self, key: str, columns: list[str]) -> Iterator[DataTable[object]]:
