@@ -573,8 +573,50 @@ def test_every_saved_field_has_a_check() -> None:
     """A record or order field of a type the journal cannot check would slip through unchecked
     (or make opening fail): every field of every saved dataclass has a check."""
     from tui.engine import Order
+    from tui.history import ClosedPosition, OpenTrip, OrderRecord
     from tui.journal import _TYPES, _converter
+    from tui.journal.codec import _TIMES
 
-    for cls in (*_TYPES.values(), Order):
+    saved = (*_TYPES.values(), Order, ClosedPosition, OpenTrip, OrderRecord)
+    for cls in saved:
         for f in dataclasses.fields(cls):
-            assert callable(_converter(f.type)), f"{cls.__name__}.{f.name}: {f.type}"
+            check = _converter(f.type, time=f.name in _TIMES)
+            assert callable(check), f"{cls.__name__}.{f.name}: {f.type}"
+
+
+@pytest.mark.parametrize(
+    "table, key, value, detail",
+    [
+        ("closed", "closed_at", 1e300, "closed round trip 1's closed_at is 1e+300, not a time"),
+        ("closed", "fees", "x", "closed round trip 1's fees is str 'x', not a number"),
+        ("closed", "side", "up", "'up' is not a valid Side"),
+        ("orders", "ended_at", -5.0, "order 1's row's ended_at is -5.0, not a time"),
+        ("orders", "status", 3, "order 1's row's status is int 3, not text"),
+    ],
+)
+def test_a_damaged_history_row_is_refused_when_read(
+    tmp_path: Path, table: str, key: str, value: object, detail: str
+) -> None:
+    """The ledger's own rows (closed round trips, orders) are checked as records are."""
+    journal = open_journal(tmp_path)
+    eng = journal.engine
+    eng.open("BTC", LONG, 0.01, 5, ISO)
+    eng.close("BTC")
+    order = eng.place_order("ETH", LONG, 0.1, "limit", price=3_000, leverage=5)
+    eng.cancel_order(order.id)
+    journal.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / DB_NAME)) as conn:
+        (payload,) = conn.execute(f"SELECT payload FROM {table}").fetchone()
+        data = json.loads(payload)
+        data[key] = value
+        conn.execute(f"UPDATE {table} SET payload = ?", (json.dumps(data),))
+        conn.commit()
+    journal = open_journal(tmp_path)
+    fetch = journal.closed_page if table == "closed" else journal.orders_page
+    with pytest.raises(JournalError) as info:
+        fetch()
+    assert info.value.kind == "history" and detail in str(info.value)
+    assert_safe(str(info.value))
+    journal.engine.open("BTC", LONG, 0.01, 5, ISO)  # the account goes on
+    assert journal.error is None
+    journal.close()

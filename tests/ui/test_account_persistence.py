@@ -137,3 +137,36 @@ async def test_a_failed_write_is_shown_and_trading_state_stays(
     again = open_journal(data)
     assert again.engine.position("BTC") is not None
     again.close()
+
+
+async def test_an_older_account_gets_its_history_built_while_the_app_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account saved before the history ledger existed opens at once; the app folds its
+    records in between frames until the history is complete (and the feed keeps ticking)."""
+    from tests.test_journal_history import downgrade_to_schema_1
+    from tui.history import practice_stats
+    from tui.journal import store
+
+    data = tmp_path / "acct"
+    journal = open_journal(data)
+    journal.engine.set_mark("BTC", 100_000)
+    for i in range(30):
+        journal.engine.open("BTC", Side.LONG if i % 2 else Side.SHORT, 0.01, 5, MarginMode.CROSS)
+    journal.close()
+    downgrade_to_schema_1(data)
+    monkeypatch.setattr(store, "SYNC_HISTORY", 0)  # as if it were too long to build at launch
+    monkeypatch.setattr(store, "HISTORY_CHUNK", 4)
+    again = open_journal(data)
+    assert not again.history_ready and again.history_progress == 0.0
+    app = make_app(journal=again, data_dir=data)
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.main.log_widget.lines[0].startswith("Welcome back: season 1 restored")
+        for _ in range(100):
+            if again.history_ready:
+                break
+            await pilot.pause(0.05)
+        assert again.history_ready
+        assert again.stats() == practice_stats(list(again.records()))
+        assert again.counts().fills == 30
+    again.close()

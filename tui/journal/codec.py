@@ -9,6 +9,7 @@ the first field that is wrong, so a damaged record is refused, never formatted b
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -150,26 +151,47 @@ _FIELD_TYPES: dict[str, Convert] = {
 }
 
 
-def _converter(annotation: object) -> Convert:
-    """How a saved field of this type annotation is checked (``float | None`` too); a type
-    with no entry here is a ``KeyError`` (``test_every_saved_field_has_a_check`` sees it)."""
+def _converter(annotation: object, time: bool = False) -> Convert:
+    """How a saved field of this type annotation is checked (``float | None`` too; ``time``:
+    a number that must be a date that can be shown); a type with no entry here is a
+    ``KeyError`` (``test_every_saved_field_has_a_check`` sees it)."""
     names = [part.strip() for part in str(annotation).split("|")]
     (name,) = [part for part in names if part != "None"]
     convert = _FIELD_TYPES[name]
+    if time:
+        if name != "float":
+            raise KeyError(f"a time saved as {name}")
+        convert = _moment
     if "None" not in names:
         return convert
     return lambda value, what: None if value is None else convert(value, what)
 
 
+@functools.cache
+def _checks(cls: Any) -> tuple[tuple[str, Convert], ...]:
+    """Each field of ``cls`` with its check (worked out once per class)."""
+    return tuple(
+        (f.name, _converter(f.type, time=f.name in _TIMES)) for f in dataclasses.fields(cls)
+    )
+
+
+@functools.cache
+def _required(cls: Any) -> tuple[str, ...]:
+    return tuple(
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+
+
 def _fields(value: Mapping[str, Any], cls: type, what: str) -> dict[str, Any]:
     """The fields of ``cls`` present in ``value``, each checked for its type (times must be
     dates that can be shown)."""
-    checked: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in value:
-            convert = _moment if f.name in _TIMES else _converter(f.type)
-            checked[f.name] = convert(value[f.name], f"{what}'s {f.name}")
-    return checked
+    return {
+        name: convert(value[name], f"{what}'s {name}")
+        for name, convert in _checks(cls)
+        if name in value
+    }
 
 
 def decode_event(kind: str, payload: str) -> Event:
@@ -187,9 +209,10 @@ def decode_event(kind: str, payload: str) -> Event:
 
 def _build(cls: type[T], raw: Mapping[str, Any], what: str) -> T:
     """``cls`` from saved fields, each checked; ``ValueError`` for a required one missing."""
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name not in raw and f.default is dataclasses.MISSING:
-            raise ValueError(f"{what} has no {f.name}")
+    kind: Any = cls
+    for name in _required(kind):
+        if name not in raw:
+            raise ValueError(f"{what} has no {name}")
     return cls(**_fields(raw, cls, what))
 
 

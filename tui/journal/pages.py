@@ -2,9 +2,11 @@
 
 Pages are newest first and keyset-paged: each :class:`Page` gives the ``next`` cursor to pass
 as ``before`` for the page after it (older), so a page costs the same at the start of a
-million records as at their end (no ``OFFSET``). Records are found through the index of
-records by kind (``events_by_type``); closed round trips and order rows through their own
-tables (:mod:`tui.journal.ledger`).
+million records as at their end (no ``OFFSET``). Records of one kind are found through the
+index of records by kind (``events_by_type``, named in the query: without statistics SQLite
+would walk the primary key and skip the other kinds, thousands of rows for a page of a rare
+kind); closed round trips and order rows through their own tables
+(:mod:`tui.journal.ledger`).
 
 Every row is checked as it is read, as at opening before (types, finiteness, bounds): a
 damaged one raises :class:`~tui.journal.JournalError` of kind ``"history"``, naming it.
@@ -104,7 +106,7 @@ class Reader:
         ``before``, newest first, with their saved account figures; and the next cursor."""
         limit = _check_limit(limit)
         rows = self._query(
-            "SELECT seq, payload, wallet, cross_excess FROM events "
+            "SELECT seq, payload, wallet, cross_excess FROM events INDEXED BY events_by_type "
             "WHERE season = ? AND type = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
             (self.season, kind, _cursor(before), limit + 1),
         )
@@ -170,7 +172,9 @@ class Reader:
             rows = self._query("SELECT COUNT(*) FROM events WHERE season = ?", (self.season,))
         else:
             rows = self._query(
-                "SELECT COUNT(*) FROM events WHERE season = ? AND type = ?", (self.season, kind)
+                "SELECT COUNT(*) FROM events INDEXED BY events_by_type "
+                "WHERE season = ? AND type = ?",
+                (self.season, kind),
             )
         return int(rows[0][0])
 
@@ -202,7 +206,7 @@ class Reader:
         at = edge.seq
         while True:
             rows = self._query(
-                "SELECT seq, payload, wallet, cross_excess FROM events "
+                "SELECT seq, payload, wallet, cross_excess FROM events INDEXED BY events_by_type "
                 f"WHERE season = ? AND type = 'liquidation' AND seq {'<' if older else '>'} ? "
                 f"ORDER BY seq {'DESC' if older else 'ASC'} LIMIT 8",
                 (self.season, at),
@@ -265,7 +269,8 @@ class Reader:
             )
         else:
             rows = self._query(
-                "SELECT seq, type, payload, wallet, cross_excess FROM events "
+                "SELECT seq, type, payload, wallet, cross_excess "
+                "FROM events INDEXED BY events_by_type "
                 "WHERE season = ? AND type = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (self.season, kind, seq, limit),
             )

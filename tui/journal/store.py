@@ -74,7 +74,7 @@ Synchronous = Literal["FULL", "NORMAL", "OFF"]
 SYNC_HISTORY: Final = 2_000
 """A ledger this many records behind (or fewer) is caught up while the account opens (a few
 tens of milliseconds); a longer one is left to :meth:`Journal.build_history`."""
-HISTORY_CHUNK: Final = 500
+HISTORY_CHUNK: Final = 250
 """Records folded into the ledger per transaction while it catches up."""
 
 
@@ -295,6 +295,7 @@ class Journal:
         self._saved_seq = season.last_seq
         self._ledger = season.ledger if season.ledger is not None else Ledger()
         self._history_error: str | None = None
+        self._synchronous: Synchronous = "FULL"
         self._batch: list[tuple[Event, AccountAt]] = []  # this operation's records so far
         self._pending: list[tuple[Event, AccountAt]] = []  # complete, not yet committed
         self._state: dict[str, Any] = self.engine.to_state()
@@ -398,6 +399,7 @@ class Journal:
             if guard is not None and guard.db_fd is not None:
                 _narrow(guard.db_fd)  # opened fine: ours, so owner-only from now on
             journal = cls(path=path, conn=conn, lock=guard, season=season, clock=clock)
+            journal._synchronous = synchronous
             if journal._saved_seq - journal._ledger.through <= SYNC_HISTORY:
                 with contextlib.suppress(JournalError):  # kept in history_error; shown there
                     journal.build_history(math.inf)
@@ -577,6 +579,19 @@ class Journal:
             raise JournalError("history", self._history_error, self.path)
         deadline = time.perf_counter() + budget
         reader = self._reader()
+        if self._synchronous == "FULL":
+            # The ledger can always be folded again from the records: its chunks need not
+            # wait for the disk (a record's commit still does, and takes them along).
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._fold_saved(reader, deadline)
+        finally:
+            if self._synchronous == "FULL":
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA synchronous=FULL")
+        return self.history_progress
+
+    def _fold_saved(self, reader: Reader, deadline: float) -> None:
         while self._ledger.through < self._saved_seq:
             try:
                 chunk = reader.after(self._ledger.through, HISTORY_CHUNK)
@@ -599,7 +614,6 @@ class Journal:
             self._ledger = ledger
             if time.perf_counter() >= deadline:
                 break
-        return self.history_progress
 
     def _fold(self, events: list[Event]) -> tuple[Ledger, ledger_tables.LedgerWrites] | None:
         """Fold records being saved into a copy of the ledger, when it is up to date (else
