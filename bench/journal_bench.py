@@ -22,7 +22,11 @@ Figures per size:
    funding, transfers, order records, orders, closed positions) with their counts and the
    practice stats, as the history screen asks for them; on a journal without paging (before
    issue 18), what that screen computed from ``engine.events`` before drawing;
-4. memory: RSS of a process with the account open (at rest) and after (3).
+4. memory: RSS of a process with the account open (at rest) and after (3);
+5. with ``--migrate`` (and a schema-1 account of that size in the cache, built by a perpdesk
+   before the ledger): its first open by this perpdesk (which adds the index by kind), then
+   the ledger built the way the app builds it (``build_history(0.02)`` slices), with the
+   longest slice: the longest the event loop waits for it.
 
 Targets (issue 18): 100k launch within 1.3x of 1k, 1M within 1.5x of 1k; first page of
 history within 0.3 s at 100k; history within 30 MB of rest.
@@ -195,6 +199,32 @@ def history_now(journal: Any) -> int:
     return sum(len(t) for t in tables)
 
 
+def child_migrate(folder: Path) -> None:
+    import tui.history  # noqa: F401
+
+    start = time.perf_counter()
+    journal = _open(folder)
+    first = time.perf_counter() - start
+    slices: list[float] = []
+    start = time.perf_counter()
+    while not journal.history_ready:
+        t = time.perf_counter()
+        journal.build_history(0.02)
+        slices.append(time.perf_counter() - t)
+    built = time.perf_counter() - start
+    journal.close()
+    print(
+        json.dumps(
+            {
+                "first_open": first,
+                "built": built,
+                "slices": len(slices),
+                "longest": max(slices, default=0.0),
+            }
+        )
+    )
+
+
 def child_memory(folder: Path) -> None:
     import tui.history  # noqa: F401
 
@@ -272,6 +302,9 @@ def main() -> None:
     parser.add_argument("--cache", default=str(default_cache))
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--frames", type=int, default=3, help="first-frame runs (0: skip)")
+    parser.add_argument(
+        "--migrate", action="store_true", help="also time opening schema-1 accounts (cached)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     cache = Path(args.cache)
@@ -320,6 +353,24 @@ def main() -> None:
                 flush=True,
             )
 
+    if args.migrate and version > 1:
+        print("\nA schema-1 account opened by this perpdesk (ledger built in 20 ms slices):")
+        for n in sizes:
+            old = cache / "v1" / str(n)
+            if not (old / "account.db").exists():
+                print(f"  {n:>9,}: no schema-1 account cached ({old})")
+                continue
+            copy = work_copy(old)
+            try:
+                m = run_child("migrate", str(copy))
+            finally:
+                shutil.rmtree(copy, ignore_errors=True)
+            print(
+                f"  {n:>9,}: first open {m['first_open'] * 1000:7.1f} ms (index added), ledger"
+                f" built in {m['built']:6.2f} s of work over {m['slices']} slices, longest"
+                f" {m['longest'] * 1000:.0f} ms"
+            )
+
     base = results.get(min(results)) if results else None
     if base is None:
         return
@@ -343,6 +394,8 @@ if __name__ == "__main__":
             child_launch(Path(sys.argv[3]), int(sys.argv[4]))
         elif mode == "memory":
             child_memory(Path(sys.argv[3]))
+        elif mode == "migrate":
+            child_migrate(Path(sys.argv[3]))
         elif mode == "frame":
             child_frame(sys.argv[3] if len(sys.argv) > 3 else None)
     else:

@@ -574,3 +574,24 @@ def test_order_rows_are_kept_one_per_order(tmp_path: Path) -> None:
     assert [(r.market, r.status) for r in rows] == [("ETH", "filled"), ("BTC", "cancelled")]
     assert journal.counts().orders == 2
     journal.close()
+
+
+def test_seasons_are_listed_from_their_ledgers_or_counted(tmp_path: Path) -> None:
+    from tui.journal import list_seasons
+
+    journal = open_fast(tmp_path)
+    journal.engine.open("BTC", LONG, 0.5, 10, ISO)
+    journal.engine.set_mark("BTC", 91_100)  # liquidated
+    journal.new_season(5_000)
+    journal.engine.open("ETH", LONG, 1, 5, ISO)
+    journal.engine.close("ETH")
+    journal.close()
+    listed = [(s.number, s.n_fills, s.n_liquidations) for s in list_seasons(tmp_path)]
+    assert listed == [(1, 1, 1), (2, 2, 0)]
+    downgrade_to_schema_1(tmp_path)  # no ledger: counted
+    assert [(s.number, s.n_fills, s.n_liquidations) for s in list_seasons(tmp_path)] == listed
+    with contextlib.closing(sqlite3.connect(tmp_path / DB_NAME)) as conn:
+        conn.execute("CREATE TABLE ledger (season INTEGER PRIMARY KEY, through, data)")
+        conn.execute("INSERT INTO ledger VALUES (1, 1, '{}')")  # behind, and damaged
+        conn.commit()
+    assert [(s.number, s.n_fills, s.n_liquidations) for s in list_seasons(tmp_path)] == listed

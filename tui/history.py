@@ -15,6 +15,11 @@ Everything here reads a sequence of engine events (:class:`~tui.engine.Fill`,
   it was, when it was placed, how it ended; :func:`order_events` lists the order records;
 - :func:`export_csv`: any of these tables as a CSV file.
 
+These read every record they are given. The journal keeps the same figures record by record
+instead (:class:`TripBook`, :class:`StatsBook`, :func:`order_step`, :func:`export_row` and
+:func:`write_csv` are the pieces it shares), so a screen never reads a whole season; the
+full-scan functions stay as the reference its tests compare against.
+
 No UI imports: the history screen renders what these functions return.
 """
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -41,12 +42,6 @@ class SeasonInfo:
 
 def _seasons(conn: sqlite3.Connection, path: Path) -> list[SeasonInfo]:
     try:
-        counts: dict[tuple[int, str], int] = {
-            (int(season), str(kind)): int(n)
-            for season, kind, n in conn.execute(
-                "SELECT season, type, COUNT(*) FROM events GROUP BY season, type"
-            )
-        }
         rows = conn.execute(
             "SELECT number, started, ended, starting_balance, state, markets FROM seasons "
             "ORDER BY number"
@@ -69,8 +64,7 @@ def _seasons(conn: sqlite3.Connection, path: Path) -> list[SeasonInfo]:
                     equity=equity,
                     wallet=wallet,
                     realized_pnl=float(state["realized"]),
-                    n_fills=counts.get((int(number), "fill"), 0),
-                    n_liquidations=counts.get((int(number), "liquidation"), 0),
+                    **_fill_and_liquidation_counts(conn, int(number)),
                 )
             )
         return result
@@ -78,6 +72,29 @@ def _seasons(conn: sqlite3.Connection, path: Path) -> list[SeasonInfo]:
         raise _corrupt(path, str(exc)) from exc
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise _corrupt(path, f"a saved season does not add up: {exc}") from exc
+
+
+def _fill_and_liquidation_counts(conn: sqlite3.Connection, season: int) -> dict[str, int]:
+    """A season's fills and liquidations: its ledger's counts when it is up to date with the
+    season's records (no count of records), else counted (through the index by kind, when
+    the file has it)."""
+    (last,) = conn.execute("SELECT MAX(seq) FROM events WHERE season = ?", (season,)).fetchone()
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    if "ledger" in tables:
+        saved = conn.execute(
+            "SELECT through, data FROM ledger WHERE season = ?", (season,)
+        ).fetchone()
+        if saved is not None and saved[0] == (last or 0):
+            with contextlib.suppress(ValueError, RecursionError):
+                counts = Ledger.from_json(*saved).counts
+                return {"n_fills": counts["fills"], "n_liquidations": counts["liquidations"]}
+    found: dict[str, int] = {}
+    for kind, key in (("fill", "n_fills"), ("liquidation", "n_liquidations")):
+        (n,) = conn.execute(
+            "SELECT COUNT(*) FROM events WHERE season = ? AND type = ?", (season, kind)
+        ).fetchone()
+        found[key] = int(n)
+    return found
 
 
 def list_seasons(data_dir: str | os.PathLike[str]) -> list[SeasonInfo]:
