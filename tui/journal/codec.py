@@ -285,5 +285,8 @@ def check_state(state: object) -> dict[str, Any]:
     return state
 
 
+@functools.lru_cache(maxsize=1024)
 def _market_data(market: Market) -> dict[str, Any]:
+    """A market as plain data (worked out once per market: it is saved with every record
+    while a position or order holds it). The same dict each time: never change it."""
     return dataclasses.asdict(market)

@@ -5,6 +5,7 @@ the saved state alone, saved after every engine step, and read back a page at a 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import sqlite3
@@ -76,6 +77,12 @@ SYNC_HISTORY: Final = 2_000
 tens of milliseconds); a longer one is left to :meth:`Journal.build_history`."""
 HISTORY_CHUNK: Final = 250
 """Records folded into the ledger per transaction while it catches up."""
+
+
+@functools.lru_cache(maxsize=64)
+def _markets_json(markets: tuple[Market, ...]) -> str:
+    """The saved market list (the same few lists are saved with record after record)."""
+    return _dump([_market_data(market) for market in markets])
 
 
 def _cross_count(state: Mapping[str, Any]) -> int:
@@ -707,7 +714,7 @@ class Journal:
         engine = self.engine
         held = [*state["positions"], *state.get("orders", ())]  # an order keeps its market too
         names = dict.fromkeys(p["market"] for p in held)
-        return _dump([_market_data(engine.market(name)) for name in names])
+        return _markets_json(tuple(engine.market(name) for name in names))
 
     def _on_event(self, event: Event) -> None:
         """Engine listener: must never raise (the engine calls it in the middle of a change)."""
