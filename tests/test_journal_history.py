@@ -361,8 +361,8 @@ def test_every_query_a_page_runs_is_an_index_search_not_a_scan(tmp_path: Path) -
             journal.orders_page,
             journal.closed_page,
         ):
-            first = fetch(limit=1)  # type: ignore[operator]
-            fetch(before=first.next, limit=1)  # type: ignore[operator]
+            first = fetch(limit=1)
+            fetch(before=first.next, limit=1)
         journal.recent(5)
         journal.accounts[1]
     finally:
