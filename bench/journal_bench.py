@@ -263,6 +263,7 @@ def child_frame(folder: str | None) -> None:
 
     class Bench(PerpDeskApp):
         def on_ready(self) -> None:
+            super().on_ready()
             print(time.time())  # the parent subtracts the moment it started this process
             self.exit()
 
@@ -271,8 +272,9 @@ def child_frame(folder: str | None) -> None:
         parser.parse_args(["--seed", "1", "--data-dir", folder]), parser, app_class=Bench
     )
     app.run(headless=True, size=(120, 36))
-    if app.journal is not None:
-        app.journal.close()
+    journal = getattr(getattr(app, "session", app), "journal", None)  # (app.journal before)
+    if journal is not None:
+        journal.close()
 
 
 # --------------------------------------------------------------------------- parent

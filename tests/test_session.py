@@ -491,3 +491,48 @@ def test_an_export_says_where_it_went_and_a_failure_says_why(tmp_path: Path) -> 
     assert texts(session) == []  # only a toast
     toasts = session.take_toasts()
     assert [(t.title, t.severity) for t in toasts] == [("Export failed", "error")]
+
+
+# ------------------------------------------------------------------ history from the journal
+
+
+def test_the_session_reads_history_from_the_journal_and_builds_an_older_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_journal_history import downgrade_to_schema_1
+    from tui.journal import store
+
+    journal = Journal.open(tmp_path, lock=False, synchronous="OFF")
+    journal.engine.set_mark("BTC", 100_000)
+    for _ in range(5):
+        journal.engine.open("BTC", LONG, 0.01, 10, ISO)
+    journal.engine.set_mark("BTC", 80_000)  # liquidated: record 6
+    journal.close()
+    downgrade_to_schema_1(tmp_path)
+    monkeypatch.setattr(store, "SYNC_HISTORY", 0)
+    monkeypatch.setattr(store, "HISTORY_CHUNK", 2)
+    journal = Journal.open(tmp_path, lock=False, synchronous="OFF")
+    session = Session(journal=journal, data_dir=tmp_path)
+    assert session.engine.events == []  # launch read the state, not the records
+    assert [e.seq for e in session.history_events()] == [1, 2, 3, 4, 5, 6]
+    [liquidation] = [e for e in session.history_events() if isinstance(e, Liquidation)]
+    assert session.accounts[liquidation.seq] == journal.accounts[liquidation.seq]
+    assert session.history_to_build
+    slices = 0
+    while session.build_history(0.0):
+        slices += 1
+    assert slices == 2 and journal.history_ready and not session.history_to_build  # 2+2+2
+    assert journal.counts().fills == 5
+    path = session.export_history("fills")
+    assert path is not None and len(path.read_text().splitlines()) == 1 + 5
+    journal.close()
+
+
+def test_without_a_journal_the_session_keeps_liquidation_accounts_itself() -> None:
+    session = make_session()
+    session.engine.open("BTC", LONG, 0.5, 10, ISO)
+    session.on_mark("BTC", 91_000)
+    [liquidation] = [e for e in session.history_events() if isinstance(e, Liquidation)]
+    account = session.engine.account  # the account just after the liquidation (nothing since)
+    assert session.accounts[liquidation.seq].wallet == account.wallet_balance
+    assert not session.history_to_build and not session.build_history()

@@ -138,13 +138,13 @@ class PerpDeskApp(App[None]):
             self._run_feed(feed)
         self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_now)
         self.set_interval(5, self.session.retry_journal)
-        if self.session.build_history(0.0):  # an older account: its history built meanwhile
+        if self.session.history_to_build:  # an older account: its history built meanwhile
             self._history_timer = self.set_interval(0.1, self._build_history)
+        self.refresh_now()
 
     def _build_history(self) -> None:
         if not self.session.build_history():
             self._history_timer.stop()
-        self.refresh_now()
 
     def on_ready(self) -> None:
         """The first frame is up: ask what the launch could not decide alone."""

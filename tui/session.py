@@ -754,12 +754,18 @@ class Session:
             self.say(str(exc), "error")
             return list(self.engine.events)
 
+    @property
+    def history_to_build(self) -> bool:
+        """Is an older account's history ledger still to be built (:meth:`build_history`)?"""
+        journal = self.journal
+        return journal is not None and not journal.history_ready and journal.history_error is None
+
     def build_history(self, budget: float = 0.02) -> bool:
         """Fold a slice of an older account's records into its history ledger (see
         :meth:`tui.journal.Journal.build_history`); False once there is nothing left to do
         (built, or a damaged record stops it: said in the log). The UI calls it on a timer."""
         journal = self.journal
-        if journal is None or journal.history_ready or journal.history_error is not None:
+        if journal is None or not self.history_to_build:
             return False
         try:
             journal.build_history(budget)
