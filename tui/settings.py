@@ -171,7 +171,7 @@ def _is_number(raw: object) -> bool:
     return isinstance(raw, int) or (isinstance(raw, float) and math.isfinite(raw))
 
 
-_MAX_SEED = 2**63 - 1
+_SEED_RANGE = range(-(2**63), 2**63)  # what TOML holds: a signed 64-bit integer
 
 
 def _number(lo: float, hi: float | None = None) -> Callable[[object], float]:
@@ -229,7 +229,7 @@ def _optional(check: Callable[[object], Any]) -> Callable[[object], Any]:
 
 
 def _check_seed(raw: object) -> int:
-    if not isinstance(raw, int) or isinstance(raw, bool) or abs(raw) > _MAX_SEED:
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw not in _SEED_RANGE:
         raise ValueError(
             "must be a whole number of at most 19 digits, or left unset for a random seed"
         )
