@@ -59,6 +59,7 @@ from tui.engine.models import (
     check_number,
     check_price,
     check_range,
+    margin_advice,
     shown,
     to_float,
 )
@@ -756,6 +757,14 @@ class PaperEngine:
             if liq is not None:
                 left = self._left_after_liquidation(plan, new, liq)
         existing = self._positions.get(plan.market)
+        released = 0.0
+        if existing is not None and plan.close_q:
+            if existing.cross:
+                released = mg.initial_margin(plan.close_q, plan.mark, existing.lev)
+            elif plan.close_q >= existing.q:
+                released = existing.margin
+            else:
+                released = existing.margin * plan.close_q / existing.q
         quote = plan.quote
         warnings: list[str] = []
         if quote is not None and quote.note:
@@ -793,6 +802,9 @@ class PaperEngine:
             spread_cost=quote.spread_cost if quote is not None else 0.0,
             impact_cost=quote.impact_cost if quote is not None else 0.0,
             pricing=quote.pricing if quote is not None else bk.LIMIT,
+            closed_size=plan.close_q,
+            realized_pnl=plan.realized,
+            margin_released=released,
         )
 
     def _part_filled(self, plan: _Plan, rest_at: float | None) -> str:
@@ -1193,7 +1205,7 @@ class PaperEngine:
                     f"Not enough margin: this order needs {_money(im + fee_open)} "
                     f"(margin {_money(im)} + fee {_money(fee_open)}) but "
                     f"{_money(max(available, 0))} is available; {_money(missing)} is missing. "
-                    "Lower the size or raise the leverage."
+                    + margin_advice(available, order_lev, max_lev)
                 )
             isolated = (pos.mode if pos is not None else mode_) is MarginMode.ISOLATED
             short_of_cash = not im + fee_open <= wallet + _REL_TOL * max(1.0, wallet)

@@ -132,6 +132,19 @@ def shown(value: object) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+def margin_advice(available: float, leverage: float, max_leverage: float) -> str:
+    """What to do about an order the account cannot margin: raising the leverage helps only
+    when something is available and the leverage can still go up."""
+    if not available > 0:
+        return (
+            "Nothing is available for new margin: close a position or cancel resting orders "
+            "first."
+        )
+    if leverage < max_leverage:
+        return "Lower the size or raise the leverage."
+    return f"Lower the size (the leverage is already at its most, {max_leverage:g}x)."
+
+
 def to_float(name: str, value: object) -> float:
     """``value`` as a finite float if it is a real number (int, float, Decimal, Fraction, a
     numpy scalar...). Strings and bools are refused even when they look numeric: parsing user
@@ -699,6 +712,13 @@ class Preview:
     spread_cost: float = 0.0  # money paid against the mark up to the best level
     impact_cost: float = 0.0  # money paid beyond the best level
     pricing: str = "mark"  # "book", "mark", "stale"/"far" (book not used), "limit" (own price)
+    # What a reduce, close or flip does to the position it closes (0 for an open or an add):
+    # ``closed_size`` of it closes, ``realized_pnl`` is realized before the fee, and
+    # ``margin_released`` comes back (isolated: that share of its posted margin; cross: that
+    # share of ``q * P / L``).
+    closed_size: float = 0.0
+    realized_pnl: float = 0.0
+    margin_released: float = 0.0
 
     @property
     def ok(self) -> bool:

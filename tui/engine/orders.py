@@ -35,6 +35,7 @@ from tui.engine.models import (
     Side,
     check_number,
     check_price,
+    margin_advice,
 )
 
 if TYPE_CHECKING:
@@ -538,8 +539,8 @@ class OrderDesk:
                     f"Not enough margin: this order holds back {_money(reserve)} while it "
                     f"rests (+ fee {_money(fee)} when it fills) but "
                     f"{_money(max(available, 0.0))} is available; "
-                    f"{_money(reserve + fee - available)} is missing. Lower the size or raise "
-                    "the leverage."
+                    f"{_money(reserve + fee - available)} is missing. "
+                    + margin_advice(available, lev, plan.max_leverage)
                 )
             ticket.reserve = reserve
         assert level is None or math.isfinite(level)
