@@ -406,7 +406,7 @@ def test_unknown_command_without_a_close_match_lists_the_main_commands() -> None
         ("/sett", 'Unknown command "/sett". Did you mean /settings?'),
         ("/hist", 'Unknown command "/hist". Did you mean /history?'),
         ("/s btc 1", 'Unknown command "/s". Did you mean /short, /settings or /scenario?'),
-        ("/l btc 1", 'Unknown command "/l". Did you mean /long?'),
+        ("/l btc 1", 'Unknown command "/l". Did you mean /long or /leverage?'),
         ("//long btc 1", 'Unknown command "//long". Did you mean /long?'),
     ],
 )
@@ -544,6 +544,7 @@ def test_help_examples_parse() -> None:
         "/cancel ID": "/cancel 12",
         "/cancel MARKET": "/cancel BTC",
         "/orders [MARKET]": "/orders BTC",
+        "/leverage MARKET 20": "/leverage BTC 20",
     }
     for usage, _ in COMMAND_HELP:
         parse(examples.get(usage, usage), MARKETS)  # raises if the help lies

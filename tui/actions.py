@@ -188,6 +188,22 @@ ACTIONS: tuple[Action, ...] = (
         greys_out=True,
     ),
     Action(
+        "leverage",
+        "leverage",
+        "Leverage",
+        key="L",
+        palette=("Change leverage", "Change the leverage of the selected position"),
+        commands=("leverage",),
+        usage=(
+            (
+                "/leverage MARKET 20",
+                "Change an open position's leverage (shows what it does first).",
+            ),
+        ),
+        unavailable=_needs_position,
+        greys_out=True,
+    ),
+    Action(
         "price_order",
         None,
         "Limit, stop and take-profit orders",

@@ -31,6 +31,7 @@ from tui.commands import (
     CloseAllCommand,
     CloseCommand,
     Command,
+    LeverageCommand,
     MarginCommand,
     OrderCommand,
     OrdersCommand,
@@ -38,19 +39,21 @@ from tui.commands import (
     SimpleCommand,
     TpSlCommand,
 )
-from tui.engine import MarginMode, PaperEngine, Side
+from tui.engine import MarginMode, OrderType, PaperEngine, Side
 from tui.journal import Journal, JournalError
 from tui.market import PriceSource
 from tui.messages import (
     CloseRequested,
     CommandEntered,
     ExportRequested,
+    LeverageRequested,
     MarginRequested,
     OrderRequested,
 )
 from tui.safe import safe_text
 from tui.screens.base import invoke
 from tui.screens.dialogs.confirm import ConfirmScreen
+from tui.screens.dialogs.leverage import LeverageScreen
 from tui.screens.dialogs.margin import MarginScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
@@ -247,6 +250,10 @@ class PerpDeskApp(App[None]):
 
         self.push_screen(MarginScreen(market, sign), done)
 
+    @on(LeverageRequested)
+    def _leverage_requested(self, event: LeverageRequested) -> None:
+        self.change_leverage(event.market, event.leverage)
+
     @on(CommandEntered)
     def _command_entered(self, event: CommandEntered) -> None:
         event.line.finish(self.run_command(event.command))
@@ -265,6 +272,13 @@ class PerpDeskApp(App[None]):
         usd: float | None = None,
         leverage: float | None = None,
         mode: MarginMode | None = None,
+        order_type: OrderType = OrderType.MARKET,
+        price: float | None = None,
+        trigger_price: float | None = None,
+        reduce_only: bool = False,
+        post_only: bool = False,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
     ) -> None:
         """Open the order form (`b` / `s`), or go straight to confirmation when the size is
         already known (the command line); place the order once confirmed. A market with no
@@ -273,7 +287,21 @@ class PerpDeskApp(App[None]):
         if unpriced is not None:
             self.notify(unpriced, title="No price yet", severity="warning", timeout=8)
             return
-        ticket = self.session.ticket(market, side, size=size, usd=usd, leverage=leverage, mode=mode)
+        ticket = self.session.ticket(
+            market,
+            side,
+            size=size,
+            usd=usd,
+            leverage=leverage,
+            mode=mode,
+            order_type=order_type,
+            price=price,
+            trigger_price=trigger_price,
+            reduce_only=reduce_only,
+            post_only=post_only,
+            take_profit=take_profit,
+            stop_loss=stop_loss,
+        )
         if size is None and usd is None:
             default = self.session.settings.trading.default_order_size
             self.push_screen(OrderFormScreen(ticket, str(default)), self._review_order)
@@ -284,12 +312,23 @@ class PerpDeskApp(App[None]):
         if ticket is None:
             return
         mode = ticket.mode or self.session.settings_mode()
+        ticket = self.session.fix_size(ticket)  # the size confirmed is the size filled
         self.push_screen(TradeConfirmScreen(ticket, mode), self._place_order)
 
     def _place_order(self, ticket: OrderTicket | None) -> None:
         if ticket is not None:
             self.session.place(ticket)
         self.refresh_now()
+
+    def change_leverage(self, market: str, leverage: float | None = None) -> None:
+        """`L` / `/leverage`: show what a new leverage does, change it once confirmed."""
+
+        def done(chosen: float | None) -> None:
+            if chosen is not None:
+                self.session.set_leverage(market, chosen)
+            self.refresh_now()
+
+        self.push_screen(LeverageScreen(market, leverage), done)
 
     def confirm_close(
         self, market: str, *, fraction: float = 1.0, size: float | None = None
@@ -347,7 +386,29 @@ class PerpDeskApp(App[None]):
                     return why
                 session.transfer_margin(command.market, command.amount)
                 self.refresh_now()
-            case PlaceOrderCommand() | TpSlCommand() | CancelCommand() | OrdersCommand():
+            case PlaceOrderCommand():
+                if unpriced := session.no_price(command.market):
+                    return unpriced
+                self.start_order(
+                    command.market,
+                    command.side,
+                    size=command.size,
+                    usd=command.notional_usd,
+                    leverage=command.leverage,
+                    mode=command.mode,
+                    order_type=command.order_type,
+                    price=command.price,
+                    trigger_price=command.trigger_price,
+                    reduce_only=command.reduce_only,
+                    post_only=command.post_only,
+                    take_profit=command.take_profit,
+                    stop_loss=command.stop_loss,
+                )
+            case LeverageCommand():
+                if why := session.cannot_change_leverage(command.market):
+                    return why
+                self.change_leverage(command.market, command.leverage)
+            case TpSlCommand() | CancelCommand() | OrdersCommand():
                 return f"/{command.name} is not available yet."  # the orders screen brings them
             case SimpleCommand():  # the action table says what each simple word does
                 action = actions.BY_COMMAND.get(command.name)

@@ -14,6 +14,7 @@ Grammar (case-insensitive, the leading ``/`` optional, any amount of whitespace)
     /tp MARKET PRICE|off   /sl MARKET PRICE|off      the position's take-profit / stop-loss
     /cancel ID | MARKET | all                 an order (12 or #12), a market's orders, all
     /orders [MARKET]
+    /leverage MARKET LEVERAGE                 an open position's leverage (20 or 20x)
     /settings  /help (/?)  /history  /reset  (see SIMPLE_COMMANDS)
 
 ORDER words, each at most once (a price may carry "$" and thousands commas):
@@ -64,6 +65,7 @@ __all__ = [
     "CloseCommand",
     "Command",
     "CommandError",
+    "LeverageCommand",
     "MarginCommand",
     "OrderCommand",
     "OrdersCommand",
@@ -192,6 +194,19 @@ class OrdersCommand:
         return "orders"
 
 
+@dataclass(frozen=True, slots=True)
+class LeverageCommand:
+    """Change the leverage of the open position in ``market`` to ``leverage`` (the app shows
+    what it does first)."""
+
+    market: str
+    leverage: float
+
+    @property
+    def name(self) -> str:
+        return "leverage"
+
+
 Command = (
     OrderCommand
     | PlaceOrderCommand
@@ -201,13 +216,22 @@ Command = (
     | TpSlCommand
     | CancelCommand
     | OrdersCommand
+    | LeverageCommand
     | SimpleCommand
 )
 
 # --------------------------------------------------------------------------- command table
 
 _ORDER_COMMANDS: tuple[str, ...] = ("tp", "sl", "cancel", "orders")
-_WITH_ARGUMENTS: tuple[str, ...] = ("long", "short", "close", "margin", *_ORDER_COMMANDS)
+_POSITION_COMMANDS: tuple[str, ...] = ("leverage",)
+_WITH_ARGUMENTS: tuple[str, ...] = (
+    "long",
+    "short",
+    "close",
+    "margin",
+    *_ORDER_COMMANDS,
+    *_POSITION_COMMANDS,
+)
 """Command words with a grammar of their own (below); every other command word in the action
 table (:data:`tui.actions.ACTIONS`) takes no arguments."""
 
@@ -223,7 +247,15 @@ runs that action for ``SimpleCommand(name)``."""
 
 _SIDES: dict[str, Side] = {"long": Side.LONG, "short": Side.SHORT}
 _ALIASES: dict[str, str] = {"buy": "long", "sell": "short", "?": "help"}
-_PRIMARY: tuple[str, ...] = ("long", "short", "close", "margin", *SIMPLE_COMMANDS, *_ORDER_COMMANDS)
+_PRIMARY: tuple[str, ...] = (
+    "long",
+    "short",
+    "close",
+    "margin",
+    *SIMPLE_COMMANDS,
+    *_ORDER_COMMANDS,
+    *_POSITION_COMMANDS,
+)
 """Every command word in completion order: the everyday four, the simple ones, the rest."""
 _SUGGESTED: tuple[str, ...] = ("long", "short", "close", "margin", "settings", "help")
 
@@ -684,6 +716,28 @@ def _parse_orders(cmd: str, args: list[str], markets: _Markets) -> OrdersCommand
     return OrdersCommand(markets.resolve(args[0]))
 
 
+def _parse_leverage(cmd: str, args: list[str], markets: _Markets) -> LeverageCommand:
+    example = "/leverage BTC 20"
+    _need_market(args, example)
+    first = args[0].casefold()
+    if first not in markets.by_key and (_looks_numeric(first) or _leverage_core(first)):
+        raise CommandError(f"Write the market first, like {example}.")
+    market = markets.resolve(args[0])
+    if len(args) == 1:
+        raise CommandError(f"Which leverage? Write {example}.")
+    if len(args) > 2:
+        if args[2].casefold() in ("x", "×"):
+            raise CommandError("Write leverage with no space, like 20x.")
+        raise CommandError(
+            f"Give one leverage, not {_show(args[1])} and {_show(args[2])}. Write {example}."
+        )
+    token = args[1]
+    word = token.casefold()
+    core = _leverage_core(word)
+    value = _positive("Leverage", token, word if core is None else core, _LEVERAGE_HINT)
+    return LeverageCommand(market, value)
+
+
 def _parse_simple(cmd: str, args: list[str], markets: _Markets) -> SimpleCommand:
     name = _ALIASES.get(cmd, cmd)
     if args:
@@ -702,6 +756,7 @@ _PARSERS: dict[str, _Parser] = {
     "sl": _parse_tpsl,
     "cancel": _parse_cancel,
     "orders": _parse_orders,
+    "leverage": _parse_leverage,
     **dict.fromkeys(SIMPLE_COMMANDS, _parse_simple),
 }
 
@@ -768,11 +823,12 @@ def complete(text: str, markets: Collection[str], order_ids: Collection[int] = (
     The word being typed (the text after the last space) is completed: the first word against
     the command names (``"/cl"`` -> ``["/close"]``; the ``/`` is kept or left off as typed, and
     an empty line gets ``/`` names), the word after ``/long``, ``/short``, ``/close``,
-    ``/margin``, ``/tp``, ``/sl`` and ``/orders`` against ``markets`` (``"/long b"`` ->
-    ``["/long BTC", "/long BNB", ...]``), after ``/cancel`` against ``all``, ``order_ids`` (the
-    open orders' numbers) and ``markets``, a later word of an order against the margin modes and
-    the order words (``stop``, ``take``, ``tp``, ``sl``, ``ro``, ``post``) not yet written, and
-    ``off`` after ``/tp MARKET`` / ``/sl MARKET``. Everything before that word is kept as typed;
+    ``/margin``, ``/tp``, ``/sl``, ``/orders`` and ``/leverage`` against ``markets``
+    (``"/long b"`` -> ``["/long BTC", "/long BNB", ...]``), after ``/cancel`` against ``all``,
+    ``order_ids`` (the open orders' numbers) and ``markets``, a later word of an order against
+    the margin modes and the order words (``stop``, ``take``, ``tp``, ``sl``, ``ro``, ``post``)
+    not yet written, and ``off`` after ``/tp MARKET`` / ``/sl MARKET``. Everything before that
+    word is kept as typed;
     matching ignores case. Never raises; ``[]`` when there is nothing to offer.
     """
     try:
@@ -802,7 +858,7 @@ def _complete(text: str, markets: Collection[str], order_ids: Collection[int]) -
             slash, stem = "", key
         return [f"{head}{slash}{name}" for name in _command_names() if name.startswith(stem)]
     cmd = _ALIASES.get(before[0].casefold(), before[0].casefold())
-    if cmd not in ("long", "short", "close", "margin", "tp", "sl", "cancel", "orders"):
+    if cmd not in ("long", "short", "close", "margin", "tp", "sl", "cancel", "orders", "leverage"):
         return []
     if len(before) == 1:
         options = _Markets(markets).symbols

@@ -50,6 +50,15 @@ class MarginRequested(Message):
 
 
 @dataclass
+class LeverageRequested(Message):
+    """Change the leverage of the position in ``market``: show what ``leverage`` (or one the
+    trader types) would do, then change it once confirmed."""
+
+    market: str
+    leverage: float | None = None
+
+
+@dataclass
 class CommandEntered(Message):
     """A command line that parsed. The handler runs it and answers the line with
     :meth:`CommandLine.finish` (an error to show, or ``None`` to close it)."""

@@ -23,17 +23,20 @@ from typing import Literal
 from tui.describe import describe
 from tui.engine import (
     Event,
+    LeveragePreview,
     Liquidation,
     MarginMode,
     Market,
     OrderRejected,
+    OrderType,
     PaperEngine,
     PositionView,
+    Preview,
     Side,
     default_markets,
 )
 from tui.engine.limits import MIN_SIZE
-from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size, size_decimals
+from tui.format import fmt_leverage, fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import AccountAt, ExportError, account_at, export_csv
 from tui.journal import Journal, JournalError, set_aside
 from tui.market import (
@@ -50,6 +53,33 @@ from tui.market import (
     SteppedSource,
 )
 from tui.settings import Settings
+from tui.ticket import (
+    Execution,
+    OrderTicket,
+    VenueComparison,
+    add_difference,
+    compare_venues,
+    execution,
+    preview_on,
+    size_note,
+)
+
+__all__ = [
+    "LOG_LINES",
+    "SIMULATION",
+    "TIP",
+    "Beat",
+    "ClosePlan",
+    "LogLine",
+    "OrderTicket",
+    "Question",
+    "Session",
+    "Tip",
+    "Toast",
+    "configure_execution",
+    "engine_for",
+    "markets_for",
+]
 
 Level = Literal["info", "success", "warning", "error"]
 """How a log line reads: plain, good news, a warning, an error (the log colours them)."""
@@ -123,27 +153,6 @@ class Beat:
     beat, so figures on screen need repainting (the log and the tip compare for themselves)."""
 
     dirty: bool
-
-
-@dataclass(frozen=True)
-class OrderTicket:
-    """An order as the trader wrote it: a size in base units or a USD notional."""
-
-    market: str
-    side: Side
-    size: float | None = None
-    usd: float | None = None
-    leverage: float = 5.0
-    mode: MarginMode | None = None
-
-    def resolved_size(self, mark: float | None) -> float | None:
-        """Size in base units at ``mark`` (a USD notional is divided by the mark, rounded to
-        the market's display precision)."""
-        if self.size is not None:
-            return self.size
-        if self.usd is None or mark is None or mark <= 0:
-            return None
-        return round(self.usd / mark, size_decimals(mark))
 
 
 def markets_for(settings: Settings) -> list[Market]:
@@ -611,24 +620,126 @@ class Session:
         usd: float | None = None,
         leverage: float | None = None,
         mode: MarginMode | None = None,
+        order_type: OrderType = OrderType.MARKET,
+        price: float | None = None,
+        trigger_price: float | None = None,
+        reduce_only: bool = False,
+        post_only: bool = False,
+        take_profit: float | None = None,
+        stop_loss: float | None = None,
     ) -> OrderTicket:
-        """An order ticket with the market's own spelling and the default leverage filled in."""
+        """An order ticket with the market's own spelling and the leverage filled in when not
+        given: the open position's (an add takes it anyway), else the default."""
         name = self.engine.market(market).name
-        lev = leverage if leverage is not None else self.default_leverage(name)
-        return OrderTicket(name, side, size=size, usd=usd, leverage=lev, mode=mode)
+        if leverage is None:
+            pos = self.engine.position(name)
+            leverage = pos.leverage if pos is not None else self.default_leverage(name)
+        return OrderTicket(
+            name,
+            side,
+            size=size,
+            usd=usd,
+            leverage=leverage,
+            mode=mode,
+            order_type=order_type,
+            price=price,
+            trigger_price=trigger_price,
+            reduce_only=reduce_only,
+            post_only=post_only,
+            take_profit=take_profit,
+            stop_loss=stop_loss,
+        )
+
+    def fix_size(self, ticket: OrderTicket) -> OrderTicket:
+        """``ticket`` with its coin size fixed (a USD amount turned into coins on the market's
+        size step, at the order's price or the mark now): what the confirmation shows is what
+        fills."""
+        return ticket.fixed(self.engine.market(ticket.market), self.engine.mark(ticket.market))
+
+    def preview(self, ticket: OrderTicket, mode: MarginMode) -> Preview:
+        """What ``ticket`` would do in ``mode`` now, changing nothing."""
+        return preview_on(self.engine, ticket, mode)
+
+    def execution(self, ticket: OrderTicket, preview: Preview) -> Execution | None:
+        """What filling ``preview`` costs against the mark, and a round trip at today's book."""
+        return execution(self.engine, preview, ticket)
+
+    def add_difference(self, ticket: OrderTicket, preview: Preview) -> str | None:
+        """Why an add will not use the leverage or mode the trader asked for, in words."""
+        return add_difference(ticket, preview, self.engine)
+
+    def size_note(self, ticket: OrderTicket, preview: Preview) -> str | None:
+        """How the size was fixed or rounded to the market's size step, if it was."""
+        return size_note(ticket, preview, self.engine.market(ticket.market))
+
+    def compare_venues(self, ticket: OrderTicket, mode: MarginMode) -> VenueComparison:
+        """``ticket`` under this account's venue and under the other one, side by side."""
+        return compare_venues(self.engine, ticket, mode, self.wall_clock)
 
     def place(self, ticket: OrderTicket) -> bool:
-        """Send a confirmed order (its size and mode resolved) to the engine. A rejection is
-        said in the log and a toast; returns whether it filled."""
-        if ticket.size is None or ticket.mode is None:
+        """Send a confirmed order (its size and mode resolved) to the engine: a market order
+        with nothing else through ``open``, every other through ``place_order``. A rejection
+        is said in the log and a toast; returns whether the engine took it."""
+        t, size, mode = ticket, ticket.size, ticket.mode
+        if size is None or mode is None:
             return False
         try:
-            self.engine.open(ticket.market, ticket.side, ticket.size, ticket.leverage, ticket.mode)
+            if t.plain:
+                self.engine.open(t.market, t.side, size, t.leverage, mode)
+            else:
+                self.engine.place_order(
+                    t.market,
+                    t.side,
+                    size,
+                    t.order_type,
+                    price=t.price,
+                    trigger_price=t.trigger_price,
+                    leverage=None if t.reduce_only else t.leverage,
+                    mode=None if t.reduce_only else mode,
+                    reduce_only=t.reduce_only,
+                    post_only=t.post_only,
+                    take_profit=t.take_profit,
+                    stop_loss=t.stop_loss,
+                )
         except OrderRejected as exc:
             self.reject(str(exc))
             return False
         if self.first_run and self._journal_error is None:
             self.tip = None  # the first trade is placed: the tip has done its job
+        return True
+
+    # ------------------------------------------------------------------ leverage
+
+    def cannot_change_leverage(self, market: str) -> str | None:
+        """Why the leverage of the position in ``market`` cannot be changed now, or ``None``."""
+        if self.engine.position(market) is None:
+            return f"There is no open {market} position to change the leverage of."
+        return None
+
+    def leverage_preview(self, market: str, leverage: float) -> LeveragePreview:
+        """What changing the leverage of the position in ``market`` would do (nothing changes)."""
+        return self.engine.leverage_preview(market, leverage)
+
+    def set_leverage(self, market: str, leverage: float) -> bool:
+        """Change an open position's leverage (answered yes on its preview), say what changed,
+        and save the account at once: a change that posts no margin makes no engine record,
+        so without this it would be lost on a relaunch. Returns whether it changed."""
+        before = self.engine.leverage_preview(market, leverage)
+        try:
+            view = self.engine.set_leverage(market, leverage)
+        except OrderRejected as exc:
+            self.reject(str(exc))
+            return False
+        if self.journal is not None:
+            self.journal.checkpoint()
+        self._dirty = True
+        posted = f"; {fmt_money(before.top_up)} posted from your wallet" if before.top_up else ""
+        self.say(
+            f"{view.market} leverage {fmt_leverage(before.leverage_before)} → "
+            f"{fmt_leverage(view.leverage)} ({view.mode.label}): margin "
+            f"{fmt_money(view.margin)}, liquidation "
+            f"{fmt_price(view.liquidation_price, view.mark_price)}{posted}."
+        )
         return True
 
     # ------------------------------------------------------------------ closing

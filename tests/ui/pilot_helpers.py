@@ -7,8 +7,11 @@ only isolates the machine.
 
 from __future__ import annotations
 
+import io
 from typing import Any, TypeVar
 
+from rich.console import Console
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, Static
@@ -65,8 +68,15 @@ async def enter_command(pilot: Pilot[None], text: str) -> None:
 
 
 def text_of(screen: Screen[Any], selector: str) -> str:
-    """What the Static at ``selector`` shows, as plain text."""
-    return str(screen.query_one(selector, Static).render())
+    """What the Static at ``selector`` shows, as plain text (a table or a group of Rich
+    renderables is printed as the widget's width lays it out, spaces at line ends removed)."""
+    widget = screen.query_one(selector, Static)
+    content = widget.content
+    if isinstance(content, str | Text):
+        return str(widget.render())
+    console = Console(width=max(widget.content_region.width, 20), file=io.StringIO(), record=True)
+    console.print(content)
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines())
 
 
 async def open_order(

@@ -35,7 +35,7 @@ async def test_open_isolated_from_the_keyboard() -> None:
         await open_order(pilot, [])
         screen = on_screen(app, TradeConfirmScreen)
         assert screen.margin_mode is ISO  # the default in settings
-        assert "Only this position's" in text_of(screen, "#panel-isolated")
+        assert "Only its own margin" in text_of(screen, "#panel-isolated")
         assert "Your whole cross balance" in text_of(screen, "#panel-cross")
         await pilot.press("enter")
         await pilot.pause()

@@ -137,8 +137,7 @@ def margin_advice(available: float, leverage: float, max_leverage: float) -> str
     when something is available and the leverage can still go up."""
     if not available > 0:
         return (
-            "Nothing is available for new margin: close a position or cancel resting orders "
-            "first."
+            "Nothing is available for new margin: close a position or cancel resting orders first."
         )
     if leverage < max_leverage:
         return "Lower the size or raise the leverage."

@@ -22,7 +22,7 @@ from tui.format import (
     fmt_rate,
     fmt_size,
 )
-from tui.messages import CloseRequested, MarginRequested, OrderRequested
+from tui.messages import CloseRequested, LeverageRequested, MarginRequested, OrderRequested
 from tui.screens.base import DeskScreen, binding_of
 from tui.session import Beat, Tip
 from tui.widgets.account import AccountStrip
@@ -191,6 +191,10 @@ class MainScreen(DeskScreen[None]):
     def action_margin(self, sign: int) -> None:
         if market := self._explained("add_margin" if sign > 0 else "remove_margin"):
             self.post_message(MarginRequested(market, sign))
+
+    def action_leverage(self) -> None:
+        if market := self._explained("leverage"):
+            self.post_message(LeverageRequested(market))
 
     def action_cursor(self, step: int) -> None:
         table = self.focused if isinstance(self.focused, LiveTable) else self.watchlist
