@@ -16,6 +16,7 @@ from tui.commands import (
     CloseCommand,
     Command,
     CommandError,
+    LeverageCommand,
     MarginCommand,
     OrderCommand,
     OrdersCommand,
@@ -37,6 +38,7 @@ COMMAND_TYPES = (
     TpSlCommand,
     CancelCommand,
     OrdersCommand,
+    LeverageCommand,
     SimpleCommand,
 )
 ISO, CROSS = MarginMode.ISOLATED, MarginMode.CROSS

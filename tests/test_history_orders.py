@@ -105,12 +105,15 @@ def test_order_records_read_plainly_in_the_event_log() -> None:
     eng = session(Clock())
     lines = [describe(e) for e in eng.events if isinstance(e, OrderEvent)]
     assert lines[0] == ("info", "Placed Limit #1 BUY 0.1 BTC @ 95,000.0 · holds 950.00 margin")
-    assert lines[2] == ("info", "Placed Take profit #2 SELL position BTC at 110,000.0")
+    assert lines[2] == ("info", "Placed Take profit #2 for the whole BTC position at 110,000.0")
     assert lines[6] == ("info", "Cancelled Limit #4 SELL 1 ETH @ 4,400.00: cancelled by you")
-    assert lines[7][1].startswith("Triggered Stop loss #3 SELL position BTC at 94,000.0: the mark")
+    assert lines[7][1].startswith(
+        "Triggered Stop loss #3 for the whole BTC position at 94,000.0: the mark"
+    )
     assert lines[9] == (
         "info",
-        "Filled Stop loss #3 SELL position BTC at 94,000.0: 0.1 @ 93,500.0 (mark 93,500.0)",
+        "Filled Stop loss #3 for the whole BTC position at 94,000.0: 0.1 @ 93,500.0 "
+        "(mark 93,500.0)",
     )
 
 

@@ -65,7 +65,8 @@ def describe(event: Event) -> tuple[str, str]:
 
 
 def order_name(event: OrderEvent) -> str:
-    """``Limit #3 BUY 0.1 BTC @ 95,000``, ``Stop loss #7 SELL 0.1 BTC at 92,000``."""
+    """``Limit #3 BUY 0.1 BTC @ 95,000``, ``Stop market #7 SELL 0.1 BTC at 92,000``,
+    ``Stop loss #8 for the whole BTC position at 92,000``."""
     kind = {"tp": "Take profit", "sl": "Stop loss"}.get(event.tpsl or "", event.order_type.label)
     if event.order_type is OrderType.LIMIT and event.price is not None:
         where = f" @ {fmt_price(event.price)}"
@@ -74,8 +75,10 @@ def order_name(event: OrderEvent) -> str:
     else:
         where = ""
     ref = event.price or event.trigger_price or event.mark_price or 1.0
-    size = "position" if event.tpsl else fmt_size(event.size, ref)
-    flags = " · reduce-only" if event.reduce_only and not event.tpsl else ""
+    if event.tpsl:  # a position's TP/SL closes all of it, whatever its size then
+        return f"{kind} #{event.order_id} for the whole {event.market} position{where}"
+    size = fmt_size(event.size, ref)
+    flags = " · reduce-only" if event.reduce_only else ""
     flags += " · post-only" if event.post_only else ""
     side = "BUY" if event.side is Side.LONG else "SELL"
     return f"{kind} #{event.order_id} {side} {size} {event.market}{where}{flags}"
@@ -97,6 +100,8 @@ def describe_order(event: OrderEvent) -> tuple[str, str]:
         price = fmt_price(event.fill_price)
         verb = "Filled" if event.action == "filled" else "Part filled"
         why = f"; {event.reason}" if event.reason else ""
+        if event.order_type is OrderType.LIMIT and not event.reason and event.action == "filled":
+            why = "; the market reached its price"  # a resting limit, filled as a maker
         return "info", f"{verb} {name}: {size} @ {price}{mark}{why}"
     if event.action == "rejected":
         return "bad", f"Rejected {name} when it came to fill{mark}: {event.reason}"

@@ -27,6 +27,7 @@ from tui.engine import (
     Liquidation,
     MarginMode,
     Market,
+    OrderEvent,
     OrderRejected,
     OrderType,
     PaperEngine,
@@ -574,6 +575,14 @@ class Session:
         figures on screen need repainting. The UI calls this on its heartbeat."""
         events, self._pending = self._pending, []
         for event in events:
+            if (
+                isinstance(event, OrderEvent)
+                and event.action == "filled"
+                and event.order_type is OrderType.MARKET
+                and event.tpsl is None
+                and not event.reason
+            ):
+                continue  # a market order filled whole at once: its fill line says it all
             level, text = describe(event)
             toast = None
             if isinstance(event, Liquidation):
@@ -733,12 +742,11 @@ class Session:
         if self.journal is not None:
             self.journal.checkpoint()
         self._dirty = True
-        posted = f"; {fmt_money(before.top_up)} posted from your wallet" if before.top_up else ""
-        self.say(
+        self.say(  # a top-up from the wallet is its own record: "Added ... margin"
             f"{view.market} leverage {fmt_leverage(before.leverage_before)} → "
             f"{fmt_leverage(view.leverage)} ({view.mode.label}): margin "
             f"{fmt_money(view.margin)}, liquidation "
-            f"{fmt_price(view.liquidation_price, view.mark_price)}{posted}."
+            f"{fmt_price(view.liquidation_price, view.mark_price)}."
         )
         return True
 
