@@ -258,11 +258,11 @@ def test_the_other_venue_column_is_what_a_binance_account_would_say() -> None:
     assert rows["Fee"].there == "5.00 (0.05 % taker)" and rows["Fee"].differs
     assert rows["Initial margin"].here == rows["Initial margin"].there == "1,000.00"
     assert not rows["Initial margin"].differs
-    assert rows["Maintenance margin"].there == f"{theirs.maintenance_margin:,.2f}"
-    assert rows["Left after a liquidation there"].there == "0.00"  # Binance keeps it all
-    assert rows["Most leverage at this size"].there == f"{theirs.max_leverage:g}x"
+    assert rows["Maintenance"].there == f"{theirs.maintenance_margin:,.2f}"
+    assert rows["Left if liquidated"].there == "0.00"  # Binance keeps it all
+    assert rows["Max leverage, this size"].there == f"{theirs.max_leverage:g}x"
     assert theirs.liquidation_price is not None
-    assert rows["Liquidation price"].there.startswith(f"{theirs.liquidation_price:,.1f}")
+    assert rows["Liquidation"].there.startswith(f"{theirs.liquidation_price:,.1f}")
 
 
 def test_the_copy_keeps_the_account_and_changes_nothing_here() -> None:

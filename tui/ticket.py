@@ -383,14 +383,14 @@ def _figures(p: Preview, market: Market) -> list[tuple[str, str]]:
     left = p.left_after_liquidation
     return [
         ("Size", f"{fmt_size(p.size, mark)} {p.market}"),
-        ("Liquidation price", liq_text if p.ok else "—"),
+        ("Liquidation", liq_text if p.ok else "—"),
         ("Initial margin", fmt_money(p.margin_required) if p.ok else "—"),
         ("Fee", f"{fmt_money(p.fee)} ({market.taker_fee * 100:.3g} % taker)" if p.ok else "—"),
-        ("Maintenance margin", fmt_money(p.maintenance_margin) if p.ok else "—"),
-        ("Most leverage at this size", fmt_leverage(p.max_leverage) if p.ok else "—"),
+        ("Maintenance", fmt_money(p.maintenance_margin) if p.ok else "—"),
+        ("Max leverage, this size", fmt_leverage(p.max_leverage) if p.ok else "—"),
         (
-            "Left after a liquidation there",
-            ("nothing to liquidate" if liq is None else fmt_money(left)) if p.ok else "—",
+            "Left if liquidated",
+            ("no liquidation" if liq is None else fmt_money(left)) if p.ok else "—",
         ),
     ]
 

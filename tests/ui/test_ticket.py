@@ -284,13 +284,13 @@ async def test_the_fill_cost_and_round_trip_at_todays_book() -> None:
         await pilot.pause()
         confirm = on_screen(app, TradeConfirmScreen)
         line = text_of(confirm, "#execution")
-        assert "≈ 100,013.3 (at today's order book)" in line
-        assert "slippage 1.3 bp = 20.00 vs the mark (spread 15.00 + impact 5.00)" in line
+        assert "≈ 100,013.3 at today's order book" in line
+        assert "slippage 1.3 bp, 20.00 (spread 15.00 + impact 5.00)" in line
         assert "fee 67.51" in line  # 150,020 x 0.045 %
-        assert "back out at today's book ≈ 175.00" in line  # 40 + 135 of fees
+        assert "Round trip ≈ 175.00 in and straight back out at today's book" in line  # 40 + 135
         app.session.on_book("BTC", bids, [(100_010.0, 1.0)], 0.0)  # the asks thin out
         await beat(pilot)
-        assert "only 1 of 1.5 would fill" in text_of(confirm, "#execution")
+        assert "only 1 of 1.5 would fill now" in text_of(confirm, "#execution")
         assert "Only 1 of 1.5 BTC would fill" in text_of(confirm, "#tpsl")
 
 
@@ -301,7 +301,7 @@ async def test_without_a_book_the_fill_says_it_is_at_the_mark() -> None:
         app.start_order("BTC", LONG, size=0.01, leverage=10)
         await pilot.pause()
         line = text_of(on_screen(app, TradeConfirmScreen), "#execution")
-        assert "(no order book: at the mark)" in line and "slippage" not in line
+        assert "no order book: at the mark" in line and "slippage" not in line
 
 
 async def test_a_reduce_shows_what_it_does_not_margin_modes() -> None:

@@ -133,6 +133,7 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
             yield Plain("", id="confirm-keys", classes="dialog-keys")
 
     def on_mount(self) -> None:
+        self.query_one("#confirm").focus()  # ↑ ↓ PgUp PgDn scroll it on a small terminal
         locked = self.locked_mode
         if locked is not None:
             self.margin_mode = locked
@@ -206,7 +207,14 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
         self._show("#summary", self._summary(chosen))
         self._show(
             "#order-line",
-            order_line(self.ticket, chosen) if chosen.ok and not self.ticket.plain else "",
+            order_line(self.ticket, chosen)
+            if chosen.ok
+            and (
+                self.ticket.order_type.is_trigger
+                or self.ticket.price is not None
+                or self.ticket.reduce_only
+            )
+            else "",
         )
         self._show("#execution", self._execution(execution) if execution else "")
         self._show("#tpsl", self._tpsl(chosen) if chosen.ok else "")
@@ -301,32 +309,31 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
         """Issue 13: the fill's cost against the mark, and a round trip at today's book."""
         ref = e.mark
         text = Text()
-        text.append("Fill  ", style="bold")
+        text.append("Fill ", style="bold")
         if self.ticket.order_type.is_trigger and self.ticket.level is not None:
             text.append(f"at its trigger {fmt_price(e.fill_price, ref)}")
         else:
             text.append(f"≈ {fmt_price(e.fill_price, ref)}")
-        text.append(f" ({e.how})", style="dim")
+        text.append(f" {e.how}", style="dim")
         if e.pricing in ("book", "mark", "stale", "far") and (e.cost or e.pricing == "book"):
             bps = e.slippage * 10_000
             text.append(
-                f" · slippage {bps:.1f} bp = {fmt_money(e.cost)} vs the mark"
+                f" · slippage {bps:.1f} bp, {fmt_money(e.cost)}"
                 f" (spread {fmt_money(e.spread)} + impact {fmt_money(e.impact)})"
             )
         text.append(f" · fee {fmt_money(e.fee)}")
         if e.part_fill:
             text.append(
-                f"\n      only {fmt_size(e.filled, ref)} of {fmt_size(e.size, ref)} would fill "
-                "now (see below)",
-                style=self.number_styles()["warning"],
+                f" · only {fmt_size(e.filled, ref)} of {fmt_size(e.size, ref)} would fill now",
+                style=f"bold {self.number_styles()['warning']}",
             )
         if e.round_trip is not None:
             book = "today's book" if e.pricing == "book" else "the mark"
-            text.append("\nCost  ", style="bold")
+            text.append("\nRound trip ", style="bold")
             text.append(
-                f"in and straight back out at {book} ≈ {fmt_money(e.round_trip)} "
-                f"(closing now would cost {fmt_money(e.exit_cost)} more)"
+                f"≈ {fmt_money(e.round_trip)} in and straight back out at {book}",
             )
+            text.append(f" (closing: {fmt_money(e.exit_cost)})", style="dim")
         return text
 
     def _tpsl(self, p: Preview) -> Text | str:
@@ -442,9 +449,7 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
     def _venue_table(self, c: VenueComparison) -> RenderableType:
         """Issue 14: the same order under both venues, differences highlighted."""
         title = Text.assemble(
-            ("Both venues", "bold"),
-            f"  the same order, {c.mode.label}, on this account  ",
-            ("(v: back to the margin modes)", "dim"),
+            ("Both venues", "bold"), f"  the same order, {c.mode.label}, on this account"
         )
         if c.problem:
             return Group(title, Text(c.problem))
