@@ -260,7 +260,7 @@ def test_the_other_venue_column_is_what_a_binance_account_would_say() -> None:
     assert not rows["Initial margin"].differs
     assert rows["Maintenance"].there == f"{theirs.maintenance_margin:,.2f}"
     assert rows["Left if liquidated"].there == "0.00"  # Binance keeps it all
-    assert rows["Max leverage, this size"].there == f"{theirs.max_leverage:g}x"
+    assert rows["Max leverage"].there == f"{theirs.max_leverage:g}x"
     assert theirs.liquidation_price is not None
     assert rows["Liquidation"].there.startswith(f"{theirs.liquidation_price:,.1f}")
 

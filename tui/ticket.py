@@ -159,18 +159,21 @@ def order_line(t: OrderTicket, p: Preview) -> str:
     )
 
 
-def liquidation_text(p: Preview, t: OrderTicket) -> str:
+def liquidation_text(p: Preview, t: OrderTicket, *, short: bool = False) -> str:
     """Where the position the order leaves would be liquidated, and how far that is from the
-    mark (a resting order: from its own price, where the position would start)."""
+    mark (a resting order: from its own price, where the position would start). ``short``:
+    without naming what the distance is measured from."""
     liq = p.liquidation_price
     if liq is None:
-        return "none: no price can reach it"
+        return "none" if short else "none: no price can reach it"
     ref = t.level if p.rests and t.level is not None else p.mark_price
     where = "the mark" if ref == p.mark_price else f"its price {fmt_price(ref)}"
     if not ref > 0:
         return fmt_price(liq, p.mark_price)
     dist = abs(ref - liq) / ref
     side = "below" if liq < ref else "above"
+    if short:
+        return f"{fmt_price(liq, p.mark_price)} ({fmt_pct(dist, decimals=1)} {side})"
     return f"{fmt_price(liq, p.mark_price)} ({fmt_pct(dist, decimals=2)} {side} {where})"
 
 
@@ -186,6 +189,7 @@ class Execution:
     trader). ``exit_cost`` is what closing the filled size straight away would cost at
     today's book (spread, impact and the taker fee), and ``round_trip`` the whole trip in and
     out (entry cost + entry fee + exit cost); both ``None`` for an order that opens nothing.
+    ``exit_pricing`` says how the way out was priced (``book`` or ``mark``, as a quote).
     ``pricing`` is the preview's (``book``, ``mark``, ``stale``, ``far``, ``limit``) and
     ``how`` says in words how the fill was priced.
     """
@@ -202,6 +206,7 @@ class Execution:
     size: float
     exit_cost: float | None
     round_trip: float | None
+    exit_pricing: str = "mark"
 
     @property
     def cost(self) -> float:
@@ -236,6 +241,7 @@ def execution(engine: PaperEngine, p: Preview, t: OrderTicket) -> Execution | No
     filled = p.filled_size if p.filled_size > 0 else p.size
     exit_cost: float | None = None
     round_trip: float | None = None
+    exit_pricing = "mark"
     opens = p.kind in ("open", "add", "flip") and p.resulting_size > 0
     if opens:
         exit_size = filled - p.closed_size if p.kind == "flip" else filled
@@ -246,6 +252,7 @@ def execution(engine: PaperEngine, p: Preview, t: OrderTicket) -> Execution | No
         if quote is not None and quote.filled > 0:
             exit_fee = quote.filled * quote.price * engine.market(p.market).taker_fee
             exit_cost = quote.spread_cost + quote.impact_cost + exit_fee
+            exit_pricing = quote.pricing
             round_trip = p.spread_cost + p.impact_cost + p.fee + exit_cost
     return Execution(
         pricing=p.pricing,
@@ -260,6 +267,7 @@ def execution(engine: PaperEngine, p: Preview, t: OrderTicket) -> Execution | No
         size=p.size,
         exit_cost=exit_cost,
         round_trip=round_trip,
+        exit_pricing=exit_pricing,
     )
 
 
@@ -372,26 +380,32 @@ def engine_under(
     return copy, kept
 
 
-def _figures(p: Preview, market: Market) -> list[tuple[str, str]]:
+def _figures(p: Preview, t: OrderTicket, market: Market) -> list[tuple[str, str]]:
     mark = p.mark_price
     liq = p.liquidation_price
-    if liq is not None:
-        dist = p.liquidation_distance
-        liq_text = f"{fmt_price(liq, mark)} ({fmt_pct(dist, decimals=1)} away)"
-    else:
-        liq_text = "none"
     left = p.left_after_liquidation
+    maker = p.rests and t.order_type is OrderType.LIMIT
+    rate, kind = (market.maker_fee, "maker") if maker else (market.taker_fee, "taker")
+    if not p.ok:
+        return [("Size", f"{fmt_size(p.size, mark)} {p.market}")] + [
+            (label, "—")
+            for label in (
+                "Liquidation",
+                "Initial margin",
+                "Fee",
+                "Maintenance",
+                "Max leverage",
+                "Left if liquidated",
+            )
+        ]
     return [
         ("Size", f"{fmt_size(p.size, mark)} {p.market}"),
-        ("Liquidation", liq_text if p.ok else "—"),
-        ("Initial margin", fmt_money(p.margin_required) if p.ok else "—"),
-        ("Fee", f"{fmt_money(p.fee)} ({market.taker_fee * 100:.3g} % taker)" if p.ok else "—"),
-        ("Maintenance", fmt_money(p.maintenance_margin) if p.ok else "—"),
-        ("Max leverage, this size", fmt_leverage(p.max_leverage) if p.ok else "—"),
-        (
-            "Left if liquidated",
-            ("no liquidation" if liq is None else fmt_money(left)) if p.ok else "—",
-        ),
+        ("Liquidation", liquidation_text(p, t, short=True)),
+        ("Initial margin", fmt_money(p.margin_required)),
+        ("Fee", f"{fmt_money(p.fee)} ({rate * 100:.3g} % {kind})"),
+        ("Maintenance", fmt_money(p.maintenance_margin)),
+        ("Max leverage", fmt_leverage(p.max_leverage)),
+        ("Left if liquidated", "no liquidation" if liq is None else fmt_money(left)),
     ]
 
 
@@ -425,8 +439,8 @@ def compare_venues(
     rows = [
         VenueRow(label, a, b)
         for (label, a), (_, b) in zip(
-            _figures(mine, engine.market(t.market)),
-            _figures(theirs, other.market(t.market)),
+            _figures(mine, t, engine.market(t.market)),
+            _figures(theirs, t, other.market(t.market)),
             strict=True,
         )
     ]

@@ -332,8 +332,11 @@ async def test_an_add_on_other_terms_needs_the_a_key() -> None:
         app.session.engine.open("BTC", LONG, 0.01, 10, ISO)
         await enter_command(pilot, "long btc 0.01 20x cross")
         confirm = on_screen(app, TradeConfirmScreen)
-        notice = text_of(confirm, "#notice")
-        assert notice.startswith("You asked for 20x Cross, but your BTC long is 10x Isolated")
+        notes = text_of(confirm, "#notes")
+        assert notes.startswith(
+            "Not the terms you asked for. You asked for 20x Cross, but your BTC long is 10x "
+            "Isolated"
+        )
         assert "a: add at 10x Isolated anyway" in text_of(confirm, "#confirm-keys")
         await pilot.press("enter", "y")
         await pilot.pause()

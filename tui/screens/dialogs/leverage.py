@@ -33,6 +33,9 @@ class LeverageScreen(Dialog[float | None]):
     LeverageScreen #lev-row Input { width: 1fr; }
     LeverageScreen #lev-preview { height: auto; padding: 1 0 0 0; }
     LeverageScreen #lev-note { height: auto; color: $text-muted; padding: 1 0 0 0; }
+    LeverageScreen #lev-error { padding: 1 0 0 0; }
+    LeverageScreen #lev-keys { padding: 1 0 0 0; }
+    LeverageScreen .-empty { display: none; }
     """
 
     def __init__(self, market: str, leverage: float | None = None) -> None:
@@ -117,26 +120,24 @@ class LeverageScreen(Dialog[float | None]):
         note = self.query_one("#lev-note", Static)
         table = self.query_one("#lev-preview", Static)
         keys = self.query_one("#lev-keys", Static)
+        problem = gone
+        if problem is None and isinstance(wanted, str):
+            problem = wanted
+        elif problem is None and preview is not None and preview.rejection:
+            problem = preview.rejection
+        error.update(problem or "")
+        error.set_class(not problem, "-empty")
+        shown = preview is not None and preview.ok and not gone
+        table.update(self._table(preview) if shown and preview is not None else "")
+        note.update(self._note(preview) if shown and preview is not None else "")
+        table.set_class(not shown, "-empty")
+        note.set_class(not shown, "-empty")
         if gone:
-            error.update(gone)
-            table.update("")
-            note.update("")
             keys.update("Esc: close")
-            return
-        if isinstance(wanted, str):
-            error.update(wanted)
-        elif preview is not None and preview.rejection:
-            error.update(preview.rejection)
+        elif shown and preview is not None:
+            keys.update(f"Enter: change to {fmt_leverage(preview.leverage)}   Esc: cancel")
         else:
-            error.update("")
-        if preview is None or not preview.ok:
-            table.update("")
-            note.update("")
-            keys.update("Type a leverage   Esc: cancel")
-            return
-        table.update(self._table(preview))
-        note.update(self._note(preview))
-        keys.update(f"Enter: change to {fmt_leverage(preview.leverage)}   Esc: cancel")
+            keys.update("Type a leverage (a whole number)   Esc: cancel")
 
     def _table(self, p: LeveragePreview) -> Table:
         grid = Table.grid(padding=(0, 2))

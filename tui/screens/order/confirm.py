@@ -218,7 +218,7 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
         )
         self._show("#execution", self._execution(execution) if execution else "")
         self._show("#tpsl", self._tpsl(chosen) if chosen.ok else "")
-        self._show("#notes", self._notes(chosen))
+        self._show("#notes", self._notes(chosen, difference))
         modes = not reduce and not self.show_venues
         self._show("#toggle", self._toggle(locked) if modes else "")
         self.query_one("#panels").set_class(not modes, "-hidden")
@@ -234,7 +234,7 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
         elif chosen.rejection:
             message = f"Cannot place this order: {chosen.rejection}"
         elif difference:
-            message = difference
+            message = ""  # said at the top, with the notes
         elif locked is not None and not reduce and self.ticket.side is chosen.side:
             message = LOCKED_MESSAGE
         else:
@@ -328,7 +328,7 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
                 style=f"bold {self.number_styles()['warning']}",
             )
         if e.round_trip is not None:
-            book = "today's book" if e.pricing == "book" else "the mark"
+            book = "today's book" if e.exit_pricing == "book" else "the mark"
             text.append("\nRound trip ", style="bold")
             text.append(
                 f"≈ {fmt_money(e.round_trip)} in and straight back out at {book}",
@@ -356,9 +356,20 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
             text.append("⚠ " + warning, style=warn)
         return text if text else ""
 
-    def _notes(self, p: Preview) -> Text | str:
+    def _notes(self, p: Preview, difference: str | None) -> Text | str:
+        """How the size was fixed or rounded; an add on other terms than asked, first."""
+        text = Text()
+        if difference:
+            text.append(
+                "Not the terms you asked for. ", style=f"bold {self.number_styles()['warning']}"
+            )
+            text.append(difference, style=self.number_styles()["warning"])
         note = self.session.size_note(self.ticket, p)
-        return Text(note, style="dim") if note else ""
+        if note:
+            if text:
+                text.append("\n")
+            text.append(note, style="dim")
+        return text if text else ""
 
     def _toggle(self, locked: MarginMode | None) -> Text:
         text = Text("Margin mode  ")
@@ -395,11 +406,11 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
         else:
             grid.add_row("At risk", f"Your whole cross balance, {fmt_money(p.at_risk)}")
         if p.liquidation_price is not None and math.isfinite(p.maintenance_margin):
+            grid.add_row("Maintenance", fmt_money(p.maintenance_margin))
             left = p.left_after_liquidation
-            leaves = ""
             if left is not None:
-                leaves = f"; liquidated, you keep {fmt_money(left) if left > 0 else 'nothing'}"
-            grid.add_row("Maint.", fmt_money(p.maintenance_margin) + leaves)
+                keep = f"you keep {fmt_money(left)}" if left > 0 else "you keep nothing"
+                grid.add_row("If liquidated", keep)
         if p.mode is MarginMode.CROSS and p.cross_liquidation_prices:
             moved = []
             for name, (before, after) in p.cross_liquidation_prices.items():
@@ -455,7 +466,7 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
             return Group(title, Text(c.problem))
         warn = self.number_styles()["warning"]
         grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="dim")
+        grid.add_column(style="dim", no_wrap=True)
         grid.add_column()
         grid.add_column()
         grid.add_column()
