@@ -39,6 +39,8 @@ async def order_form(pilot: Pilot[None]) -> None:
     screen = pilot.app.screen
     for name, value in (("size", "0.1"), ("leverage", "10"), ("price", "95000"), ("tp", "110000")):
         screen.query_one(f"#{name}", Input).value = value
+    for field in screen.query(Input):
+        field.cursor_blink = False  # a blinking cursor is caught on or off at random
     await pilot.pause()
 
 
