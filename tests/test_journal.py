@@ -27,6 +27,7 @@ from tui.engine import (
     Event,
     Fill,
     FundingPayment,
+    LeverageChange,
     Liquidation,
     MarginMode,
     MarginTransfer,
@@ -162,6 +163,7 @@ def test_every_record_type_round_trips_through_json() -> None:
         ),
         FundingPayment(4, 4.0, "SOL", LONG, 10.0, 200.0, -0.0001, -0.2, ISO),
         MarginTransfer(5, 5.0, "BTC", -12.345678901234567),
+        LeverageChange(6, 6.0, "BTC", ISO, 0.1, 10.0, 5.0, 2_000.0, 1_000.0),
     ]  # fmt: skip
     for record in records:
         back = decode_event(*encode_event(record))
@@ -170,6 +172,27 @@ def test_every_record_type_round_trips_through_json() -> None:
         decode_event("trade", "{}")
     with pytest.raises(ValueError):
         decode_event("fill", json.dumps({"seq": 1}))
+
+
+def test_a_leverage_change_is_saved_as_it_happens(tmp_path: Path) -> None:
+    """No checkpoint, no close: what a kill -9 right after the change would leave on disk."""
+    journal = open_journal(tmp_path, lock=False)
+    eng = journal.engine
+    eng.open("BTC", LONG, 0.1, 10, CROSS)
+    eng.open("ETH", LONG, 1, 10, ISO)
+    eng.set_leverage("BTC", 20)
+    eng.set_leverage("ETH", 5)  # posts 400 from the wallet
+    saved = read_account(tmp_path, markets=MARKETS)
+    assert saved is not None
+    levs = {p.market: p.leverage for p in saved.positions()}
+    assert levs == {"BTC": 20, "ETH": 5}
+    assert saved.position("ETH").margin == pytest.approx(800)  # type: ignore[union-attr]
+    changes = [e for e in saved.events if isinstance(e, LeverageChange)]
+    assert [(c.market, c.leverage_before, c.leverage) for c in changes] == [
+        ("BTC", 10, 20),
+        ("ETH", 10, 5),
+    ]
+    journal.close()
 
 
 def test_a_flip_and_a_cross_liquidation_are_each_one_transaction(tmp_path: Path) -> None:

@@ -96,6 +96,19 @@ def test_funding_from_the_feed_is_paid_and_logged() -> None:
     assert session.log[-1].level == "error"
 
 
+def test_a_leverage_change_is_logged() -> None:
+    session = make_session()
+    session.engine.open("BTC", LONG, 0.1, 10, ISO)  # margin 1,000
+    session.engine.set_leverage("BTC", 20)  # raising keeps the margin
+    session.engine.set_leverage("BTC", 5)  # 2,000 needed: 1,000 posted
+    session.drain()
+    assert texts(session)[-3:] == [
+        "Leverage BTC (Isolated): 10x → 20x · margin 1,000.00",
+        "Added 1,000.00 margin to BTC",
+        "Leverage BTC (Isolated): 20x → 5x · margin 2,000.00 (1,000.00 posted from your wallet)",
+    ]
+
+
 def test_feed_status_and_title() -> None:
     feed = SimSource(["BTC"], seed=1)
     session = make_session(feed=feed)

@@ -6,6 +6,7 @@ from tui.engine import (
     Event,
     Fill,
     FundingPayment,
+    LeverageChange,
     Liquidation,
     MarginTransfer,
     OrderEvent,
@@ -58,6 +59,16 @@ def describe(event: Event) -> tuple[str, str]:
         )
     if isinstance(event, OrderEvent):
         return describe_order(event)
+    if isinstance(event, LeverageChange):
+        posted = (
+            f" ({fmt_money(event.margin_added)} posted from your wallet)"
+            if event.margin_added > 0
+            else ""
+        )
+        return "info", (
+            f"Leverage {event.market} ({event.mode.label}): {fmt_leverage(event.leverage_before)}"
+            f" → {fmt_leverage(event.leverage)} · margin {fmt_money(event.margin)}{posted}"
+        )
     assert isinstance(event, MarginTransfer)
     if event.amount >= 0:
         return "info", f"Added {fmt_money(event.amount)} margin to {event.market}"

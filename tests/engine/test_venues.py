@@ -13,9 +13,11 @@ import pytest
 from tests.engine.conftest import FakeClock, liq_price, make_engine
 from tui.engine import (
     FundingPayment,
+    LeverageChange,
     Liquidation,
     MarginMode,
     MarginTier,
+    MarginTransfer,
     Market,
     OrderRejected,
     PaperEngine,
@@ -562,6 +564,34 @@ def test_set_leverage_refusals_change_nothing() -> None:
     with pytest.raises(OrderRejected, match="no open ETH position"):
         make_engine().set_leverage("ETH", 5)
     assert (eng.to_state(), len(eng.events)) == before
+
+
+def test_a_leverage_change_is_a_record_even_when_no_margin_moves() -> None:
+    eng = make_engine()
+    eng.open("BTC", LONG, 0.1, 10, CROSS)
+    n = len(eng.events)
+    eng.set_leverage("BTC", 20)  # cross: the margin used becomes 10,000 / 20 = 500
+    [change] = eng.events[n:]
+    assert isinstance(change, LeverageChange)
+    assert (change.market, change.mode, change.size) == ("BTC", CROSS, approx(0.1))
+    assert (change.leverage_before, change.leverage) == (10, 20)
+    assert change.margin == approx(500) and change.margin_added == 0
+    assert change.seq == eng.to_state()["seq"]  # numbered like every record
+    eng.set_leverage("BTC", 20)  # no change: no record
+    assert len(eng.events) == n + 1
+
+
+def test_a_leverage_change_that_posts_margin_records_the_transfer_first() -> None:
+    eng = make_engine()
+    eng.open("BTC", LONG, 0.1, 10, ISO)  # margin 1,000
+    n = len(eng.events)
+    eng.set_leverage("BTC", 5)  # 2,000 needed, equity 1,000: 1,000 posted from the wallet
+    transfer, change = eng.events[n:]
+    assert isinstance(transfer, MarginTransfer) and transfer.amount == approx(1_000)
+    assert isinstance(change, LeverageChange)
+    assert (change.leverage_before, change.leverage) == (10, 5)
+    assert change.margin == approx(2_000) and change.margin_added == approx(1_000)
+    assert change.seq == transfer.seq + 1
 
 
 # =========================================================================== Binance

@@ -45,6 +45,7 @@ from tui.engine.models import (
     Fill,
     FundingPayment,
     InvalidInput,
+    LeverageChange,
     LeveragePreview,
     Liquidation,
     MarginMode,
@@ -1588,13 +1589,15 @@ class PaperEngine:
         raising it keeps the posted margin (remove some with :meth:`remove_margin`); lowering
         it posts from the wallet whatever the position's equity lacks of the new initial
         margin. Resting orders that add to the position take the new leverage, so what they
-        hold back changes too (and must fit in what is available). Raises
-        :class:`OrderRejected` and changes nothing otherwise.
+        hold back changes too (and must fit in what is available). A change is recorded as a
+        :class:`LeverageChange` (after the :class:`MarginTransfer` of any margin posted), so
+        the journal saves it. Raises :class:`OrderRejected` and changes nothing otherwise.
         """
         plan = self._leverage_plan(market, leverage)
         if plan.rejection is not None:
             raise OrderRejected(plan.rejection)
         pos = self._positions[plan.market]
+        before = pos.lev
         pos.lev = plan.leverage
         self._desk.position_changed(pos.market)  # TP/SL leverage, resting adds' reservations
         if plan.top_up > 0.0:
@@ -1602,7 +1605,23 @@ class PaperEngine:
             pos.margin += plan.top_up
             pos.refresh(self._marks[pos.market])
             self._transfer(pos.market, plan.top_up)
-        return self._view(pos)
+        view = self._view(pos)
+        if pos.lev != before:  # a record of its own, so the journal saves the change
+            self._seq += 1
+            self._emit(
+                LeverageChange(
+                    seq=self._seq,
+                    time=self._clock(),
+                    market=pos.market,
+                    mode=pos.mode,
+                    size=pos.q,
+                    leverage_before=before,
+                    leverage=pos.lev,
+                    margin=view.margin,
+                    margin_added=plan.top_up,
+                )
+            )
+        return view
 
     def _leverage_plan(self, market: str, leverage: object) -> LeveragePreview:
         name = self._name(market)

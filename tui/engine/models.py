@@ -504,6 +504,27 @@ class MarginTransfer:
 
 
 @dataclass(frozen=True, slots=True)
+class LeverageChange:
+    """An open position's leverage changed (:meth:`~tui.engine.PaperEngine.set_leverage`).
+
+    ``margin`` is the position's margin after the change (isolated: the margin posted; cross:
+    ``q * P / L`` at the mark then). ``margin_added`` is what the wallet posted to an isolated
+    position whose lower leverage needed more (a :class:`MarginTransfer` of that amount comes
+    just before this record); 0 otherwise.
+    """
+
+    seq: int
+    time: float
+    market: str
+    mode: MarginMode
+    size: float
+    leverage_before: float
+    leverage: float
+    margin: float
+    margin_added: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class OrderEvent:
     """Something that happened to an order: ``action`` is "placed" (it rests), "triggered" (its
     trigger was reached), "partial" (a marketable limit took what the book held up to its
@@ -538,7 +559,7 @@ class OrderEvent:
     reason: str = ""
 
 
-Event = Fill | Liquidation | FundingPayment | MarginTransfer | OrderEvent
+Event = Fill | Liquidation | FundingPayment | MarginTransfer | OrderEvent | LeverageChange
 
 
 # --------------------------------------------------------------------------- orders

@@ -19,6 +19,7 @@ from tui.engine import (
     Event,
     Fill,
     FundingPayment,
+    LeverageChange,
     Liquidation,
     MarginMode,
     MarginTransfer,
@@ -35,6 +36,7 @@ _TYPES: dict[str, type[Event]] = {
     "funding": FundingPayment,
     "transfer": MarginTransfer,
     "order": OrderEvent,
+    "leverage": LeverageChange,
 }
 _TYPE_NAMES = {cls: name for name, cls in _TYPES.items()}
 
