@@ -741,6 +741,21 @@ def fills_kept_their_word(eng: PaperEngine) -> None:
             assert math.isclose(by_order[e.order_id], e.filled_size, rel_tol=1e-9)
 
 
+def liquidations_kept_their_word(eng: PaperEngine) -> None:
+    """A liquidation through the book fills within the slippage limit of the mark, never past
+    what was at stake; what it could not fill stayed open; Binance forfeits at the mark."""
+    for x in eng.liquidations:
+        assert x.size > 0 and x.remaining_size >= 0 and 0 <= x.unfilled <= x.remaining_size
+        if x.pricing != "book":
+            assert x.fill_price == x.mark_price, x
+            continue
+        assert eng.venue is Venue.HYPERLIQUID and x.outcome in ("market", "partial")
+        limit = eng.slippage_limit(x.market)
+        assert x.side.sign * (x.mark_price - x.fill_price) <= limit * x.mark_price * (1 + 1e-9)
+        assert x.execution_cost <= max(x.margin, 0.0) * (1 + 1e-9) + 1e-6, x
+
+
+@VENUES
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.tuples(first_book, first_book, first_book),
@@ -748,12 +763,13 @@ def fills_kept_their_word(eng: PaperEngine) -> None:
     st.booleans(),
 )
 def test_random_sessions_with_books_conserve_money_and_stay_finite(
+    venue: Venue,
     first: tuple[tuple[Any, ...], ...],
     steps: list[tuple[tuple[Any, ...], tuple[Any, ...], bool]],
     fees: bool,
 ) -> None:
     clock = FakeClock()
-    eng = make_engine(balance=50_000, fees=fees, clock=clock)
+    eng = make_engine(balance=50_000, fees=fees, clock=clock, venue=venue)
     specs = dict(zip(MARKETS, first, strict=True))
     for name, spec in specs.items():
         with contextlib.suppress(OrderRejected):
@@ -772,9 +788,13 @@ def test_random_sessions_with_books_conserve_money_and_stay_finite(
                 set_book(eng, clock, ("book", mark[1], *specs[mark[1]], 0.0))
             conserved(eng)
             orders_sane(eng)
+        within_stake(eng)
     finite_everywhere(eng)
     fills_kept_their_word(eng)
+    liquidations_kept_their_word(eng)
     for label, seen in (
+        ("liquidated through a book", any(x.pricing == "book" for x in eng.liquidations)),
+        ("a book ran short of a liquidation", any(x.unfilled > 0 for x in eng.liquidations)),
         ("walked a book", any(f.pricing == "book" for f in eng.fills)),
         ("stale book", any(f.pricing == "stale" for f in eng.fills)),
         ("filled in part", any(f.unfilled > 0 for f in eng.fills)),
@@ -789,3 +809,81 @@ def test_random_sessions_with_books_conserve_money_and_stay_finite(
     copy = PaperEngine.from_state(eng.to_state(), markets=eng.markets.values())
     assert same(copy.account, eng.account)
     assert copy.open_orders() == eng.open_orders()  # a part-filled limit keeps what it filled
+
+
+thin_book = st.tuples(
+    st.just("book"),
+    market,
+    st.integers(min_value=0, max_value=200),
+    st.integers(min_value=1, max_value=3_000),  # up to 3 bp between levels: books that thin out
+    st.integers(min_value=0, max_value=8),
+    st.integers(min_value=0, max_value=8),
+    st.floats(min_value=50, max_value=30_000),  # a few levels cannot take a large position
+    st.sampled_from([0.0, 0.0, 0.0, 4.0, 30.0]),
+)
+thin_step = st.tuples(
+    st.one_of(partial_op, thin_book, thin_book),
+    st.tuples(st.just("mark"), market, fine_move),
+    st.booleans(),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.tuples(first_book, first_book, first_book),
+    st.lists(thin_step, min_size=3, max_size=30),
+    st.booleans(),
+)
+def test_hyperliquid_liquidations_through_thin_books(
+    first: tuple[tuple[Any, ...], ...],
+    steps: list[tuple[tuple[Any, ...], tuple[Any, ...], bool]],
+    fees: bool,
+) -> None:
+    """Large positions, Isolated and Cross, liquidated through books too thin to take them:
+    slices and whole orders fill in part, the rest waits or goes to the backstop, and money,
+    stakes and orders stay sound throughout."""
+    clock = FakeClock()
+    eng = make_engine(balance=150_000, fees=fees, clock=clock)
+    specs = dict(zip(MARKETS, first, strict=True))
+    for name, spec in specs.items():
+        with contextlib.suppress(OrderRejected):
+            set_book(eng, clock, ("book", name, *spec, 0.0))
+    for action, mark, follow in steps:
+        if action[0] == "wait":
+            clock.now += action[2]
+        elif action[0] == "book":
+            with contextlib.suppress(OrderRejected):
+                set_book(eng, clock, action)
+            conserved(eng)
+            orders_sane(eng)
+            within_stake(eng)
+        else:
+            run(eng, action)
+        run(eng, mark)
+        if follow:
+            with contextlib.suppress(OrderRejected):
+                set_book(eng, clock, ("book", mark[1], *specs[mark[1]], 0.0))
+        conserved(eng)
+        within_stake(eng)
+    finite_everywhere(eng)
+    fills_kept_their_word(eng)
+    liquidations_kept_their_word(eng)
+    book = [x for x in eng.liquidations if x.pricing == "book"]
+    for label, seen in (
+        ("isolated through a book", any(x.mode is MarginMode.ISOLATED for x in book)),
+        ("cross through a book", any(x.mode is MarginMode.CROSS for x in book)),
+        ("slice through a book", any(x.outcome == "partial" for x in book)),
+        ("a book ran short", any(x.unfilled > 0 for x in book)),
+        ("backstop after a short book", any(x.outcome == "backstop" for x in eng.liquidations)),
+        (
+            "left below maintenance, waiting",
+            any(
+                p.liquidation_price is not None
+                and (p.mark_price - p.liquidation_price) * p.side.sign <= 0
+                for p in eng.positions()
+            ),
+        ),
+    ):
+        if seen:
+            event(label)
+    rebuilt_is_the_same(eng)

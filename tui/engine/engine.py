@@ -343,6 +343,8 @@ class PaperEngine:
         self._desk = OrderDesk(self)  # open orders: tui/engine/orders.py
         self._edges = self._desk.edges  # market -> the marks that set off its nearest orders
         self._books: dict[str, OrderBook] = {}  # order books (tui/engine/book.py)
+        # What a liquidation took from each market's book (a book is walked once, not twice)
+        self._liq_taken: dict[str, tuple[OrderBook, float]] = {}
         self._slippage_limits: dict[str, float] = {}
         self._slippage_limit = bk.DEFAULT_SLIPPAGE_LIMIT
         self._book_max_age = bk.DEFAULT_BOOK_MAX_AGE
@@ -484,12 +486,19 @@ class PaperEngine:
     ) -> None:
         """Set ``market``'s order book: ``bids`` and ``asks`` as ``(price, size)`` levels, best
         first. Market orders and fired stops then fill against it (docs/rules.md, "Fills
-        against the book"), and resting limits fill when the other side reaches their price.
+        against the book"), and resting limits fill when the other side reaches their price;
+        a position whose liquidation the last book could not finish is tried on this one.
         ``time`` is when it was taken, on the engine's clock (default: now). Raises
         :class:`InvalidInput` (nothing changes) for a malformed or crossed book."""
         name = self._name(market)
         when = self._clock() if time is None else check_number("Book time", time, allow_zero=True)
         self._books[name] = bk.make_book(name, bids, asks, when, self._marks.get(name))
+        pos = self._positions.get(name)
+        if pos is not None:  # still below maintenance (a book that ran short): try this one
+            if pos.cross:
+                self._check_cross()
+            elif mg.is_beyond(pos.s, self._marks[name], pos.liq):
+                self._liquidate_isolated(pos)
         if name in self._desk.books and name in self._marks:  # a resting limit may be reached
             self._desk.tick(name, self._marks[name])
 
@@ -1816,22 +1825,38 @@ class PaperEngine:
         if self._venue is Venue.BINANCE:
             self._take_isolated(pos, "forfeit")
             return
-        # Hyperliquid: close at market (at the mark: perpdesk has no book); 20 % slices of a
-        # large position outside the cooldown; the backstop below 2/3 of maintenance.
-        mark = self._marks[pos.market]
+        # Hyperliquid: a market order for the position (20 % of a large one outside the
+        # cooldown), through the book when there is a usable one, else at the mark; the
+        # backstop below 2/3 of maintenance when the book cannot close it (docs/rules.md).
+        name = pos.market
+        mark = self._marks[name]
+        booked = self._usable_book(name, mark)[0] is not None
         while True:
             equity = pos.margin + pos.upnl(mark)
-            if equity < vn.HL_BACKSTOP_FRACTION * pos.mm(mark):
+            backstop = equity < vn.HL_BACKSTOP_FRACTION * pos.mm(mark)
+            if backstop and not booked:  # no book to try first: the backstop at once
                 self._take_isolated(pos, "backstop")
                 return
             now = self._clock()
-            slice_q = self._slice(pos, mark, now)
-            if slice_q is None:
-                self._close_isolated_at_market(pos, mark)
+            part = self._slice(pos, mark, now)
+            q = pos.q if part is None else part
+            filled, price, pricing = self._liquidation_fill(pos, q, mark, equity)
+            if filled <= 0.0:  # the book took nothing
+                if backstop:
+                    self._take_isolated(pos, "backstop")
+                return  # still below maintenance: tried again at the next mark or book
+            if filled >= pos.q:
+                self._close_isolated_at_market(pos, mark, price, pricing)
                 return
-            self._slice_isolated(pos, mark, slice_q, now)
+            self._reduce_isolated(pos, mark, filled, price, pricing, q - filled, part, now)
             if not mg.is_beyond(pos.s, mark, pos.liq):
                 return
+            if filled < q:  # the book ran short: the rest waits, unless the backstop takes it
+                if pos.margin + pos.upnl(mark) < vn.HL_BACKSTOP_FRACTION * pos.mm(mark):
+                    self._take_isolated(pos, "backstop")
+                return
+            # A whole slice filled and the rest is still below: the cooldown it started makes
+            # the next order take the whole position.
 
     def _slice(self, pos: _Pos, mark: float, now: float) -> float | None:
         """Hyperliquid: the size of a partial liquidation of ``pos`` now, or None for all."""
@@ -1841,6 +1866,41 @@ class PaperEngine:
         if part <= 0.0 or part >= pos.q:
             return None
         return part
+
+    def _liquidation_fill(
+        self, pos: _Pos, q: float, mark: float, stake: float
+    ) -> tuple[float, float, str]:
+        """Hyperliquid's liquidation order of ``q`` for ``pos``: (size filled, its volume-weighted
+        price, pricing). Through the market's usable book, on the side that closes the position,
+        no further from the mark than the slippage limit nor than ``stake`` (the equity at
+        stake) covers, and never through liquidity this liquidation already took from the same
+        book; what the book holds is filled on the size step. Without a usable book: all of
+        ``q`` at the mark. Runs only when a liquidation happens (a walk of at most the book's
+        levels, three times)."""
+        name = pos.market
+        book, pricing, _ = self._usable_book(name, mark)
+        if book is None:
+            return q, mark, pricing
+        s = -pos.s  # the order closes the position
+        limit = mark * (1.0 + s * self._slippage_limits.get(name, self._slippage_limit))
+        bankrupt = mark + s * max(stake, 0.0) / q  # beyond it the fill would cost more than V
+        worst = min(limit, bankrupt) if s > 0 else max(limit, bankrupt)
+        prices, sizes = book.side_for(s)
+        seen, taken = self._liq_taken.get(name, (None, 0.0))
+        if seen is not book:
+            taken = 0.0
+        before, paid = bk.walk(prices, sizes, s, taken, worst) if taken > 0.0 else (0.0, 0.0)
+        total, cost = bk.walk(prices, sizes, s, before + q, worst)
+        filled = total - before
+        if filled < q * (1.0 - _REL_TOL):  # the book ran short: what it holds, on the step
+            filled = self._markets[name].round_size(filled, down=True)
+            if filled < MIN_SIZE:
+                return 0.0, mark, bk.BOOK
+            total, cost = bk.walk(prices, sizes, s, before + filled, worst)
+        else:
+            filled = q
+        self._liq_taken[name] = (book, before + filled)
+        return filled, (cost - paid) / filled, bk.BOOK
 
     def _take_isolated(self, pos: _Pos, outcome: str) -> None:
         """Binance, and Hyperliquid's backstop: the position goes with all its margin."""
@@ -1853,12 +1913,15 @@ class PaperEngine:
         self._group += 1
         self._seq += 1
         self._emit(
-            self._liquidation(pos, mark, pos.q, pos.margin, realized, forfeited, outcome),
+            self._liquidation(
+                pos, mark, pos.q, pos.margin, realized, forfeited, outcome, stake=pos.margin
+            ),
         )
 
-    def _close_isolated_at_market(self, pos: _Pos, mark: float) -> None:
-        """Hyperliquid: closed at the mark; the margin left goes back to the wallet."""
-        realized = pos.upnl(mark)
+    def _close_isolated_at_market(self, pos: _Pos, mark: float, price: float, pricing: str) -> None:
+        """Hyperliquid: closed at ``price`` (the mark, or through the book); the margin left
+        goes back to the wallet."""
+        realized = max(pos.upnl(price), -pos.margin)  # the fill never passes bankruptcy
         returned = pos.margin + realized
         self._realized += realized
         self._wallet += returned
@@ -1867,24 +1930,61 @@ class PaperEngine:
         self._seq += 1
         lost = max(0.0, pos.margin - returned)
         self._emit(
-            self._liquidation(pos, mark, pos.q, lost, realized, 0.0, "market", returned=returned)
+            self._liquidation(
+                pos,
+                mark,
+                pos.q,
+                lost,
+                realized,
+                0.0,
+                "market",
+                returned=returned,
+                fill=price,
+                pricing=pricing,
+                stake=pos.margin,
+            )
         )
 
-    def _slice_isolated(self, pos: _Pos, mark: float, part: float, now: float) -> None:
-        """Hyperliquid: 20 % closed at the mark; its PnL settles against the position's margin,
-        which stays behind the rest (so the rest is back above maintenance)."""
-        realized = mg.unrealized_pnl(pos.s, part, pos.entry, mark)
+    def _reduce_isolated(
+        self,
+        pos: _Pos,
+        mark: float,
+        size: float,
+        price: float,
+        pricing: str,
+        unfilled: float,
+        part: float | None,
+        now: float,
+    ) -> None:
+        """Hyperliquid: ``size`` of ``pos`` closed at ``price`` (a 20 % slice when ``part`` is
+        set, or what the book took of the whole position); its PnL settles against the
+        position's margin, which stays behind the rest. A slice starts the cooldown."""
+        stake, liq = pos.margin, pos.liq
+        realized = max(mg.unrealized_pnl(pos.s, size, pos.entry, price), -pos.margin)
         self._realized += realized
         pos.margin += realized
-        pos.q -= part
+        pos.q -= size
         pos.refresh(mark)
         self._desk.position_changed(pos.market)  # reduce-only and TP/SL follow the rest
-        self._cooldown_until = now + vn.HL_PARTIAL_COOLDOWN
+        if part is not None:
+            self._cooldown_until = now + vn.HL_PARTIAL_COOLDOWN
         self._group += 1
         self._seq += 1
         self._emit(
             self._liquidation(
-                pos, mark, part, max(0.0, -realized), realized, 0.0, "partial", remaining=pos.q
+                pos,
+                mark,
+                size,
+                max(0.0, -realized),
+                realized,
+                0.0,
+                "partial" if part is not None else "market",
+                remaining=pos.q,
+                fill=price,
+                pricing=pricing,
+                unfilled=unfilled,
+                stake=stake,
+                liq=liq,
             )
         )
 
@@ -1900,36 +2000,59 @@ class PaperEngine:
             victims = list(self._cross.values())
             value = self._wallet + math.fsum(p.upnl(marks[p.market]) for p in victims)
             maintenance = math.fsum(p.mm(marks[p.market]) for p in victims)
-            if value < vn.HL_BACKSTOP_FRACTION * maintenance:
+            backstop = value < vn.HL_BACKSTOP_FRACTION * maintenance
+            booked = any(self._usable_book(p.market, marks[p.market])[0] for p in victims)
+            if backstop and not booked:  # no book to try first: the backstop at once
                 self._take_cross("backstop")
                 return
+            excess = self._wallet + self._buffer
+            liqs = {p.market: self._cross_liq(p, excess) for p in victims}
             now = self._clock()
-            cuts = [(p, self._slice(p, marks[p.market], now)) for p in victims]
-            realized_each: list[float] = []
-            for pos, part in cuts:
+            stake = value  # what every fill of this pass may cost against the marks, together
+            cuts: list[tuple[_Pos, float | None, float, float, float, str]] = []
+            for pos in victims:
                 mark = marks[pos.market]
+                part = self._slice(pos, mark, now)
                 q = pos.q if part is None else part
-                realized = mg.unrealized_pnl(pos.s, q, pos.entry, mark)
+                filled, price, pricing = self._liquidation_fill(pos, q, mark, stake)
+                stake -= pos.s * filled * (mark - price)
+                cuts.append((pos, part, q, filled, price, pricing))
+            realized_each: list[float] = []
+            for pos, _, _, filled, price, _ in cuts:
+                realized = mg.unrealized_pnl(pos.s, filled, pos.entry, price)
                 realized_each.append(realized)
                 self._realized += realized
                 # At the mark V does not move; W may end below 0 while a sliced winner's
                 # profit stays open ("What a liquidation takes": nothing to write off).
                 self._wallet += realized
-                if part is None:
+                if filled > 0.0 and filled >= pos.q:
                     del self._positions[pos.market]
                     del self._cross[pos.market]
-            if any(part is not None for _, part in cuts):
+            if any(part is not None and filled > 0.0 for _, part, _, filled, _, _ in cuts):
                 self._cooldown_until = now + vn.HL_PARTIAL_COOLDOWN
             emptied = not self._cross
-            notionals = [p.q * marks[p.market] if part is None else 0.0 for p, part in cuts]
+            notionals = [
+                p.q * marks[p.market] if filled >= p.q else 0.0 for p, _, _, filled, _, _ in cuts
+            ]
             closed_notional = math.fsum(notionals) or 1.0
             left = self._wallet if emptied else 0.0
-            self._group += 1
+            if any(filled > 0.0 for _, _, _, filled, _, _ in cuts):
+                self._group += 1
             records: list[Liquidation] = []
-            for (pos, part), realized, notional in zip(cuts, realized_each, notionals, strict=True):
+            for (pos, part, q, filled, price, pricing), realized, notional in zip(
+                cuts, realized_each, notionals, strict=True
+            ):
+                if filled <= 0.0:
+                    continue  # the book took nothing: no record, the position stays
                 self._seq += 1
                 mark = marks[pos.market]
-                if part is None:
+                common: dict[str, Any] = {
+                    "fill": price,
+                    "pricing": pricing,
+                    "stake": value,
+                    "liq": liqs[pos.market],
+                }
+                if filled >= pos.q:
                     records.append(
                         self._liquidation(
                             pos,
@@ -1940,27 +2063,46 @@ class PaperEngine:
                             0.0,
                             "market",
                             returned=left * notional / closed_notional,
+                            **common,
                         )
                     )
                 else:
-                    pos.q -= part
+                    pos.q -= filled
                     pos.refresh(mark)
                     self._desk.position_changed(pos.market)  # orders follow the rest
                     records.append(
                         self._liquidation(
                             pos,
                             mark,
-                            part,
+                            filled,
                             max(0.0, -realized),
                             realized,
                             0.0,
-                            "partial",
+                            "partial" if part is not None else "market",
                             remaining=pos.q,
+                            unfilled=q - filled,
+                            **common,
                         )
                     )
             self._resync()
             for record in records:
                 self._emit(record)
+            if not records or any(filled < q for _, _, q, filled, _, _ in cuts):
+                # The books ran short: what is left waits for the next mark or book, unless
+                # the account is now below the backstop's two thirds.
+                if self._cross and not self._wallet + self._buffer > 0.0:
+                    left_value = self._wallet + math.fsum(
+                        p.upnl(marks[p.market]) for p in self._cross.values()
+                    )
+                    left_mm = math.fsum(p.mm(marks[p.market]) for p in self._cross.values())
+                    if left_value < vn.HL_BACKSTOP_FRACTION * left_mm:
+                        self._take_cross("backstop")
+                return
+
+    def _cross_liq(self, pos: _Pos, excess: float) -> float:
+        """A cross position's liquidation price with ``excess = W + buffer`` (0: none)."""
+        liq = pos.liquidation_price(excess - pos.buffer(self._marks[pos.market]))
+        return liq if MIN_PRICE <= liq <= MAX_PRICE else 0.0
 
     def _take_cross(self, outcome: str) -> None:
         """Binance, and Hyperliquid's backstop: every cross position closes and the whole cross
@@ -1969,6 +2111,9 @@ class PaperEngine:
         victims = list(self._cross.values())
         upnls = [pos.upnl(marks[pos.market]) for pos in victims]
         total_upnl = math.fsum(upnls)
+        value = self._wallet + total_upnl
+        excess = self._wallet + self._buffer
+        liqs = [self._cross_liq(pos, excess) for pos in victims]
         lost = max(self._wallet, 0.0)
         realized_each = upnls
         if self._wallet > 0.0 and total_upnl < -self._wallet:
@@ -1989,7 +2134,9 @@ class PaperEngine:
         self._cross.clear()
         self._buffer = 0.0
         self._group += 1
-        for pos, realized, notional in zip(victims, realized_each, notionals, strict=True):
+        for pos, realized, notional, liq in zip(
+            victims, realized_each, notionals, liqs, strict=True
+        ):
             share = notional / total_notional
             self._seq += 1
             self._emit(
@@ -2001,6 +2148,8 @@ class PaperEngine:
                     realized,
                     forfeited_total * share,
                     outcome,
+                    stake=max(value, 0.0),
+                    liq=liq,
                 )
             )
 
@@ -2016,7 +2165,14 @@ class PaperEngine:
         *,
         returned: float = 0.0,
         remaining: float = 0.0,
+        fill: float | None = None,
+        pricing: str = bk.MARK,
+        unfilled: float = 0.0,
+        stake: float = 0.0,
+        liq: float | None = None,
     ) -> Liquidation:
+        if liq is None:  # an isolated position: its cached liquidation price
+            liq = pos.liq if MIN_PRICE <= pos.liq <= MAX_PRICE else 0.0
         return Liquidation(
             seq=self._seq,
             time=self._clock(),
@@ -2036,6 +2192,11 @@ class PaperEngine:
             returned=returned,
             remaining_size=remaining,
             venue=self._venue.value,
+            fill_price=mark if fill is None else fill,
+            pricing=pricing,
+            unfilled=unfilled,
+            margin=stake,
+            liquidation_price=liq,
         )
 
     # ------------------------------------------------------------------ internals

@@ -446,6 +446,15 @@ class Liquidation:
     liquidation that closed every cross position, its share by notional of the cross balance
     left). Every position closed in one cross
     liquidation carries the same ``group``.
+
+    ``remaining_size`` is what stays open: the rest after a 20 % slice, or (Hyperliquid, with
+    an order book) the part of a market liquidation order the book could not take, which is
+    also ``unfilled``. ``fill_price`` is the volume-weighted price it closed at and
+    ``pricing`` how: ``"book"`` through the order book, else at the mark (``"mark"``, or
+    ``"stale"`` / ``"far"`` when a book was there but not usable). ``margin`` is what was at
+    stake just before (isolated: the position's margin; cross: the cross account value) and
+    ``liquidation_price`` the position's liquidation price then (0: none). Records from
+    before these fields carry 0 and "" (see :attr:`exit_price`).
     """
 
     seq: int
@@ -466,11 +475,31 @@ class Liquidation:
     returned: float = 0.0
     remaining_size: float = 0.0
     venue: str = ""
+    fill_price: float = 0.0
+    pricing: str = ""
+    unfilled: float = 0.0
+    margin: float = 0.0
+    liquidation_price: float = 0.0
 
     @property
     def mark(self) -> float:
         """The mark the position was liquidated at (same as ``mark_price``)."""
         return self.mark_price
+
+    @property
+    def exit_price(self) -> float:
+        """The price it closed at: ``fill_price``, or the mark in a record from before books."""
+        return self.fill_price if self.fill_price > 0.0 else self.mark_price
+
+    @property
+    def execution_cost(self) -> float:
+        """What closing away from the mark cost, in money (> 0: worse than the mark)."""
+        return self.side.sign * self.size * (self.mark_price - self.exit_price)
+
+    @property
+    def partial(self) -> bool:
+        """True when part of the position stayed open (a slice, or a book that ran short)."""
+        return self.remaining_size > 0.0
 
 
 @dataclass(frozen=True, slots=True)
