@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.engine import Liquidation, MarginMode, PaperEngine, Side
+from tui.engine import FundingPayment, Liquidation, MarginMode, Market, PaperEngine, Side, Venue
 from tui.journal import Journal, JournalError
 from tui.market import FeedState, FeedStatus, ReplaySource, ScenarioSource, SimSource
 from tui.session import (
@@ -90,10 +90,129 @@ def test_funding_from_the_feed_is_paid_and_logged() -> None:
     session.drain()
     session.on_funding_rate("BTC", 0.0001)
     assert session.engine.funding_rate("BTC") == 0.0001
-    session.on_funding("BTC", 0.0001)  # a long pays 10,000 x 0.0001 = 1.00
+    session.on_clock(NOON - 60)  # the feed's first reading: where its clock starts
+    session.on_funding("BTC", 0.0002)  # a source's "due now": the rate then, no payment
+    assert session.engine.funding_rate("BTC") == 0.0002 and session.engine.funding_payments == []
+    session.on_clock(NOON)  # 12:00 UTC on the feed's clock: a long pays 10,000 x 0.0002 = 2.00
     session.drain()
-    assert texts(session)[-1] == "Funding BTC: paid 1.00 (rate +0.0100%/h)"
+    assert texts(session)[-1] == "Funding BTC: paid 2.00 (rate +0.0200%/h)"
     assert session.log[-1].level == "error"
+    session.on_clock(NOON + 60)
+    session.on_clock(float("nan"))  # counted, and the clock stays where it was
+    assert len(session.engine.funding_payments) == 1 and session.bad_marks == 1
+
+
+def day_session(venue: Venue) -> Session:
+    """A session on one fee-free BTC market under ``venue``, long 0.1 BTC at 100,000 (10x
+    Isolated), the feed's funding rate 0.01 % an hour."""
+    engine = PaperEngine(
+        balance=10_000,
+        markets=[Market("BTC", max_leverage=40, taker_fee=0, maker_fee=0)],
+        venue=venue,
+        clock=lambda: NOON,
+    )
+    session = Session(engine=engine, wall_clock=lambda: NOON)
+    session.on_mark("BTC", 100_000)
+    engine.open("BTC", LONG, 0.1, 10, ISO)
+    session.on_funding_rate("BTC", 0.0001)
+    return session
+
+
+@pytest.mark.parametrize(
+    ("venue", "hours", "payment"),
+    [
+        # Hyperliquid: every hour, 10,000 x 0.01 % = 1.00.
+        (Venue.HYPERLIQUID, list(range(1, 25)), 1.00),
+        # Binance: 08:00, 16:00 and 24:00 of the feed's day, each for 8 hours: 8.00.
+        (Venue.BINANCE, [8, 16, 24], 8.00),
+    ],
+)
+def test_a_simulated_day_pays_the_venues_number_of_payments(
+    venue: Venue, hours: list[int], payment: float
+) -> None:
+    """The simulation's clock counts seconds from 0 (00:00), a step of a minute at a time,
+    reporting "due now" every hour as the simulation does. Either way the day costs 24.00."""
+    session = day_session(venue)
+    paid_at: list[int] = []  # the feed's hour at each payment
+
+    def note(e: object) -> None:
+        if isinstance(e, FundingPayment):
+            paid_at.append(int(minute // 60))
+
+    session.engine.listeners.append(note)
+    for minute in range(24 * 60 + 1):
+        t = minute * 60.0
+        session.on_clock(t)
+        session.on_mark("BTC", 100_000)
+        if minute % 60 == 0:
+            session.on_funding("BTC", 0.0001)
+    pays = session.engine.funding_payments
+    assert paid_at == hours
+    assert [p.payment for p in pays] == [pytest.approx(payment)] * len(hours)
+    assert session.engine.account.funding_paid == pytest.approx(24.0)
+
+
+@pytest.mark.parametrize(
+    ("venue", "price", "payment"),
+    [(Venue.HYPERLIQUID, 99_000.0, 0.99), (Venue.BINANCE, None, 8.00)],
+)
+def test_hyperliquid_pays_on_the_oracle_price_binance_on_the_mark(
+    venue: Venue, price: float | None, payment: float
+) -> None:
+    session = day_session(venue)
+    session.on_oracle_price("BTC", 99_000)
+    for bad in (float("nan"), -1.0):
+        session.on_oracle_price("BTC", bad)  # counted, never used
+    assert session.bad_marks == 2
+    session.on_clock(7 * 3_600)
+    session.on_clock(8 * 3_600)  # an instant of both venues
+    [pay] = session.engine.funding_payments
+    assert pay.funding_price == price and pay.payment == pytest.approx(payment)
+
+
+def test_binance_pays_only_positions_open_at_the_instant() -> None:
+    session = day_session(Venue.BINANCE)
+    session.on_clock(0)
+    session.on_clock(8 * 3_600 - 60)
+    session.engine.close("BTC")  # closed at 07:59: nothing at 08:00
+    session.on_clock(8 * 3_600 + 60)
+    assert session.engine.funding_payments == []
+    session.engine.open("BTC", SHORT, 0.1, 10, ISO)  # opened at 08:01: first pays at 16:00
+    session.on_clock(16 * 3_600)
+    [pay] = session.engine.funding_payments
+    assert pay.payment == pytest.approx(-8.0)  # a short receives 10,000 x 0.08 %
+
+
+@pytest.mark.parametrize(
+    ("venue", "count", "interval"), [(Venue.HYPERLIQUID, 24, 1), (Venue.BINANCE, 3, 8)]
+)
+def test_the_simulation_pays_funding_on_the_venues_schedule(
+    venue: Venue, count: int, interval: int
+) -> None:
+    """The real simulation at 60x for a simulated day: each payment is at the hourly rate
+    the feed gave last, times the venue's interval, on the mark."""
+    engine = PaperEngine(balance=100_000, venue=venue, clock=lambda: NOON)
+    feed = SimSource(["BTC", "ETH"], seed=3)
+    session = Session(engine=engine, feed=feed, wall_clock=lambda: NOON)
+    feed.snapshot().deliver(session)
+    engine.open("BTC", LONG, 0.1, 10, ISO)
+    engine.open("ETH", SHORT, 1, 10, CROSS)
+    checked: list[FundingPayment] = []
+
+    def check(e: object) -> None:
+        if isinstance(e, FundingPayment):
+            hourly = engine.funding_rate(e.market)
+            assert hourly is not None
+            assert e.rate == pytest.approx(hourly * interval)
+            assert e.payment == pytest.approx(e.side.sign * e.size * e.mark_price * e.rate)
+            checked.append(e)
+
+    engine.listeners.append(check)
+    feed.speed = 60
+    while feed.sim_time < 24 * 3_600:
+        feed.step(1.0).deliver(session)
+    by_market = {m: [p for p in checked if p.market == m] for m in ("BTC", "ETH")}
+    assert [len(v) for v in by_market.values()] == [count, count]
 
 
 def test_a_leverage_change_is_logged() -> None:

@@ -13,6 +13,7 @@ Nothing here imports Textual or rich: tests/test_session.py drives it without Pi
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -37,6 +38,7 @@ from tui.engine import (
     default_markets,
 )
 from tui.engine.limits import MIN_SIZE
+from tui.engine.venues import next_funding_time
 from tui.format import fmt_leverage, fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import AccountAt, ExportError, account_at, export_csv
 from tui.journal import Journal, JournalError, set_aside
@@ -236,6 +238,8 @@ class Session:
         self._dirty = True
         self._journal_error: str | None = None
         self._book_focus: frozenset[str] | None = None  # what the feed was last told
+        self._feed_clock: float | None = None  # the feed time last seen (funding instants)
+        self._oracles: dict[str, float] = {}  # Hyperliquid's oracle prices, where given
         self.engine.listeners.append(self._on_engine_event)
         configure_execution(self.engine, self.settings)
 
@@ -451,9 +455,34 @@ class Session:
             self.bad_marks += 1
 
     def on_funding(self, symbol: str, rate_per_hour: float) -> None:
+        """A source says a payment is due: perpdesk takes it as the rate at that instant.
+        Payments themselves follow the venue's schedule on the feed's clock (:meth:`on_clock`):
+        sources report every hour, and a Binance account pays every 8 (docs/rules.md)."""
+        self.on_funding_rate(symbol, rate_per_hour)
+
+    def on_clock(self, feed_time: float) -> None:
+        """The feed's clock (live: the wall clock; a replay: its recording's; the simulation:
+        seconds since it started). Every funding instant of the venue's schedule it passes is
+        paid, at the marks standing then (before the marks of ``feed_time``). The first reading
+        of a source, and a clock that runs backwards (a new source), only set where it is."""
+        if not math.isfinite(feed_time):
+            self.bad_marks += 1
+            return
+        last, self._feed_clock = self._feed_clock, feed_time
+        if last is None or feed_time < next_funding_time(last, 1.0):
+            return  # nothing due (no instant before the next whole hour)
+        markets = self.engine.markets
+        oracles = {k: v for k, v in self._oracles.items() if k in markets}
         try:
-            self.engine.apply_funding(symbol, rate_per_hour)
+            self.engine.settle_funding(feed_time, since=last, oracle_prices=oracles)
         except ValueError:
+            self.bad_marks += 1
+
+    def on_oracle_price(self, symbol: str, price: float) -> None:
+        """Hyperliquid's oracle price, which its funding is paid on (the mark when none)."""
+        if math.isfinite(price) and price > 0.0:
+            self._oracles[symbol] = price
+        else:
             self.bad_marks += 1
 
     def on_book(
@@ -520,6 +549,8 @@ class Session:
         source.resume_from(self.engine.marks)
         self.mark_guard.reset()
         self.feed = source
+        self._feed_clock = None  # the new source's clock starts afresh
+        self._oracles.clear()
         self.feed_status = None
         self.stale_markets = frozenset()
         self._dirty = True

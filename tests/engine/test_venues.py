@@ -668,6 +668,30 @@ def test_binance_funding_at_a_boundary_only_for_positions_open_then() -> None:
     assert {p.market for p in eng.settle_funding(midnight + 8 * 3_600)} == {"BTC", "ETH"}
 
 
+def test_funding_on_a_feed_clock_follows_the_venue_schedule() -> None:
+    """A simulation's clock counts from 0 (its whole hours are funding instants): ``since``
+    pays the instants between two of its readings, whatever the engine clock says."""
+    clock = FakeClock(1_000_000)
+    bn = make_engine(venue=BN, clock=clock)
+    bn.set_funding_rate("BTC", 0.0001 / 8)  # 0.01 % for the 8-hour interval
+    bn.open("BTC", LONG, 0.1, 10, ISO)
+    schedule = bn.next_funding_time
+    assert bn.settle_funding(3_600, since=0) == []  # 01:00 is no Binance instant
+    [pay] = bn.settle_funding(8 * 3_600, since=7.5 * 3_600)
+    assert pay.payment == approx(0.1 * 100_000 * 0.0001)  # 1.00 for the whole interval
+    assert pay.time == 1_000_000  # recorded on the engine's clock
+    assert bn.settle_funding(8 * 3_600 + 5, since=8 * 3_600) == []  # paid once
+    assert len(bn.settle_funding(24 * 3_600, since=8 * 3_600)) == 2  # 16:00 and 24:00
+    assert bn.next_funding_time == schedule  # the engine's own schedule is left alone
+    hl = make_engine(clock=clock)
+    hl.set_funding_rate("BTC", 0.0001)
+    hl.open("BTC", LONG, 0.1, 10, ISO)
+    assert [p.payment for p in hl.settle_funding(3 * 3_600, since=0)] == [approx(1.0)] * 3
+    assert len(hl.settle_funding(100 * 3_600, since=3 * 3_600)) == 24  # at most a day
+    [oracle] = hl.settle_funding(101 * 3_600, since=100 * 3_600, oracle_prices={"BTC": 99_000})
+    assert oracle.payment == approx(0.99) and oracle.funding_price == 99_000
+
+
 def test_binance_market_with_a_4_hour_interval() -> None:
     four = Market("X", max_leverage=20, taker_fee=0, funding_interval_hours=4)
     midnight = 1_767_225_600.0

@@ -258,6 +258,68 @@ def test_book_parsers_never_raise_and_never_yield_an_impossible_book(
             assert math.isfinite(t)
 
 
+# ---------------------------------------------------------------- oracle prices
+
+
+def ctx_frame(coin: str, **ctx: object) -> str:
+    return json.dumps({"channel": "activeAssetCtx", "data": {"coin": coin, "ctx": ctx}})
+
+
+def test_hyperliquid_oracle_prices_are_read_with_the_mark() -> None:
+    src = HyperliquidSource(["BTC"])
+    frame = src.parse(ctx_frame("BTC", markPx="100010", oraclePx="99990.5", funding="0.0001"))
+    assert (frame.marks, frame.oracles, frame.problem) == (
+        [("BTC", 100_010.0)],
+        [("BTC", 99_990.5)],
+        None,
+    )
+    bad = src.parse(ctx_frame("BTC", markPx="100010", oraclePx="-3", funding="0.0001"))
+    assert bad.marks == [("BTC", 100_010.0)] and bad.oracles == []
+    assert bad.problem == "BTC: oracle price '-3' is not positive"
+    none = src.parse(ctx_frame("BTC", markPx="100010", funding="0.0001"))  # optional
+    assert none.oracles == [] and none.problem is None
+
+
+async def test_hyperliquid_funding_is_paid_on_the_oracle_price_the_feed_gives() -> None:
+    """A live Hyperliquid feed into the session: the hour passes on the wall clock between two
+    frames, and the long pays on the oracle price of the frame before it."""
+    from tui.engine import MarginMode, Market
+    from tui.session import Session
+
+    noon = 1_795_521_600.0  # 12:00 UTC
+    wall = [noon - 30]
+    send = asyncio.Queue[str]()
+
+    async def handler(ws: Any) -> None:
+        async def pump() -> None:
+            while True:
+                await ws.send(await send.get())
+
+        pumping = asyncio.create_task(pump())
+        try:
+            async for _ in ws:  # until the client leaves
+                pass
+        finally:
+            pumping.cancel()
+
+    engine = PaperEngine(
+        balance=10_000, markets=[Market("BTC", max_leverage=40, taker_fee=0)], clock=lambda: noon
+    )
+    session = Session(engine=engine, wall_clock=lambda: noon)
+    session.on_mark("BTC", 100_000)
+    engine.open("BTC", Side.LONG, 0.1, 10, MarginMode.ISOLATED)
+    async with ws_server(handler) as url:
+        src = HyperliquidSource(["BTC"], url=url, wall_clock=lambda: wall[0], **FAST)
+        async with running(src, session):  # type: ignore[arg-type]
+            send.put_nowait(ctx_frame("BTC", markPx="100000", oraclePx="99000", funding="0.0001"))
+            await wait_until(lambda: engine.funding_rate("BTC") == 0.0001, what="the rate")
+            wall[0] = noon + 1  # 12:00 has passed
+            send.put_nowait(ctx_frame("BTC", markPx="100000", oraclePx="98000", funding="0.0001"))
+            await wait_until(lambda: bool(engine.funding_payments), what="a payment")
+    [pay] = engine.funding_payments
+    assert pay.funding_price == 99_000 and pay.payment == pytest.approx(0.1 * 99_000 * 0.0001)
+
+
 # ---------------------------------------------------------------- into the engine
 
 

@@ -1779,7 +1779,11 @@ class PaperEngine:
         return self._next_funding
 
     def settle_funding(
-        self, now: float | None = None, *, oracle_prices: Mapping[str, float] | None = None
+        self,
+        now: float | None = None,
+        *,
+        oracle_prices: Mapping[str, float] | None = None,
+        since: float | None = None,
     ) -> list[FundingPayment]:
         """Pay every funding instant passed since the last call, on the venue's schedule.
 
@@ -1790,28 +1794,55 @@ class PaperEngine:
         the engine clock; ``oracle_prices`` are Hyperliquid's oracle prices by market, where
         the source gives them. Cheap when nothing is due; instants from before the engine was
         built (or rebuilt) are never paid, and at most the last 24 hours are caught up.
+
+        ``since`` is for a caller on a clock of its own (a price feed's: a simulation counts
+        from 0, a replay runs on its recording's clock): the instants in ``(since, now]`` on
+        that clock are paid, each by every position open now (the caller moves its clock in
+        small steps, so what is open now was open then), recorded at the engine's time. The
+        engine's own schedule (:attr:`next_funding_time`) is left alone.
         """
         now = self._clock() if now is None else check_number("Time", now, allow_zero=True)
         oracles: dict[str, float] = {}
         for market, price in (oracle_prices or {}).items():
             name = self._name(market)
             oracles[name] = check_number(f"{name} oracle price", price)
+        earliest = now - 24 * vn.HOUR
+        if since is not None:
+            since = check_number("Time", since, allow_zero=True)
+            return self._pay_instants(vn.next_funding_time(max(since, earliest), 1.0), now, oracles)
         if now < self._next_funding:
             return []
-        instant = max(self._next_funding, vn.next_funding_time(now - 24 * vn.HOUR, 1.0))
+        instant = max(self._next_funding, vn.next_funding_time(earliest, 1.0))
+        paid = self._pay_instants(instant, now, oracles, on_engine_clock=True)
+        self._next_funding = vn.next_funding_time(now, 1.0)
+        return paid
+
+    def _pay_instants(
+        self,
+        instant: float,
+        now: float,
+        oracles: Mapping[str, float],
+        *,
+        on_engine_clock: bool = False,
+    ) -> list[FundingPayment]:
+        """Pay the whole hours from ``instant`` to ``now`` that are funding instants of each
+        position's market (on the engine clock: only positions opened by then, recorded at
+        the instant; otherwise every position open now, recorded now)."""
         paid: list[FundingPayment] = []
         while instant <= now:
             for pos in list(self._positions.values()):
                 name = pos.market
-                if self._positions.get(name) is not pos or pos.opened_at > instant:
+                if self._positions.get(name) is not pos:
+                    continue  # liquidated by an earlier payment of this instant
+                if on_engine_clock and pos.opened_at > instant:
                     continue
                 rate = self._funding_rates.get(name)
                 step = self._interval(self._markets[name]) * vn.HOUR
                 if rate is None or instant % step:
                     continue
-                paid.append(self._pay_funding(pos, rate, oracles.get(name), instant))
+                when = instant if on_engine_clock else self._clock()
+                paid.append(self._pay_funding(pos, rate, oracles.get(name), when))
             instant += vn.HOUR
-        self._next_funding = vn.next_funding_time(now, 1.0)
         return paid
 
     # ------------------------------------------------------------------ liquidation

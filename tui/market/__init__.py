@@ -12,13 +12,16 @@ The sink (:class:`MarkSink`) receives, in order:
 * ``on_mark(symbol, price)`` - every mark (finite, > 0);
 * ``on_funding_rate(symbol, rate_per_hour)`` - the current hourly rate, for display
   (0.0000125 = 0.00125 %/h);
-* ``on_funding(symbol, rate_per_hour)`` - an hourly funding payment is due now, in source time
-  (the engine's ``apply_funding``); it always follows the marks of that instant;
+* ``on_funding(symbol, rate_per_hour)`` - an hourly funding payment is due now, in source time;
+  it always follows the marks of that instant (the session takes it as the rate then, and pays
+  funding on the venue's schedule from ``on_clock``);
 * ``on_status(FeedStatus)`` - the feed's health changed;
 * ``on_clock(feed_time)`` - optional (called only when the sink defines it): the feed time of
   the marks that follow, in seconds (live: the wall clock; replay: the recording's clock, UTC
   epoch seconds; simulation and scenarios: seconds since the start). One step of a fast replay
-  delivers many instants; each gets its own ``on_clock``, so candles land in feed time.
+  delivers many instants; each gets its own ``on_clock``, so candles land in feed time;
+* ``on_oracle_price(symbol, price)`` - optional: Hyperliquid's oracle price (live
+  ``activeAssetCtx.oraclePx``), which Hyperliquid funding is paid on.
 
 :class:`FeedStatus` fields: ``state`` (:class:`FeedState`: ``connecting``, ``connected``,
 ``reconnecting``, ``stale``, ``paused``, ``ended``), ``detail`` (one line of text for the status

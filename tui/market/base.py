@@ -88,7 +88,9 @@ class MarkSink(Protocol):
         """The current hourly funding rate (0.0000125 = 0.00125 %/h), for display."""
 
     def on_funding(self, symbol: str, rate_per_hour: float) -> None:
-        """An hourly funding payment at ``rate_per_hour`` is due now (source time)."""
+        """An hourly funding payment at ``rate_per_hour`` is due now (source time). The session
+        takes it as the rate at that instant: payments follow the account's venue schedule
+        on the feed's clock (``on_clock``)."""
 
     def on_status(self, status: FeedStatus) -> None:
         """The feed's state changed (or, while stale, its age grew)."""
@@ -97,6 +99,8 @@ class MarkSink(Protocol):
     # new instant with that instant's feed time (see :attr:`PriceSource.feed_time`), so marks
     # can be placed in feed time (candles) even when a step delivers many instants at once.
     # It is optional: sources look it up with ``getattr`` and skip it when it is missing.
+    # So is ``on_oracle_price(symbol, price)``: Hyperliquid's oracle price (live
+    # ``activeAssetCtx.oraclePx``), which Hyperliquid funding is paid on.
 
     def on_book(
         self,

@@ -86,6 +86,8 @@ class Frame:
     rates: list[tuple[str, float]] = field(default_factory=list)
     books: list[LiveBook] = field(default_factory=list)
     problem: str | None = None
+    oracles: list[tuple[str, float]] = field(default_factory=list)
+    """Hyperliquid's oracle prices (``oraclePx``), which its funding is paid on."""
 
 
 LiveBook = tuple[str, list[tuple[float, float]], list[tuple[float, float]], float]
@@ -335,6 +337,12 @@ class LiveSource(PriceSource):
         if marked:
             self._last_any = now
             self._got_prices = True
+        if frame.oracles:  # a sink that pays Hyperliquid funding on the oracle price takes them
+            on_oracle = getattr(sink, "on_oracle_price", None)
+            if on_oracle is not None:
+                for symbol, price in frame.oracles:
+                    if symbol in focus:
+                        on_oracle(symbol, price)
         for symbol, rate in frame.rates:
             if self._rates.get(symbol) != rate:
                 self._rates[symbol] = rate
@@ -540,6 +548,11 @@ class HyperliquidSource(LiveSource):
                     frame.marks.append((coin, parse_price(ctx["markPx"])))
                 except ValueError as exc:
                     frame.problem = f"{coin}: mark {exc}"
+            if "oraclePx" in ctx:  # optional: funding falls back to the mark without it
+                try:
+                    frame.oracles.append((coin, parse_price(ctx["oraclePx"])))
+                except ValueError as exc:
+                    frame.problem = f"{coin}: oracle {exc}"
             if self.funding:
                 if "funding" not in ctx:
                     frame.problem = f"{coin}: activeAssetCtx without a funding rate"
