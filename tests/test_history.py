@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tui.engine import Fill, Liquidation, MarginMode, Market, PaperEngine, Side, Venue
+from tui.engine import (
+    Fill,
+    Liquidation,
+    MarginMode,
+    MarginTier,
+    Market,
+    PaperEngine,
+    Side,
+    Venue,
+)
 from tui.history import (
     AccountAt,
     ExportError,
@@ -142,8 +151,9 @@ def test_isolated_liquidation_post_mortem_worked_example() -> None:
     assert pm.cross_liquidated is False
     assert pm.line == (
         "BTC long 0.5 at 10x Isolated: entry 100,000.0, liquidation price 91,139.2, "
-        "mark 91,100.0; lost 5,000.00 after 2h 05m. Cross would have held until 81,012.7, "
-        "then lost the whole cross balance 10,000.00."
+        "mark 91,100.0; lost 5,000.00 after 2h 05m. Binance rules: closed at the mark; its "
+        "whole margin 5,000.00 is forfeited. Cross would have held until 81,012.7, then lost "
+        "the whole cross balance 10,000.00."
     )
     # Without the journal's account snapshot the Cross side is unknown, not guessed.
     [bare] = post_mortems(eng.events, eng.markets)
@@ -182,8 +192,112 @@ def test_cross_liquidation_post_mortem_worked_example() -> None:
     assert pm.isolated_liquidation_price == pytest.approx(90_000 / 0.9875)
     assert pm.isolated_liquidated is True
     assert pm.line.endswith(
-        "lost 10,000.00 after 45s. Isolated at 10x would have been liquidated at 91,139.2, "
-        "losing only 5,000.00."
+        "lost 10,000.00 after 45s. Binance rules: every cross position closed at its mark and "
+        "the whole cross balance went with them (10,000.00 of it on this position). Isolated "
+        "at 10x would have been liquidated at 91,139.2, losing only 5,000.00."
+    )
+
+
+def test_hyperliquid_post_mortem_says_what_the_book_filled_and_what_went_back() -> None:
+    # docs/rules.md example 7: long 0.1 at 100,000, 10x Isolated (margin 1,000); at 91,100 the
+    # book takes 0.05 at 91,090 and 0.05 at 91,080 (91,085): PnL -891.50, 108.50 goes back.
+    # In Cross the 10,000 balance would back it: C = 10,000 = q * E, no liquidation price.
+    eng = engine()
+    log = account_log(eng)
+    eng.open("BTC", LONG, 0.1, 10, ISO)
+    eng.set_book("BTC", bids=[(91_090, 0.05), (91_080, 0.05)], asks=[])
+    eng.set_mark("BTC", 91_100)
+    [pm] = post_mortems(eng.events, eng.markets, log)
+    assert pm.liquidation_price == pytest.approx(90_000 / 0.9875)
+    assert pm.isolated_loss == pytest.approx(891.5) and pm.cross_loss == pytest.approx(10_000)
+    assert pm.line == (
+        "BTC long 0.1 at 10x Isolated: entry 100,000.0, liquidation price 91,139.2, mark "
+        "91,100.0; lost 891.50 after 0s. Hyperliquid closed it at market, through the book at "
+        "91,085.0 (1.50 worse than the mark): PnL -891.50; 108.50 of its 1,000.00 margin went "
+        "back to your wallet. Cross would have had no liquidation price, with the whole cross "
+        "balance 10,000.00 at stake."
+    )
+
+
+def test_hyperliquid_isolated_post_mortem_counts_the_cross_balance_before_the_return() -> None:
+    # Long 0.5 at 100,000, 10x Isolated (margin 5,000): at 91,100, equity 550 <= maintenance
+    # 569.38 (two thirds 379.58): closed at the mark, 550 back, W = 5,550 after. Before the
+    # return the wallet was 5,000: in Cross, C = 5,000 + 5,000 = 10,000, liquidation at
+    # 80,000 / 0.9875 = 81,012.66, and the whole 10,000 at stake.
+    eng = engine()
+    log = account_log(eng)
+    eng.open("BTC", LONG, 0.5, 10, ISO)
+    eng.set_mark("BTC", 91_100)
+    [pm] = post_mortems(eng.events, eng.markets, log)
+    assert pm.cross_liquidation_price == pytest.approx(80_000 / 0.9875)
+    assert pm.cross_loss == pytest.approx(10_000) and pm.cross_liquidated is False
+    assert pm.line.endswith(
+        "lost 4,450.00 after 0s. Hyperliquid closed it at market, at the mark: PnL -4,450.00; "
+        "550.00 of its 5,000.00 margin went back to your wallet. Cross would have held until "
+        "81,012.7, with the whole cross balance 10,000.00 at stake."
+    )
+
+
+def test_hyperliquid_cross_post_mortem_and_its_isolated_counterpart() -> None:
+    # Long 0.5 at 100,000, 10x Cross: at 81,000, V = 500 <= R = 506.25 (two thirds 337.50):
+    # closed at the mark, W = 500. In Isolated (margin 5,000) it would have been liquidated at
+    # 91,139.24 first, with only the 5,000 at stake.
+    clock = Clock()
+    eng = engine(clock=clock)
+    eng.open("BTC", LONG, 0.5, 10, CROSS)
+    clock.now += 45
+    eng.set_mark("BTC", 81_000)
+    [pm] = post_mortems(eng.events, eng.markets)
+    assert pm.liquidation_price == pytest.approx(80_000 / 0.9875)
+    assert pm.isolated_liquidated is True and pm.isolated_loss == pytest.approx(5_000)
+    assert pm.line == (
+        "BTC long 0.5 at 10x Cross: entry 100,000.0, liquidation price 81,012.7, mark 81,000.0; "
+        "lost 9,500.00 after 45s. Hyperliquid closed it at market, at the mark: PnL -9,500.00; "
+        "the cross account keeps what is left, 500.00 of it for this position. Isolated at 10x "
+        "would have been liquidated at 91,139.2 first, with only its 5,000.00 margin at stake."
+    )
+
+
+def test_hyperliquid_slice_and_backstop_post_mortems() -> None:
+    # Long 2 at 100,000, 10x Isolated (margin 20,000, balance 30,000): at 91,100 a 20 % slice
+    # of 0.4 closes at the mark (PnL -3,560, margin 16,440). In the cooldown the mark gaps to
+    # 90,000: equity 16,440 - 16,000 = 440, below two thirds of maintenance 1,800 (1,200):
+    # the backstop takes the 1.6 and the 16,440.
+    clock = Clock()
+    eng = engine(balance=30_000, clock=clock)
+    eng.open("BTC", LONG, 2, 10, ISO)
+    eng.set_mark("BTC", 91_100)
+    clock.now += 10
+    eng.set_mark("BTC", 90_000)
+    first, second = post_mortems(eng.events, eng.markets)
+    assert first.liquidation_price == pytest.approx(90_000 / 0.9875)
+    assert "BTC long 0.4 of 2 at 10x Isolated" in first.line
+    assert (
+        "lost 3,560.00 after 0s. Hyperliquid closed a 20% slice at market, at the mark: PnL "
+        "-3,560.00; 1.6 BTC stays open with its margin (for 30 s any further liquidation takes "
+        "the whole position)."
+    ) in first.line
+    assert "BTC long 1.6 at 10x Isolated" in second.line
+    assert (
+        "lost 16,440.00 after 10s. Equity was below two thirds of maintenance: Hyperliquid's "
+        "backstop took the position and all 16,440.00 of its margin."
+    ) in second.line
+
+
+def test_an_older_record_is_worked_out_with_the_tier_at_its_liquidation_price() -> None:
+    # A record from before venues carries no stake or liquidation price. Example 4: BTC tiers
+    # 0 at 40x, 10,000 at 25x, 50,000 at 10x (deductions 0, 75, 1,575); long 0.6 at 100,000,
+    # 10x Isolated, margin 6,000: liquidation (100,000 - 7,575 / 0.6) / 0.95 = 91,973.68 (the
+    # 10x tier), not the first tier's (100,000 - 10,000) / 0.9875 = 91,139.24.
+    tiers = (MarginTier(0, 40), MarginTier(10_000, 25), MarginTier(50_000, 10))
+    btc = Market("BTC", max_leverage=40, taker_fee=0, maker_fee=0, tiers=tiers)
+    old = Liquidation(
+        3, 1_000.0, "BTC", LONG, 0.6, 100_000, 91_900, ISO, 10, 6_000, -4_860, 1_140, 1, 0.0
+    )
+    [pm] = post_mortems([old], {"BTC": btc})
+    assert pm.liquidation_price == pytest.approx((100_000 - 7_575 / 0.6) / 0.95)
+    assert pm.line.endswith(
+        "lost 6,000.00 after 16m 40s. Closed at the mark; its whole margin 6,000.00 is forfeited."
     )
 
 

@@ -8,10 +8,12 @@ from tui.engine import (
     FundingPayment,
     LeverageChange,
     Liquidation,
+    MarginMode,
     MarginTransfer,
     OrderEvent,
     OrderType,
     Side,
+    Venue,
 )
 from tui.format import fmt_leverage, fmt_money, fmt_pct, fmt_price, fmt_size
 
@@ -46,11 +48,7 @@ def describe(event: Event) -> tuple[str, str]:
             f"PnL {fmt_money(event.realized_pnl, signed=True)} · fee {fmt_money(event.fee)}"
         )
     if isinstance(event, Liquidation):
-        return "alert", (
-            f"LIQUIDATED {event.side.value.upper()} {fmt_size(event.size, event.mark_price)} "
-            f"{event.market} ({event.mode.label}) at {fmt_price(event.mark_price)} · "
-            f"margin lost {fmt_money(event.margin_lost)}"
-        )
+        return "alert", describe_liquidation(event)
     if isinstance(event, FundingPayment):
         verb = "paid" if event.payment > 0 else "received"
         return ("bad" if event.payment > 0 else "good"), (
@@ -73,6 +71,120 @@ def describe(event: Event) -> tuple[str, str]:
     if event.amount >= 0:
         return "info", f"Added {fmt_money(event.amount)} margin to {event.market}"
     return "info", f"Removed {fmt_money(-event.amount)} margin from {event.market}"
+
+
+def describe_liquidation(liq: Liquidation) -> str:
+    """The event-log line of a liquidation record: what was closed, at which mark, what was
+    lost, and the venue's outcome with its figures (:func:`liquidation_outcome`)."""
+    ref = liq.mark_price
+    size = fmt_size(liq.size, ref)
+    if liq.remaining_size > 0.0:  # part of it stays open
+        size = f"{size} of {fmt_size(liq.size + liq.remaining_size, ref)}"
+    return (
+        f"LIQUIDATED {liq.side.value.upper()} {size} {liq.market} ({liq.mode.label}) at "
+        f"{fmt_price(ref)} · lost {fmt_money(liq.margin_lost)} · {liquidation_outcome(liq)}"
+    )
+
+
+def _venue_name(liq: Liquidation) -> str:
+    """The venue whose rules the liquidation followed ("" in a record from before venues)."""
+    try:
+        return Venue.parse(liq.venue).label if liq.venue else ""
+    except ValueError:
+        return ""
+
+
+def _fill_at(liq: Liquidation) -> str:
+    """``at 91,085.0 (1.50 worse than the mark)``, or ``at the mark`` (and why not the book)."""
+    if liq.pricing == "book":
+        cost = liq.execution_cost
+        worse = f" ({fmt_money(cost)} worse than the mark)" if cost >= 0.005 else ""
+        return f"at {fmt_price(liq.exit_price, liq.mark_price)}{worse}"
+    why = {
+        "stale": " (the book was too old to use)",
+        "far": " (the book was too far from the mark to use)",
+    }.get(liq.pricing, "")
+    return f"at the mark{why}"
+
+
+def _how_closed(liq: Liquidation) -> str:
+    """``through the book at 91,085.0 (1.50 worse than the mark)`` or ``at the mark``."""
+    at = _fill_at(liq)
+    return f"through the book {at}" if liq.pricing == "book" else at
+
+
+def liquidation_outcome(liq: Liquidation) -> str:
+    """What the venue did with a liquidated position, with its figures (docs/rules.md, "What a
+    liquidation takes"): what closed and how (through the book or at the mark), what stayed
+    open, what went back to the trader, what the backstop or a forfeit took.
+
+    One clause without a final full stop, for the event log and the post-mortem alike."""
+    venue = _venue_name(liq)
+    who = venue or "The venue"
+    ref = liq.mark_price
+    cross = liq.mode is MarginMode.CROSS
+    pnl = f"PnL {fmt_money(liq.realized_pnl, signed=True)}"
+    debt = (
+        f"; {fmt_money(-liq.forfeited)} of debt past the cross balance was written off"
+        if liq.forfeited <= -0.005
+        else ""
+    )
+    if liq.outcome == "forfeit":
+        rules = f"{venue} rules: " if venue else ""
+        if cross:
+            return (
+                f"{rules}every cross position closed at its mark and the whole cross balance "
+                f"went with them ({fmt_money(liq.margin_lost)} of it on this position){debt}"
+            )
+        return (
+            f"{rules}closed at the mark; its whole margin {fmt_money(liq.margin_lost)} is forfeited"
+        )
+    if liq.outcome == "backstop":
+        if cross:
+            return (
+                f"the cross account was below two thirds of maintenance: {who}'s backstop took "
+                f"every cross position and the whole cross balance "
+                f"({fmt_money(liq.margin_lost)} of it on this position){debt}"
+            )
+        return (
+            f"equity was below two thirds of maintenance: {who}'s backstop took the position "
+            f"and all {fmt_money(liq.margin_lost)} of its margin"
+        )
+    how = _how_closed(liq)
+    left = fmt_size(liq.remaining_size, ref)
+    stays = f"{left} {liq.market} stays open" + ("" if cross else " with its margin")
+    if liq.outcome == "partial":
+        asked = liq.size + liq.unfilled
+        took = (
+            f"sent a 20% slice of {fmt_size(asked, ref)} to the book, which took "
+            f"{fmt_size(liq.size, ref)} {_fill_at(liq)}"
+            if liq.unfilled > 0.0
+            else f"closed a 20% slice at market, {how}"
+        )
+        return (
+            f"{who} {took}: {pnl}; {stays} (for 30 s any further liquidation takes the whole "
+            "position)"
+        )
+    if liq.remaining_size > 0.0:  # the book could not take the whole market order
+        return (
+            f"{who} sent a market order for the whole position; the book took "
+            f"{fmt_size(liq.size, ref)} {_fill_at(liq)}: {pnl}; {stays}, tried again on the "
+            "next mark or book while below maintenance"
+        )
+    if cross:
+        kept = (
+            f"the cross account keeps what is left, {fmt_money(liq.returned)} of it for this "
+            "position"
+            if liq.returned >= 0.005
+            else "what is left of the cross balance stays with you"
+        )
+        return f"{who} closed it at market, {how}: {pnl}; {kept}"
+    stake = f" of its {fmt_money(liq.margin)} margin" if liq.margin > 0.0 else ""
+    if liq.returned >= 0.005:
+        back = f"{fmt_money(liq.returned)}{stake} went back to your wallet"
+    else:
+        back = f"nothing{stake} was left to go back to your wallet"
+    return f"{who} closed it at market, {how}: {pnl}; {back}"
 
 
 def order_name(event: OrderEvent) -> str:

@@ -37,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, get_args
 
+from tui.describe import liquidation_outcome
 from tui.engine import PaperEngine
 from tui.engine import margin as mg
 from tui.engine.models import (
@@ -491,15 +492,17 @@ def account_at(engine: PaperEngine) -> AccountAt:
 
 @dataclass(frozen=True, slots=True)
 class PostMortem:
-    """One liquidation explained, with what the other margin mode would have risked.
+    """One liquidation explained: the venue's outcome, and what the other margin mode would
+    have risked.
 
     ``liquidation_price`` is the position's liquidation price at the time in its own mode.
-    ``isolated_loss`` is what the position would lose in Isolated at the same size and leverage
-    (its margin; for an isolated liquidation, the margin actually lost). ``cross_loss`` is what a
-    Cross liquidation takes: the whole cross balance (for a cross liquidation, the position's
-    share actually lost). ``cross_loss`` and ``cross_liquidation_price`` are None when the
-    account at the time is unknown. ``*_liquidated`` say whether that mode would have been
-    liquidated at this mark too.
+    ``isolated_loss`` is what the position would have at stake in Isolated at the same size and
+    leverage (its margin, which Binance forfeits; Hyperliquid returns what a close at market
+    leaves); for an isolated liquidation, what it actually lost. ``cross_loss`` is the whole
+    cross balance, which a Cross liquidation puts at stake (for a cross liquidation, the
+    position's share actually lost). ``cross_loss`` and
+    ``cross_liquidation_price`` are None when the account at the time is unknown.
+    ``*_liquidated`` say whether that mode would have been liquidated at this mark too.
     """
 
     liquidation: Liquidation
@@ -541,53 +544,94 @@ class PostMortem:
         return max(self.liquidation.time - self.liquidation.opened_at, 0.0)
 
     @property
+    def outcome(self) -> str:
+        """What the venue did, with its figures (:func:`tui.describe.liquidation_outcome`), as
+        a sentence."""
+        text = liquidation_outcome(self.liquidation)
+        return f"{text[:1].upper()}{text[1:]}."
+
+    @property
     def line(self) -> str:
-        """The post-mortem as one sentence for the history screen."""
+        """The post-mortem as a few sentences for the history screen: the position, the
+        venue's outcome, and the other margin mode."""
         liq = self.liquidation
         ref = liq.entry_price
+        size = fmt_size(liq.size, ref)
+        if liq.remaining_size > 0.0:
+            size = f"{size} of {fmt_size(liq.size + liq.remaining_size, ref)}"
         head = (
-            f"{liq.market} {liq.side.value} {fmt_size(liq.size, ref)} at {liq.leverage:g}x "
+            f"{liq.market} {liq.side.value} {size} at {liq.leverage:g}x "
             f"{liq.mode.label}: entry {fmt_price(liq.entry_price, ref)}, liquidation price "
             f"{fmt_price(self.liquidation_price, ref)}, mark {fmt_price(liq.mark_price, ref)}; "
-            f"lost {fmt_money(liq.margin_lost)} after {format_duration(self.duration)}."
+            f"lost {fmt_money(liq.margin_lost)} after {format_duration(self.duration)}. "
+            f"{self.outcome}"
         )
+        hyperliquid = liq.venue == "hyperliquid"
         if liq.mode is MarginMode.CROSS:
             iso = fmt_price(self.isolated_liquidation_price, ref)
-            if self.isolated_liquidated:
+            only = fmt_money(self.isolated_loss)
+            if not self.isolated_liquidated:
                 other = (
-                    f"Isolated at {liq.leverage:g}x would have been liquidated at {iso}, "
-                    f"losing only {fmt_money(self.isolated_loss)}."
+                    f"Isolated at {liq.leverage:g}x would have risked only {only} "
+                    f"(liquidation at {iso}, not reached)."
+                )
+            elif hyperliquid:
+                other = (
+                    f"Isolated at {liq.leverage:g}x would have been liquidated at {iso} first, "
+                    f"with only its {only} margin at stake."
                 )
             else:
                 other = (
-                    f"Isolated at {liq.leverage:g}x would have risked only "
-                    f"{fmt_money(self.isolated_loss)} (liquidation at {iso}, not reached)."
+                    f"Isolated at {liq.leverage:g}x would have been liquidated at {iso}, "
+                    f"losing only {only}."
                 )
             return f"{head} {other}"
         if self.cross_loss is None:
             return head
         balance = fmt_money(self.cross_loss)
+        stake = f"with the whole cross balance {balance} at stake"
         if self.cross_liquidated:
             other = (
-                f"Cross would have been liquidated too, losing the whole cross balance {balance}."
+                f"Cross would have been liquidated too, {stake}."
+                if hyperliquid
+                else f"Cross would have been liquidated too, losing the whole cross balance "
+                f"{balance}."
             )
         elif self.cross_liquidation_price is None:
-            other = (
-                f"Cross would have had no liquidation price, with the whole cross balance "
-                f"{balance} at stake."
-            )
+            other = f"Cross would have had no liquidation price, {stake}."
         else:
+            held = f"Cross would have held until {fmt_price(self.cross_liquidation_price, ref)}"
             other = (
-                f"Cross would have held until "
-                f"{fmt_price(self.cross_liquidation_price, ref)}, then lost the whole cross "
-                f"balance {balance}."
+                f"{held}, {stake}."
+                if hyperliquid
+                else f"{held}, then lost the whole cross balance {balance}."
             )
         return f"{head} {other}"
 
 
-def _liq_or_none(s: int, q: float, entry: float, collateral: float, mmr: float) -> float | None:
-    price = mg.liquidation_price(s, q, entry, collateral, mmr)
+def _liquidation_price(
+    market: Market | None, s: int, q: float, entry: float, collateral: float
+) -> float | None:
+    """The mark at which ``collateral + u`` meets the market's maintenance margin, with the tier
+    in force at that mark (None: no such price, or the market is not known)."""
+    if market is None:
+        return None
+    tiers = market.tiers
+    price = mg.tiered_liquidation_price(
+        s,
+        q,
+        entry,
+        collateral,
+        [float(t.notional_floor) for t in tiers],
+        [float(t.maintenance_rate or 0.0) for t in tiers],
+        [float(t.maintenance_amount or 0.0) for t in tiers],
+    )
     return price if price > 0 and math.isfinite(price) else None
+
+
+def _recorded(event: Liquidation) -> bool:
+    """A record that carries its stake and liquidation price (perpdesk with venues)."""
+    return event.margin > 0.0 or event.liquidation_price > 0.0
 
 
 def post_mortems(
@@ -595,19 +639,22 @@ def post_mortems(
     markets: Mapping[str, Market],
     accounts: Mapping[int, AccountAt] | None = None,
 ) -> list[PostMortem]:
-    """One :class:`PostMortem` per liquidated position, in order.
+    """One :class:`PostMortem` per liquidation record, in order.
 
-    ``markets`` (``engine.markets``) gives each market's maintenance margin rate. ``accounts``
+    ``markets`` (``engine.markets``) gives each market's margin table. ``accounts``
     (``journal.accounts``) gives the wallet at each event; without it an isolated
     liquidation's Cross counterfactual is unknown (None).
 
-    Isolated liquidation: its liquidation price is ``liquidation_price(s, q, E, M, mmr)`` with the
-    margin ``M`` it lost. In Cross, its collateral would have been the cross excess at the time
-    plus ``M`` (not posted), and a liquidation takes the whole cross balance ``W + M``.
+    A record from perpdesk with venues carries what was at stake (``margin``) and the
+    liquidation price then, which the post-mortem shows; for an older record both are worked
+    out again (docs/rules.md): isolated, ``liquidation_price`` with the margin it lost; cross,
+    holding the other positions of the same liquidation at their marks, with ``W`` before it
+    (the sum of their ``margin_lost``).
 
-    Cross liquidation: its liquidation price holds the other positions of the same liquidation at
-    their marks, with ``W`` before the liquidation (the sum of their ``margin_lost``). In
-    Isolated at the same leverage, its margin would have been ``q * E / L``.
+    The other mode: an isolated position in Cross would have had the cross excess at the time
+    plus its margin (not posted) as collateral, and the whole cross balance ``W + M`` (the
+    wallet before anything went back from this liquidation) at stake. A cross position in
+    Isolated at the same leverage would have posted ``q * E / L``.
     """
     items = list(events)
     groups: dict[int, list[Liquidation]] = {}
@@ -619,40 +666,45 @@ def post_mortems(
         if not isinstance(event, Liquidation):
             continue
         market = markets.get(event.market)
-        mmr = market.mmr if market is not None else math.nan
-        s, q, entry, mark = event.side.sign, event.size, event.entry_price, event.mark_price
-        iso_margin = (
-            event.margin_lost
-            if event.mode is MarginMode.ISOLATED
-            else mg.initial_margin(q, entry, event.leverage)
-        )
-        iso_liq = _liq_or_none(s, q, entry, iso_margin, mmr)
-        iso_hit = iso_liq is not None and mg.is_beyond(s, mark, iso_liq)
+        recorded = _recorded(event)
+        s, entry, mark = event.side.sign, event.entry_price, event.mark_price
+        q = event.size + event.remaining_size  # the position when it was liquidated
+        own: float | None
         cross_liq: float | None
         cross_loss: float | None
         cross_hit: bool | None
         if event.mode is MarginMode.ISOLATED:
-            own = iso_liq
-            iso_hit = True
+            margin = event.margin if recorded else event.margin_lost
+            iso_liq = _liquidation_price(market, s, q, entry, margin)
+            own = (event.liquidation_price or None) if recorded else iso_liq
+            iso_loss, iso_hit = event.margin_lost, True
             account = accounts.get(event.seq) if accounts is not None else None
             if account is None:
                 cross_liq, cross_loss, cross_hit = None, None, None
             else:
-                collateral = account.cross_excess + event.margin_lost
-                cross_liq = _liq_or_none(s, q, entry, collateral, mmr)
-                cross_loss = max(account.wallet, 0.0) + event.margin_lost
+                # The account just after: take back what this liquidation returned.
+                collateral = account.cross_excess - event.returned + margin
+                cross_liq = _liquidation_price(market, s, q, entry, collateral)
+                cross_loss = max(account.wallet - event.returned, 0.0) + margin
                 cross_hit = cross_liq is not None and mg.is_beyond(s, mark, cross_liq)
         else:
-            members = groups.get(event.group, [event])
-            wallet_before = math.fsum(m.margin_lost for m in members)
-            others = math.fsum(
-                mg.unrealized_pnl(m.side.sign, m.size, m.entry_price, m.mark_price)
-                - mg.maintenance_margin(m.size, m.mark_price, _mmr(markets, m.market))
-                for m in members
-                if m is not event
-            )
-            cross_liq = _liq_or_none(s, q, entry, wallet_before + others, mmr)
-            own = cross_liq
+            iso_margin = mg.initial_margin(q, entry, event.leverage)
+            iso_liq = _liquidation_price(market, s, q, entry, iso_margin)
+            iso_hit = iso_liq is not None and mg.is_beyond(s, mark, iso_liq)
+            iso_loss = iso_margin
+            if recorded:
+                own = event.liquidation_price or None
+            else:
+                members = groups.get(event.group, [event])
+                wallet_before = math.fsum(m.margin_lost for m in members)
+                others = math.fsum(
+                    mg.unrealized_pnl(m.side.sign, m.size, m.entry_price, m.mark_price)
+                    - _maintenance(markets, m.market, m.size * m.mark_price)
+                    for m in members
+                    if m is not event
+                )
+                own = _liquidation_price(market, s, q, entry, wallet_before + others)
+            cross_liq = own
             cross_loss = event.margin_lost
             cross_hit = True
         result.append(
@@ -660,7 +712,7 @@ def post_mortems(
                 liquidation=event,
                 liquidation_price=own,
                 isolated_liquidation_price=iso_liq,
-                isolated_loss=iso_margin,
+                isolated_loss=iso_loss,
                 isolated_liquidated=iso_hit,
                 cross_liquidation_price=cross_liq,
                 cross_loss=cross_loss,
@@ -670,9 +722,9 @@ def post_mortems(
     return result
 
 
-def _mmr(markets: Mapping[str, Market], name: str) -> float:
+def _maintenance(markets: Mapping[str, Market], name: str, notional: float) -> float:
     market = markets.get(name)
-    return market.mmr if market is not None else math.nan
+    return market.maintenance_margin(notional) if market is not None else math.nan
 
 
 def format_duration(seconds: float) -> str:
