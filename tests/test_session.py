@@ -65,6 +65,74 @@ def test_markets_and_engine_follow_the_settings() -> None:
     assert engine.account.wallet_balance == settings.account.starting_balance
 
 
+def venue_settings(venue: str, taker: float | None = None) -> Settings:
+    settings = Settings()
+    settings = replace(settings, account=replace(settings.account, venue=venue))
+    return replace(settings, fees=replace(settings.fees, taker=taker))
+
+
+def test_the_settings_venue_brings_its_own_tables_steps_minimums_and_fees() -> None:
+    # Hyperliquid: BTC 40x (1.25 % to 150M), size step 0.00001, minimum 10, fees 0.045 % /
+    # 0.015 %. Binance: BTC 125x (0.4 %, then 100x at 0.5 % and 50 from 50,000), step 0.001,
+    # minimum 100, fees 0.05 % / 0.02 %, and no HYPE.
+    hl = {m.name: m for m in markets_for(venue_settings("hyperliquid"))}
+    bn = {m.name: m for m in markets_for(venue_settings("binance"))}
+    assert "HYPE" in hl and "HYPE" not in bn
+    assert (hl["BTC"].max_leverage, hl["BTC"].size_step, hl["BTC"].min_notional) == (
+        40,
+        0.00001,
+        10,
+    )
+    assert (hl["BTC"].taker_fee, hl["BTC"].maker_fee) == (0.00045, 0.00015)
+    btc = bn["BTC"]
+    assert (btc.max_leverage, btc.size_step, btc.min_notional) == (125, 0.001, 100)
+    rows = [(t.notional_floor, t.maintenance_rate, t.maintenance_amount) for t in btc.tiers]
+    assert rows[:2] == [(0, 0.004, 0), (50_000, 0.005, 50)]
+    assert (btc.taker_fee, btc.maker_fee) == (0.0005, 0.0002)
+    # A fee set in the settings applies on either venue; the other stays the venue's.
+    mine = {m.name: m for m in markets_for(venue_settings("binance", taker=0.0003))}["BTC"]
+    assert (mine.taker_fee, mine.maker_fee) == (0.0003, 0.0002)
+    # The venue can be named (a season on another venue than the settings').
+    assert {m.name: m for m in markets_for(Settings(), "binance")}["BTC"].max_leverage == 125
+    engine = engine_for(venue_settings("binance"))
+    assert engine.venue is Venue.BINANCE and engine.market("BTC").max_leverage == 125
+
+
+def test_a_season_keeps_its_venues_tables_and_a_new_venue_brings_its_own(tmp_path: Path) -> None:
+    """The journal picks each season's markets by its venue: a Hyperliquid season reopened
+    while the settings name Binance keeps Hyperliquid's tables; a new season on Binance (the
+    question after the venue changed, or --fresh) trades on Binance's."""
+    hl, bn = venue_settings("hyperliquid"), venue_settings("binance")
+
+    def open_with(settings: Settings, *, fresh: bool = False) -> Journal:
+        return Journal.open(
+            tmp_path,
+            markets_for=lambda venue: markets_for(settings, venue),
+            venue=settings.account.venue,
+            fresh=fresh,
+            lock=False,
+        )
+
+    journal = open_with(hl)
+    journal.engine.set_mark("BTC", 100_000)
+    journal.engine.open("BTC", LONG, 0.01, 10, ISO)
+    journal.close()
+    journal = open_with(bn)  # the settings changed; the season did not
+    assert journal.engine.venue is Venue.HYPERLIQUID
+    assert journal.engine.market("BTC").max_leverage == 40 and "HYPE" in journal.engine.markets
+    engine = journal.new_season(10_000, venue=Venue.BINANCE)
+    assert engine.venue is Venue.BINANCE and engine.market("BTC").max_leverage == 125
+    assert "HYPE" not in engine.markets and engine.market("BTC").taker_fee == 0.0005
+    journal.close()
+    journal = open_with(bn)  # reopened: still Binance's tables
+    assert journal.engine.market("BTC").max_leverage == 125
+    journal.close()
+    journal = open_with(hl, fresh=True)  # --fresh starts the new season on the settings' venue
+    assert journal.engine.venue is Venue.HYPERLIQUID
+    assert journal.engine.market("BTC").max_leverage == 40
+    journal.close()
+
+
 # ------------------------------------------------------------------ the feed sink
 
 

@@ -81,7 +81,7 @@ def test_defaults_match_the_issue() -> None:
     assert s.trading.default_order_size == OrderSize(1000, "usd")
     assert str(s.trading.default_order_size) == "$1000"
     assert s.account.starting_balance == 10000
-    assert (s.fees.taker, s.fees.maker) == (0.00045, 0.00015)
+    assert (s.fees.taker, s.fees.maker) == (None, None)  # unset: the venue's base tier
     assert s.market.source == "sim"
     assert s.market.seed is None
     assert s.market.markets == ()

@@ -210,8 +210,9 @@ def build_app(
             journal = Journal.open(
                 data_dir,
                 starting_balance=settings.account.starting_balance,
-                markets=markets_for(settings),
+                markets_for=lambda venue: markets_for(settings, venue),
                 fresh=args.fresh,
+                venue=settings.account.venue,
             )
         except JournalError as exc:
             if exc.kind != "in_use":
@@ -356,8 +357,9 @@ def serve_main(argv: Sequence[str]) -> int:
         Journal.open(
             data_dir,
             starting_balance=settings.account.starting_balance,
-            markets=markets_for(settings),
+            markets_for=lambda venue: markets_for(settings, venue),
             fresh=args.fresh,
+            venue=settings.account.venue,
         ).close()
     except JournalError as exc:
         if exc.kind == "in_use":

@@ -35,6 +35,7 @@ from tui.engine import (
     PositionView,
     Preview,
     Side,
+    Venue,
     default_markets,
 )
 from tui.engine.limits import MIN_SIZE
@@ -158,9 +159,11 @@ class Beat:
     dirty: bool
 
 
-def markets_for(settings: Settings) -> list[Market]:
-    """The markets settings ask for (all defaults when none are named), with their fees."""
-    markets = default_markets(settings.fees.taker, settings.fees.maker)
+def markets_for(settings: Settings, venue: Venue | str | None = None) -> list[Market]:
+    """The markets settings ask for (all defaults when none are named), with ``venue``'s
+    margin tables, size steps and minimums (default: the settings' venue) and their fees."""
+    venue = settings.account.venue if venue is None else venue
+    markets = default_markets(settings.fees.taker, settings.fees.maker, venue=venue)
     wanted = settings.market.markets
     if wanted:
         by_name = {m.name: m for m in markets}
@@ -169,9 +172,12 @@ def markets_for(settings: Settings) -> list[Market]:
 
 
 def engine_for(settings: Settings, clock: Callable[[], float] = time.time) -> PaperEngine:
-    """A fresh in-memory engine from settings: starting balance, fees and markets."""
+    """A fresh in-memory engine from settings: starting balance, fees, markets and venue."""
     return PaperEngine(
-        balance=settings.account.starting_balance, markets=markets_for(settings), clock=clock
+        balance=settings.account.starting_balance,
+        markets=markets_for(settings),
+        clock=clock,
+        venue=settings.account.venue,
     )
 
 
@@ -353,10 +359,12 @@ class Session:
             return str(problem) if problem is not None else "There is no account folder."
         try:
             kept = set_aside(self.data_dir)
+            settings = self.settings
             journal = Journal.open(
                 self.data_dir,
-                starting_balance=self.settings.account.starting_balance,
-                markets=markets_for(self.settings),
+                starting_balance=settings.account.starting_balance,
+                markets_for=lambda venue: markets_for(settings, venue),
+                venue=settings.account.venue,
             )
         except (JournalError, OSError, ValueError) as exc:
             return str(exc)

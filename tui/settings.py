@@ -76,8 +76,10 @@ class AccountSettings:
 
 @dataclass(frozen=True)
 class FeeSettings:
-    taker: float = TAKER_FEE
-    maker: float = MAKER_FEE
+    """Fee rates; ``None`` (unset) means the account's venue's base tier."""
+
+    taker: float | None = None
+    maker: float | None = None
 
 
 @dataclass(frozen=True)
@@ -353,10 +355,18 @@ FIELDS: dict[str, FieldSpec] = {
         'Venue whose rules the paper account follows: "hyperliquid" or "binance".',
     ),
     "fees.taker": FieldSpec(
-        _number(0, 0.01), f"Taker fee rate, 0 to 0.01 ({fee_example(TAKER_FEE)}).", _text_number
+        _optional(_number(0, 0.01)),
+        f"Taker fee rate, 0 to 0.01; unset = the venue's (Hyperliquid {TAKER_FEE:g}, Binance "
+        f"{Venue.BINANCE.taker_fee:g}).",
+        _text_number,
+        f"{TAKER_FEE:g}",
     ),
     "fees.maker": FieldSpec(
-        _number(0, 0.01), f"Maker fee rate, 0 to 0.01 ({fee_example(MAKER_FEE)}).", _text_number
+        _optional(_number(0, 0.01)),
+        f"Maker fee rate, 0 to 0.01; unset = the venue's (Hyperliquid {MAKER_FEE:g}, Binance "
+        f"{Venue.BINANCE.maker_fee:g}).",
+        _text_number,
+        f"{MAKER_FEE:g}",
     ),
     "market.source": FieldSpec(
         _choice(*SOURCES),

@@ -29,8 +29,8 @@ def test_fees_venues_sources_speeds_and_executions_have_one_definition() -> None
     market = Market("X")
     assert (market.taker_fee, market.maker_fee) == (TAKER_FEE, MAKER_FEE)
     assert all((m.taker_fee, m.maker_fee) == (TAKER_FEE, MAKER_FEE) for m in DEFAULT_MARKETS)
-    fees = Settings().fees
-    assert (fees.taker, fees.maker) == (TAKER_FEE, MAKER_FEE)
+    fees = Settings().fees  # unset: the venue's base tier (tests/test_session.py)
+    assert (fees.taker, fees.maker) == (None, None)
     assert SOURCES == SOURCE_KINDS
     assert SPEEDS == (1, 10, 60) and SPEEDS == SIM_SPEEDS
     assert VENUES == ("hyperliquid", "binance")

@@ -241,12 +241,13 @@ def venue_markets(
 
 
 def default_markets(
-    taker_fee: float = TAKER_FEE,
-    maker_fee: float = MAKER_FEE,
+    taker_fee: float | None = None,
+    maker_fee: float | None = None,
     *,
     venue: Venue | str = Venue.HYPERLIQUID,
 ) -> list[Market]:
-    """The default market list, with the given fees (settings may override the defaults)."""
+    """The default market list with ``venue``'s tables, and the given fees (None: the venue's
+    base tier; settings may override it)."""
     return venue_markets(venue, taker_fee, maker_fee)
 
 

@@ -72,6 +72,9 @@ from tui.safe import safe_text
 
 Synchronous = Literal["FULL", "NORMAL", "OFF"]
 
+MarketsFor = Callable[[Venue], Iterable[Market]]
+"""The markets an account on a venue trades (that venue's margin tables)."""
+
 SYNC_HISTORY: Final = 2_000
 """A ledger this many records behind (or fewer) is caught up while the account opens (a few
 tens of milliseconds); a longer one is left to :meth:`Journal.build_history`."""
@@ -102,7 +105,7 @@ class _Season:
 def _load_season(
     conn: sqlite3.Connection,
     path: Path,
-    markets: Sequence[Market],
+    markets: Sequence[Market] | MarketsFor,
     clock: Callable[[], float],
     *,
     version: int,
@@ -110,7 +113,8 @@ def _load_season(
 ) -> _Season | None:
     """The current season rebuilt from its saved state, or None if every season is archived.
 
-    Its records are not read (``with_records`` reads and checks them all into
+    ``markets`` may be a function of the season's venue (each season trades on its own venue's
+    margin tables). Its records are not read (``with_records`` reads and checks them all into
     ``engine.events``: :func:`read_account`, for tools and tests)."""
     try:
         row = conn.execute(
@@ -121,6 +125,8 @@ def _load_season(
             return None
         number, started, balance, state_json, markets_json = row
         state = check_state(_load(state_json, "saved state"))
+        if callable(markets):
+            markets = list(markets(Venue.parse(state.get("venue", Venue.HYPERLIQUID.value))))
         known = {m.name: m for m in markets}
         saved_markets = _load(markets_json, "market list")
         if not isinstance(saved_markets, list) or not all(
@@ -293,6 +299,7 @@ class Journal:
         self._conn = conn
         self._lock = lock
         self._clock = clock
+        self._markets_for: MarketsFor | None = None  # set by open(): each venue's markets
         self.season = season.number
         self.started = season.started
         self.starting_balance = season.starting_balance
@@ -330,13 +337,18 @@ class Journal:
         lock: bool = True,
         synchronous: Synchronous = "FULL",
         venue: Venue | str = Venue.HYPERLIQUID,
+        markets_for: MarketsFor | None = None,
     ) -> Journal:
         """Open (or create) the account in ``data_dir`` and rebuild its engine.
 
         ``starting_balance`` funds a new account (and ``fresh=True``, which archives the current
-        season first, like ``/reset``). ``markets`` are the engine's markets (default: the
-        default list); a saved position in a market no longer listed brings its saved market
-        back. ``venue`` is the rules a new account follows (an existing season keeps its own).
+        season first, like ``/reset``, and starts the new one on ``venue``'s rules).
+        ``markets`` are the engine's markets (default: the default list); a saved position in
+        a market no longer listed brings its saved market back. ``venue`` is the rules a new
+        account follows (an existing season keeps its own).
+        ``markets_for``, when given, chooses the markets by venue instead of ``markets``: the
+        saved season's venue's, ``venue``'s for a new account, and the new venue's when
+        :meth:`new_season` changes it (each season trades on its own venue's margin tables).
         ``lock=False`` skips the one-perpdesk-per-account lock (tests only).
         ``synchronous="FULL"`` makes each commit survive a power cut too, not only a killed
         process.
@@ -349,7 +361,10 @@ class Journal:
             raise ValueError(f"synchronous must be FULL, NORMAL or OFF, not {synchronous!r}")
         folder = Path(data_dir).expanduser()
         path = folder / DB_NAME
-        market_list = list(DEFAULT_MARKETS if markets is None else markets)
+        if markets_for is not None:
+            market_list = list(markets_for(Venue.parse(venue)))
+        else:
+            market_list = list(DEFAULT_MARKETS if markets is None else markets)
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
         except OSError as exc:
@@ -371,7 +386,9 @@ class Journal:
             if ro is not None:  # rebuild read-only: nothing is written before it succeeds
                 try:
                     version = file_version(ro)
-                    season = _load_season(ro, path, market_list, clock, version=version)
+                    season = _load_season(
+                        ro, path, markets_for or market_list, clock, version=version
+                    )
                 finally:
                     ro.close()
             try:
@@ -406,6 +423,7 @@ class Journal:
             if guard is not None and guard.db_fd is not None:
                 _narrow(guard.db_fd)  # opened fine: ours, so owner-only from now on
             journal = cls(path=path, conn=conn, lock=guard, season=season, clock=clock)
+            journal._markets_for = markets_for
             journal._synchronous = synchronous
             if journal._saved_seq - journal._ledger.through <= SYNC_HISTORY:
                 with contextlib.suppress(JournalError):  # kept in history_error; shown there
@@ -418,7 +436,7 @@ class Journal:
             raise
         if fresh:
             try:
-                journal.new_season(starting_balance)
+                journal.new_season(starting_balance, venue=venue)
             except BaseException:
                 journal.close()
                 raise
@@ -840,7 +858,8 @@ class Journal:
         """Archive the current season (kept with its history) and start a new account.
 
         The new engine has the same venue, markets, marks and funding rates unless ``venue`` or
-        ``markets`` name others (a venue belongs to a season: changing it takes a new one), and
+        ``markets`` name others (a venue belongs to a season: changing it takes a new one, on
+        the new venue's markets when the journal was opened with ``markets_for``), and
         becomes :attr:`engine` (the journal listens to it). A season with no record yet is
         restarted in place instead of archived. Raises ``ValueError`` for a bad balance and
         :class:`JournalError` ("unwritable") when it cannot be saved; the current season then
@@ -850,11 +869,14 @@ class Journal:
             raise ValueError("This journal is closed.")
         balance = check_number("Starting balance", starting_balance)
         old = self.engine
+        chosen = old.venue if venue is None else Venue.parse(venue)
+        if markets is None and chosen is not old.venue and self._markets_for is not None:
+            markets = self._markets_for(chosen)  # the new venue's margin tables
         new = PaperEngine(
             balance,
             old.markets.values() if markets is None else markets,
             clock=self._clock,
-            venue=old.venue if venue is None else venue,
+            venue=chosen,
         )
         listed = new.markets
         for name, price in old.marks.items():
