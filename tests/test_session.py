@@ -289,10 +289,12 @@ def test_a_leverage_change_is_logged() -> None:
     session.engine.set_leverage("BTC", 20)  # raising keeps the margin
     session.engine.set_leverage("BTC", 5)  # 2,000 needed: 1,000 posted
     session.drain()
+    # Liquidation with margin M: (100,000 - 10 * M) / 0.9875, BTC's first tier at 1.25 %.
     assert texts(session)[-3:] == [
-        "Leverage BTC (Isolated): 10x → 20x · margin 1,000.00",
+        "BTC leverage 10x → 20x (Isolated): margin 1,000.00, liquidation 91,139.2.",
         "Added 1,000.00 margin to BTC",
-        "Leverage BTC (Isolated): 20x → 5x · margin 2,000.00 (1,000.00 posted from your wallet)",
+        "BTC leverage 20x → 5x (Isolated): margin 2,000.00 (1,000.00 posted from your wallet), "
+        "liquidation 81,012.7.",
     ]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.engine import MarginMode, OrderType, Side
+from tui.engine import LeverageChange, MarginMode, OrderType, Side
 from tui.journal import Journal
 from tui.session import OrderTicket, Session
 
@@ -135,9 +135,13 @@ def test_leverage_change_is_said_and_refusals_are_sentences() -> None:
     assert session.set_leverage("BTC", 5)  # lowering it posts 1,000 more from the wallet
     pos = session.engine.position("BTC")
     assert pos is not None and pos.leverage == 5 and pos.margin == pytest.approx(2_000)
+    session.drain()  # the change is a record, said on the heartbeat
     said = texts(session)[-2:]
-    assert said[0].startswith("BTC leverage 10x → 5x (Isolated): margin 2,000.00, liquidation ")
-    assert said[1] == "Added 1,000.00 margin to BTC"  # the top-up's own record
+    assert said[0] == "Added 1,000.00 margin to BTC"  # the top-up's own record, first
+    assert said[1].startswith(
+        "BTC leverage 10x → 5x (Isolated): margin 2,000.00 (1,000.00 posted from your wallet), "
+        "liquidation "
+    )
 
 
 def test_a_pure_leverage_change_survives_a_relaunch(tmp_path: Path) -> None:
@@ -146,9 +150,10 @@ def test_a_pure_leverage_change_survives_a_relaunch(tmp_path: Path) -> None:
     session.engine.open("BTC", LONG, 0.1, 10, CROSS)
     records = len(session.engine.events)
     assert session.set_leverage("BTC", 20)
-    assert len(session.engine.events) == records  # a cross change makes no engine record...
+    [change] = session.engine.events[records:]  # a cross change moves no money...
+    assert isinstance(change, LeverageChange) and change.margin_added == 0
     journal.close()
     again = Journal.open(tmp_path, lock=False, synchronous="OFF")
     pos = again.engine.position("BTC")
-    assert pos is not None and pos.leverage == 20  # ...and is saved all the same
+    assert pos is not None and pos.leverage == 20  # ...and is saved as a record all the same
     again.close()

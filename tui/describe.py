@@ -58,19 +58,31 @@ def describe(event: Event) -> tuple[str, str]:
     if isinstance(event, OrderEvent):
         return describe_order(event)
     if isinstance(event, LeverageChange):
-        posted = (
-            f" ({fmt_money(event.margin_added)} posted from your wallet)"
-            if event.margin_added > 0
-            else ""
-        )
-        return "info", (
-            f"Leverage {event.market} ({event.mode.label}): {fmt_leverage(event.leverage_before)}"
-            f" → {fmt_leverage(event.leverage)} · margin {fmt_money(event.margin)}{posted}"
-        )
+        return "info", describe_leverage(event)
     assert isinstance(event, MarginTransfer)
     if event.amount >= 0:
         return "info", f"Added {fmt_money(event.amount)} margin to {event.market}"
     return "info", f"Removed {fmt_money(-event.amount)} margin from {event.market}"
+
+
+def describe_leverage(change: LeverageChange) -> str:
+    """``BTC leverage 10x → 5x (Isolated): margin 2,000.00 (1,000.00 posted from your wallet),
+    liquidation 81,012.7.`` (a record from before the liquidation price was kept: without
+    it)."""
+    posted = (
+        f" ({fmt_money(change.margin_added)} posted from your wallet)"
+        if change.margin_added > 0
+        else ""
+    )
+    liquidation = ""
+    if change.mark_price > 0:
+        liq = change.liquidation_price or None
+        liquidation = f", liquidation {fmt_price(liq, change.mark_price)}"
+    return (
+        f"{change.market} leverage {fmt_leverage(change.leverage_before)} → "
+        f"{fmt_leverage(change.leverage)} ({change.mode.label}): margin "
+        f"{fmt_money(change.margin)}{posted}{liquidation}."
+    )
 
 
 def describe_liquidation(liq: Liquidation) -> str:

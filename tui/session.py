@@ -40,7 +40,7 @@ from tui.engine import (
 )
 from tui.engine.limits import MIN_SIZE
 from tui.engine.venues import next_funding_time
-from tui.format import fmt_leverage, fmt_money, fmt_pct, fmt_price, fmt_size
+from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import AccountAt, ExportError, account_at, export_csv
 from tui.journal import Journal, JournalError, set_aside
 from tui.market import (
@@ -769,24 +769,16 @@ class Session:
         return self.engine.leverage_preview(market, leverage)
 
     def set_leverage(self, market: str, leverage: float) -> bool:
-        """Change an open position's leverage (answered yes on its preview), say what changed,
-        and save the account at once: a change that posts no margin makes no engine record,
-        so without this it would be lost on a relaunch. Returns whether it changed."""
-        before = self.engine.leverage_preview(market, leverage)
+        """Change an open position's leverage (answered yes on its preview). The change is an
+        engine record (``LeverageChange``, after the ``MarginTransfer`` of any top-up from the
+        wallet): the journal saves it, and the next heartbeat says what changed. Returns
+        whether it changed."""
         try:
-            view = self.engine.set_leverage(market, leverage)
+            self.engine.set_leverage(market, leverage)
         except OrderRejected as exc:
             self.reject(str(exc))
             return False
-        if self.journal is not None:
-            self.journal.checkpoint()
         self._dirty = True
-        self.say(  # a top-up from the wallet is its own record: "Added ... margin"
-            f"{view.market} leverage {fmt_leverage(before.leverage_before)} → "
-            f"{fmt_leverage(view.leverage)} ({view.mode.label}): margin "
-            f"{fmt_money(view.margin)}, liquidation "
-            f"{fmt_price(view.liquidation_price, view.mark_price)}."
-        )
         return True
 
     # ------------------------------------------------------------------ closing

@@ -1628,6 +1628,8 @@ class PaperEngine:
                     leverage=pos.lev,
                     margin=view.margin,
                     margin_added=plan.top_up,
+                    mark_price=view.mark_price,
+                    liquidation_price=view.liquidation_price or 0.0,
                 )
             )
         return view

@@ -539,7 +539,9 @@ class LeverageChange:
     ``margin`` is the position's margin after the change (isolated: the margin posted; cross:
     ``q * P / L`` at the mark then). ``margin_added`` is what the wallet posted to an isolated
     position whose lower leverage needed more (a :class:`MarginTransfer` of that amount comes
-    just before this record); 0 otherwise.
+    just before this record); 0 otherwise. ``mark_price`` is the mark then and
+    ``liquidation_price`` the position's liquidation price after the change (0: none, or a
+    record from before these fields).
     """
 
     seq: int
@@ -551,6 +553,8 @@ class LeverageChange:
     leverage: float
     margin: float
     margin_added: float = 0.0
+    mark_price: float = 0.0
+    liquidation_price: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
