@@ -79,6 +79,9 @@ async def leverage(pilot: Pilot[None]) -> None:
     app.refresh_now()
     app.change_leverage("BTC", 5)
     await pilot.pause()
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False  # a blinking cursor is caught on or off at random
+    await pilot.pause()
 
 
 SCENES: dict[str, Scene] = {
