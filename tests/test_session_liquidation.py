@@ -50,6 +50,11 @@ def lines(session: Session) -> list[str]:
     return said
 
 
+def toasts(session: Session) -> list[str]:
+    """The liquidation toasts since the last call (the short form of each line)."""
+    return [t.message for t in session.take_toasts() if t.title == "Liquidation"]
+
+
 def liquidations(session: Session) -> list[Liquidation]:
     return list(session.engine.liquidations)
 
@@ -70,7 +75,11 @@ def test_hyperliquid_closes_through_the_feeds_book_and_says_what_went_back() -> 
     ]
     assert session.engine.account.wallet_balance == pytest.approx(9_108.5)
     [toast] = session.take_toasts()
-    assert toast.title == "Liquidation" and "108.50 of its 1,000.00 margin" in toast.message
+    assert (toast.title, toast.message) == (
+        "Liquidation",
+        "LIQUIDATED BTC long 0.1 (Isolated) at 91,100.0, closed at market: lost 891.50, 108.50 "
+        "back to your wallet.",
+    )
 
 
 def test_the_sessions_slippage_limit_bounds_the_liquidation_order() -> None:
@@ -112,6 +121,10 @@ def test_what_the_book_cannot_take_waits_for_the_feeds_next_book() -> None:
         "worse than the mark): PnL -450.50; 0.95 BTC stays open with its margin, tried again "
         "on the next mark or book while below maintenance"
     ]
+    assert toasts(session) == [
+        "LIQUIDATED BTC long 0.05 of 1 (Isolated) at 91,000.0, all the book took: lost 450.50; "
+        "0.95 stays open, waiting."
+    ]
     bids(session, (90_980, 2.0))
     assert lines(session) == [
         "LIQUIDATED LONG 0.95 BTC (Isolated) at 91,000.0 · lost 8,569.00 · Hyperliquid closed "
@@ -137,6 +150,9 @@ def test_the_backstop_takes_what_the_book_leaves_and_the_log_says_so() -> None:
         "thirds of maintenance: Hyperliquid's backstop took the position and all 9,906.90 of "
         "its margin"
     )
+    assert toasts(session)[1] == (
+        "LIQUIDATED BTC long 0.99 (Isolated) at 90,700.0, taken by the backstop: lost 9,906.90."
+    )
     assert [e.outcome for e in liquidations(session)] == ["market", "backstop"]
     assert session.engine.account.wallet_balance == pytest.approx(10_000)
 
@@ -155,6 +171,10 @@ def test_a_large_position_is_sliced_at_the_mark_without_a_book() -> None:
         "closed a 20% slice at market, at the mark: PnL -3,560.00; 1.6 BTC stays open with its "
         "margin (for 30 s any further liquidation takes the whole position)"
     ]
+    assert toasts(session) == [
+        "LIQUIDATED BTC long 0.4 of 2 (Isolated) at 91,100.0, a 20% slice: lost 3,560.00; 1.6 "
+        "stays open."
+    ]
 
 
 def test_hyperliquid_cross_through_the_book_keeps_what_is_left() -> None:
@@ -171,10 +191,29 @@ def test_hyperliquid_cross_through_the_book_keeps_what_is_left() -> None:
         "at market, through the book at 80,986.0 (7.00 worse than the mark): PnL -9,507.00; "
         "the cross account keeps what is left, 493.00 of it for this position"
     ]
+    assert toasts(session) == [
+        "LIQUIDATED BTC long 0.5 (Cross) at 81,000.0, closed at market: lost 9,507.00, the cross "
+        "account keeps 493.00."
+    ]
+
+
+def test_bids_above_the_mark_fill_better_than_it_and_the_log_says_so() -> None:
+    # Long 0.1 at 100,000, 10x Isolated; bids 0.1 at 91,120 while the mark is 91,100: the sale
+    # fills at 91,120, 2.00 better than the mark: PnL -888, 112 back.
+    session = desk()
+    session.engine.open("BTC", LONG, 0.1, 10, ISO)
+    lines(session)
+    bids(session, (91_120, 0.1))
+    session.on_mark("BTC", 91_100)
+    assert lines(session) == [
+        "LIQUIDATED LONG 0.1 BTC (Isolated) at 91,100.0 · lost 888.00 · Hyperliquid closed it "
+        "at market, through the book at 91,120.0 (2.00 better than the mark): PnL -888.00; "
+        "112.00 of its 1,000.00 margin went back to your wallet"
+    ]
 
 
 @pytest.mark.parametrize(
-    ("mode", "mark", "line"),
+    ("mode", "mark", "line", "toast"),
     [
         # Example 1: the 1,000 of margin is forfeited; the book is not used.
         (
@@ -182,6 +221,7 @@ def test_hyperliquid_cross_through_the_book_keeps_what_is_left() -> None:
             91_100,
             "LIQUIDATED LONG 0.1 BTC (Isolated) at 91,100.0 · lost 1,000.00 · Binance rules: "
             "closed at the mark; its whole margin 1,000.00 is forfeited",
+            "LIQUIDATED BTC long 0.1 (Isolated) at 91,100.0: lost 1,000.00, forfeited.",
         ),
         # Example 3 at 0.1: C = 10,000 = q * E, no liquidation price; at 0.5 it is 81,012.66.
         (
@@ -190,11 +230,12 @@ def test_hyperliquid_cross_through_the_book_keeps_what_is_left() -> None:
             "LIQUIDATED LONG 0.5 BTC (Cross) at 81,000.0 · lost 10,000.00 · Binance rules: every "
             "cross position closed at its mark and the whole cross balance went with them "
             "(10,000.00 of it on this position)",
+            "LIQUIDATED BTC long 0.5 (Cross) at 81,000.0: lost 10,000.00, forfeited.",
         ),
     ],
 )
 def test_binance_forfeits_and_the_log_names_its_rules(
-    mode: MarginMode, mark: float, line: str
+    mode: MarginMode, mark: float, line: str, toast: str
 ) -> None:
     session = desk(Venue.BINANCE)
     session.engine.open("BTC", LONG, 0.1 if mode is ISO else 0.5, 10, mode)
@@ -202,6 +243,7 @@ def test_binance_forfeits_and_the_log_names_its_rules(
     bids(session, (mark - 10, 5.0))
     session.on_mark("BTC", mark)
     assert lines(session) == [line]
+    assert toasts(session) == [toast]
     [liq] = liquidations(session)
     assert (liq.pricing, liq.fill_price) == ("mark", mark)
 

@@ -98,6 +98,34 @@ def describe_liquidation(liq: Liquidation) -> str:
     )
 
 
+def liquidation_toast(liq: Liquidation) -> str:
+    """The short form for a toast (the event log has the whole story): ``LIQUIDATED BTC long
+    0.1 (Isolated) at 91,100.0, closed at market: lost 891.50, 108.50 back to your wallet.``"""
+    ref = liq.mark_price
+    size = fmt_size(liq.size, ref)
+    if liq.remaining_size > 0.0:
+        size = f"{size} of {fmt_size(liq.size + liq.remaining_size, ref)}"
+    what = f"LIQUIDATED {liq.market} {liq.side.value} {size} ({liq.mode.label}) at {fmt_price(ref)}"
+    lost = f"lost {fmt_money(liq.margin_lost)}"
+    if liq.outcome == "forfeit":
+        return f"{what}: {lost}, forfeited."
+    if liq.outcome == "backstop":
+        return f"{what}, taken by the backstop: {lost}."
+    left = f"{fmt_size(liq.remaining_size, ref)} stays open"
+    if liq.outcome == "partial":
+        return f"{what}, a 20% slice: {lost}; {left}."
+    if liq.remaining_size > 0.0:
+        return f"{what}, all the book took: {lost}; {left}, waiting."
+    back = ""
+    if liq.returned >= 0.005:
+        back = (
+            f", {fmt_money(liq.returned)} back to your wallet"
+            if liq.mode is MarginMode.ISOLATED
+            else f", the cross account keeps {fmt_money(liq.returned)}"
+        )
+    return f"{what}, closed at market: {lost}{back}."
+
+
 def _venue_name(liq: Liquidation) -> str:
     """The venue whose rules the liquidation followed ("" in a record from before venues)."""
     try:
@@ -110,8 +138,13 @@ def _fill_at(liq: Liquidation) -> str:
     """``at 91,085.0 (1.50 worse than the mark)``, or ``at the mark`` (and why not the book)."""
     if liq.pricing == "book":
         cost = liq.execution_cost
-        worse = f" ({fmt_money(cost)} worse than the mark)" if cost >= 0.005 else ""
-        return f"at {fmt_price(liq.exit_price, liq.mark_price)}{worse}"
+        if cost >= 0.005:
+            versus = f" ({fmt_money(cost)} worse than the mark)"
+        elif cost <= -0.005:  # bids above the mark (asks below it): better than the mark
+            versus = f" ({fmt_money(-cost)} better than the mark)"
+        else:
+            versus = ""
+        return f"at {fmt_price(liq.exit_price, liq.mark_price)}{versus}"
     why = {
         "stale": " (the book was too old to use)",
         "far": " (the book was too far from the mark to use)",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tui.describe import describe
+from tui.describe import describe, liquidation_toast
 from tui.engine import (
     Event,
     LeveragePreview,
@@ -625,7 +625,9 @@ class Session:
             level, text = describe(event)
             toast = None
             if isinstance(event, Liquidation):
-                toast = Toast(text, title="Liquidation", severity="error", timeout=12)
+                toast = Toast(
+                    liquidation_toast(event), title="Liquidation", severity="error", timeout=12
+                )
             self.say(text, _EVENT_LEVEL[level], toast)
         for note in self.mark_guard.drain():
             self.say(note.message, "warning")
