@@ -4,6 +4,7 @@ against the full-scan functions of tui.history over every record, on random acco
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import sqlite3
 import tempfile
@@ -58,6 +59,7 @@ from tui.history import (
 )
 from tui.journal import DB_NAME, Journal, JournalError, read_account
 from tui.journal import store as journal_store
+from tui.journal.ledger import LEDGER_VERSION
 from tui.journal.pages import Page
 
 T = TypeVar("T")
@@ -170,9 +172,31 @@ bold_cross_st = st.tuples(  # large cross positions: marks then set off cross li
     st.integers(min_value=10, max_value=20),
     st.just(CROSS),
 )
-step_st = st.one_of(
-    trade_st, bold_cross_st, bold_cross_st, order_st, st.tuples(st.just("reopen"), st.just("BTC"))
+book_st = st.tuples(  # a book around the mark: fills then pay spread, and impact beyond it
+    st.just("book"),
+    st.sampled_from(list(BASE)),
+    st.integers(min_value=1, max_value=40),  # half the spread, in basis points
+    st.floats(min_value=2_000, max_value=40_000),  # USD at each level
 )
+step_st = st.one_of(
+    trade_st,
+    bold_cross_st,
+    bold_cross_st,
+    order_st,
+    book_st,
+    st.tuples(st.just("reopen"), st.just("BTC")),
+)
+
+
+def set_book(journal: Journal, op: tuple[Any, ...]) -> None:
+    """Five levels each side, ``half`` bps apart, ``usd`` of size at each."""
+    _, name, half, usd = op
+    mark = journal.engine.mark(name)
+    assert mark is not None
+    step = half / 10_000
+    bids = [(mark * (1 - step * k), usd / mark) for k in range(1, 6)]
+    asks = [(mark * (1 + step * k), usd / mark) for k in range(1, 6)]
+    journal.engine.set_book(name, bids, asks)
 
 
 def random_session() -> Any:
@@ -190,6 +214,9 @@ def run(journal: Journal, op: tuple[Any, ...], recorder: Recorder) -> Journal:
         recorder.attach(journal)
         assert journal.engine.events == []  # opening read the state, not the records
         return journal
+    if op[0] == "book":
+        set_book(journal, op)
+        return journal
     if op[0] in ("order", "tpsl", "cancel"):
         return order_op(journal, op)
     return trade_op(journal, op)
@@ -206,6 +233,8 @@ def label(events: list[Event]) -> None:
         hypothesis.event("cross liquidation of several positions")
     if any(isinstance(e, OrderEvent) and e.action == "filled" for e in events):
         hypothesis.event("an order filled")
+    if any(isinstance(e, Fill) and e.impact_cost for e in events):
+        hypothesis.event("a fill walked the book")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -594,3 +623,96 @@ def test_seasons_are_listed_from_their_ledgers_or_counted(tmp_path: Path) -> Non
         conn.execute("INSERT INTO ledger VALUES (1, 1, '{}')")  # behind, and damaged
         conn.commit()
     assert [(s.number, s.n_fills, s.n_liquidations) for s in list_seasons(tmp_path)] == listed
+
+
+# --------------------------------------------------------------------------- ledger format 2
+
+
+def downgrade_ledger_to_format_1(data_dir: Path) -> None:
+    """What a perpdesk before execution costs saved: its ledger has no version, no spread or
+    impact sums and no wins before fees (the file itself stays at schema 2)."""
+    with contextlib.closing(sqlite3.connect(data_dir / DB_NAME)) as conn:
+        for season, data in conn.execute("SELECT season, data FROM ledger").fetchall():
+            old = json.loads(data)
+            del old["version"]
+            for tally in old["tallies"].values():
+                del tally["sums"]["spread"], tally["sums"]["impact"], tally["gross_wins"]
+            conn.execute("UPDATE ledger SET data = ? WHERE season = ?", (json.dumps(old), season))
+        conn.commit()
+
+
+def book_account(journal: Journal) -> None:
+    """Fills through a book: long 0.3 BTC takes asks 100,010 x 0.2 and 100,020 x 0.1 at a
+    mark of 100,000: spread 0.3 x 10 = 3.00, impact 0.1 x 10 = 1.00; closed into bids
+    99,990 x 1: spread 0.3 x 10 = 3.00, no impact."""
+    eng = journal.engine
+    eng.set_book("BTC", [(99_990.0, 1.0)], [(100_010.0, 0.2), (100_020.0, 0.1)])
+    eng.open("BTC", LONG, 0.3, 10, ISO)
+    eng.close("BTC")
+
+
+def test_execution_costs_by_hand(tmp_path: Path) -> None:
+    journal = open_fast(tmp_path)
+    book_account(journal)
+    stats = journal.stats()
+    assert stats.overall.spread_cost == pytest.approx(6.0)
+    assert stats.overall.impact_cost == pytest.approx(1.0)
+    # fees: taker 0.045 % of 30,004.00 and of 29,997.00
+    fees = 0.00045 * (0.2 * 100_010 + 0.1 * 100_020) + 0.00045 * 0.3 * 99_990
+    assert stats.overall.fees_paid == pytest.approx(fees)
+    assert stats.overall.execution_cost == pytest.approx(7.0 + fees)
+    assert stats.cross.execution_cost == 0.0 and stats.isolated == stats.overall
+    # realized 0.3 x 99,990 - 30,004 = -7.00: the spread and impact, inside the fill prices
+    assert stats.overall.realized_pnl == pytest.approx(-7.0)
+    assert (stats.overall.wins, stats.overall.gross_wins) == (0, 0)
+    journal.close()
+
+
+def test_a_gross_win_can_be_a_net_loss(tmp_path: Path) -> None:
+    """Long 0.1 BTC at 100,000 (fee 4.50), closed at 100,030 (+3.00 before fees, fee
+    4.50135): a win before fees, a loss of 6.00 net."""
+    journal = open_fast(tmp_path)
+    eng = journal.engine
+    eng.open("BTC", LONG, 0.1, 10, ISO)
+    eng.set_mark("BTC", 100_030)
+    eng.close("BTC")
+    stats = journal.stats().overall
+    assert stats.realized_pnl == pytest.approx(3.0)
+    assert (stats.closed_positions, stats.wins, stats.gross_wins) == (1, 0, 1)
+    assert (stats.win_rate, stats.gross_win_rate) == (0.0, 1.0)
+    assert stats.net_pnl == pytest.approx(3.0 - 4.5 - 4.50135)
+    journal.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_session(), st.integers(min_value=1, max_value=7))
+def test_a_format_1_ledger_is_folded_again_with_the_execution_costs(
+    ops: list[tuple[Any, ...]], chunk: int
+) -> None:
+    """The migration: a ledger saved before execution costs is not used; the records are
+    folded again, a slice at a time, into a format-2 ledger equal to the full scan."""
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
+        data_dir = Path(tmp)
+        journal = open_fast(data_dir)
+        recorder = Recorder()
+        recorder.attach(journal)
+        book_account(journal)
+        for op in ops:
+            journal = run(journal, op, recorder)
+        journal.close()
+        downgrade_ledger_to_format_1(data_dir)
+        mp.setattr(journal_store, "SYNC_HISTORY", 0)
+        mp.setattr(journal_store, "HISTORY_CHUNK", chunk)
+        journal = open_fast(data_dir)
+        assert not journal.history_ready  # nothing folded yet: the old ledger is not used
+        assert journal.stats() == StatsBook().stats()
+        while not journal.history_ready:
+            journal.build_history(0.0)
+        events = recorder.events
+        assert journal.stats() == practice_stats(events)
+        assert any(isinstance(e, Fill) and e.impact_cost for e in events)  # (book_account)
+        assert_history_matches(journal, events, 3)
+        journal.close()
+        with contextlib.closing(sqlite3.connect(data_dir / DB_NAME)) as conn:
+            [(data,)] = conn.execute("SELECT data FROM ledger")
+        assert json.loads(data)["version"] == LEDGER_VERSION == 2

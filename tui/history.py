@@ -7,8 +7,8 @@ Everything here reads a sequence of engine events (:class:`~tui.engine.Fill`,
 
 - :func:`closed_positions`: round trips, from the fill that opened a position to the fill (or
   liquidation) that closed it, with realized PnL, fees, funding and duration;
-- :func:`practice_stats`: realized PnL, fees, funding paid and received, win rate, largest loss
-  and liquidations, overall and by margin mode;
+- :func:`practice_stats`: realized PnL, fees, funding paid and received, win rate, largest loss,
+  liquidations and what execution cost (spread, impact, fees), overall and by margin mode;
 - :func:`post_mortems`: one line per liquidation, with what the other margin mode would have
   risked (margin maths from :mod:`tui.engine.margin` only);
 - :func:`order_history`: one row per order (limit, stop, take-profit, a position's TP/SL): what
@@ -247,7 +247,13 @@ class Stats:
     ``funding_received`` is a positive amount. ``largest_loss`` is the worst closed round trip's
     net loss as a positive amount (0 when none lost money). ``liquidations`` counts liquidation
     events (a cross liquidation closing three positions counts once);
-    ``positions_liquidated`` counts the positions they closed.
+    ``positions_liquidated`` counts the positions they closed. ``wins`` counts round trips won
+    net of fees and funding, ``gross_wins`` those whose realized PnL before fees was above zero.
+
+    ``spread_cost`` and ``impact_cost`` are what the fills paid against the mark (each
+    :class:`~tui.engine.Fill`'s own split: up to the best level, and beyond it walking the
+    book). They are inside the fill prices, so inside ``realized_pnl`` already; fees are
+    charged on top. :attr:`execution_cost` is the three together.
     """
 
     realized_pnl: float = 0.0
@@ -261,6 +267,14 @@ class Stats:
     largest_loss: float = 0.0
     liquidations: int = 0
     positions_liquidated: int = 0
+    spread_cost: float = 0.0
+    impact_cost: float = 0.0
+    gross_wins: int = 0
+
+    @property
+    def execution_cost(self) -> float:
+        """Spread, impact and fees paid by the fills."""
+        return self.spread_cost + self.impact_cost + self.fees_paid
 
     @property
     def net_funding(self) -> float:
@@ -278,8 +292,14 @@ class Stats:
 
     @property
     def win_rate(self) -> float | None:
-        """Share of closed round trips that won (None before the first one closes)."""
+        """Share of closed round trips that won net of fees and funding (None before the
+        first one closes)."""
         return self.wins / self.closed_positions if self.closed_positions else None
+
+    @property
+    def gross_win_rate(self) -> float | None:
+        """Share of closed round trips whose realized PnL before fees was above zero."""
+        return self.gross_wins / self.closed_positions if self.closed_positions else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +321,8 @@ class _Tally:
         self.received: list[float] = []
         self.forfeited: list[float] = []
         self.lost: list[float] = []
+        self.spread: list[float] = []
+        self.impact: list[float] = []
         self.groups: set[int] = set()
         self.positions_liquidated = 0
 
@@ -318,6 +340,9 @@ class _Tally:
             largest_loss=max(-worst, 0.0),
             liquidations=len(self.groups),
             positions_liquidated=self.positions_liquidated,
+            spread_cost=math.fsum(self.spread),
+            impact_cost=math.fsum(self.impact),
+            gross_wins=sum(1 for trip in closed if trip.realized_pnl > 0),
         )
 
 
@@ -336,6 +361,8 @@ def practice_stats(events: Sequence[Event]) -> PracticeStats:
             if isinstance(event, Fill):
                 tally.realized.append(event.realized_pnl)
                 tally.fees.append(event.fee)
+                tally.spread.append(event.spread_cost)
+                tally.impact.append(event.impact_cost)
             elif isinstance(event, Liquidation):
                 tally.realized.append(event.realized_pnl)
                 tally.forfeited.append(event.forfeited)
@@ -373,7 +400,7 @@ def add_exactly(partials: list[float], x: float) -> None:
     partials[i:] = [x]
 
 
-STAT_SUMS = ("realized", "fees", "paid", "received", "forfeited", "lost")
+STAT_SUMS = ("realized", "fees", "paid", "received", "forfeited", "lost", "spread", "impact")
 
 
 @dataclass(slots=True)
@@ -391,6 +418,7 @@ class RunningTally:
     closed: int = 0
     wins: int = 0
     worst: float = 0.0
+    gross_wins: int = 0
 
     @classmethod
     def empty(cls) -> RunningTally:
@@ -413,6 +441,9 @@ class RunningTally:
             largest_loss=max(-self.worst, 0.0),
             liquidations=self.liquidations,
             positions_liquidated=self.positions_liquidated,
+            spread_cost=total["spread"],
+            impact_cost=total["impact"],
+            gross_wins=self.gross_wins,
         )
 
 
@@ -436,6 +467,8 @@ class StatsBook:
             if isinstance(event, Fill):
                 tally.add("realized", event.realized_pnl)
                 tally.add("fees", event.fee)
+                tally.add("spread", event.spread_cost)
+                tally.add("impact", event.impact_cost)
             elif isinstance(event, Liquidation):
                 tally.add("realized", event.realized_pnl)
                 tally.add("forfeited", event.forfeited)
@@ -453,6 +486,7 @@ class StatsBook:
         for tally in (self.tallies["overall"], self.tallies[trip.mode.value]):
             tally.closed += 1
             tally.wins += trip.won
+            tally.gross_wins += trip.realized_pnl > 0
             tally.worst = min(tally.worst, trip.net_pnl)
 
     def stats(self) -> PracticeStats:

@@ -11,6 +11,13 @@ counted, and none after it.
 A season saved before the ledger existed (schema 1) starts with ``through = 0``; the journal
 folds its records in, a chunk at a time (:meth:`tui.journal.Journal.build_history`), from
 oldest to newest; new records are folded in as they are saved once it has caught up.
+
+The ledger's own format has a version (:data:`LEDGER_VERSION`, saved in its JSON). A ledger
+of an older version (one that lacks a total added since) is migrated the same way: it is not
+used, and the season's records are folded again from the first into a new one (while the
+account opens when the season is short, else a slice at a time on the app's timer), its
+closed round trips and order rows rewritten with it. Version 2 added the fills' execution
+costs (spread and impact) and the round trips won before fees.
 """
 
 from __future__ import annotations
@@ -60,6 +67,15 @@ _COUNTED: Final[tuple[tuple[type[Event], str], ...]] = (
     (MarginTransfer, "transfers"),
     (OrderEvent, "order_events"),
 )
+
+LEDGER_VERSION: Final = 2
+"""The ledger format: 1 (unversioned) counts, stats and open round trips; 2 adds the
+execution costs (``spread``, ``impact`` sums) and ``gross_wins``."""
+
+
+class OutdatedLedger(ValueError):
+    """A ledger saved in an older format: folded again from the records (a migration)."""
+
 
 OrderLookup = Callable[[int], tuple[int, OrderRecord] | None]
 """An order's saved row by its id: ``(seq of its first record, row)``, or None."""
@@ -136,6 +152,7 @@ class Ledger:
 
     def to_json(self) -> str:
         data = {
+            "version": LEDGER_VERSION,
             "counts": self.counts,
             "tallies": {key: row_fields(tally) for key, tally in self.stats.tallies.items()},
             "trips": {name: row_fields(trip) for name, trip in self.trips.open.items()},
@@ -148,6 +165,11 @@ class Ledger:
         data = _load(text, "history ledger")
         if not isinstance(data, dict):
             raise ValueError("the history ledger is not an object")
+        version = data.get("version", 1)
+        if version != LEDGER_VERSION:
+            raise OutdatedLedger(
+                f"the history ledger is of format {version!r}, not {LEDGER_VERSION}"
+            )
         counts = data.get("counts")
         if not isinstance(counts, dict) or set(counts) != set(COUNT_KEYS):
             raise ValueError("the history ledger's counts are not the tables' counts")
@@ -196,6 +218,7 @@ def _tally(raw: object, what: str) -> RunningTally:
         closed=_whole(raw.get("closed"), f"{what}' closed count"),
         wins=_whole(raw.get("wins"), f"{what}' wins"),
         worst=_number(raw.get("worst"), f"{what}' worst result"),
+        gross_wins=_whole(raw.get("gross_wins"), f"{what}' wins before fees"),
     )
 
 

@@ -149,7 +149,8 @@ def _load_season(
             ).fetchone()
             if saved is not None:
                 with contextlib.suppress(ValueError, RecursionError):
-                    ledger = Ledger.from_json(*saved)  # else: folded again from the first
+                    ledger = Ledger.from_json(*saved)  # else (damaged, or of an older
+                    # format: OutdatedLedger): folded again from the first record
             if ledger is not None and ledger.through > last_seq:
                 ledger = None  # it counts records that are not there: fold them again
         return _Season(
