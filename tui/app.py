@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, assert_never
+from typing import Any, ClassVar, assert_never, cast
 
 from rich.text import Text
 from textual import on
@@ -59,7 +59,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import OrderFormScreen, TradeConfirmScreen
 from tui.screens.settings import SettingsScreen
-from tui.session import Beat, OrderTicket, Question, Session, Toast
+from tui.session import Beat, ExportJob, OrderTicket, Question, Session, Toast
 from tui.settings import Settings, resolve_config_path
 
 
@@ -200,6 +200,11 @@ class PerpDeskApp(App[None]):
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "export" and event.state is WorkerState.SUCCESS:
+            done: object = event.worker.result
+            job, result = cast("tuple[ExportJob, Path | BaseException]", done)
+            self.session.finish_export(job, result)
+            self.refresh_now()
         if event.worker.group == "feed" and event.state is WorkerState.ERROR:
             message = f"The price feed stopped: {event.worker.error}"
             self.session.say(message, "error", Toast(message, severity="error", timeout=15))
@@ -260,8 +265,24 @@ class PerpDeskApp(App[None]):
 
     @on(ExportRequested)
     def _export_requested(self, event: ExportRequested) -> None:
-        self.session.export_history(event.kind)
+        """Write a history table in a worker thread (the screen shows its progress from
+        ``session.export_job``); the session says where it went when it ends."""
+        job = self.session.start_export(event.kind)
+        if isinstance(job, str):
+            self.notify(job, title="Export", severity="warning", timeout=8)
+            return
+
+        def export() -> tuple[ExportJob, Path | BaseException]:
+            try:
+                return job, self.session.run_export(job)
+            except Exception as exc:  # said by finish_export, never a traceback
+                return job, exc
+
+        self.run_worker(export, thread=True, group="export", name=f"export {event.kind}")
         self.refresh_now()
+
+    def on_unmount(self) -> None:
+        self.session.cancel_export()  # a long export stops at its next chunk, leaving no file
 
     def start_order(
         self,

@@ -41,8 +41,8 @@ from tui.engine import (
 from tui.engine.limits import MIN_SIZE
 from tui.engine.venues import next_funding_time
 from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
-from tui.history import AccountAt, ExportError, account_at, export_csv
-from tui.journal import Journal, JournalError, set_aside
+from tui.history import EXPORT_KINDS, AccountAt, ExportError, account_at, export_csv
+from tui.journal import HistorySource, Journal, JournalError, MemoryView, set_aside
 from tui.market import (
     MARKETS,
     SCENARIOS,
@@ -140,6 +140,31 @@ class Question:
 
     title: str
     body: str
+
+
+@dataclass(slots=True)
+class ExportJob:
+    """A history table being written to CSV, in a worker thread (:meth:`Session.run_export`).
+    The thread updates ``written`` of ``total`` rows as it goes; the UI reads them on its
+    heartbeat. :meth:`cancel` stops it at its next chunk, leaving no file."""
+
+    kind: str
+    folder: Path
+    written: int = 0
+    total: int = 0
+    cancelled: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    @property
+    def share(self) -> float | None:
+        """How much is written, from 0 to 1 (None until the total is known)."""
+        return min(self.written / self.total, 1.0) if self.total else None
+
+
+class ExportCancelled(Exception):
+    """An export stopped before it finished (perpdesk quit): no file was written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +271,8 @@ class Session:
         self._book_focus: frozenset[str] | None = None  # what the feed was last told
         self._feed_clock: float | None = None  # the feed time last seen (funding instants)
         self._oracles: dict[str, float] = {}  # Hyperliquid's oracle prices, where given
+        self.export_job: ExportJob | None = None
+        """The history export running now (at most one), or None."""
         self.engine.listeners.append(self._on_engine_event)
         configure_execution(self.engine, self.settings)
 
@@ -895,9 +922,28 @@ class Session:
         this session's liquidations."""
         return self.journal.accounts if self.journal is not None else self._unsaved_accounts
 
+    def history(self) -> HistorySource:
+        """The season's history, to read a page at a time from a worker thread: the
+        journal's, on a connection of its own; without a journal, the engine's records in
+        memory. The caller closes it (:meth:`tui.journal.HistorySource.close`)."""
+        if self.journal is not None:
+            return self.journal.history_view()
+        return MemoryView(
+            lambda: list(self.engine.events),
+            lambda: self.engine.markets,
+            self._unsaved_accounts,
+        )
+
+    @property
+    def history_mark(self) -> tuple[int, int]:
+        """Changes when the history does: a new record, or a new season (no query)."""
+        engine = self.engine
+        made = self.journal.record_count if self.journal is not None else len(engine.events)
+        return id(engine), made
+
     def history_events(self) -> list[Event]:
-        """Every record of the season, oldest first: read from the journal (a full read; the
-        history screen will page the journal instead), else the engine's own."""
+        """Every record of the season, oldest first: read from the journal (a full read, for
+        tools and tests: the history screen pages :meth:`history`), else the engine's own."""
         if self.journal is None:
             return list(self.engine.events)
         try:
@@ -931,21 +977,68 @@ class Session:
         return (self.data_dir / "exports") if self.data_dir is not None else Path.cwd()
 
     def export_history(self, kind: str) -> Path | None:
-        """Write the ``kind`` history table (see :data:`tui.history.EXPORT_KINDS`) as CSV and
-        say where; a failure is said in a toast. Returns the file written."""
-        folder = self.export_dir()
-        try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if self.journal is not None:  # streamed from the account file, a chunk at a time
-                path = self.journal.export(kind, folder)
-            else:
-                path = export_csv(self.engine.events, folder, kind)
-        except (ExportError, OSError, JournalError) as exc:
-            self.toast(Toast(str(exc), title="Export failed", severity="error", timeout=10))
+        """Write the ``kind`` history table (see :data:`tui.history.EXPORT_KINDS`) as CSV now
+        and say where; a failure is said in a toast. Returns the file written. (The history
+        screen exports in a worker thread instead: :meth:`start_export`.)"""
+        job = self.start_export(kind)
+        if isinstance(job, str):
+            self.toast(Toast(job, title="Export", severity="warning", timeout=8))
             return None
-        done = f"Exported {kind} to {path}"
-        self.say(done, toast=Toast(done, title="Export", timeout=10))
-        return path
+        try:
+            path: Path | BaseException = self.run_export(job)
+        except Exception as exc:
+            path = exc
+        self.finish_export(job, path)
+        return path if isinstance(path, Path) else None
+
+    def start_export(self, kind: str) -> ExportJob | str:
+        """An export of table ``kind`` to run (:meth:`run_export`, in a worker thread, then
+        :meth:`finish_export`), or why not: one is running already, or no such table."""
+        if kind not in EXPORT_KINDS:
+            return f"There is no {kind!r} table to export; choose one of {', '.join(EXPORT_KINDS)}."
+        running = self.export_job
+        if running is not None:
+            share = running.share
+            done = "" if share is None else f", {share:.0%} written"
+            return f"An export of {running.kind} is still running{done}; wait for it to finish."
+        self.export_job = ExportJob(kind, self.export_dir())
+        return self.export_job
+
+    def run_export(self, job: ExportJob) -> Path:
+        """Write ``job``'s table, streaming it from the account file a chunk at a time and
+        counting rows into ``job`` (safe in a worker thread: it reads on a connection of its
+        own and says nothing). Raises :class:`tui.history.ExportError`, ``OSError``,
+        :class:`JournalError`, or :class:`ExportCancelled` once ``job`` is cancelled."""
+
+        def progress(written: int, total: int) -> None:
+            job.written, job.total = written, total
+            if job.cancelled:
+                raise ExportCancelled
+
+        job.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.journal is not None:
+            return self.journal.export(job.kind, job.folder, progress)
+        return export_csv(list(self.engine.events), job.folder, job.kind)
+
+    def finish_export(self, job: ExportJob, result: Path | BaseException) -> None:
+        """Say how ``job`` ended: where the file went, or why there is none (a toast)."""
+        if self.export_job is job:
+            self.export_job = None
+        if isinstance(result, Path):
+            done = f"Exported {job.kind} to {result}"
+            self.say(done, toast=Toast(done, title="Export", timeout=10))
+        elif isinstance(result, ExportCancelled):
+            self.say(f"The export of {job.kind} was stopped; no file was written.", "warning")
+        elif isinstance(result, ExportError | OSError | JournalError):
+            self.toast(Toast(str(result), title="Export failed", severity="error", timeout=10))
+        else:  # a bug: said, never a traceback
+            why = f"The export of {job.kind} failed: {type(result).__name__}: {result}"
+            self.toast(Toast(why, title="Export failed", severity="error", timeout=10))
+
+    def cancel_export(self) -> None:
+        """Stop the export running now, if any (perpdesk is quitting)."""
+        if self.export_job is not None:
+            self.export_job.cancel()
 
     # ------------------------------------------------------------------ reading
 

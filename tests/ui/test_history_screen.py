@@ -1,32 +1,45 @@
-"""The history screen: tabs, practice stats, post-mortems, CSV export."""
+"""The history screen: each tab, paging as the trader scrolls, new records while it is open,
+exports in a worker with their progress, and the feed going on while a large account's
+history opens."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import gc
+import importlib
 import io
+import sys
+import threading
+import weakref
 from pathlib import Path
+from typing import Any
 
+import pytest
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widget import Widget
+from textual.widgets import ProgressBar, Static
 
-from tests.ui.pilot_helpers import beat, make_app
-from tui.engine import MarginMode, Side
-from tui.screens.history import HistoryScreen
+from tests.ui.pilot_helpers import beat, make_app, on_screen
+from tui.app import PerpDeskApp
+from tui.engine import MarginMode, OrderType, Side
+from tui.journal import Journal, JournalView
+from tui.market import PriceSource
+from tui.market.base import MarkSink
+from tui.screens.history import TABS, HistoryScreen
+from tui.screens.history.pane import TablePane
+from tui.screens.history.stats import StatsPane
+from tui.screens.history.tables import FillsPane, LiquidationsPane
 from tui.screens.main import MainScreen
+from tui.widgets.paged_table import PagedTable
 
 ISO = MarginMode.ISOLATED
 CROSS = MarginMode.CROSS
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-def plain(widget: Static) -> str:
-    """What a Static shows, as plain text."""
-    console = Console(width=118, record=True, file=io.StringIO())
-    console.print(widget.content)
-    return console.export_text()
-
-
-def some_history(app) -> None:  # type: ignore[no-untyped-def]
+def some_history(app: PerpDeskApp) -> None:
     """A win, a loss, funding both ways, and an isolated liquidation."""
     eng = app.session.engine
     eng.set_mark("BTC", 100_000)
@@ -44,106 +57,556 @@ def some_history(app) -> None:  # type: ignore[no-untyped-def]
     app.refresh_now()
 
 
-async def test_history_shows_every_tab_and_the_stats(tmp_path: Path) -> None:
-    app = make_app(data_dir=tmp_path / "data")
-    async with app.run_test(size=(120, 36)) as pilot:
-        some_history(app)
-        await pilot.press("h")
+def text_of(widget: Widget, selector: str) -> str:
+    """What the Static at ``selector`` shows (text, or a Rich table), as plain text."""
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(widget.query_one(selector, Static).content)
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines())
+
+
+def read(table: PagedTable[Any]) -> bool:
+    return table.started and not table.loading
+
+
+async def settle(pilot: Pilot[None], screen: HistoryScreen, tab: str | None = None) -> Any:
+    """Wait until the tab (default: the one shown) has read what it shows."""
+    for _ in range(200):
         await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, HistoryScreen)
-        fills = screen.query_one("#table-fills", DataTable)
-        assert fills.row_count == 5  # 3 opens, 2 closes (the liquidation is not a fill)
-        assert screen.query_one("#table-liquidations", DataTable).row_count == 1
-        assert screen.query_one("#table-funding", DataTable).row_count == 2
-        closed = screen.query_one("#table-closed", DataTable)
-        assert closed.row_count == 3
-        assert "LIQUIDATED" in str(closed.get_row_at(0)[-1])
-        stats = plain(screen.query_one("#stats", Static))
-        assert "Practice stats" in stats
-        lines = {line.split()[0]: line.split()[1:] for line in stats.splitlines()[2:5]}
-        assert lines["All"][0] == "-0.00" or lines["All"][0].startswith(("+", "-"))
-        assert lines["Isolated"][-1] == "1" and lines["Cross"][-1] == "0"  # liquidations
-        assert lines["Cross"][6] == "0%"  # the ETH short lost: win rate 0 %
-        net = app.session.engine.account  # the "All" net result is what trading did to the wallet
-        assert lines["All"][0] == f"{net.wallet_balance + net.isolated_margin - 10_000:+,.2f}"
-        post = str(screen.query_one("#postmortem-text", Static).render())
-        assert "BTC long" in post and "Cross would have" in post
+        pane = screen.panes.get(tab or screen.active_tab)
+        if isinstance(pane, TablePane) and pane.count is not None and read(pane.table):
+            return pane
+        if isinstance(pane, StatsPane) and "Loading" not in text_of(pane, "#stats-table"):
+            return pane
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the {tab or screen.active_tab} tab never finished loading")
+
+
+def cells(pane: TablePane[Any], row: int) -> dict[str, str]:
+    """The row's cells by column title, as plain text."""
+    values = pane.table.get_row_at(row)
+    return {
+        title: str(getattr(v, "plain", v)).strip()
+        for title, v in zip(pane.table.shown_columns, values, strict=True)
+    }
+
+
+async def open_history(pilot: Pilot[None]) -> HistoryScreen:
+    await pilot.press("h")
+    screen = on_screen(pilot.app, HistoryScreen)  # type: ignore[arg-type]
+    await settle(pilot, screen)
+    return screen
+
+
+async def no_toasts(pilot: Pilot[None]) -> None:
+    """Snapshots: the liquidation's toast would cover the tables."""
+    pilot.app.clear_notifications()
+    await pilot.pause(0.1)
+
+
+# --------------------------------------------------------------------------- each tab
+
+
+async def test_each_tab_shows_its_table_built_when_first_shown(tmp_path: Path) -> None:
+    app = make_app(data_dir=tmp_path / "data")
+    async with app.run_test(size=(160, 40)) as pilot:
+        some_history(app)
+        eng = app.session.engine
+        eng.open("SOL", Side.LONG, 10, 5, ISO)
+        eng.add_margin("SOL", 50)  # a margin move
+        order = eng.place_order("ETH", Side.LONG, 1, OrderType.LIMIT, price=3_000, leverage=5)
+        eng.cancel_order(order.id)
+        app.refresh_now()
+        screen = await open_history(pilot)
+        assert list(screen.panes) == ["fills"]  # the other tabs are not built yet
+        fills = screen.panes["fills"]
+        assert isinstance(fills, FillsPane)
+        assert fills.table.row_count == 6  # 4 opens, 2 closes (a liquidation is not a fill)
+        assert cells(fills, 2)["Action"] == "close short"
+        assert cells(fills, 2)["Realized PnL"] == "-100.00"
+        assert cells(fills, 4)["Realized PnL"] == "+100.00"
+        assert cells(fills, 4)["Slippage"] == "0.0 bp"  # at the mark: no book, no slippage
+        assert "6 of 6 fills" in text_of(fills, ".status")
+
         await pilot.press("2")
-        assert screen.query_one(TabbedContent).active == "tab-liquidations"
+        liqs = await settle(pilot, screen)
+        assert isinstance(liqs, LiquidationsPane) and liqs.table.row_count == 1
+        assert cells(liqs, 0)["Margin lost"] == "125.75"
+        post = text_of(liqs, "#postmortem-text")
+        assert post.startswith("Post-mortem: BTC long 0.05 at 40x") and "Cross would have" in post
+
+        await pilot.press("3")
+        funding = await settle(pilot, screen)
+        signs = [cells(funding, r)["+Received/-Paid"] for r in range(2)]
+        assert signs == ["-0.51", "+0.40"]  # paid by the BTC long, received by the ETH short
+
+        await pilot.press("4")
+        transfers = await settle(pilot, screen)
+        assert cells(transfers, 0) == {
+            "Time": cells(transfers, 0)["Time"],
+            "Market": "SOL",
+            "Moved": "wallet → margin",
+            "Amount": "50.00",
+        }
+
+        await pilot.press("5")
+        closed = await settle(pilot, screen)
+        assert closed.table.row_count == 3
+        assert cells(closed, 0)["Result"] == "LIQUIDATED"
+        assert [cells(closed, r)["Net"] for r in (1, 2)] == ["-103.24", "+90.95"]
+
+        await pilot.press("6")
+        orders = await settle(pilot, screen)
+        assert orders.table.row_count == 1
+        row = cells(orders, 0)
+        assert (row["Type"], row["Status"], row["Price"]) == ("Limit", "cancelled", "3,000.00")
+
+        await pilot.press("7")
+        stats = await settle(pilot, screen)
+        text = text_of(stats, "#stats-table")
+        assert "Net result (after fees)" in text and "Realized PnL (before fees)" in text
+        assert "Funding received" in text and "Funding paid" in text
+        assert "Execution cost" in text and "Impact (walking the book)" in text
+        assert set(screen.panes) == {tab.id for tab in TABS}
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
 
 
-async def test_history_follows_new_records_and_keeps_the_row_selected(tmp_path: Path) -> None:
+async def test_stats_say_net_of_fees_and_show_the_gross(tmp_path: Path) -> None:
+    """Long 0.1 BTC at 100,000, closed at 100,030: +3.00 before fees, 9.00 of fees: a loss
+    net, a win before fees, and the stats say both."""
+    app = make_app(data_dir=tmp_path / "data")
+    async with app.run_test(size=(120, 36)) as pilot:
+        eng = app.session.engine
+        eng.set_mark("BTC", 100_000)
+        eng.open("BTC", Side.LONG, 0.1, 10, ISO)
+        eng.set_mark("BTC", 100_030)
+        eng.close("BTC")
+        screen = await open_history(pilot)
+        await pilot.press("7")
+        stats = await settle(pilot, screen)
+        lines = {
+            line[:27].strip(): line[27:].split()
+            for line in text_of(stats, "#stats-table").splitlines()
+        }
+        assert lines["Net result (after fees)"][0] == "-6.00"
+        assert lines["Realized PnL (before fees)"][0] == "+3.00"
+        assert lines["Round trips won (net)"][:4] == ["0", "of", "1", "(0%)"]
+        assert lines["Won before fees"][:4] == ["1", "of", "1", "(100%)"]
+        summary = text_of(screen, "#summary")
+        assert summary.startswith("Net -6.00 after fees · gross +3.00")
+
+
+async def test_fills_through_a_book_show_slippage_and_their_cost_split(tmp_path: Path) -> None:
+    """Long 0.3 BTC into asks 100,010 x 0.2 and 100,020 x 0.1 at a mark of 100,000: VWAP
+    100,013.33, slippage 1.3 bp, spread 3.00, impact 1.00; the stats add them up."""
+    app = make_app(data_dir=tmp_path / "data")
+    async with app.run_test(size=(160, 40)) as pilot:
+        eng = app.session.engine
+        eng.set_mark("BTC", 100_000)
+        eng.set_book("BTC", [(99_990.0, 1.0)], [(100_010.0, 0.2), (100_020.0, 0.1)])
+        eng.open("BTC", Side.LONG, 0.3, 10, ISO)
+        screen = await open_history(pilot)
+        row = cells(screen.panes["fills"], 0)  # type: ignore[arg-type]
+        assert (row["Slippage"], row["Spread"], row["Impact"]) == ("+1.3 bp", "3.00", "1.00")
+        await pilot.press("7")
+        stats = await settle(pilot, screen)
+        text = text_of(stats, "#stats-table")
+        spread = next(line for line in text.splitlines() if "Spread" in line)
+        assert spread.split()[1:] == ["3.00", "3.00", "0.00"]
+
+
+async def test_80_columns_keep_whole_titles_by_importance(tmp_path: Path) -> None:
+    app = make_app(data_dir=tmp_path / "data")
+    async with app.run_test(size=(80, 24)) as pilot:
+        some_history(app)
+        screen = await open_history(pilot)
+        fills = screen.panes["fills"]
+        assert isinstance(fills, FillsPane)
+        shown = fills.table.shown_columns
+        assert shown == ["Time", "Market", "Action", "Size", "Price", "Fee", "Realized PnL"]
+        widths = [c.get_render_width(fills.table) for c in fills.table.ordered_columns]
+        assert sum(widths) <= fills.table.size.width  # nothing cut, nothing off screen
+        assert all(w >= len(t) + 2 for w, t in zip(widths, shown, strict=True))
+    async with make_app(data_dir=tmp_path / "data").run_test(size=(200, 40)) as pilot:
+        screen = await open_history(pilot)
+        fills = screen.panes["fills"]
+        assert isinstance(fills, FillsPane)
+        assert [c.title for c in fills.columns] == fills.table.shown_columns  # all of them
+
+
+# --------------------------------------------------------------------------- paging
+
+
+def journaled_app(data_dir: Path) -> PerpDeskApp:
+    journal = Journal.open(data_dir, lock=False, synchronous="OFF")
+    return make_app(journal=journal, data_dir=data_dir)
+
+
+def many_fills(data_dir: Path, n: int) -> None:
+    journal = Journal.open(data_dir, lock=False, synchronous="OFF")
+    eng = journal.engine
+    eng.set_mark("BTC", 100_000)
+    for i in range(n):
+        eng.open("BTC", Side.LONG if i % 2 == 0 else Side.SHORT, 0.001, 5, ISO)
+    journal.close()
+
+
+async def test_pages_are_read_as_the_cursor_nears_the_end(tmp_path: Path) -> None:
+    many_fills(tmp_path / "data", 250)
+    app = journaled_app(tmp_path / "data")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_history(pilot)
+        fills = screen.panes["fills"]
+        assert isinstance(fills, FillsPane)
+        assert fills.table.row_count == 100  # one page
+        assert "100 of 250 fills, newest first · more as you scroll" in text_of(fills, ".status")
+        fills.table.move_cursor(row=75)  # still 25 rows from the end: nothing read
+        await settle(pilot, screen)
+        assert fills.table.row_count == 100
+        fills.table.move_cursor(row=85)  # within 20 rows of the end: the next page
+        await settle(pilot, screen)
+        assert fills.table.row_count == 200
+        await pilot.press("ctrl+end")  # the last row loaded: the last page
+        await settle(pilot, screen)
+        assert fills.table.row_count == 250 and fills.table.complete
+        assert [f.seq for f in fills.table.items] == list(range(250, 0, -1))
+        assert text_of(fills, ".status") == "250 of 250 fills, newest first"
+
+
+async def test_scrolling_the_view_reads_the_next_page_too(tmp_path: Path) -> None:
+    many_fills(tmp_path / "data", 150)
+    app = make_app(
+        journal=Journal.open(tmp_path / "data", lock=False, synchronous="OFF"),
+        data_dir=tmp_path / "data",
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_history(pilot)
+        table = screen.panes["fills"].table  # type: ignore[attr-defined]
+        assert table.row_count == 100 and table.cursor_row == 0
+        table.scroll_to(y=90, animate=False)  # the wheel moves the view, not the cursor
+        await settle(pilot, screen)
+        assert table.row_count == 150 and table.cursor_row == 0
+
+
+# --------------------------------------------------------------------------- new records
+
+
+async def test_new_records_join_the_newest_page_and_keep_the_row_selected(tmp_path: Path) -> None:
     app = make_app(data_dir=tmp_path / "data")
     async with app.run_test(size=(120, 36)) as pilot:
         some_history(app)
-        await pilot.press("h")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, HistoryScreen)
-        fills = screen.query_one("#table-fills", DataTable)
-        fills.focus()
+        screen = await open_history(pilot)
+        fills = screen.panes["fills"]
+        assert isinstance(fills, FillsPane)
         await pilot.press("down")  # the second newest fill
-        chosen = fills.coordinate_to_cell_key(fills.cursor_coordinate).row_key
+        chosen = fills.table.coordinate_to_cell_key(fills.table.cursor_coordinate).row_key
         eng = app.session.engine
         eng.open("ETH", Side.LONG, 1, 5, CROSS)  # a new fill while history is open
         eng.apply_funding("ETH", 0.0001)
         await beat(pilot)
-        assert fills.row_count == 6
-        assert screen.query_one("#table-funding", DataTable).row_count == 3
-        assert fills.coordinate_to_cell_key(fills.cursor_coordinate).row_key == chosen
-        assert fills.cursor_row == 2  # the same fill, one row lower
+        await settle(pilot, screen)
+        assert fills.table.row_count == 6
+        assert fills.table.coordinate_to_cell_key(fills.table.cursor_coordinate).row_key == chosen
+        assert fills.table.cursor_row == 2  # the same fill, one row lower
+        await pilot.press("3")
+        funding = await settle(pilot, screen)
+        assert funding.table.row_count == 3
 
 
-async def test_export_writes_the_tab_shown_to_a_path_it_names(tmp_path: Path) -> None:
+async def test_scrolled_down_new_records_wait_for_r(tmp_path: Path) -> None:
+    many_fills(tmp_path / "data", 150)
+    app = make_app(
+        journal=Journal.open(tmp_path / "data", lock=False, synchronous="OFF"),
+        data_dir=tmp_path / "data",
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_history(pilot)
+        fills = screen.panes["fills"]
+        assert isinstance(fills, FillsPane)
+        await pilot.press("ctrl+end")
+        await settle(pilot, screen)
+        assert fills.table.row_count == 150
+        await pilot.press("ctrl+end")
+        assert fills.table.cursor_row == 149
+        app.session.engine.open("BTC", Side.LONG, 0.001, 5, ISO)
+        app.session.engine.open("BTC", Side.LONG, 0.001, 5, ISO)
+        await beat(pilot)
+        await settle(pilot, screen)
+        assert fills.table.row_count == 150 and fills.table.cursor_row == 149  # not moved
+        assert "2 new: press r to show them" in text_of(fills, ".status")
+        await pilot.press("r")
+        await settle(pilot, screen)
+        assert fills.table.row_count == 100 and fills.table.cursor_row == 0
+        assert fills.table.items[0].seq == 152
+        assert "press r" not in text_of(fills, ".status")
+
+
+async def test_a_new_season_while_history_is_open_shows_the_new_one(tmp_path: Path) -> None:
     app = make_app(data_dir=tmp_path / "data")
     async with app.run_test(size=(120, 36)) as pilot:
         some_history(app)
-        await pilot.press("h")
-        await pilot.pause()
-        await pilot.press("4", "e")
-        await pilot.pause()
-        files = list((tmp_path / "data" / "exports").glob("*.csv"))
-        assert len(files) == 1 and "closed" in files[0].name
-        with files[0].open() as handle:
-            rows = list(csv.reader(handle))
-        assert len(rows) == 4  # header + 3 round trips
-        assert any(str(files[0]) in n.message for n in app._notifications)
-        assert app.main.log_widget.lines[0] == f"Exported closed to {files[0]}"
+        screen = await open_history(pilot)
+        app.session.reset()
+        await beat(pilot)
+        await settle(pilot, screen)
+        fills = screen.panes["fills"]
+        assert isinstance(fills, FillsPane)
+        assert fills.table.row_count == 0 and "No fills yet." in text_of(fills, ".status")
 
 
-async def test_export_failure_is_reported(tmp_path: Path) -> None:
+# --------------------------------------------------------------------------- export
+
+
+async def test_export_runs_in_a_worker_with_its_progress_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many_fills(tmp_path / "data", 30)
+    monkeypatch.setattr("tui.history.EXPORT_CHUNK", 10)
+    gate, reached = threading.Event(), threading.Event()
+    real_export = Journal.export
+
+    def held(self: Journal, kind: str, path: Any, progress: Any = None) -> Path:
+        def step(written: int, total: int) -> None:
+            progress(written, total)
+            if written == 10:
+                reached.set()
+                assert gate.wait(10), "the test never let the export go on"
+
+        return real_export(self, kind, path, step)
+
+    monkeypatch.setattr(Journal, "export", held)
+    app = make_app(
+        journal=Journal.open(tmp_path / "data", lock=False, synchronous="OFF"),
+        data_dir=tmp_path / "data",
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_history(pilot)
+        await pilot.press("e")
+        for _ in range(500):
+            await pilot.pause(0.01)
+            if reached.is_set():
+                break
+        await beat(pilot)
+        assert text_of(screen, "#export-text") == "Exporting fills: 10 of 30 rows"
+        assert screen.query_one("#export").has_class("-running")
+        bar = screen.query_one("#export-bar", ProgressBar)
+        assert (bar.progress, bar.total) == (10, 30)
+        await pilot.press("e")  # a second export waits for the first
+        await pilot.pause()
+        assert any("still running, 33% written" in n.message for n in app._notifications)
+        gate.set()
+        for _ in range(500):
+            await pilot.pause(0.01)
+            if app.session.export_job is None:
+                break
+        await beat(pilot)
+        assert not screen.query_one("#export").has_class("-running")
+        [file] = (tmp_path / "data" / "exports").glob("*.csv")
+        assert "fills" in file.name and len(file.read_text().splitlines()) == 31
+        assert app.main.log_widget.lines[0] == f"Exported fills to {file}"
+
+
+async def test_the_orders_tab_exports_every_order_record(tmp_path: Path) -> None:
+    app = make_app(data_dir=tmp_path / "data")
+    async with app.run_test(size=(120, 36)) as pilot:
+        eng = app.session.engine
+        eng.set_mark("SOL", 200)
+        order = eng.place_order("SOL", Side.LONG, 5, OrderType.LIMIT, price=190, leverage=5)
+        eng.cancel_order(order.id)
+        screen = await open_history(pilot)
+        await pilot.press("6")
+        await settle(pilot, screen)
+        await pilot.press("e")
+        for _ in range(500):
+            await pilot.pause(0.01)
+            if list((tmp_path / "data" / "exports").glob("*.csv")):
+                break
+        [file] = (tmp_path / "data" / "exports").glob("*.csv")
+        with file.open() as handle:
+            rows = list(csv.DictReader(handle))
+        assert [(r["order_id"], r["action"]) for r in rows] == [
+            (str(order.id), "placed"),
+            (str(order.id), "cancelled"),
+        ]
+
+
+async def test_export_failure_is_reported_and_stats_have_nothing_to_export(
+    tmp_path: Path,
+) -> None:
     blocker = tmp_path / "data"
     blocker.write_text("a file where the folder should be")
     app = make_app(data_dir=blocker)
     async with app.run_test(size=(120, 36)) as pilot:
         some_history(app)
-        await pilot.press("h")
-        await pilot.pause()
+        screen = await open_history(pilot)
         await pilot.press("e")
-        await pilot.pause()
-        assert isinstance(app.screen, HistoryScreen)
+        for _ in range(200):
+            await pilot.pause(0.01)
+            if any(n.severity == "error" for n in app._notifications):
+                break
         assert any(n.severity == "error" for n in app._notifications)
+        assert app.session.export_job is None and app.screen is screen
+        await pilot.press("7", "e")
+        await pilot.pause()
+        assert any("stats are not a table" in n.message for n in app._notifications)
 
 
 async def test_empty_history_says_so() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("h")
-        await pilot.pause()
-        post = str(app.screen.query_one("#postmortem-text", Static).render())
-        assert "No liquidations yet" in post
-
-
-def test_history_snapshot(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    async def run_before(pilot: Pilot[None]) -> None:
-        some_history(pilot.app)
-        await pilot.press("h")
-        await pilot.pause()
+        screen = await open_history(pilot)
+        assert "No fills yet." in text_of(screen.panes["fills"], ".status")
         await pilot.press("2")
+        liqs = await settle(pilot, screen)
+        assert text_of(liqs, "#postmortem-text") == "No liquidations yet. Keep it that way."
+
+
+# --------------------------------------------------------------------------- large account
+
+
+QUIET = "ARB"  # a market the bench's trader never trades
+
+
+class TickingSource(PriceSource):
+    """A feed that sends an ARB mark every few milliseconds, counting them, sliding down
+    0.01 % a tick from 1.0 (so a long position at high leverage is soon liquidated)."""
+
+    name = "ticking"
+
+    def __init__(self) -> None:
+        super().__init__([QUIET])
+        self.ticks = 0
+
+    async def run(self, sink: MarkSink) -> None:
+        while True:
+            self.ticks += 1
+            sink.on_mark(QUIET, 1.0 * (1 - 0.0001 * self.ticks))
+            await asyncio.sleep(0.005)
+
+
+@pytest.fixture(scope="module")
+def large_account(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 2,000 records through the bench's own builder (fills, liquidations, funding,
+    margin moves and orders)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        build = importlib.import_module("journal_bench_build").build
+    finally:
+        sys.path.remove(str(BENCH))
+    folder = tmp_path_factory.mktemp("large") / "account"
+    assert build(folder, 2_000) >= 2_000
+    return folder
+
+
+async def test_the_feed_and_liquidations_go_on_while_history_opens_on_a_large_account(
+    large_account: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first page is held in its worker thread until the test has seen the feed tick,
+    the heartbeat run and a position be liquidated: none of that waits for history."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(large_account, data)
+    gate, reading = threading.Event(), threading.Event()
+    real = JournalView.fills_page
+
+    def slow_page(self: JournalView, before: int | None = None, limit: int = 100) -> Any:
+        reading.set()
+        assert gate.wait(20), "the test never let the page through"
+        return real(self, before, limit)
+
+    monkeypatch.setattr(JournalView, "fills_page", slow_page)
+    journal = Journal.open(data, lock=False, synchronous="OFF")
+    source = TickingSource()
+    app = make_app(journal=journal, data_dir=data, source=source, autostart_feed=True)
+    beats: list[int] = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.heartbeat.subscribe(app, lambda beat: beats.append(source.ticks))
+        eng = app.session.engine
+        eng.set_mark(QUIET, 1.0)
+        eng.open(QUIET, Side.LONG, 100, eng.market(QUIET).max_leverage, ISO)
+        await pilot.press("h")
+        screen = on_screen(app, HistoryScreen)
+        for _ in range(1000):  # until the read is under way (in its thread)
+            await asyncio.sleep(0.005)
+            if reading.is_set():
+                break
+        ticks, heartbeats = source.ticks, len(beats)
+        for _ in range(2000):  # the feed goes on meanwhile, until the position is gone
+            await asyncio.sleep(0.005)
+            if eng.position(QUIET) is None and len(beats) > heartbeats + 3:
+                break
+        fills = screen.panes["fills"]
+        assert isinstance(fills, FillsPane)
+        assert fills.table.row_count == 0 and fills.table.loading  # still reading
+        assert source.ticks > ticks + 10 and len(beats) > heartbeats + 3
+        assert eng.position(QUIET) is None  # liquidated while history opened
+        gate.set()
+        await settle(pilot, screen)
+        assert fills.table.row_count == 100  # the first page, and only it
+
+
+async def test_closing_history_gives_its_view_and_rows_back(tmp_path: Path) -> None:
+    many_fills(tmp_path / "data", 120)
+    app = make_app(
+        journal=Journal.open(tmp_path / "data", lock=False, synchronous="OFF"),
+        data_dir=tmp_path / "data",
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_history(pilot)
+        view = screen.source
+        assert isinstance(view, JournalView)
+        gone = weakref.ref(screen.panes["fills"])
+        await pilot.press("escape")
         await pilot.pause()
+        assert view._conn is None and view._closed  # its connection closed
+        del screen
+        for _ in range(5):
+            await pilot.pause()
+            gc.collect()
+        assert gone() is None  # the table and its rows are garbage
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def test_history_snapshot(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        some_history(pilot.app)  # type: ignore[arg-type]
+        screen = await open_history(pilot)
+        await settle(pilot, screen)
+        await no_toasts(pilot)
 
     assert snap_compare(make_app(), terminal_size=(120, 36), run_before=run_before)
+
+
+def test_history_liquidations_small_terminal_snapshot(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        some_history(pilot.app)  # type: ignore[arg-type]
+        screen = await open_history(pilot)
+        await pilot.press("2")
+        await settle(pilot, screen)
+        await no_toasts(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_history_fills_small_terminal_snapshot(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        some_history(pilot.app)  # type: ignore[arg-type]
+        await open_history(pilot)
+        await no_toasts(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_history_stats_snapshot(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        some_history(pilot.app)  # type: ignore[arg-type]
+        screen = await open_history(pilot)
+        await pilot.press("7")
+        await settle(pilot, screen)
+        await no_toasts(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)

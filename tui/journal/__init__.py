@@ -61,8 +61,9 @@ Modules: :mod:`~tui.journal.base` (names, :class:`JournalError`), :mod:`~tui.jou
 perpdesk per account), :mod:`~tui.journal.schema` (the SQLite file, its schema, read-only
 inspection, migrations, transactions), :mod:`~tui.journal.seasons` (seasons,
 ``--accounts``, :func:`set_aside`), :mod:`~tui.journal.ledger` (counts, stats, closed round
-trips and order rows kept record by record), :mod:`~tui.journal.pages` (pages, streams) and
-:mod:`~tui.journal.store` (:class:`Journal`: rebuild, writes, durability, the history API).
+trips and order rows kept record by record), :mod:`~tui.journal.pages` (pages, streams),
+:mod:`~tui.journal.store` (:class:`Journal`: rebuild, writes, durability, the history API)
+and :mod:`~tui.journal.view` (the history as a screen reads it, from a worker thread).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ from tui.journal.pages import PAGE_SIZE, Page
 from tui.journal.schema import SCHEMA_VERSION
 from tui.journal.seasons import SeasonInfo, format_seasons, list_seasons, set_aside
 from tui.journal.store import HistoryCounts, Journal, Synchronous, read_account
+from tui.journal.view import HistorySource, JournalView, MemoryView
 
 __all__ = [
     "DB_NAME",
@@ -93,8 +95,11 @@ __all__ = [
     "SCHEMA_VERSION",
     "_TYPES",
     "HistoryCounts",
+    "HistorySource",
     "Journal",
     "JournalError",
+    "JournalView",
+    "MemoryView",
     "NonFiniteError",
     "Page",
     "SeasonInfo",

@@ -68,6 +68,7 @@ from tui.journal.lock import PRIVATE_FOLDER, _file_id, _Lock, _narrow, _open_pri
 from tui.journal.pages import PAGE_SIZE, Page, Reader
 from tui.journal.schema import SCHEMA_VERSION, _inspect, _transaction, create, file_version
 from tui.journal.seasons import SeasonInfo, _insert_season, _seasons
+from tui.journal.view import JournalView
 from tui.safe import safe_text
 
 Synchronous = Literal["FULL", "NORMAL", "OFF"]
@@ -533,6 +534,11 @@ class Journal:
         """Closed round trips (:func:`tui.history.closed_positions`), latest closed first.
         Complete once :attr:`history_ready`."""
         return self._reader().closed(before, limit)
+
+    def history_view(self) -> JournalView:
+        """This season's history on a connection of its own, for a worker thread (the
+        history screen's reads; :mod:`tui.journal.view`). Close it when done."""
+        return JournalView(self)
 
     def counts(self) -> HistoryCounts:
         """How many rows each history table has (the ledger's counts: no query once it is
