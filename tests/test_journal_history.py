@@ -716,3 +716,53 @@ def test_a_format_1_ledger_is_folded_again_with_the_execution_costs(
         with contextlib.closing(sqlite3.connect(data_dir / DB_NAME)) as conn:
             [(data,)] = conn.execute("SELECT data FROM ledger")
         assert json.loads(data)["version"] == LEDGER_VERSION == 2
+
+
+# --------------------------------------------------------------------------- the screen's view
+
+
+def test_a_view_reads_pages_in_a_thread_while_the_journal_commits(tmp_path: Path) -> None:
+    fills_account(tmp_path, 6)
+    journal = open_fast(tmp_path)
+    view = journal.history_view()
+    pages: list[list[int]] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        for _ in range(20):
+            pages.append([f.seq for f in view.fills_page(limit=3).rows])
+        done.set()
+
+    worker = threading.Thread(target=reader)
+    worker.start()
+    for _ in range(10):
+        journal.engine.open("BTC", LONG, 0.01, 5, ISO)  # committed on this thread meanwhile
+    worker.join(10)
+    assert done.is_set()
+    for seqs in pages:  # each page is whole and newest first, whichever commit it saw
+        assert seqs == sorted(seqs, reverse=True) and seqs[0] - seqs[-1] == 2
+    assert [f.seq for f in view.fills_page(limit=3).rows] == [16, 15, 14]
+    assert view.counts() == journal.counts() and view.stats() == journal.stats()
+    assert view.ready and view.progress == 1.0
+    view.close()
+    with pytest.raises(JournalError, match="closed"):
+        view.fills_page()
+    journal.close()
+
+
+def test_a_view_counts_through_the_index_while_an_older_ledger_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fills_account(tmp_path, 5)
+    downgrade_to_schema_1(tmp_path)
+    monkeypatch.setattr(journal_store, "SYNC_HISTORY", 0)
+    journal = open_fast(tmp_path)
+    view = journal.history_view()
+    assert not view.ready and view.progress == 0.0
+    counts = view.counts()
+    assert (counts.fills, counts.closed, counts.complete) == (5, 0, False)
+    journal.new_season(10_000)  # the view belongs to the season it was opened on
+    with pytest.raises(JournalError, match="new season"):
+        view.fills_page()
+    view.close()
+    journal.close()

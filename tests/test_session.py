@@ -738,3 +738,74 @@ def test_without_a_journal_the_session_keeps_liquidation_accounts_itself() -> No
     account = session.engine.account  # the account just after the liquidation (nothing since)
     assert session.accounts[liquidation.seq].wallet == account.wallet_balance
     assert not session.history_to_build and not session.build_history()
+
+
+# ------------------------------------------------------------------ history for the screen
+
+
+def test_exports_run_one_at_a_time_and_a_stopped_one_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.session import ExportCancelled
+
+    monkeypatch.setattr("tui.history.EXPORT_CHUNK", 2)
+    journal = Journal.open(tmp_path, lock=False, synchronous="OFF")
+    journal.engine.set_mark("BTC", 100_000)
+    for _ in range(5):
+        journal.engine.open("BTC", LONG, 0.01, 10, ISO)
+    session = Session(journal=journal, data_dir=tmp_path)
+    job = session.start_export("fills")
+    assert not isinstance(job, str) and session.export_job is job
+    assert session.start_export("fills") == (
+        "An export of fills is still running; wait for it to finish."
+    )
+    assert "no 'positions' table" in str(session.start_export("positions"))
+    job.cancel()
+    with pytest.raises(ExportCancelled):
+        session.run_export(job)
+    assert (job.written, job.total) == (2, 5)  # stopped at the first chunk
+    session.finish_export(job, ExportCancelled())
+    assert session.export_job is None
+    assert texts(session)[-1] == "The export of fills was stopped; no file was written."
+    assert list((tmp_path / "exports").iterdir()) == []  # no file, no temp file
+    job = session.start_export("fills")
+    assert not isinstance(job, str)
+    path = session.run_export(job)
+    assert (job.written, job.total, job.share) == (5, 5, 1.0)
+    session.finish_export(job, path)
+    assert texts(session)[-1] == f"Exported fills to {path}"
+    job = session.start_export("fills")
+    assert not isinstance(job, str)
+    session.finish_export(job, RuntimeError("boom"))  # a bug in an export: said, not raised
+    [toast] = [t for t in session.take_toasts() if t.severity == "error"]
+    assert toast.message == "The export of fills failed: RuntimeError: boom"
+    journal.close()
+
+
+def test_history_is_read_from_the_journal_or_from_memory(tmp_path: Path) -> None:
+    from tui.journal import JournalView, MemoryView
+
+    journal = Journal.open(tmp_path, lock=False, synchronous="OFF")
+    journal.engine.set_mark("BTC", 100_000)
+    session = Session(journal=journal, data_dir=tmp_path)
+    before = session.history_mark
+    journal.engine.open("BTC", LONG, 0.01, 10, ISO)
+    assert session.history_mark == (before[0], before[1] + 1)
+    view = session.history()
+    assert isinstance(view, JournalView)
+    assert view.fills_page().rows == journal.fills_page().rows
+    view.close()
+    session.reset()
+    assert session.history_mark[0] != before[0]  # a new season: a new engine
+    journal.close()
+
+    memory = make_session()
+    memory.engine.open("BTC", LONG, 0.01, 10, ISO)
+    memory.engine.close("BTC")
+    view = memory.history()
+    assert isinstance(view, MemoryView)
+    page = view.fills_page(limit=1)
+    assert [f.kind for f in page.rows] == ["close"] and page.next is not None
+    assert [f.kind for f in view.fills_page(before=page.next).rows] == ["open"]
+    assert view.counts().fills == 2 and view.counts().closed == 1
+    assert view.stats().overall.closed_positions == 1

@@ -191,8 +191,9 @@ async def test_stats_say_net_of_fees_and_show_the_gross(tmp_path: Path) -> None:
         }
         assert lines["Net result (after fees)"][0] == "-6.00"
         assert lines["Realized PnL (before fees)"][0] == "+3.00"
-        assert lines["Round trips won (net)"][:4] == ["0", "of", "1", "(0%)"]
-        assert lines["Won before fees"][:4] == ["1", "of", "1", "(100%)"]
+        assert lines["Round trips closed"][0] == "1"
+        assert lines["won, net of fees"][0] == "0%"
+        assert lines["won before fees"][0] == "100%"
         summary = text_of(screen, "#summary")
         assert summary.startswith("Net -6.00 after fees · gross +3.00")
 

@@ -31,10 +31,8 @@ NOTES = (
 )
 
 
-def _won(wins: int, closed: int, rate: float | None) -> str:
-    if not closed:
-        return DASH
-    return f"{wins} of {closed} ({fmt_pct(rate, decimals=0)})"
+def _share(rate: float | None) -> str:
+    return DASH if rate is None else fmt_pct(rate, decimals=0)
 
 
 def stats_table(stats: PracticeStats, styles: NumberStyles) -> Table:
@@ -60,11 +58,9 @@ def stats_table(stats: PracticeStats, styles: NumberStyles) -> Table:
     line("Funding received", lambda s: fmt_money(s.funding_received))
     line("Funding paid", lambda s: fmt_money(s.funding_paid))
     line("Forfeited in liquidations", lambda s: fmt_money(s.forfeited))
-    line("Round trips won (net)", lambda s: _won(s.wins, s.closed_positions, s.win_rate))
-    line(
-        "Won before fees",
-        lambda s: _won(s.gross_wins, s.closed_positions, s.gross_win_rate),
-    )
+    line("Round trips closed", lambda s: f"{s.closed_positions:,}")
+    line("  won, net of fees", lambda s: _share(s.win_rate))
+    line("  won before fees", lambda s: _share(s.gross_win_rate))
     line(
         "Largest loss (net)",
         lambda s: fmt_money(-s.largest_loss) if s.largest_loss else DASH,
