@@ -368,7 +368,7 @@ def child_screen(folder: str | None) -> None:
                 screen = self.screen
                 pane = screen.panes.get("fills") if isinstance(screen, HistoryScreen) else None
                 table = getattr(pane, "table", None)
-                if table is not None and table.row_count and not table.loading:
+                if table is not None and table.row_count and not table.reading:
                     break
             shown = await painted(self)
             await asyncio.sleep(0.5)  # open: the feed ticking under it

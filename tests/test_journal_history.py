@@ -57,7 +57,7 @@ from tui.history import (
     post_mortems,
     practice_stats,
 )
-from tui.journal import DB_NAME, Journal, JournalError, read_account
+from tui.journal import DB_NAME, Journal, JournalError, MemoryView, read_account
 from tui.journal import store as journal_store
 from tui.journal.ledger import LEDGER_VERSION
 from tui.journal.pages import Page
@@ -96,13 +96,17 @@ class Recorder:
 
 
 def every_page(fetch: Callable[..., Page[T]], limit: int) -> list[T]:
-    """All rows of a table, newest first, through its cursors."""
+    """All rows of a table, newest first, through its cursors; each page read again through
+    its ``top`` is the same page (what a table that let it go reads back)."""
     rows: list[T] = []
     cursor: int | None = None
     for _ in range(100_000):
         page = fetch(before=cursor, limit=limit)
         assert len(page.rows) <= limit
         assert (page.next is None) or len(page.rows) == limit
+        assert (page.top is None) == (not page.rows)
+        if page.rows:
+            assert fetch(before=page.top, limit=limit) == page
         rows += page.rows
         if page.next is None:
             return rows
@@ -153,6 +157,20 @@ def assert_post_mortems_match(
     expected = post_mortems(events, journal.engine.markets, accounts)
     got: list[PostMortem] = every_page(journal.liquidations_page, limit)
     assert got == expected[::-1]
+
+
+def assert_memory_view_matches(
+    journal: Journal, events: list[Event], accounts: dict[int, AccountAt], limit: int
+) -> None:
+    """A session without a journal pages the same rows from memory."""
+    view = MemoryView(lambda: events, lambda: journal.engine.markets, accounts)
+    for name in ("fills", "liquidations", "funding", "transfers", "order_events", "orders"):
+        page = f"{name}_page"
+        assert every_page(getattr(view, page), limit) == every_page(
+            getattr(journal, page), limit
+        ), name
+    assert every_page(view.closed_page, limit) == every_page(journal.closed_page, limit)
+    assert view.counts() == journal.counts() and view.stats() == journal.stats()
 
 
 def assert_exports_match(journal: Journal, events: list[Event], folder: Path) -> None:
@@ -258,6 +276,7 @@ def test_pages_counts_stats_and_exports_equal_the_full_scan(
         assert journal.record_count == len(events)
         assert_history_matches(journal, events, limit)
         assert_post_mortems_match(journal, events, recorder.accounts, limit)
+        assert_memory_view_matches(journal, events, recorder.accounts, limit)
         assert journal.post_mortems() == post_mortems(
             events, journal.engine.markets, recorder.accounts
         )

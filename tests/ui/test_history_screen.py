@@ -65,7 +65,7 @@ def text_of(widget: Widget, selector: str) -> str:
 
 
 def read(table: PagedTable[Any]) -> bool:
-    return table.started and not table.loading
+    return table.started and not table.reading
 
 
 async def settle(pilot: Pilot[None], screen: HistoryScreen, tab: str | None = None) -> Any:
@@ -288,6 +288,95 @@ async def test_scrolling_the_view_reads_the_next_page_too(tmp_path: Path) -> Non
         table.scroll_to(y=90, animate=False)  # the wheel moves the view, not the cursor
         await settle(pilot, screen)
         assert table.row_count == 150 and table.cursor_row == 0
+
+
+def held(table: PagedTable[Any]) -> list[int]:
+    return [f.seq for f in table.items]
+
+
+def under_cursor(table: PagedTable[Any]) -> tuple[int, float]:
+    """The fill the cursor is on, and the line of the view it is on."""
+    return table.items[table.cursor_row].seq, table.cursor_row - table.scroll_y
+
+
+async def test_far_down_the_table_holds_a_window_and_reads_pages_back_going_up(
+    tmp_path: Path,
+) -> None:
+    """700 fills, a window of 300 rows: paging to the oldest lets the newest pages go, and
+    going back up reads them again, the rows always one unbroken run, the cursor on the same
+    fill at the same place on screen when pages come and go."""
+    many_fills(tmp_path / "data", 700)
+    app = journaled_app(tmp_path / "data")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_history(pilot)
+        fills = screen.panes["fills"]
+        assert isinstance(fills, FillsPane)
+        table = fills.table
+        table.window = 300
+        moved = 0
+        for _ in range(20):
+            await pilot.press("ctrl+end")
+            await settle(pilot, screen)
+            assert table.row_count == len(table.items) <= 300
+            top = held(table)[0]
+            assert held(table) == list(range(top, top - len(table.items), -1))  # no gap
+            if table.rows_above and not moved:  # the first time pages were let go
+                moved = table.rows_above
+            if table.next is None:
+                break
+        assert moved and table.rows_above + len(table.items) == 700
+        assert held(table)[-1] == 1 and not table.complete  # the oldest, the newest let go
+        first = table.rows_above + 1
+        assert text_of(fills, ".status") == f"{first:,}-700 of 700 fills, newest first"
+
+        await pilot.press("ctrl+end")
+        assert under_cursor(table)[0] == 1  # the oldest fill
+        app.session.engine.open("BTC", Side.LONG, 0.001, 5, ISO)  # new meanwhile: they wait
+        await beat(pilot)
+        await settle(pilot, screen)
+        assert "1 new: press r to show them" in text_of(fills, ".status")
+        for _ in range(20):
+            await pilot.press("ctrl+home")  # the first row held: the page above is read back
+            await settle(pilot, screen)
+            assert table.row_count == len(table.items) <= 300
+            top = held(table)[0]
+            assert held(table) == list(range(top, top - len(table.items), -1))
+            if not table.rows_above:
+                break
+        assert held(table)[0] == 700  # as it was read: the new fill waits for r
+        assert table.next is not None  # the oldest were let go in turn
+        await pilot.press("r")
+        await settle(pilot, screen)
+        assert held(table)[:2] == [701, 700] and table.row_count == 100
+
+
+async def test_pages_let_go_keep_the_cursor_on_its_fill(tmp_path: Path) -> None:
+    many_fills(tmp_path / "data", 500)
+    app = journaled_app(tmp_path / "data")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_history(pilot)
+        table = screen.panes["fills"].table  # type: ignore[attr-defined]
+        table.window = 300
+        for _ in range(2):  # 300 rows held
+            await pilot.press("ctrl+end")
+            await settle(pilot, screen)
+        assert table.row_count == 300 and not table.rows_above
+        table.move_cursor(row=270)
+        table.scroll_to(y=240, animate=False, immediate=True)  # the cursor mid-view
+        await settle(pilot, screen)
+        assert table.row_count == 300  # 30 rows from the end: nothing read
+        gate, real = threading.Event(), table.fetch
+        table.fetch = lambda before, limit: gate.wait(10) and real(before, limit)
+        table.move_cursor(row=285)  # 15 from the end: the next page is read
+        await pilot.pause()
+        assert table.reading and table.row_count == 300
+        before = under_cursor(table)
+        assert before[0] == 500 - 285
+        gate.set()
+        await settle(pilot, screen)
+        await pilot.pause()
+        assert table.rows_above == 200 and table.row_count == 200  # 400 read, 200 held
+        assert under_cursor(table) == before  # the same fill, on the same line
 
 
 # --------------------------------------------------------------------------- new records
@@ -540,7 +629,7 @@ async def test_the_feed_and_liquidations_go_on_while_history_opens_on_a_large_ac
                 break
         fills = screen.panes["fills"]
         assert isinstance(fills, FillsPane)
-        assert fills.table.row_count == 0 and fills.table.loading  # still reading
+        assert fills.table.row_count == 0 and fills.table.reading  # still reading
         assert source.ticks > ticks + 10 and len(beats) > heartbeats + 3
         assert eng.position(QUIET) is None  # liquidated while history opened
         gate.set()

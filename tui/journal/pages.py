@@ -42,10 +42,17 @@ E = TypeVar("E", bound=Event)
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """Rows of one history table, newest first. ``next`` is the ``before`` of the following
-    (older) page; None when this page reaches the oldest row."""
+    (older) page; None when this page reaches the oldest row. ``top`` is the ``before`` that
+    reads these same rows again (its first row's cursor + 1), even after newer rows were
+    saved: what a table that let the page go passes to read it back (None: no rows)."""
 
     rows: list[T]
     next: int | None
+    top: int | None = None
+
+
+def _top(first: int | None) -> int | None:
+    return None if first is None else first + 1
 
 
 def _check_limit(limit: int) -> int:
@@ -123,7 +130,7 @@ class Reader:
                     self.path, f"record {event.seq} is filed as a {kind} but is not one"
                 )
             rows.append(event)
-        return Page(rows, cursor)
+        return Page(rows, cursor, _top(rows[0].seq if rows else None))
 
     def recent(self, limit: int) -> list[Event]:
         """The latest ``limit`` records of any kind, oldest first."""
@@ -196,7 +203,7 @@ class Reader:
         events = sorted([e for e, _ in found] + [e for e, _ in extra], key=lambda e: e.seq)
         accounts = {e.seq: a for e, a in (*found, *extra) if a is not None}
         mortems = {m.liquidation.seq: m for m in post_mortems(events, markets, accounts)}
-        return Page([mortems[e.seq] for e, _ in found], cursor)
+        return Page([mortems[e.seq] for e, _ in found], cursor, _top(found[0][0].seq))
 
     def _group_rest(self, edge: Event, *, older: bool) -> list[tuple[Event, AccountAt | None]]:
         """The liquidations of ``edge``'s cross liquidation beyond it (in one direction)."""
@@ -233,7 +240,11 @@ class Reader:
             (self.season, _cursor(before), limit + 1),
         )
         found = [(int(n), self._closed(n, payload)) for n, payload in rows[:limit]]
-        return Page([c for _, c in found], found[-1][0] if len(rows) > limit else None)
+        return Page(
+            [c for _, c in found],
+            found[-1][0] if len(rows) > limit else None,
+            _top(found[0][0] if found else None),
+        )
 
     def _closed(self, n: object, payload: object) -> ClosedPosition:
         try:
@@ -255,7 +266,11 @@ class Reader:
                 found.append((_whole(first, f"order {order_id}'s first record"), row))
             except (ValueError, TypeError, RecursionError) as exc:
                 raise _damaged_history(self.path, str(exc)) from exc
-        return Page([r for _, r in found], found[-1][0] if len(rows) > limit else None)
+        return Page(
+            [r for _, r in found],
+            found[-1][0] if len(rows) > limit else None,
+            _top(found[0][0] if found else None),
+        )
 
     # ------------------------------------------------------------------ streams
 

@@ -221,7 +221,11 @@ class MemoryView:
         limit, cursor = _check_limit(limit), _cursor(before)
         newer = [row for row in reversed(rows) if seq(row) < cursor]
         page = newer[:limit]
-        return Page(page, seq(page[-1]) if len(newer) > limit else None)
+        return Page(
+            page,
+            seq(page[-1]) if len(newer) > limit else None,
+            seq(page[0]) + 1 if page else None,
+        )
 
     def fills_page(self, before: int | None = None, limit: int = PAGE_SIZE) -> Page[Fill]:
         return self._cut(self._of(Fill), lambda e: e.seq, before, limit)
@@ -252,14 +256,14 @@ class MemoryView:
         rows = order_history(list(self._events()))
         numbered = list(enumerate(rows, start=1))
         page = self._cut(numbered, lambda nr: nr[0], before, limit)
-        return Page([row for _, row in page.rows], page.next)
+        return Page([row for _, row in page.rows], page.next, page.top)
 
     def closed_page(
         self, before: int | None = None, limit: int = PAGE_SIZE
     ) -> Page[ClosedPosition]:
         numbered = list(enumerate(closed_positions(list(self._events())), start=1))
         page = self._cut(numbered, lambda nc: nc[0], before, limit)
-        return Page([trip for _, trip in page.rows], page.next)
+        return Page([trip for _, trip in page.rows], page.next, page.top)
 
     def counts(self) -> HistoryCounts:
         from tui.journal.store import HistoryCounts

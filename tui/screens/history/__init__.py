@@ -45,6 +45,20 @@ from tui.session import Beat
 from tui.widgets.plain import Plain
 
 
+def forget_render_caches() -> None:
+    """Let the lines the closed screen's widgets last drew go. Textual 8 keeps every widget's
+    cache of drawn lines alive after the widget is gone (``StylesCache.get_inner_outer`` is an
+    ``lru_cache`` keyed on the cache itself: textual issue 6665), up to 1,024 widgets' worth:
+    with a table of history among them, megabytes that a closed screen would keep. Emptying
+    that cache costs the next frame a few style additions. (Gone from a Textual that fixed it.)"""
+    try:
+        from textual._styles_cache import StylesCache
+
+        StylesCache.get_inner_outer.cache_clear()
+    except (ImportError, AttributeError):
+        pass
+
+
 @dataclass(frozen=True, slots=True)
 class Tab:
     """A tab of the history screen: its id (``#tab-<id>``, the key binding ``history.<id>``),
@@ -119,6 +133,7 @@ class HistoryScreen(DeskScreen[None]):
 
     def on_unmount(self) -> None:
         self._close_source()
+        forget_render_caches()
 
     def _close_source(self) -> None:
         if self.source is not None:

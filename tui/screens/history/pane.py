@@ -132,7 +132,7 @@ class TablePane(HistoryPane, Generic[T]):
         moved, self._moves = self._moves != moves, moves
         if follow and before is not None and moved:
             table = self.table
-            if len(table.items) <= table.page_size and not (self.new or self.changed):
+            if table.at_newest and not (self.new or self.changed):
                 table.load(keep_cursor=True)  # one page, bounded: the table follows
             else:
                 self.new += max(count - before, 0)
@@ -163,14 +163,20 @@ class TablePane(HistoryPane, Generic[T]):
         if table.error is not None:
             return
         shown = len(table.items)
-        if table.loading and not shown:
+        if table.reading and not shown:
             self.status.update("Loading…")
             return
         total = self.count
+        above = table.rows_above
         if total is not None and shown == 0 and table.complete:
             text = f"No {self.noun} yet." if self.ready else f"No {self.noun} built yet."
         elif total is None:
             text = f"{shown:,} {self.noun}"
+        elif above:  # a window of rows further down: which ones
+            last = above + shown
+            text = f"{above + 1:,}-{last:,} of {max(total, last):,} {self.noun}, newest first"
+            if table.next is not None:
+                text += " · more as you scroll"
         else:
             text = f"{shown:,} of {max(total, shown):,} {self.noun}, newest first"
             if not table.complete:
