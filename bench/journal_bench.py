@@ -23,12 +23,13 @@ Figures per size:
    practice stats, as the history screen asks for them; on a journal without paging (before
    issue 18), what that screen computed from ``engine.events`` before drawing;
 4. memory: RSS of a process with the account open (at rest) and after (3);
-5. the history screen itself (``--screen``, on by default): a headless perpdesk on the
-   account (seeded simulation ticking), ``h`` pressed once the app has run a second:
-   the time until the first page of fills is painted, the longest gap between two
-   heartbeats (screen refreshes) and the event loop's longest stall while it opens, and
-   the process's memory at rest, with history open, and after closing it; baseline: a bare
-   Textual app pushing a screen with a 100-row DataTable;
+5. the history screen itself (``--screens N`` runs, 3 by default): a headless perpdesk on
+   the account (seeded simulation ticking), ``h`` pressed once the app has run two seconds:
+   the wall and CPU time until the first page of fills is painted, against a bare Textual
+   app pushing a screen with a 100-row DataTable (run in turn with it, so both see the same
+   load); the longest gap between two heartbeats (screen refreshes) and the event loop's
+   longest stall while it opens, against the same process at rest just before; and the
+   process's memory at rest, with history open, and after closing it;
 6. with ``--migrate`` (and a schema-1 account of that size in the cache, built by a perpdesk
    before the ledger): its first open by this perpdesk (which adds the index by kind), then
    the ledger built the way the app builds it (``build_history(0.02)`` slices), with the
@@ -295,9 +296,21 @@ def child_frame(folder: str | None) -> None:
         journal.close()
 
 
+def longest_gap(times: list[float], start: float, end: float) -> float:
+    """The longest gap between two of ``times`` from ``start`` to ``end``."""
+    near = [t for t in times if start <= t <= end]
+    return max((b - a for a, b in itertools.pairwise(near)), default=0.0)
+
+
+REST = 1.5
+"""Seconds at rest, before ``h``, over which the gaps at rest are measured (the baseline)."""
+
+
 def child_screen(folder: str | None) -> None:
     """The history screen opened in a headless perpdesk on ``folder`` (None: the bare
-    baseline, a screen with a 100-row DataTable pushed on a bare app)."""
+    baseline, a screen with a 100-row DataTable pushed on a bare app). Both measure, in the
+    same process, the longest gaps at rest just before (the baseline of the gaps) and while
+    the screen opens, and the wall and CPU time from the key to the first page painted."""
     import asyncio
 
     from textual.app import App, ComposeResult
@@ -327,14 +340,19 @@ def child_screen(folder: str | None) -> None:
             async def on_ready(self) -> None:
                 ticks: list[float] = []
                 self.set_interval(0.005, lambda: ticks.append(time.perf_counter()))
-                await asyncio.sleep(0.5)
-                start = time.perf_counter()
+                await asyncio.sleep(0.5 + REST)
+                start, cpu = time.perf_counter(), time.process_time()
                 await self.push_screen(Table())
                 shown = await painted(self)
-                await asyncio.sleep(0.05)
-                near = [t for t in ticks if start - 0.2 <= t <= shown + 0.05]
-                stall = max((b - a for a, b in itertools.pairwise(near)), default=0.0)
-                print(json.dumps({"first_page": shown - start, "longest_stall": stall}))
+                cpu = time.process_time() - cpu
+                await asyncio.sleep(0.25)
+                figures = {
+                    "first_page": shown - start,
+                    "cpu": cpu,
+                    "longest_stall": longest_gap(ticks, start - 0.05, shown + 0.2),
+                    "rest_stall": longest_gap(ticks, start - REST, start),
+                }
+                print(json.dumps(figures))
                 self.exit()
 
         Bare().run(headless=True, size=(120, 36))
@@ -358,10 +376,13 @@ def child_screen(folder: str | None) -> None:
             self.run_worker(self.measure(), exit_on_error=True)
 
         async def measure(self) -> None:
-            await asyncio.sleep(1.0)  # at rest: the feed ticking, the main screen drawn
+            await asyncio.sleep(0.5)  # the feed ticking, the main screen drawn
+            rest_cpu = time.process_time()
+            await asyncio.sleep(REST)  # at rest: the baseline of the gaps, and of the CPU
+            rate = (time.process_time() - rest_cpu) / REST  # the feed and the main screen
             gc.collect()
             rest = rss_mb()
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             self.action_history()
             while True:
                 await asyncio.sleep(0.001)
@@ -371,6 +392,7 @@ def child_screen(folder: str | None) -> None:
                 if table is not None and table.row_count and not table.reading:
                     break
             shown = await painted(self)
+            cpu = time.process_time() - cpu
             await asyncio.sleep(0.5)  # open: the feed ticking under it
             gc.collect()
             with_history = rss_mb()
@@ -378,24 +400,20 @@ def child_screen(folder: str | None) -> None:
             await asyncio.sleep(0.5)
             gc.collect()
             closed = rss_mb()
-
-            def longest(times: list[float]) -> float:
-                near = [t for t in times if start - 0.2 <= t <= shown + 0.2]
-                return max((b - a for a, b in itertools.pairwise(near)), default=0.0)
-
-            print(
-                json.dumps(
-                    {
-                        "first_page": shown - start,
-                        "longest_beat_gap": longest(self.beats),
-                        "longest_stall": longest(self.ticks),
-                        "rest": rest,
-                        "history": with_history,
-                        "closed": closed,
-                        "rows": table.row_count,
-                    }
-                )
-            )
+            figures = {
+                "first_page": shown - start,
+                "cpu": cpu,
+                "cpu_own": cpu - rate * (shown - start),
+                "longest_beat_gap": longest_gap(self.beats, start - 0.2, shown + 0.2),
+                "longest_stall": longest_gap(self.ticks, start - 0.05, shown + 0.2),
+                "rest_beat_gap": longest_gap(self.beats, start - REST, start),
+                "rest_stall": longest_gap(self.ticks, start - REST, start),
+                "rest": rest,
+                "history": with_history,
+                "closed": closed,
+                "rows": table.row_count,
+            }
+            print(json.dumps(figures))
             self.exit()
 
     parser = build_parser()
@@ -456,8 +474,11 @@ def main() -> None:
             memory = run_child("memory", str(copy))
             frames = [run_child("frame", str(copy), since_spawn=True) for _ in range(args.frames)]
             bare_frames = [run_child("frame", since_spawn=True) for _ in range(args.frames)]
-            screens = [run_child("screen", str(copy)) for _ in range(args.screens)]
-            bare_screens = [run_child("screen") for _ in range(args.screens)]
+            screens: list[dict[str, float]] = []
+            bare_screens: list[dict[str, float]] = []
+            for _ in range(args.screens):  # interleaved: both see the same load
+                screens.append(run_child("screen", str(copy)))
+                bare_screens.append(run_child("screen"))
             results[n] = {
                 "records": record_count(copy),
                 **launch,
@@ -465,10 +486,7 @@ def main() -> None:
                 "frame": statistics.median(frames) if frames else None,
                 "bare_frame": statistics.median(bare_frames) if bare_frames else None,
                 "screen": screens,
-                "bare_screen": statistics.median(b["first_page"] for b in bare_screens)
-                if bare_screens
-                else None,
-                "bare_stall": max((b["longest_stall"] for b in bare_screens), default=None),
+                "bare_screen": bare_screens,
             }
         finally:
             shutil.rmtree(copy, ignore_errors=True)
@@ -495,29 +513,7 @@ def main() -> None:
                 flush=True,
             )
         if r["screen"]:
-            sc = r["screen"]
-
-            def med(key: str, runs: list[dict[str, float]] = sc) -> float:
-                return statistics.median(run[key] for run in runs)
-
-            bare_page = r["bare_screen"]
-            runs_ms = ", ".join(f"{x['first_page'] * 1000:.0f}" for x in sc)
-            print(
-                f"  h until the first page is painted:     {med('first_page') * 1000:8.0f} ms"
-                f"  (runs: {runs_ms} ms;"
-                f" bare 100-row table {bare_page * 1000:.0f} ms,"
-                f" {med('first_page') / bare_page:.2f}x)\n"
-                f"  longest gap between refreshes meanwhile: "
-                f"{max(x['longest_beat_gap'] for x in sc) * 1000:6.0f} ms"
-                f" (heartbeat every {1000 / 10:.0f} ms); longest event-loop stall"
-                f" {max(x['longest_stall'] for x in sc) * 1000:.0f} ms"
-                f" (bare 100-row table's {r['bare_stall'] * 1000:.0f} ms)\n"
-                f"  app memory at rest / history open / closed: {med('rest'):6.1f} /"
-                f" {med('history'):6.1f} / {med('closed'):6.1f} MB"
-                f"  (+{med('history') - med('rest'):.1f} MB open,"
-                f" +{med('closed') - med('rest'):.1f} MB after closing)",
-                flush=True,
-            )
+            print(screen_report(r["screen"], r["bare_screen"]), flush=True)
 
     if args.migrate and version > 1:
         print("\nA schema-1 account opened by this perpdesk (ledger built in 20 ms slices):")
@@ -549,14 +545,49 @@ def main() -> None:
         if r["frame"] is not None and base["frame"] is not None:
             line += f", first frame {r['frame'] / base['frame']:5.2f}x"
         line += f", history {r['history_s'] * 1000:7.1f} ms, +{r['history'] - r['rest']:.1f} MB"
-        if r["screen"]:
-            page = statistics.median(x["first_page"] for x in r["screen"])
-            grown = statistics.median(x["history"] - x["rest"] for x in r["screen"])
-            line += f"; screen: h {page * 1000:.0f} ms, +{grown:.1f} MB"
+        if r["screen"] and base["screen"]:
+            page, cpu = median(r["screen"], "first_page"), median(r["screen"], "cpu")
+            line += (
+                f"; h {page / median(base['screen'], 'first_page'):4.2f}x"
+                f" (CPU {cpu / median(base['screen'], 'cpu'):4.2f}x),"
+                f" +{median(r['screen'], 'history') - median(r['screen'], 'rest'):.1f} MB open"
+            )
         print(line)
     print(
         "Targets: 100k launch <= 1.3x of 1k, 1M <= 1.5x; first page <= 300 ms at 100k;"
         " longest refresh gap while history opens < 250 ms; history within 30 MB of rest."
+    )
+
+
+def median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def screen_report(runs: list[dict[str, float]], bare: list[dict[str, float]]) -> str:
+    """The history screen's figures against the bare table pushed in the same run, and its
+    gaps against those at rest in the same process just before."""
+    page, cpu, own = median(runs, "first_page"), median(runs, "cpu"), median(runs, "cpu_own")
+    bare_page, bare_cpu = median(bare, "first_page"), median(bare, "cpu")
+    ms = ", ".join(f"{x['first_page'] * 1000:.0f}" for x in runs)
+    gap, rest_gap = max(x["longest_beat_gap"] for x in runs), max(x["rest_beat_gap"] for x in runs)
+    stall, rest_stall = max(x["longest_stall"] for x in runs), max(x["rest_stall"] for x in runs)
+    bare_stall = max(x["longest_stall"] for x in bare)
+    bare_rest = max(x["rest_stall"] for x in bare)
+    rest, shown, closed = median(runs, "rest"), median(runs, "history"), median(runs, "closed")
+    return (
+        f"  h until the first page is painted:     {page * 1000:8.0f} ms, CPU {cpu * 1000:.0f} ms"
+        f" ({own * 1000:.0f} ms beyond the feed and main screen's own)  (runs: {ms} ms)\n"
+        f"    a bare app pushing a 100-row table:  {bare_page * 1000:8.0f} ms, CPU"
+        f" {bare_cpu * 1000:.0f} ms  -> {page / bare_page:.2f}x wall, {cpu / bare_cpu:.2f}x CPU"
+        f" ({own / bare_cpu:.2f}x beyond)\n"
+        f"  longest gap between refreshes while it opens: {gap * 1000:5.0f} ms"
+        f"  (at rest just before: {rest_gap * 1000:.0f} ms, {gap / rest_gap:.2f}x;"
+        f" heartbeat every 100 ms)\n"
+        f"  longest event-loop stall while it opens:      {stall * 1000:5.0f} ms"
+        f"  (at rest: {rest_stall * 1000:.0f} ms; the bare push: {bare_stall * 1000:.0f} ms,"
+        f" at rest {bare_rest * 1000:.0f} ms)\n"
+        f"  app memory at rest / history open / closed: {rest:6.1f} / {shown:6.1f} /"
+        f" {closed:6.1f} MB  (+{shown - rest:.1f} MB open, +{closed - rest:.1f} MB after closing)"
     )
 
 

@@ -153,6 +153,11 @@ class PerpDeskApp(App[None]):
         """The first frame is up: ask what the launch could not decide alone."""
         if self._question is not None:
             self.ask(self._question, self._fresh_account_answer)
+        self.set_timer(1.0, self._load_history_screen)
+
+    def _load_history_screen(self) -> None:
+        """Import the history screen once the desk is up, so that ``h`` opens it at once."""
+        import tui.screens.history  # noqa: F401
 
     def _fresh_account_answer(self, yes: bool | None) -> None:
         problem = self.session.journal_problem

@@ -113,23 +113,32 @@ class HistoryScreen(DeskScreen[None]):
         self._summary_stats: object = None
 
     def compose(self) -> ComposeResult:
+        self.source = self.session.history()
+        self._mark = self.session.history_mark
+        first = TABS[0]
         yield Header(show_clock=False, icon="◆")
         yield Plain("", id="summary")
-        with TabbedContent(id="tabs", initial=f"tab-{TABS[0].id}"):
+        with TabbedContent(id="tabs", initial=f"tab-{first.id}"):
             for n, tab in enumerate(TABS, start=1):
-                yield TabPane(f"{n} {tab.label}", id=f"tab-{tab.id}")
+                with TabPane(f"{n} {tab.label}", id=f"tab-{tab.id}"):
+                    if tab is first:  # composed with the screen: one layout, not two
+                        yield self._pane(tab, self.source)
         with Horizontal(id="export"):
             yield Plain("", id="export-text")
             yield ProgressBar(show_eta=False, id="export-bar")
         yield Footer(compact=True)
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self.sub_title = "History"
-        self.source = self.session.history()
-        self._mark = self.session.history_mark
         self.follow_heartbeat(self.show_beat)
         self._load_summary()
-        await self.show_tab(self.active_tab)
+        pane = self.panes[TABS[0].id]
+        pane.start()
+        pane.focus_content()
+
+    def _pane(self, tab: Tab, source: HistorySource) -> HistoryPane:
+        pane = self.panes[tab.id] = tab.pane(source, self.number_styles(), id=tab.id)
+        return pane
 
     def on_unmount(self) -> None:
         self._close_source()
@@ -158,8 +167,7 @@ class HistoryScreen(DeskScreen[None]):
             return
         pane = self.panes.get(tab_id)
         if pane is None:
-            spec = next(tab for tab in TABS if tab.id == tab_id)
-            pane = self.panes[tab_id] = spec.pane(source, self.number_styles(), id=f"{tab_id}")
+            pane = self._pane(next(tab for tab in TABS if tab.id == tab_id), source)
             await self.query_one(f"#tab-{tab_id}", TabPane).mount(pane)
             pane.start()
         elif tab_id in self._stale:
