@@ -404,6 +404,41 @@ async def test_new_records_join_the_newest_page_and_keep_the_row_selected(tmp_pa
         assert funding.table.row_count == 3
 
 
+async def test_records_while_a_count_is_out_are_counted_once_more_not_once_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many_fills(tmp_path / "data", 5)
+    real = JournalView.counts
+    calls: list[int] = []
+    gate = threading.Event()
+
+    def counts(self: JournalView) -> Any:
+        calls.append(1)
+        if len(calls) == 2:  # the first count after a new record: held
+            assert gate.wait(10), "the test never let the count through"
+        return real(self)
+
+    monkeypatch.setattr(JournalView, "counts", counts)
+    app = journaled_app(tmp_path / "data")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_history(pilot)
+        fills = screen.panes["fills"]
+        assert isinstance(fills, FillsPane) and len(calls) == 1
+        eng = app.session.engine
+        for _ in range(3):  # three heartbeats with new fills while the count is held
+            eng.open("BTC", Side.LONG, 0.001, 5, ISO)
+            await beat(pilot)
+        assert len(calls) == 2
+        gate.set()
+        for _ in range(200):
+            await pilot.pause(0.01)
+            if fills.table.row_count == 8 and not fills.table.reading:
+                break
+        assert len(calls) == 3  # the held one, then one for the fills saved meanwhile
+        assert [f.seq for f in fills.table.items[:3]] == [8, 7, 6]
+        assert text_of(fills, ".status") == "8 of 8 fills, newest first"
+
+
 async def test_scrolled_down_new_records_wait_for_r(tmp_path: Path) -> None:
     many_fills(tmp_path / "data", 150)
     app = make_app(

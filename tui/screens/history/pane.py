@@ -100,6 +100,8 @@ class TablePane(HistoryPane, Generic[T]):
         self.changed = False  # rows changed since then (while scrolled down)
         self.ready = True  # the count was complete (the ledger built)
         self.status = Plain("", classes="status")
+        self._counting = False  # a count is on its way (one at a time)
+        self._follow_again = False  # records came meanwhile: count again when it is back
 
     def compose(self) -> ComposeResult:
         yield self.table
@@ -109,10 +111,20 @@ class TablePane(HistoryPane, Generic[T]):
         super().start()
         self.status.update("Loading…")
         self.table.load()
-        self.run_worker(self._count(), group="count", exclusive=True, exit_on_error=False)
+        self._start_count(follow=False)
 
     def focus_content(self) -> None:
         self.table.focus()
+
+    def _start_count(self, *, follow: bool) -> None:
+        """Count in a worker thread; one count at a time (while an older account's ledger is
+        built, a count is a query: records saved meanwhile are counted by one more count
+        when it is back, not by a query each)."""
+        if self._counting:
+            self._follow_again = self._follow_again or follow
+            return
+        self._counting = True
+        self.run_worker(self._count(follow), group="count", exit_on_error=False)
 
     async def _count(self, follow: bool = False) -> None:
         """Count the rows (the ledger's counts: no query once built). With ``follow``, a
@@ -126,6 +138,11 @@ class TablePane(HistoryPane, Generic[T]):
         except Exception as exc:
             self.status.update(safe_text(f"Could not count the {self.noun}: {exc}"))
             return
+        finally:
+            self._counting = False
+            if self._follow_again:
+                self._follow_again = False
+                self.call_later(self._start_count, follow=True)
         count = int(getattr(counts, self.count_of))
         moves = int(getattr(counts, self.changes_with or self.count_of))
         before, self.count, self.ready = self.count, count, ready
@@ -141,9 +158,7 @@ class TablePane(HistoryPane, Generic[T]):
 
     def records_changed(self) -> None:
         if self.started:
-            self.run_worker(
-                self._count(follow=True), group="count", exclusive=True, exit_on_error=False
-            )
+            self._start_count(follow=True)
 
     def reload(self) -> None:
         if not self.started:
