@@ -166,6 +166,8 @@ async def test_each_tab_shows_its_table_built_when_first_shown(tmp_path: Path) -
         assert "Net result (after fees)" in text and "Realized PnL (before fees)" in text
         assert "Funding received" in text and "Funding paid" in text
         assert "Execution cost" in text and "Impact (walking the book)" in text
+        liquidated = next(line for line in text.splitlines() if "positions they closed" in line)
+        assert liquidated.split()[-3:] == ["1", "1", "0"]
         assert set(screen.panes) == {tab.id for tab in TABS}
         await pilot.press("escape")
         await pilot.pause()
@@ -196,6 +198,26 @@ async def test_stats_say_net_of_fees_and_show_the_gross(tmp_path: Path) -> None:
         assert lines["won before fees"][0] == "100%"
         summary = text_of(screen, "#summary")
         assert summary.startswith("Net -6.00 after fees · gross +3.00")
+
+
+def test_the_summary_line_groups_thousands_and_keeps_what_fits() -> None:
+    from tui.history import Stats
+    from tui.screens.history.stats import summary
+
+    stats = Stats(
+        realized_pnl=-10_300_947.59,
+        fees_paid=2_176_155.40,
+        closed_positions=14_380,
+        wins=4_085,
+        liquidations=432,
+        positions_liquidated=440,
+    )
+    line = summary(stats, 200)
+    assert line == (
+        "Net -12,477,102.99 after fees · gross -10,300,947.59 · 4,085 of 14,380 round trips"
+        " won · 432 liquidations · execution cost 2,176,155.40"
+    )
+    assert summary(stats, 60) == "Net -12,477,102.99 after fees · gross -10,300,947.59"
 
 
 async def test_fills_through_a_book_show_slippage_and_their_cost_split(tmp_path: Path) -> None:
@@ -434,6 +456,8 @@ async def test_records_while_a_count_is_out_are_counted_once_more_not_once_each(
             await pilot.pause(0.01)
             if fills.table.row_count == 8 and not fills.table.reading:
                 break
+        await settle(pilot, screen)
+        await pilot.pause()
         assert len(calls) == 3  # the held one, then one for the fills saved meanwhile
         assert [f.seq for f in fills.table.items[:3]] == [8, 7, 6]
         assert text_of(fills, ".status") == "8 of 8 fills, newest first"

@@ -65,7 +65,8 @@ def stats_table(stats: PracticeStats, styles: NumberStyles) -> Table:
         "Largest loss (net)",
         lambda s: fmt_money(-s.largest_loss) if s.largest_loss else DASH,
     )
-    line("Liquidations", lambda s: str(s.liquidations))
+    line("Liquidations", lambda s: f"{s.liquidations:,}")
+    line("  positions they closed", lambda s: f"{s.positions_liquidated:,}")
     table.add_section()
     table.add_row(Text("Execution cost", style="bold"))
     line("  Spread", lambda s: fmt_money(s.spread_cost))
@@ -81,11 +82,11 @@ def summary(stats: Stats, width: int) -> str:
         f"Net {fmt_money(stats.net_pnl, signed=True)} after fees",
         f"gross {fmt_money(stats.realized_pnl, signed=True)}",
         (
-            f"{stats.wins} of {stats.closed_positions} round trips won"
+            f"{stats.wins:,} of {stats.closed_positions:,} round trips won"
             if stats.closed_positions
             else "no round trip closed yet"
         ),
-        f"{stats.liquidations} liquidation{'s' if stats.liquidations != 1 else ''}",
+        f"{stats.liquidations:,} liquidation{'s' if stats.liquidations != 1 else ''}",
         f"execution cost {fmt_money(stats.execution_cost)}",
     ]
     text = parts[0]
