@@ -216,6 +216,8 @@ class PerpDeskApp(App[None]):
                 toast.message, title=toast.title, severity=toast.severity, timeout=toast.timeout
             )
         self.sub_title = safe_text(self.session.feed_title())  # details quote servers, files
+        if self.session.take_bell():  # a risk alert ([ui] bell = false keeps it quiet)
+            self.bell()
         self.heartbeat.publish(beat)
 
     def ask(self, question: Question, then: Callable[[bool | None], None]) -> None:

@@ -56,6 +56,22 @@ from tui.market import (
     SimSource,
     SteppedSource,
 )
+from tui.market.candles import CandleStore
+from tui.risk import (
+    AlertTracker,
+    FundingOutlook,
+    MapEntry,
+    PendingComparison,
+    ShockLadder,
+    betas_to_btc,
+    chart_levels,
+    compare_pending,
+    daily_sigmas,
+    funding_outlook,
+    liquidation_map,
+    market_order,
+    shock_ladder,
+)
 from tui.settings import Settings
 from tui.ticket import (
     Execution,
@@ -187,6 +203,16 @@ def configure_execution(engine: PaperEngine, settings: Settings) -> None:
     engine.set_execution(slippage_limit=market.slippage_limit, book_max_age=market.book_max_age)
 
 
+def alert_tracker(settings: Settings) -> AlertTracker:
+    """The risk alerts at the thresholds settings ask for (``[ui] alert_*``)."""
+    ui = settings.ui
+    return AlertTracker(ui.alert_margin_ratio, ui.alert_liquidation_distance)
+
+
+FUNDING_EVERY = 1.0
+"""Seconds between two funding outlooks (each pays 24 h of funding on a copy of the engine)."""
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
@@ -246,6 +272,15 @@ class Session:
         self._book_focus: frozenset[str] | None = None  # what the feed was last told
         self._feed_clock: float | None = None  # the feed time last seen (funding instants)
         self._oracles: dict[str, float] = {}  # Hyperliquid's oracle prices, where given
+        self.candles = CandleStore()
+        """Each market's 1 m, 5 m and 1 h candles in feed time, from the marks the guard let
+        through (the chart; the volatility and betas of the risk views)."""
+        self.feed_time: float = feed.feed_time if feed is not None else wall_clock()
+        """The feed's clock at its latest instant (``on_clock``), in seconds."""
+        self.alerts = alert_tracker(self.settings)
+        """Risk thresholds crossed (docs/risk.md, "Alerts"): checked on the heartbeat."""
+        self._bell = False
+        self._funding: tuple[float, tuple[int, int], list[FundingOutlook]] | None = None
         self.engine.listeners.append(self._on_engine_event)
         configure_execution(self.engine, self.settings)
 
@@ -438,6 +473,12 @@ class Session:
         configure_execution(self.engine, settings)
         if settings.market.max_tick_move != self.mark_guard.max_move:
             self.mark_guard = MarkGuard(settings.market.max_tick_move)
+        tracker = self.alerts
+        if (tracker.ratio_threshold, tracker.distance_threshold) != (
+            settings.ui.alert_margin_ratio,
+            settings.ui.alert_liquidation_distance,
+        ):
+            self.alerts = alert_tracker(settings)
 
     # ------------------------------------------------------------------ the feed (MarkSink)
 
@@ -454,6 +495,7 @@ class Session:
         except ValueError:
             self.bad_marks += 1
             return
+        self.candles.add(symbol, price, self.feed_time)
         self._dirty = True
 
     def on_funding_rate(self, symbol: str, rate_per_hour: float) -> None:
@@ -472,10 +514,12 @@ class Session:
         """The feed's clock (live: the wall clock; a replay: its recording's; the simulation:
         seconds since it started). Every funding instant of the venue's schedule it passes is
         paid, at the marks standing then (before the marks of ``feed_time``). The first reading
-        of a source, and a clock that runs backwards (a new source), only set where it is."""
-        if not math.isfinite(feed_time):
+        of a source, and a clock that runs backwards (a new source), only set where it is. The
+        marks that follow happen at ``feed_time`` (the candles' time)."""
+        if not isinstance(feed_time, int | float) or not math.isfinite(feed_time):
             self.bad_marks += 1
             return
+        self.feed_time = float(feed_time)
         last, self._feed_clock = self._feed_clock, feed_time
         if last is None or feed_time < next_funding_time(last, 1.0):
             return  # nothing due (no instant before the next whole hour)
@@ -556,6 +600,8 @@ class Session:
             source = ScenarioSource(scenario, symbols)
         source.resume_from(self.engine.marks)
         self.mark_guard.reset()
+        self.candles.clear()  # a new clock: its candles start afresh
+        self.feed_time = source.feed_time
         self.feed = source
         self._feed_clock = None  # the new source's clock starts afresh
         self._oracles.clear()
@@ -631,11 +677,29 @@ class Session:
             self.say(text, _EVENT_LEVEL[level], toast)
         for note in self.mark_guard.drain():
             self.say(note.message, "warning")
+        if self._dirty:
+            self._check_alerts()
         self._check_journal()  # after the events: a save failure reads as the newest line
         for name, mark in self.engine.marks.items():
             self.launch_marks.setdefault(name, mark)
         dirty, self._dirty = self._dirty, False
         return Beat(dirty=dirty)
+
+    def _check_alerts(self) -> None:
+        """Say each risk threshold newly crossed: a log line, a toast, the bell."""
+        for alert in self.alerts.update(self.engine.account, self.engine.positions()):
+            self.say(
+                f"Risk alert: {alert.message}",
+                "error",
+                Toast(alert.message, title="Risk alert", severity="warning", timeout=12),
+            )
+            self._bell = True
+
+    def take_bell(self) -> bool:
+        """Whether to ring the terminal bell now (an alert since the last call, and ``[ui]
+        bell`` on)."""
+        rang, self._bell = self._bell, False
+        return rang and self.settings.ui.bell
 
     # ------------------------------------------------------------------ orders
 
@@ -952,3 +1016,67 @@ class Session:
     def position(self, market: str | None) -> PositionView | None:
         """The open position in ``market`` (``None`` for no market or no position)."""
         return self.engine.position(market) if market is not None else None
+
+    # ------------------------------------------------------------------ risk views
+
+    def feed_now(self) -> float:
+        """The feed's clock now (the funding countdown counts in it)."""
+        return self.feed.feed_time if self.feed is not None else self.feed_time
+
+    def chart_levels(self, market: str) -> list[tuple[str, float, str]]:
+        """The chart's lines for ``market``: entry, liquidation, TP, SL, resting orders."""
+        return chart_levels(self.engine, market)
+
+    def funding(self, market: str | None) -> FundingOutlook | None:
+        """The funding outlook of the open position in ``market`` (``None`` without one).
+        Worked out for every position at most once every :data:`FUNDING_EVERY` seconds, and
+        again at once when a record (a fill, a payment) changed the account."""
+        if market is None:
+            return None
+        now = self.monotonic()
+        key = (id(self.engine), len(self.engine.events))
+        cached = self._funding
+        if cached is None or cached[1] != key or not 0 <= now - cached[0] < FUNDING_EVERY:
+            try:
+                outlook = funding_outlook(self.engine, self.feed_now(), clock=self.wall_clock)
+            except ValueError:
+                outlook = []
+            cached = self._funding = (now, key, outlook)
+        return next((f for f in cached[2] if f.market == market), None)
+
+    def shock(self, market: str | None) -> ShockLadder | str:
+        """The shock ladder of ``market`` (``None``: every market by its beta to BTC), or why
+        there is none."""
+        try:
+            if market is not None:
+                return shock_ladder(self.engine, market=market, clock=self.wall_clock)
+            if not self.engine.positions() and not self.engine.open_orders():
+                return "There are no open positions or orders to shock."
+            return shock_ladder(self.engine, betas=self.betas(), clock=self.wall_clock)
+        except ValueError as exc:
+            return str(exc)
+
+    def betas(self) -> dict[str, float]:
+        """Each market's beta to BTC from the candles (1 where too few returns are known)."""
+        markets = {p.market for p in self.engine.positions()}
+        markets |= {o.market for o in self.engine.open_orders()}
+        return {m: b.beta for m, b in betas_to_btc(self.candles, markets).items()}
+
+    def pending_ladder(self, ticket: OrderTicket, mode: MarginMode) -> PendingComparison | str:
+        """The confirmation screen's compact ladder: the ticket's market moved -30 % .. +30 %
+        with and without the order; or why there is none (no size or price yet)."""
+        size = ticket.resolved_size(self.engine.mark(ticket.market))
+        if size is None:
+            return f"{ticket.market} has no price yet."
+        order = market_order(ticket.market, ticket.side, size, ticket.leverage, mode)
+        try:
+            return compare_pending(self.engine, order, market=ticket.market, clock=self.wall_clock)
+        except ValueError as exc:
+            return str(exc)
+
+    def liquidation_map(self) -> list[MapEntry]:
+        """Every position's liquidation price, distance and sigmas, and the cross links."""
+        markets = [p.market for p in self.engine.positions()]
+        return liquidation_map(
+            self.engine, daily_sigmas(self.candles, markets), clock=self.wall_clock
+        )
