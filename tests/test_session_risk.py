@@ -11,7 +11,7 @@ import pytest
 from tui.engine import MarginMode, Side
 from tui.market import SimSource
 from tui.market.candles import Candle
-from tui.risk import PendingComparison, ShockLadder
+from tui.risk import BetaEstimate, PendingComparison, ShockLadder
 from tui.session import SIMULATION, OrderTicket, Session
 from tui.settings import Settings
 
@@ -217,4 +217,4 @@ def test_chart_levels_and_the_map_come_from_the_engine() -> None:
     ]
     (entry,) = session.liquidation_map()
     assert entry.market == "BTC" and entry.sigmas is None  # no minutes of prices yet
-    assert session.betas() == {"BTC": 1.0}
+    assert session.betas() == {"BTC": BetaEstimate(1.0, 0, True)}  # BTC is its own reference

@@ -320,6 +320,34 @@ ACTIONS: tuple[Action, ...] = (
             ),
         ),
     ),
+    Action(
+        "shock",
+        "app.shock",
+        "What if",
+        key="w",
+        palette=("Shock ladder", "What -30 % .. +30 % moves would do to your positions"),
+        commands=("shock",),
+        usage=(
+            (
+                "/shock",
+                "Shock ladder: the selected market (or every market by beta) -30 % .. +30 %.",
+            ),
+        ),
+    ),
+    Action(
+        "chart",
+        "toggle_chart",
+        "Chart",
+        key="g",
+        palette=("Chart", "Show or hide the selected market's price chart"),
+    ),
+    Action(
+        "chart_interval",
+        "chart_interval",
+        "Candles 1m/5m/1h",
+        key="i",
+        palette=("Chart interval", "Switch the chart's candles: 1 minute, 5 minutes, 1 hour"),
+    ),
     Action("quit", "app.quit", "Quit", key="q", footer=6),
     Action(
         "slower", "app.speed(-1)", "Slower", key="left_square_bracket", unavailable=_needs_speeds

@@ -444,6 +444,15 @@ class PerpDeskApp(App[None]):
         if not isinstance(self.screen, HistoryScreen):
             self.push_screen(HistoryScreen())
 
+    def action_shock(self) -> None:
+        """The shock ladder of the selected market (every market by beta when none is)."""
+        from tui.screens.ladder import ShockLadderScreen
+
+        if isinstance(self.screen, ShockLadderScreen):
+            return
+        market = self.main.selected_market()
+        self.push_screen(ShockLadderScreen(market))
+
     def action_reset(self) -> None:
         """/reset: archive this account as a season and start a fresh one (asks first)."""
 

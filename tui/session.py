@@ -59,6 +59,7 @@ from tui.market import (
 from tui.market.candles import CandleStore
 from tui.risk import (
     AlertTracker,
+    BetaEstimate,
     FundingOutlook,
     MapEntry,
     PendingComparison,
@@ -1052,15 +1053,17 @@ class Session:
                 return shock_ladder(self.engine, market=market, clock=self.wall_clock)
             if not self.engine.positions() and not self.engine.open_orders():
                 return "There are no open positions or orders to shock."
-            return shock_ladder(self.engine, betas=self.betas(), clock=self.wall_clock)
+            betas = {m: b.beta for m, b in self.betas().items()}
+            return shock_ladder(self.engine, betas=betas, clock=self.wall_clock)
         except ValueError as exc:
             return str(exc)
 
-    def betas(self) -> dict[str, float]:
-        """Each market's beta to BTC from the candles (1 where too few returns are known)."""
-        markets = {p.market for p in self.engine.positions()}
-        markets |= {o.market for o in self.engine.open_orders()}
-        return {m: b.beta for m, b in betas_to_btc(self.candles, markets).items()}
+    def betas(self) -> dict[str, BetaEstimate]:
+        """Each shocked market's beta to BTC from the 1 m candles (1, not estimated, while too
+        few returns are known: docs/risk.md, "Beta to BTC")."""
+        markets = [p.market for p in self.engine.positions()]
+        markets += [o.market for o in self.engine.open_orders() if o.market not in markets]
+        return betas_to_btc(self.candles, markets)
 
     def pending_ladder(self, ticket: OrderTicket, mode: MarginMode) -> PendingComparison | str:
         """The confirmation screen's compact ladder: the ticket's market moved -30 % .. +30 %

@@ -371,6 +371,13 @@ class PriceChart(Widget):
         elif self._timer is None:
             self._timer = self.set_timer(wait, self._draw)
 
+    def flush(self) -> None:
+        """Draw the data last shown now, without waiting for the pacing (a key changed what
+        the chart shows: the trader is looking at it)."""
+        if self._timer is not None:
+            self._timer.stop()
+        self._draw()
+
     def _draw(self) -> None:
         self._timer = None
         self._last_draw = self._monotonic()
