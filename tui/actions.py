@@ -335,6 +335,20 @@ ACTIONS: tuple[Action, ...] = (
         ),
     ),
     Action(
+        "liqmap",
+        "app.liquidation_map",
+        "Liq map",
+        key="m",
+        palette=("Liquidation map", "Where each position is liquidated, in % and in sigmas"),
+        commands=("liqmap",),
+        usage=(
+            (
+                "/liqmap",
+                "Liquidation map: every position's distance, cross links, funding.",
+            ),
+        ),
+    ),
+    Action(
         "chart",
         "toggle_chart",
         "Chart",

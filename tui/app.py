@@ -453,6 +453,12 @@ class PerpDeskApp(App[None]):
         market = self.main.selected_market()
         self.push_screen(ShockLadderScreen(market))
 
+    def action_liquidation_map(self) -> None:
+        from tui.screens.liqmap import LiquidationMapScreen
+
+        if not isinstance(self.screen, LiquidationMapScreen):
+            self.push_screen(LiquidationMapScreen())
+
     def action_reset(self) -> None:
         """/reset: archive this account as a season and start a fresh one (asks first)."""
 

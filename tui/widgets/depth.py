@@ -107,7 +107,7 @@ def depth_rows(
         for i in range(body):
             rows.append(
                 _centre(safe_text(message or ""), width, "muted")
-                if i == body // 2 - 1
+                if i == (body - 1) // 2
                 else [(" " * width, "")]
             )
         return rows
