@@ -323,7 +323,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "shock",
         "app.shock",
-        "What if",
+        "Shock ladder",
         key="w",
         palette=("Shock ladder", "What -30 % .. +30 % moves would do to your positions"),
         commands=("shock",),
@@ -337,7 +337,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "liqmap",
         "app.liquidation_map",
-        "Liq map",
+        "Liquidation map",
         key="m",
         palette=("Liquidation map", "Where each position is liquidated, in % and in sigmas"),
         commands=("liqmap",),

@@ -64,9 +64,10 @@ def test_sizes_fit_in_six_cells() -> None:
 def test_the_depth_view_puts_the_best_prices_by_the_spread() -> None:
     rows = depth_rows(24, 7, BOOK, title="BTC book")
     assert all(len(text(r)) == 24 for r in rows) and len(rows) == 7
-    # 2 levels a side fit in 6 rows; prices take 9 cells, sizes 4, the bars the other 9
+    # 3 levels a side would fit in 7 rows (no room for the title); the book has 2. Prices
+    # take 9 cells, sizes 4, the bars the other 9.
     assert [text(r) for r in rows] == [
-        "BTC book".ljust(24),
+        " " * 24,
         "100,020.0 2.50 █████████",
         "100,010.0 1.00 ███▋     ",
         "  spread 20.0 · 2.0 bp  ",  # 20 on a mid of 100,000 is 2 basis points
@@ -74,12 +75,15 @@ def test_the_depth_view_puts_the_best_prices_by_the_spread() -> None:
         " 99,980.0 2.50 █████████",
         " " * 24,
     ]
+    tall = depth_rows(24, 22, BOOK, title="BTC book")  # room for 10 a side and the title
+    assert text(tall[0]) == "BTC book".ljust(24) and text(tall[10]) == text(rows[2])
     assert ("100,020.0", "ask") in rows[1] and (" 99,990.0", "bid") in rows[4]
     assert ("█████████", "bid-bar") in rows[5]
 
 
 def test_the_depth_view_says_why_it_shows_no_levels() -> None:
     assert "No order book" in text(depth_rows(24, 7, None)[3])
+    assert "Select a market" in text(depth_rows(24, 7, BOOK, message="Select a market")[3])
     assert "Too small" in text(depth_rows(24, 2, BOOK)[0] + depth_rows(24, 2, BOOK)[1])
     empty = OrderBook("BTC", (), (), (), (), time=0.0)
     assert any("The book is empty" in text(r) for r in depth_rows(24, 7, empty))
@@ -246,7 +250,7 @@ def test_the_compact_ladder_with_and_without_the_order() -> None:
     assert {str(s.style) for s in shown.spans if s.start <= at_10 < s.end} == {"bold reverse red"}
     assert {str(s.style) for s in shown.spans if s.start <= at_20 < s.end} == {"red"}
     assert lines[3] == (
-        "First liquidation now: falls -9.0 % (BTC isolated: its margin), rises none"
+        "First liq.".ljust(12) + "now: falls -9.0 % BTC iso · with order: falls -9.0 % BTC iso"
     )
     assert first_liquidations(compared.without)[1] is None
     narrow = ladder_lines(compared, 60).plain.splitlines()
@@ -264,5 +268,5 @@ def test_a_refused_order_says_why_in_the_compact_ladder() -> None:
     assert compared.rejection
     lines = ladder_lines(compared, 100).plain.splitlines()
     assert lines[2].startswith("With order   refused: ")
-    assert len(lines) == 4  # no "with the order" liquidation line
+    assert lines[3] == "First liq.".ljust(12) + "now: falls -9.0 % BTC iso"
     assert ladder_lines("BTC has no price yet.", 100).plain == "What if: BTC has no price yet."

@@ -27,6 +27,8 @@ async def some_positions(pilot: Pilot[None]) -> None:
     app.session.on_mark("SOL", sol.liquidation_price * 1.02)  # type: ignore[attr-defined]
     app.refresh_now()  # type: ignore[attr-defined]
     await pilot.pause()
+    app.main.market_pane.chart.flush()  # type: ignore[attr-defined]  # no wait for its pacing
+    await pilot.pause()
 
 
 def test_main_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]

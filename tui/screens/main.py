@@ -88,7 +88,8 @@ class MainScreen(DeskScreen[None]):
     MainScreen #tip.-hidden { display: none; }
     MainScreen #tip.-warning { color: $error; text-style: bold; }
     MainScreen #side { width: 1fr; height: 1fr; }
-    MainScreen #market { height: 2fr; min-height: 8; }
+    MainScreen #market { height: 3fr; min-height: 8; }
+    MainScreen #side #log-box { height: 1fr; min-height: 4; }
     MainScreen #market.-hidden, MainScreen #log-box.-hidden { display: none; }
     MainScreen #side.-chart-only #market { height: 1fr; }
     MainScreen.-chart-open #positions { height: 30%; }
@@ -116,8 +117,7 @@ class MainScreen(DeskScreen[None]):
             with Vertical(id="side"):
                 market = MarketPane(monotonic=self.session.monotonic, id="market")
                 market.add_class("box")
-                market.border_title = "Chart"
-                market.border_subtitle = "i 1m·5m·1h  g hide"
+                market.border_title = "Chart · i 1m/5m/1h · g hide"
                 yield market
                 with Vertical(id="log-box", classes="box") as box:
                     box.border_title = "Event log"
@@ -141,6 +141,7 @@ class MainScreen(DeskScreen[None]):
         self.query_one(AlertBanner).show(self.session.alerts.active)
         if beat.dirty:
             self.refresh_view()
+        self.market_pane.chart.catch_up()  # a chart change held back by its pacing
         self.session.focus_feed(self.selected_market())  # a live feed subscribes to its books
 
     # ------------------------------------------------------------------ selection
@@ -364,7 +365,7 @@ class MainScreen(DeskScreen[None]):
         pane = self.market_pane
         pane.set_class(not shown, "-hidden")
         pane.show_depth(wide)
-        pane.border_subtitle = "i 1m·5m·1h  g hide" if wide else "i 1m·5m·1h  g back"
+        pane.border_title = f"Chart · i 1m/5m/1h · g {'hide' if wide else 'back to the log'}"
         self.query_one("#log-box").set_class(shown and not wide, "-hidden")
         self.query_one("#side").set_class(shown and not wide, "-chart-only")
         self.set_class(shown and not wide, "-chart-open")  # a narrow chart gets more rows

@@ -91,11 +91,14 @@ def depth_rows(
     message: str | None = None,
 ) -> list[list[Run]]:
     """The view as ``height`` rows of runs exactly ``width`` cells wide (see the module doc).
-    Row 0 is ``title``; without a book (or with ``message``) the rest says why."""
+    Row 0 is ``title`` when the height leaves room for it beside every level; without a book
+    (or with ``message``) the rest says why."""
     if width <= 0 or height <= 0:
         return []
-    rows: list[list[Run]] = [_fit([(safe_text(title), "title")], width)]
-    body = height - 1
+    rows: list[list[Run]] = []
+    if height >= 2 * MAX_LEVELS + 2:
+        rows.append(_fit([(safe_text(title), "title")], width))
+    body = height - len(rows)
     if message is None and book is None:
         message = "No order book"
     if message is None and book is not None and not (book.bid_prices or book.ask_prices):
@@ -189,6 +192,11 @@ class DepthView(Widget):
         self._data = data
         self._frame = None
         self.refresh()
+
+    @property
+    def showing(self) -> tuple[str, OrderBook | None, str | None]:
+        """What the view was last given: ``(title, book, message)``."""
+        return self._data
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

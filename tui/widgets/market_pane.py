@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 
@@ -21,7 +22,6 @@ from tui.market.candles import INTERVALS, Candle
 from tui.risk import FundingOutlook
 from tui.widgets.chart import Level, PriceChart
 from tui.widgets.depth import DepthView
-from tui.widgets.plain import Plain
 
 __all__ = ["MarketPane", "funding_line"]
 
@@ -49,7 +49,8 @@ def funding_line(f: FundingOutlook | None, market: str | None) -> str:
 
 
 class MarketPane(Vertical):
-    """Chart and depth side by side, the funding line under them."""
+    """Chart and depth side by side; the funding line on the bottom edge (as the border's
+    subtitle: give the pane a border)."""
 
     DEFAULT_CSS = """
     MarketPane { height: 1fr; }
@@ -57,9 +58,6 @@ class MarketPane(Vertical):
     MarketPane PriceChart { width: 1fr; height: 1fr; min-height: 5; }
     MarketPane DepthView { border-left: vkey $panel-lighten-2; padding: 0 0 0 1; width: 26; }
     MarketPane DepthView.-hidden { display: none; }
-    MarketPane #funding-line { height: 1; color: $text-muted; text-wrap: nowrap;
-        text-overflow: ellipsis; }
-    MarketPane #funding-line.-empty { display: none; }
     """
 
     def __init__(
@@ -79,7 +77,6 @@ class MarketPane(Vertical):
         with Horizontal(id="chart-row"):
             yield PriceChart(monotonic=self._monotonic, id="chart")
             yield DepthView(id="depth")
-        yield Plain("", id="funding-line", classes="-empty")
 
     @property
     def chart(self) -> PriceChart:
@@ -93,6 +90,11 @@ class MarketPane(Vertical):
     def candle_limit(self) -> int:
         """Candles worth reading: at most one per column of the chart."""
         return max(1, self.chart.size.width)
+
+    @property
+    def funding_text(self) -> str:
+        """The funding line as shown (empty without a position)."""
+        return self._funding_text
 
     def next_interval(self) -> str:
         """Show the next interval (1m -> 5m -> 1h -> 1m); returns it."""
@@ -127,6 +129,4 @@ class MarketPane(Vertical):
         text = funding_line(funding, market)
         if text != self._funding_text:
             self._funding_text = text
-            line = self.query_one("#funding-line", Plain)
-            line.update(text)
-            line.set_class(not text, "-empty")
+            self.border_subtitle = Text(text)  # the pane's bottom edge: no row of its own

@@ -48,11 +48,14 @@ def first_liquidations(ladder: ShockLadder) -> tuple[LadderLiquidation | None, .
     return (falls[0] if falls else None, rises[0] if rises else None)
 
 
-def _where(lq: LadderLiquidation | None) -> str:
-    if lq is None:
-        return "none"
-    whose = "its margin" if lq.mode is MarginMode.ISOLATED else "cross balance"
-    return f"{lq.move * 100:+.1f} % ({lq.market} {lq.mode.label.lower()}: {whose})"
+def _where(ladder: ShockLadder) -> str:
+    """Where the first liquidation of each direction comes: ``falls -9.0 % BTC iso``."""
+    parts = []
+    for word, lq in zip(("falls", "rises"), first_liquidations(ladder), strict=True):
+        if lq is not None:
+            mode = "iso" if lq.mode is MarginMode.ISOLATED else "cross"
+            parts.append(f"{word} {lq.move * 100:+.1f} % {lq.market} {mode}")
+    return ", ".join(parts) or "none within 30 %"
 
 
 def _cells(ladder: ShockLadder, base: float, moves: Sequence[float], style: str) -> Text:
@@ -98,14 +101,10 @@ def ladder_lines(compared: PendingComparison | str, width: int, error_style: str
     else:
         text.append_text(_cells(compared.with_order, base, moves, error_style))
     text.append("\n")
-    fall, rise = first_liquidations(without)
-    text.append("First liquidation ", style="dim")
-    text.append(f"now: falls {_where(fall)}, rises {_where(rise)}")
+    text.append("First liq.".ljust(LABEL), style="dim")
+    text.append(f"now: {_where(without)}")
     if compared.with_order is not None:
-        fall, rise = first_liquidations(compared.with_order)
-        text.append("\n")
-        text.append("First liquidation ", style="dim")
-        text.append(f"with the order: falls {_where(fall)}, rises {_where(rise)}")
+        text.append(f" · with order: {_where(compared.with_order)}")
     return text
 
 
@@ -113,7 +112,7 @@ class PendingLadder(Plain):
     """The compact ladder (see the module doc). Call :meth:`follow` on every heartbeat."""
 
     DEFAULT_CSS = """
-    PendingLadder { height: auto; padding: 1 0 0 0; }
+    PendingLadder { height: auto; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
