@@ -10,6 +10,9 @@
    Also shown: perpdesk with its own simulated feed running (the everyday case).
 3. Feed flood: 5,000 marks a second pushed into the running app, and the refresh rate the
    screen still achieves (it must keep its 10 Hz).
+4. The chart on screen (issue 15): case 2 with the feed's clock running at 60x (a new 1 m
+   candle every second), once with the selected market's chart, book and funding line hidden
+   (its key, g) and once shown. Required: shown <= 1.3x hidden. Also: chart frames per second.
 
 Every app runs headless in its own process. Run: python bench/ui_bench.py [--runs N] [--seconds T]
 """
@@ -152,6 +155,56 @@ def child_perpdesk_cpu(seconds: float, own_feed: bool) -> None:
     )
 
 
+def child_perpdesk_cpu_chart(seconds: float, chart: bool) -> None:
+    """Case 2 (20 positions, every mark moving 10 times a second) with feed time at 60x, the
+    chart shown or hidden; prints CPU seconds and chart frames built per second."""
+    import random
+
+    from tui.app import PerpDeskApp
+    from tui.engine import MarginMode, Side
+    from tui.market import SimSource
+
+    rng = random.Random(1)
+
+    class Bench(PerpDeskApp):
+        def on_ready(self) -> None:
+            names = list(self.session.engine.markets)[:20]
+            for i, name in enumerate(names):
+                mark = self.session.engine.mark(name)
+                assert mark is not None
+                mode = MarginMode.CROSS if i % 2 else MarginMode.ISOLATED
+                side = Side.LONG if i % 3 else Side.SHORT
+                self.session.engine.open(name, side, 100 / mark, 3, mode)
+            self.names = names
+            self.feed_time = 0.0
+            if not chart:
+                self.main.action_toggle_chart()
+            assert self.main.chart_shown() is chart
+            self.set_interval(0.1, self.tick)
+            self.set_timer(1.0, self.start)
+
+        def tick(self) -> None:
+            self.feed_time += 6.0  # 60x: a minute of feed time every second
+            self.session.on_clock(self.feed_time)
+            for name in self.names:
+                mark = self.session.engine.mark(name)
+                assert mark is not None
+                self.session.on_mark(name, mark * (1 + rng.uniform(-0.001, 0.001)))
+
+        def start(self) -> None:
+            self.frames0 = self.main.market_pane.chart.frames_built
+            self.cpu0 = time.process_time()
+            self.set_timer(seconds, self.stop)
+
+        def stop(self) -> None:
+            cpu = time.process_time() - self.cpu0
+            frames = self.main.market_pane.chart.frames_built - self.frames0
+            print(f"{cpu} {frames / seconds}")
+            self.exit()
+
+    Bench(source=SimSource(None, seed=1), autostart_feed=False).run(headless=True, size=(120, 36))
+
+
 def child_perpdesk_flood(seconds: float, rate: int) -> None:
     """``rate`` marks a second pushed into the running app (in 100 batches a second) with 20
     positions open; prints the refreshes achieved per second and the longest gap between two."""
@@ -268,6 +321,14 @@ def main() -> None:
     ratio = perp_cpu / bare_cpu
     print(f"  ratio {ratio:.2f}x  (required <= 1.5x)  {'OK' if ratio <= 1.5 else 'FAIL'}")
 
+    hidden, _ = run_child_line("perpdesk-cpu-chart", str(t), "hidden")
+    shown, frames = run_child_line("perpdesk-cpu-chart", str(t), "shown")
+    print(f"Chart on screen (CPU s per wall s, feed time at 60x, {frames:.1f} chart frames/s):")
+    print(f"  perpdesk, chart hidden (g):                 {hidden / t:6.3f}")
+    print(f"  perpdesk, chart, book and funding shown:    {shown / t:6.3f}")
+    ratio = shown / hidden
+    print(f"  ratio {ratio:.2f}x  (required <= 1.3x)  {'OK' if ratio <= 1.3 else 'FAIL'}")
+
     pushed, per_second, gap = run_child_line("perpdesk-flood", str(t), "5000")
     print(f"Feed flood: {pushed:,.0f} marks/s pushed into the running app (20 positions open):")
     ok = per_second >= 9 and gap < 0.25
@@ -290,6 +351,8 @@ if __name__ == "__main__":
             child_perpdesk_cpu(float(sys.argv[3]), own_feed=False)
         elif kind == "perpdesk-cpu-feed":
             child_perpdesk_cpu(float(sys.argv[3]), own_feed=True)
+        elif kind == "perpdesk-cpu-chart":
+            child_perpdesk_cpu_chart(float(sys.argv[3]), chart=sys.argv[4] == "shown")
         elif kind == "perpdesk-flood":
             child_perpdesk_flood(float(sys.argv[3]), int(sys.argv[4]))
     else:
