@@ -241,3 +241,34 @@ async def test_the_confirmation_shows_the_ladder_with_and_without_the_order() ->
         await pilot.pause()
         cross = shown(confirm.query_one(PendingLadder)).splitlines()
         assert cross[3].endswith("with order: none within 30 %")
+
+
+async def test_a_hostile_market_name_is_shown_escaped_in_every_risk_view() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        eng = app.session.engine
+        evil = "EV\x1b[2J\u202e"
+        eng.add_market(replace(eng.market("SOL"), name=evil))
+        app.session.on_mark(evil, 180.0)
+        eng.open(evil, LONG, 20, 20, ISO)
+        pos = eng.position(evil)
+        assert pos is not None and pos.liquidation_price is not None
+        app.session.on_mark(evil, pos.liquidation_price * 1.01)  # an alert: the banner
+        await beat(pilot)
+        seen = [shown(app.main.query_one(AlertBanner))]
+        await pilot.press("w")
+        await pilot.pause()
+        ladder = on_screen(app, ShockLadderScreen)
+        await pilot.press("a")
+        await pilot.pause()
+        seen += [shown(ladder.query_one(s, Plain)) for s in ("#ladder-title", "#ladder-text")]
+        table = ladder.query_one("#ladder", DataTable)
+        seen += [str(c.label) for c in table.columns.values()]
+        await pilot.press("escape")
+        await pilot.press("m")
+        await pilot.pause()
+        liqmap = on_screen(app, LiquidationMapScreen)
+        seen += [shown(liqmap.query_one(s, Plain)) for s in ("#map-axes", "#map-funding")]
+        for text in seen:
+            assert "\x1b" not in text and "\u202e" not in text
+        assert sum("EV\\x1b[2J\\u202e" in text for text in seen) >= 5

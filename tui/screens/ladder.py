@@ -24,10 +24,12 @@ from textual.widgets import Footer, Header
 from tui.engine import MarginMode, Side
 from tui.format import DASH, fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.risk import LadderFill, LadderLiquidation, LadderPosition, LadderRow, ShockLadder
+from tui.safe import safe_text
 from tui.screens.base import DeskScreen
 from tui.session import Beat
 from tui.widgets.live_table import Cell, Column, LiveTable
 from tui.widgets.plain import Plain
+from tui.widgets.safe_rich import safe_rich
 from tui.widgets.styles import NumberStyles
 
 RECOMPUTE_EVERY = 1.0
@@ -195,12 +197,12 @@ class ShockLadderScreen(DeskScreen[None]):
         title = self.query_one("#ladder-title", Plain)
         notes = self.query_one("#ladder-text", Plain)
         if not isinstance(ladder, ShockLadder):
-            title.update(Text(str(ladder or ""), style="bold"))
+            title.update(Text(safe_text(str(ladder or "")), style="bold"))
             notes.update("a: every market together by beta · ← →: another market · Esc: back")
             self._sync_table([], {})
             return
-        title.update(self._title(ladder))
-        notes.update(liquidations_text(ladder))
+        title.update(safe_rich(self._title(ladder)))
+        notes.update(safe_text(liquidations_text(ladder), multiline=True))
         columns, rows = self._rows(ladder)
         self._sync_table(columns, rows)
 
@@ -232,7 +234,8 @@ class ShockLadderScreen(DeskScreen[None]):
         if ladder.market is not None:
             columns.append(("mark", f"{ladder.market} mark", 12, "right"))
         for p in zero.positions:
-            columns.append((f"p-{p.market}", f"{p.market} {_short(p.mode, p.side)}", 12, "right"))
+            label = safe_text(f"{p.market} {_short(p.mode, p.side)}")
+            columns.append((f"p-{p.market}", label, 12, "right"))
         columns += [
             ("equity", "Equity", 11, "right"),
             ("change", "Change", 10, "right"),
@@ -264,7 +267,9 @@ class ShockLadderScreen(DeskScreen[None]):
                 (fmt_pct(ratio, decimals=1), ratio_style)
                 if ratio_style
                 else fmt_pct(ratio, decimals=1),
-                (row_events(row), styles["error"]) if row.liquidations else row_events(row),
+                (safe_text(row_events(row)), styles["error"])
+                if row.liquidations
+                else safe_text(row_events(row)),
             ]
             rows[f"{row.move:+.4f}"] = cells
         return columns, rows

@@ -28,6 +28,7 @@ from tui.screens.base import DeskScreen
 from tui.session import Beat
 from tui.widgets.market_pane import funding_line
 from tui.widgets.plain import Plain
+from tui.widgets.safe_rich import safe_rich
 from tui.widgets.styles import NumberStyles
 
 RECOMPUTE_EVERY = 1.0
@@ -155,9 +156,9 @@ class LiquidationMapScreen(DeskScreen[None]):
         entries = self.session.liquidation_map()
         styles = self.number_styles()
         width = max(20, self.size.width - 4)
-        self.query_one("#map-axes", Plain).update(self._axes(entries, width, styles))
-        self.query_one("#map-links", Plain).update(self._links(entries))
-        self.query_one("#map-funding", Plain).update(self._funding(entries))
+        self.query_one("#map-axes", Plain).update(safe_rich(self._axes(entries, width, styles)))
+        self.query_one("#map-links", Plain).update(safe_rich(self._links(entries)))
+        self.query_one("#map-funding", Plain).update(safe_rich(self._funding(entries)))
 
     def _axes(self, entries: list[MapEntry], width: int, styles: NumberStyles) -> Text:
         text = Text()

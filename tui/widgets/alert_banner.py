@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from tui.risk import Alert
+from tui.safe import safe_text
 from tui.widgets.plain import Plain
 
 
@@ -29,7 +30,7 @@ class AlertBanner(Plain):
 
     def show(self, alerts: Sequence[Alert]) -> None:
         """Show ``alerts`` (the tracker's ``active`` list); nothing changes if they did not."""
-        messages = tuple(a.message for a in alerts)
+        messages = tuple(safe_text(a.message) for a in alerts)
         if messages == self._shown:
             return
         self._shown = messages

@@ -20,6 +20,7 @@ from tui.format import fmt_money, fmt_price, fmt_rate
 from tui.history import format_duration
 from tui.market.candles import INTERVALS, Candle
 from tui.risk import FundingOutlook
+from tui.safe import safe_text
 from tui.widgets.chart import Level, PriceChart
 from tui.widgets.depth import DepthView
 
@@ -129,4 +130,5 @@ class MarketPane(Vertical):
         text = funding_line(funding, market)
         if text != self._funding_text:
             self._funding_text = text
-            self.border_subtitle = Text(text)  # the pane's bottom edge: no row of its own
+            # the pane's bottom edge: no row of its own (a Text: never read as markup)
+            self.border_subtitle = Text(safe_text(text))

@@ -17,6 +17,7 @@ from rich.text import Text
 from tui.engine import MarginMode
 from tui.risk import LadderLiquidation, PendingComparison, ShockLadder
 from tui.widgets.plain import Plain
+from tui.widgets.safe_rich import safe_rich
 
 __all__ = ["PendingLadder", "compact_money", "first_liquidations", "ladder_lines"]
 
@@ -140,4 +141,4 @@ class PendingLadder(Plain):
             return
         width = self.content_region.width or 92
         error = self.app.current_theme.error or "red"
-        self.update(ladder_lines(self._compared, width, error))
+        self.update(safe_rich(ladder_lines(self._compared, width, error)))
