@@ -189,6 +189,23 @@ def test_the_funding_outlook_is_worked_out_at_most_once_a_second() -> None:
     assert again is not first and again is not None and again.rate == 0.0002
 
 
+def test_the_selected_positions_funding_is_its_own_and_the_map_has_everyones() -> None:
+    session = make_session()
+    session.on_funding_rate("BTC", 0.0001)
+    session.on_funding_rate("ETH", 0.0002)
+    session.engine.open("BTC", LONG, 0.5, 10, CROSS)
+    session.engine.open("ETH", LONG, 10.0, 10, CROSS)
+    own = session.funding("BTC")
+    every = session.funding_outlooks()
+    assert own is not None and set(every) == {"BTC", "ETH"}
+    # the same 24 payments of 0.01 % of 50,000 either way ...
+    assert own.cost_24h == pytest.approx(24 * 0.0001 * 50_000) == every["BTC"].cost_24h
+    # ... but with ETH paying from the same cross balance too, BTC's liquidation price
+    # after them is higher than after its own payments alone
+    assert own.liquidation_after is not None and every["BTC"].liquidation_after is not None
+    assert every["BTC"].liquidation_after > own.liquidation_after
+
+
 def test_the_risk_figures_say_why_when_there_are_none() -> None:
     session = make_session()
     assert session.shock(None) == "There are no open positions or orders to shock."

@@ -945,17 +945,24 @@ def funding_outlook(
     *,
     hours: float = 24.0,
     clock: Callable[[], float] = time.time,
+    markets: Iterable[str] | None = None,
 ) -> list[FundingOutlook]:
     """Funding for every open position at the current rates and marks (see
     :class:`FundingOutlook`). ``feed_time`` is the feed's clock now (payments fall on whole
     multiples of the interval: hours of sim time for the simulation, UTC hours for live
     feeds). The projection pays ``hours / interval`` payments on a copy of the engine with the
-    engine's own ``apply_funding``, so caps and intervals are the venue's."""
+    engine's own ``apply_funding``, so caps and intervals are the venue's. ``markets``: only
+    the positions in these markets (their payments alone: a cross position's liquidation price
+    after them then leaves out the other cross positions' funding); ``None``: every position,
+    all paying on one copy."""
     if isinstance(feed_time, bool) or not isinstance(feed_time, int | float):
         raise ValueError(f"feed time must be a number, not {feed_time!r}")
     if not math.isfinite(feed_time):
         raise ValueError(f"feed time must be finite, not {feed_time!r}")
     views = engine.positions()
+    if markets is not None:
+        wanted = set(markets)
+        views = [p for p in views if p.market in wanted]
     copy = copy_engine(engine, clock)
     costs: dict[str, float] = {}
     intervals = {p.market: engine.funding_interval_hours(p.market) for p in views}

@@ -281,7 +281,7 @@ class Session:
         self.alerts = alert_tracker(self.settings)
         """Risk thresholds crossed (docs/risk.md, "Alerts"): checked on the heartbeat."""
         self._bell = False
-        self._funding: tuple[float, tuple[int, int], list[FundingOutlook]] | None = None
+        self._funding: tuple[float, tuple[int, int, str], list[FundingOutlook]] | None = None
         self.engine.listeners.append(self._on_engine_event)
         configure_execution(self.engine, self.settings)
 
@@ -1029,21 +1029,32 @@ class Session:
         return chart_levels(self.engine, market)
 
     def funding(self, market: str | None) -> FundingOutlook | None:
-        """The funding outlook of the open position in ``market`` (``None`` without one).
-        Worked out for every position at most once every :data:`FUNDING_EVERY` seconds, and
-        again at once when a record (a fill, a payment) changed the account."""
-        if market is None:
+        """The funding outlook of the open position in ``market`` (``None`` without one): its
+        own payments over 24 h on a copy of the engine. Worked out at most once every
+        :data:`FUNDING_EVERY` seconds for a market, and again at once when a record (a fill, a
+        payment) changed the account."""
+        if market is None or self.engine.position(market) is None:
             return None
         now = self.monotonic()
-        key = (id(self.engine), len(self.engine.events))
+        key = (id(self.engine), len(self.engine.events), market)
         cached = self._funding
         if cached is None or cached[1] != key or not 0 <= now - cached[0] < FUNDING_EVERY:
             try:
-                outlook = funding_outlook(self.engine, self.feed_now(), clock=self.wall_clock)
+                outlook = funding_outlook(
+                    self.engine, self.feed_now(), clock=self.wall_clock, markets=(market,)
+                )
             except ValueError:
                 outlook = []
             cached = self._funding = (now, key, outlook)
         return next((f for f in cached[2] if f.market == market), None)
+
+    def funding_outlooks(self) -> dict[str, FundingOutlook]:
+        """Every position's funding outlook, all paying on one copy (the liquidation map)."""
+        try:
+            outlooks = funding_outlook(self.engine, self.feed_now(), clock=self.wall_clock)
+        except ValueError:
+            return {}
+        return {f.market: f for f in outlooks}
 
     def shock(self, market: str | None) -> ShockLadder | str:
         """The shock ladder of ``market`` (``None``: every market by its beta to BTC), or why

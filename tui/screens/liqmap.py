@@ -231,11 +231,15 @@ class LiquidationMapScreen(DeskScreen[None]):
         if not entries:
             return text
         text.append("Funding", style="bold")
-        text.append("  (next payment, and holding 24 h at today's rate)", style="dim")
+        text.append(
+            "  (next payment, and holding 24 h at today's rates, every position paying)",
+            style="dim",
+        )
+        outlooks = self.session.funding_outlooks()
         for e in entries:
             text.append("\n")
             text.append(_label(e.market, e.mode, e.side) + ": ", style="bold")
-            text.append(funding_line(self.session.funding(e.market), e.market) or "no position")
+            text.append(funding_line(outlooks.get(e.market), e.market) or "no funding figures")
         return text
 
     def action_close(self) -> None:
