@@ -404,11 +404,11 @@ def test_unknown_command_without_a_close_match_lists_the_main_commands() -> None
     ("text", "expected"),
     [
         ("/lng btc 1", 'Unknown command "/lng". Did you mean /long?'),
-        ("/shrot", 'Unknown command "/shrot". Did you mean /short?'),
+        ("/shrot", 'Unknown command "/shrot". Did you mean /short or /shock?'),
         ("/sett", 'Unknown command "/sett". Did you mean /settings?'),
         ("/hist", 'Unknown command "/hist". Did you mean /history?'),
         ("/s btc 1", 'Unknown command "/s". Did you mean /short, /settings or /scenario?'),
-        ("/l btc 1", 'Unknown command "/l". Did you mean /long or /leverage?'),
+        ("/l btc 1", 'Unknown command "/l". Did you mean /long, /liqmap or /leverage?'),
         ("//long btc 1", 'Unknown command "//long". Did you mean /long?'),
     ],
 )
@@ -558,7 +558,7 @@ def test_help_examples_parse() -> None:
         ("/lo", ["/long"]),
         ("lo", ["long"]),
         ("/LO", ["/long"]),
-        ("/s", ["/short", "/settings", "/scenario", "/sl", "/sell"]),
+        ("/s", ["/short", "/settings", "/scenario", "/shock", "/sl", "/sell"]),
         ("/cl", ["/close"]),
         ("/h", ["/help", "/history"]),
         ("/?", ["/?"]),
