@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tui.engine import MarginMode, Side
+from tui.engine import MarginMode, OrderType, Side
 from tui.market import SimSource
 from tui.market.candles import Candle
 from tui.risk import BetaEstimate, PendingComparison, ShockLadder
@@ -221,6 +221,35 @@ def test_the_risk_figures_say_why_when_there_are_none() -> None:
     assert len(compared.without.rows) == 13
     refused = session.pending_ladder(OrderTicket("BTC", LONG, size=1e6, leverage=5), CROSS)
     assert isinstance(refused, PendingComparison) and refused.rejection
+
+
+def test_the_compact_ladder_sends_the_ticket_as_the_trader_would() -> None:
+    """A limit ticket with a stop-loss rests on the copy: nothing is held at 0 %, it fills
+    at its price when BTC falls 5 % (100,000 -> 95,000), and its stop-loss, given to the
+    position when it filled, closes it on the way down at 90,000 (-10 %). Nothing reaches
+    the live engine."""
+    session = make_session()
+    ticket = OrderTicket(
+        "BTC",
+        LONG,
+        size=0.1,
+        leverage=5,
+        order_type=OrderType.LIMIT,
+        price=95_000,
+        stop_loss=90_000,
+    )
+    compared = session.pending_ladder(ticket, CROSS)
+    assert isinstance(compared, PendingComparison) and compared.with_order is not None
+    ladder = compared.with_order
+    assert ladder.row(0).positions == () and ladder.row(0.05).fills == ()
+    (fill,) = ladder.row(-0.05).fills
+    assert (fill.order_type, fill.tpsl, fill.price) == (OrderType.LIMIT, None, 95_000)
+    assert [p.market for p in ladder.row(-0.05).positions if p.open] == ["BTC"]
+    (stop,) = ladder.row(-0.10).fills
+    assert stop.tpsl == "sl"
+    (closed,) = ladder.row(-0.10).positions
+    assert closed.closed and not closed.open
+    assert session.engine.open_orders() == [] and session.engine.positions() == []
 
 
 def test_chart_levels_and_the_map_come_from_the_engine() -> None:

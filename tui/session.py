@@ -70,7 +70,6 @@ from tui.risk import (
     daily_sigmas,
     funding_outlook,
     liquidation_map,
-    market_order,
     shock_ladder,
 )
 from tui.settings import Settings
@@ -212,6 +211,28 @@ def alert_tracker(settings: Settings) -> AlertTracker:
 
 FUNDING_EVERY = 1.0
 """Seconds between two funding outlooks (each pays 24 h of funding on a copy of the engine)."""
+
+
+def send(engine: PaperEngine, t: OrderTicket, size: float, mode: MarginMode) -> object:
+    """Send ticket ``t`` (``size`` coins, in ``mode``) to ``engine``: a market order with
+    nothing else through ``open``, every other through ``place_order``. The live engine when
+    the trader confirms; a copy for the confirmation's compact shock ladder."""
+    if t.plain:
+        return engine.open(t.market, t.side, size, t.leverage, mode)
+    return engine.place_order(
+        t.market,
+        t.side,
+        size,
+        t.order_type,
+        price=t.price,
+        trigger_price=t.trigger_price,
+        leverage=None if t.reduce_only else t.leverage,
+        mode=None if t.reduce_only else mode,
+        reduce_only=t.reduce_only,
+        post_only=t.post_only,
+        take_profit=t.take_profit,
+        stop_loss=t.stop_loss,
+    )
 
 
 def _plural(n: int, word: str) -> str:
@@ -799,23 +820,7 @@ class Session:
         if size is None or mode is None:
             return False
         try:
-            if t.plain:
-                self.engine.open(t.market, t.side, size, t.leverage, mode)
-            else:
-                self.engine.place_order(
-                    t.market,
-                    t.side,
-                    size,
-                    t.order_type,
-                    price=t.price,
-                    trigger_price=t.trigger_price,
-                    leverage=None if t.reduce_only else t.leverage,
-                    mode=None if t.reduce_only else mode,
-                    reduce_only=t.reduce_only,
-                    post_only=t.post_only,
-                    take_profit=t.take_profit,
-                    stop_loss=t.stop_loss,
-                )
+            send(self.engine, t, size, mode)
         except OrderRejected as exc:
             self.reject(str(exc))
             return False
@@ -1078,11 +1083,16 @@ class Session:
 
     def pending_ladder(self, ticket: OrderTicket, mode: MarginMode) -> PendingComparison | str:
         """The confirmation screen's compact ladder: the ticket's market moved -30 % .. +30 %
-        with and without the order; or why there is none (no size or price yet)."""
+        with and without the order as it would be sent (a limit or a trigger rests on the copy
+        and fills there if the walk reaches it; its TP/SL go with it); or why there is none
+        (no size or price yet)."""
         size = ticket.resolved_size(self.engine.mark(ticket.market))
         if size is None:
             return f"{ticket.market} has no price yet."
-        order = market_order(ticket.market, ticket.side, size, ticket.leverage, mode)
+
+        def order(engine: PaperEngine) -> object:
+            return send(engine, ticket, size, mode)
+
         try:
             return compare_pending(self.engine, order, market=ticket.market, clock=self.wall_clock)
         except ValueError as exc:
