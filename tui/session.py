@@ -1094,7 +1094,14 @@ class Session:
             return send(engine, ticket, size, mode)
 
         try:
-            return compare_pending(self.engine, order, market=ticket.market, clock=self.wall_clock)
+            return compare_pending(
+                self.engine,
+                order,
+                market=ticket.market,
+                clock=self.wall_clock,
+                # the book the confirmation prices the fill at, when it uses one
+                books=(ticket.market,) if self.preview(ticket, mode).pricing == "book" else (),
+            )
         except ValueError as exc:
             return str(exc)
 

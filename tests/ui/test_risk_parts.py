@@ -4,6 +4,8 @@ ladder's words. No app runs here."""
 
 from __future__ import annotations
 
+import math
+
 from tests.engine.conftest import make_engine
 from tui.engine import MarginMode, Side
 from tui.engine.book import OrderBook
@@ -215,15 +217,29 @@ def test_the_ladder_in_words_on_a_real_ladder() -> None:
     assert row_events(ladder.row(-0.08)) == "" == row_events(ladder.row(-0.10))
 
 
-def test_money_in_six_cells() -> None:
-    assert [compact_money(x) for x in (150, -1_234, 35_000, -1.4e6, 0.3, -0.4)] == [
-        "+150",
-        "-1.2k",
-        "+35k",
-        "-1.4M",
-        "0",
-        "0",
-    ]
+def test_money_in_five_characters() -> None:
+    cases = {
+        150: "+150",
+        -1_234: "-1.2k",
+        35_000: "+35k",
+        -1.4e6: "-1.4M",
+        0.3: "0",
+        -0.4: "0",
+        999.4: "+999",
+        999.6: "+1.0k",  # 999.6 / 1,000 = 0.9996 -> 1.0
+        9_940: "+9.9k",
+        9_990: "+10k",  # +10.0k would fill the 6-cell column: no space before it
+        -99_940: "-100k",
+        99_960: "+100k",  # 99.96 k: +100.0k is 7 wide, so no decimal
+        999_960: "+1.0M",  # +1000k is 6 wide: the next unit
+        9.99e6: "+10M",
+        -2.5e9: "-2.5B",
+        3e14: "+300T",
+        4e15: "+4e15",
+        math.nan: "—",
+    }
+    assert {x: compact_money(x) for x in cases} == cases
+    assert all(len(text) <= 5 for text in cases.values())
 
 
 def test_the_compact_ladder_with_and_without_the_order() -> None:

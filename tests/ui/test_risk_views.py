@@ -182,6 +182,25 @@ async def test_the_shock_ladder_from_its_key_the_palette_and_the_command_line() 
         assert isinstance(app.screen, ShockLadderScreen)
 
 
+async def test_a_selected_market_with_nothing_held_opens_the_every_market_ladder() -> None:
+    """BTC is selected (the first row) but only ETH is held: BTC moved alone would move
+    nothing the trader holds, so `w` opens on every market by beta, and `a` goes to BTC."""
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.session.engine.open("ETH", SHORT, 1.5, 5, CROSS)
+        await beat(pilot)
+        assert app.main.selected_market() == "BTC"
+        await pilot.press("w")
+        await pilot.pause()
+        ladder = on_screen(app, ShockLadderScreen)
+        assert ladder.market is None
+        title = shown(ladder.query_one("#ladder-title", Plain))
+        assert title.startswith("Every market moves together") and "ETH" in title
+        await pilot.press("a")
+        await pilot.pause()
+        assert ladder.market == "BTC"
+
+
 async def test_the_shock_ladder_without_positions_says_what_there_is_to_shock() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:

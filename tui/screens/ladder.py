@@ -166,6 +166,16 @@ class ShockLadderScreen(DeskScreen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "Shock ladder"
+        engine = self.session.engine
+        if (
+            self.market is not None
+            and engine.position(self.market) is None
+            and not engine.open_orders(self.market)
+            and (engine.positions() or engine.open_orders())
+        ):
+            # nothing the trader holds is in the selected market: shocking it alone would
+            # move nothing, so every market moves by its beta (`a` goes back to it)
+            self.market = None
         self.recompute()
         self.follow_heartbeat(self.show_beat)
 

@@ -10,6 +10,7 @@ asks for new ones at most once a second, or at once when the order changed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Sequence
 
 from rich.text import Text
@@ -28,18 +29,19 @@ EVERY = 1.0
 
 
 def compact_money(x: float) -> str:
-    """A change in equity in at most 6 cells: ``+150``, ``-1.2k``, ``+35k``, ``-1.4M``."""
-    if x != x:  # NaN
+    """A change in equity in at most 5 characters, so a 6-cell column keeps a space between
+    figures: ``+150``, ``-1.2k``, ``+35k``, ``-1.4M``; one decimal only while it fits
+    (9,990 is ``+10k``, never ``+10.0k``)."""
+    if not math.isfinite(x):
         return "—"
-    size = abs(x)
-    if size < 999.5:
+    if abs(x) < 999.5:
         text = f"{x:+.0f}"
         return "0" if text in ("+0", "-0") else text
-    if size < 99_950:
-        return f"{x / 1e3:+.1f}k" if size < 9_995 else f"{x / 1e3:+.0f}k"
-    if size < 99.95e6:
-        return f"{x / 1e6:+.1f}M" if size < 9.995e6 else f"{x / 1e6:+.0f}M"
-    return f"{x:+.0e}"
+    for unit, scale in (("k", 1e3), ("M", 1e6), ("B", 1e9), ("T", 1e12)):
+        for text in (f"{x / scale:+.1f}{unit}", f"{x / scale:+.0f}{unit}"):
+            if len(text) <= 5:
+                return text
+    return f"{x:+.0e}".replace("e+", "e")
 
 
 def first_liquidations(ladder: ShockLadder) -> tuple[LadderLiquidation | None, ...]:
