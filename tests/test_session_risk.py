@@ -12,7 +12,7 @@ from tui.engine import MarginMode, OrderType, Side
 from tui.market import SimSource
 from tui.market.candles import Candle
 from tui.risk import BetaEstimate, PendingComparison, ShockLadder
-from tui.session import SIMULATION, OrderTicket, Session
+from tui.session import ALERT_QUIET, SIMULATION, OrderTicket, Session
 from tui.settings import Settings
 
 ISO, CROSS = MarginMode.ISOLATED, MarginMode.CROSS
@@ -92,7 +92,8 @@ def test_switching_the_feed_starts_the_candles_afresh_on_its_clock() -> None:
 
 
 def test_a_position_near_liquidation_alerts_once_per_crossing_with_the_bell() -> None:
-    session = make_session()
+    clock = Clock()
+    session = make_session(monotonic=clock)
     session.engine.open("BTC", LONG, 1, 20, ISO)
     session.drain()
     pos = session.engine.position("BTC")
@@ -121,9 +122,57 @@ def test_a_position_near_liquidation_alerts_once_per_crossing_with_the_bell() ->
     session.on_mark("BTC", liq * 1.03)  # 2.91 %: re-armed, the banner goes
     session.drain()
     assert session.alerts.active == []
+    clock.now = ALERT_QUIET  # long enough after the first toast to ring again
     session.on_mark("BTC", liq * 1.015)  # a new crossing
     session.drain()
     assert len(alerts_said(session)) == 2 and session.take_bell()
+
+
+def test_alerts_never_flood_one_toast_and_one_bell_then_quiet() -> None:
+    """A crash takes four positions inside 2 % of liquidation in one beat: four log lines,
+    one toast naming three and counting the fourth, one bell. A new crossing 5 s later is
+    logged and bannered only; 10 s after the toast the next one rings again."""
+    clock = Clock()
+    session = make_session(monotonic=clock)
+    session.on_mark("SOL", 180)
+    session.on_mark("XRP", 2.5)
+    for market, size in (("BTC", 0.1), ("ETH", 1), ("SOL", 10), ("XRP", 1_000)):
+        session.engine.open(market, LONG, size, 20, ISO)
+    session.drain()
+    session.take_toasts()
+    liq = {p.market: p.liquidation_price for p in session.engine.positions()}
+    for market, price in liq.items():
+        assert price is not None
+        session.on_mark(market, price * 1.019)  # 1.86 % away, every one in the same beat
+    session.drain()
+    assert len(alerts_said(session)) == 4
+    (toast,) = session.take_toasts()
+    assert toast.title == "4 risk alerts"
+    lines = toast.message.split("\n")
+    assert lines[0] == "BTC isolated long is 1.86% from liquidation (alert at 2.0%)."
+    assert len(lines) == 4 and lines[3] == "… and 1 more (the log has them all)."
+    assert session.take_bell() and len(session.alerts.active) == 4
+
+    btc = liq["BTC"]
+    assert btc is not None
+    session.on_mark("BTC", btc * 1.03)  # re-armed ...
+    session.drain()
+    clock.now = 5.0
+    session.on_mark("BTC", btc * 1.015)  # ... and crossed again 5 s after the toast
+    session.drain()
+    assert len(alerts_said(session)) == 5  # logged
+    assert session.take_toasts() == [] and not session.take_bell()  # but quiet
+    assert [a.market for a in session.alerts.active] == ["BTC", "ETH", "SOL", "XRP"]
+
+    session.on_mark("BTC", btc * 1.03)
+    session.drain()
+    clock.now = 10.0  # ALERT_QUIET after the toast
+    session.on_mark("BTC", btc * 1.015)
+    session.drain()
+    (toast,) = session.take_toasts()
+    # 0.015 / 1.015 = 1.48 % away
+    assert toast.title == "Risk alert" and toast.message.startswith("BTC isolated long is 1.48%")
+    assert session.take_bell()
 
 
 def test_the_bell_setting_silences_the_bell_only() -> None:

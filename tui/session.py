@@ -212,6 +212,13 @@ def alert_tracker(settings: Settings) -> AlertTracker:
 FUNDING_EVERY = 1.0
 """Seconds between two funding outlooks (each pays 24 h of funding on a copy of the engine)."""
 
+ALERT_QUIET = 10.0
+"""Seconds after an alert's toast and bell in which new alerts are only logged and bannered:
+a crash that takes several positions near liquidation in a few beats rings once."""
+
+ALERT_TOAST_LINES = 3
+"""Alerts named in one toast; more are counted (the banner and the log have them all)."""
+
 
 def send(engine: PaperEngine, t: OrderTicket, size: float, mode: MarginMode) -> object:
     """Send ticket ``t`` (``size`` coins, in ``mode``) to ``engine``: a market order with
@@ -302,6 +309,7 @@ class Session:
         self.alerts = alert_tracker(self.settings)
         """Risk thresholds crossed (docs/risk.md, "Alerts"): checked on the heartbeat."""
         self._bell = False
+        self._alerted_at = -math.inf  # monotonic time of the last alert toast and bell
         self._funding: tuple[float, tuple[int, int, str], list[FundingOutlook]] | None = None
         self.engine.listeners.append(self._on_engine_event)
         configure_execution(self.engine, self.settings)
@@ -708,14 +716,24 @@ class Session:
         return Beat(dirty=dirty)
 
     def _check_alerts(self) -> None:
-        """Say each risk threshold newly crossed: a log line, a toast, the bell."""
-        for alert in self.alerts.update(self.engine.account, self.engine.positions()):
-            self.say(
-                f"Risk alert: {alert.message}",
-                "error",
-                Toast(alert.message, title="Risk alert", severity="warning", timeout=12),
-            )
-            self._bell = True
+        """Say each risk threshold newly crossed: a log line each; one toast and one bell for
+        all those of a beat, and none again for :data:`ALERT_QUIET` seconds (the banner
+        stands for every alert in force meanwhile)."""
+        new = self.alerts.update(self.engine.account, self.engine.positions())
+        if not new:
+            return
+        for alert in new:
+            self.say(f"Risk alert: {alert.message}", "error")
+        now = self.monotonic()
+        if 0 <= now - self._alerted_at < ALERT_QUIET:
+            return
+        self._alerted_at = now
+        lines = [alert.message for alert in new[:ALERT_TOAST_LINES]]
+        if len(new) > ALERT_TOAST_LINES:
+            lines.append(f"… and {len(new) - ALERT_TOAST_LINES} more (the log has them all).")
+        title = "Risk alert" if len(new) == 1 else f"{len(new)} risk alerts"
+        self.toast(Toast("\n".join(lines), title=title, severity="warning", timeout=12))
+        self._bell = True
 
     def take_bell(self) -> bool:
         """Whether to ring the terminal bell now (an alert since the last call, and ``[ui]

@@ -366,7 +366,9 @@ class MainScreen(DeskScreen[None]):
         pane.set_class(not shown, "-hidden")
         pane.show_depth(wide)
         pane.border_title = f"Chart · i 1m/5m/1h · g {'hide' if wide else 'back to the log'}"
-        self.query_one("#log-box").set_class(shown and not wide, "-hidden")
+        log = self.query_one("#log-box")
+        log.set_class(shown and not wide, "-hidden")
+        log.border_title = "Event log" if wide or shown else "Event log · g chart"
         self.query_one("#side").set_class(shown and not wide, "-chart-only")
         self.set_class(shown and not wide, "-chart-open")  # a narrow chart gets more rows
         if shown:

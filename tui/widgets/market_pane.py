@@ -89,8 +89,10 @@ class MarketPane(Vertical):
 
     @property
     def candle_limit(self) -> int:
-        """Candles worth reading: at most one per column of the chart."""
-        return max(1, self.chart.size.width)
+        """Candles worth reading: one per column of the terminal, which the chart never
+        exceeds (its own width is 0 while folded away, and still 0 in the frame it is shown
+        again: reading by it drew a single candle until prices moved)."""
+        return max(1, self.app.size.width)
 
     @property
     def funding_text(self) -> str:
