@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from tui.engine import MarginMode, OrderType, Side
+from tui.describe import liquidation_toast
+from tui.engine import Liquidation, MarginMode, OrderType, Side
 from tui.market import SimSource
 from tui.market.candles import Candle
 from tui.risk import BetaEstimate, PendingComparison, ShockLadder
@@ -173,6 +174,27 @@ def test_alerts_never_flood_one_toast_and_one_bell_then_quiet() -> None:
     # 0.015 / 1.015 = 1.48 % away
     assert toast.title == "Risk alert" and toast.message.startswith("BTC isolated long is 1.48%")
     assert session.take_bell()
+
+
+def test_a_cross_liquidation_of_several_positions_is_one_toast() -> None:
+    """Both cross longs go in one liquidation as the marks fall: a log line each, one toast
+    for the two."""
+    session = make_session()
+    session.engine.open("BTC", LONG, 0.15, 10, CROSS)  # losing 7,500 at half the mark
+    session.engine.open("ETH", LONG, 3, 10, CROSS)  # and 6,000: more than the 10,000
+    session.drain()
+    session.take_toasts()
+    for step in range(1, 26):  # 2 % a tick (the mark guard lets that through), one beat
+        session.on_mark("BTC", 100_000 * (1 - 0.02 * step))
+        session.on_mark("ETH", 4_000 * (1 - 0.02 * step))
+    assert session.engine.positions() == []
+    session.drain()
+    said = [line.text for line in session.log if line.text.startswith("LIQUIDATED")]
+    assert len(said) == 2  # each its own log line, with the whole story
+    liqs = [e for e in session.engine.events if isinstance(e, Liquidation)]
+    toasts = [t for t in session.take_toasts() if t.severity == "error"]
+    shorts = [liquidation_toast(e) for e in liqs]  # the toast's short forms, one toast
+    assert [(t.title, t.message.split("\n")) for t in toasts] == [("2 liquidations", shorts)]
 
 
 def test_the_bell_setting_silences_the_bell_only() -> None:

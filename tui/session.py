@@ -217,7 +217,19 @@ ALERT_QUIET = 10.0
 a crash that takes several positions near liquidation in a few beats rings once."""
 
 ALERT_TOAST_LINES = 3
-"""Alerts named in one toast; more are counted (the banner and the log have them all)."""
+"""Alerts (or liquidations) named in one toast; more are counted (the log has them all)."""
+
+
+def _grouped_toast(
+    lines: Sequence[str], title: str, plural: str, severity: Literal["warning", "error"]
+) -> Toast:
+    """One toast for several things said at once (each also has its log line): the first
+    :data:`ALERT_TOAST_LINES`, then how many more."""
+    shown = list(lines[:ALERT_TOAST_LINES])
+    if len(lines) > ALERT_TOAST_LINES:
+        shown.append(f"… and {len(lines) - ALERT_TOAST_LINES} more (the log has them all).")
+    heading = title if len(lines) == 1 else f"{len(lines)} {plural}"
+    return Toast("\n".join(shown), title=heading, severity=severity, timeout=12)
 
 
 def send(engine: PaperEngine, t: OrderTicket, size: float, mode: MarginMode) -> object:
@@ -689,6 +701,7 @@ class Session:
         a toast), notice a journal that stopped or started saving again, and say whether the
         figures on screen need repainting. The UI calls this on its heartbeat."""
         events, self._pending = self._pending, []
+        liquidated: list[str] = []
         for event in events:
             if (
                 isinstance(event, OrderEvent)
@@ -699,12 +712,11 @@ class Session:
             ):
                 continue  # a market order filled whole at once: its fill line says it all
             level, text = describe(event)
-            toast = None
             if isinstance(event, Liquidation):
-                toast = Toast(
-                    liquidation_toast(event), title="Liquidation", severity="error", timeout=12
-                )
-            self.say(text, _EVENT_LEVEL[level], toast)
+                liquidated.append(liquidation_toast(event))  # its short form
+            self.say(text, _EVENT_LEVEL[level])
+        if liquidated:  # one toast for those of a beat: a cross liquidation takes several
+            self.toast(_grouped_toast(liquidated, "Liquidation", "liquidations", "error"))
         for note in self.mark_guard.drain():
             self.say(note.message, "warning")
         if self._dirty:
@@ -728,11 +740,8 @@ class Session:
         if 0 <= now - self._alerted_at < ALERT_QUIET:
             return
         self._alerted_at = now
-        lines = [alert.message for alert in new[:ALERT_TOAST_LINES]]
-        if len(new) > ALERT_TOAST_LINES:
-            lines.append(f"… and {len(new) - ALERT_TOAST_LINES} more (the log has them all).")
-        title = "Risk alert" if len(new) == 1 else f"{len(new)} risk alerts"
-        self.toast(Toast("\n".join(lines), title=title, severity="warning", timeout=12))
+        messages = [alert.message for alert in new]
+        self.toast(_grouped_toast(messages, "Risk alert", "risk alerts", "warning"))
         self._bell = True
 
     def take_bell(self) -> bool:
