@@ -29,11 +29,15 @@ class Clock:
         return self.now
 
 
-def make_session(settings: Settings | None = None, monotonic: Clock | None = None) -> Session:
+def make_session(
+    settings: Settings | None = None,
+    monotonic: Clock | None = None,
+    wall_clock: Clock | None = None,
+) -> Session:
     session = Session(
         settings,
         feed=SimSource(None, seed=1),
-        wall_clock=lambda: NOON,
+        wall_clock=wall_clock or (lambda: NOON),
         monotonic=monotonic or Clock(),
     )
     session.on_clock(0.0)
@@ -195,6 +199,31 @@ def test_a_cross_liquidation_of_several_positions_is_one_toast() -> None:
     toasts = [t for t in session.take_toasts() if t.severity == "error"]
     shorts = [liquidation_toast(e) for e in liqs]  # the toast's short forms, one toast
     assert [(t.title, t.message.split("\n")) for t in toasts] == [("2 liquidations", shorts)]
+
+
+def test_a_liquidation_leaves_a_picture_of_the_path_the_heartbeats_saw() -> None:
+    """0.1 BTC long at 10x isolated (liquidation 91,139.24): heartbeats at 100,000 and
+    95,000, then a beat in which BTC falls to 91,000 and the position is liquidated. Its
+    picture: the marks of the beats and the liquidation's own, the ratio of each beat
+    (12.5 %, 23.75 %) and 100 % at the end, its liquidation price."""
+    wall = Clock()
+    session = make_session(wall_clock=wall)
+    session.engine.open("BTC", LONG, 0.1, 10, ISO)
+    session.drain()
+    wall.now = 1.0
+    session.on_mark("BTC", 95_000)
+    session.drain()
+    assert session.traces.open_traces == 1
+    wall.now = 2.0
+    for mark in (93_000, 91_000):  # one beat
+        session.on_mark("BTC", mark)
+    session.drain()
+    (picture,) = session.traces.pictures
+    assert [c.close for c in picture.marks] == [100_000, 95_000, 91_000]  # a second apart
+    assert [c.close for c in picture.ratios] == pytest.approx([0.125, 0.2375, 1.0])
+    assert picture.liquidation_price == pytest.approx(90_000 / 0.9875)
+    assert session.traces.picture(picture.liquidation.seq) is picture
+    assert session.traces.open_traces == 0
 
 
 def test_the_bell_setting_silences_the_bell_only() -> None:

@@ -23,6 +23,7 @@ from typing import Literal
 
 from tui.describe import describe, liquidation_toast
 from tui.engine import (
+    AccountView,
     Event,
     LeveragePreview,
     Liquidation,
@@ -57,6 +58,7 @@ from tui.market import (
     SteppedSource,
 )
 from tui.market.candles import CandleStore
+from tui.pictures import TraceBook
 from tui.risk import (
     AlertTracker,
     BetaEstimate,
@@ -322,6 +324,9 @@ class Session:
         """Risk thresholds crossed (docs/risk.md, "Alerts"): checked on the heartbeat."""
         self._bell = False
         self._alerted_at = -math.inf  # monotonic time of the last alert toast and bell
+        self.traces = TraceBook()
+        """Each open position's path on the heartbeat, and the pictures of the liquidations
+        (docs/risk.md, "Liquidation pictures"): kept in memory, for this launch."""
         self._funding: tuple[float, tuple[int, int, str], list[FundingOutlook]] | None = None
         self.engine.listeners.append(self._on_engine_event)
         configure_execution(self.engine, self.settings)
@@ -692,6 +697,8 @@ class Session:
     def _on_engine_event(self, event: Event) -> None:
         self._pending.append(event)
         self._dirty = True
+        if isinstance(event, Liquidation):
+            self.traces.liquidated(event)  # the path up to it, before the position is forgotten
         if self.journal is None and isinstance(event, Liquidation):
             # for the post-mortem's "what Cross would have lost" (a journal saves it itself)
             self._unsaved_accounts[event.seq] = account_at(self.engine)
@@ -720,18 +727,20 @@ class Session:
         for note in self.mark_guard.drain():
             self.say(note.message, "warning")
         if self._dirty:
-            self._check_alerts()
+            account, positions = self.engine.account, self.engine.positions()
+            self._check_alerts(account, positions)
+            self.traces.sample(self.wall_clock(), account, positions)  # the engine's clock
         self._check_journal()  # after the events: a save failure reads as the newest line
         for name, mark in self.engine.marks.items():
             self.launch_marks.setdefault(name, mark)
         dirty, self._dirty = self._dirty, False
         return Beat(dirty=dirty)
 
-    def _check_alerts(self) -> None:
+    def _check_alerts(self, account: AccountView, positions: Sequence[PositionView]) -> None:
         """Say each risk threshold newly crossed: a log line each; one toast and one bell for
         all those of a beat, and none again for :data:`ALERT_QUIET` seconds (the banner
         stands for every alert in force meanwhile)."""
-        new = self.alerts.update(self.engine.account, self.engine.positions())
+        new = self.alerts.update(account, positions)
         if not new:
             return
         for alert in new:
