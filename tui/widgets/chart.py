@@ -403,8 +403,18 @@ class PriceChart(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._frame = None  # the theme changed: the roles' styles did too
+        self._styles = None
+
+    _styles: dict[str, Style] | None = None
 
     def _styles_by_role(self) -> dict[str, Style]:
+        """Each role's style, worked out once per style change (resolving the component
+        classes was most of a frame's cost)."""
+        if self._styles is None:
+            self._styles = self._resolve_styles()
+        return self._styles
+
+    def _resolve_styles(self) -> dict[str, Style]:
         base = self.rich_style
         styles = {"": base}
         for cls in self.COMPONENT_CLASSES:

@@ -389,19 +389,30 @@ class _Picture(Widget):
         self._frame = None
         self.refresh()
 
+    _styles: dict[str, Style] | None = None
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._frame = None
+        self._styles = None
+
+    def _styles_by_role(self) -> dict[str, Style]:
+        """Each role's style, worked out once per style change."""
+        if self._styles is None:
+            base = self.rich_style
+            styles: dict[str, Style] = {"": base}
+            prefix = f"{self.ROLES[0].split('--')[0]}--" if self.ROLES else ""
+            for cls in self.ROLES:
+                styles[cls.removeprefix(prefix)] = base + self.get_component_rich_style(
+                    cls, partial=True
+                )
+            self._styles = styles
+        return self._styles
 
     def _build(self) -> list[Strip]:
         width, height = self.size
-        base = self.rich_style
-        styles: dict[str, Style] = {"": base}
-        prefix = f"{self.ROLES[0].split('--')[0]}--" if self.ROLES else ""
-        for cls in self.ROLES:
-            styles[cls.removeprefix(prefix)] = base + self.get_component_rich_style(
-                cls, partial=True
-            )
+        styles = self._styles_by_role()
+        base = styles[""]
         return [
             Strip([Segment(text, styles.get(role, base)) for text, role in runs], width)
             for runs in self._rows(width, height)
