@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Literal
 
 from tui.describe import describe, liquidation_toast
+from tui.drills import Drill, DrillError
+from tui.drills.attempts import DrillResult, Started, begin, finish
+from tui.drills.runner import DrillSink, Ending
 from tui.engine import (
     Event,
     LeveragePreview,
@@ -159,6 +162,19 @@ class Beat:
     dirty: bool
 
 
+@dataclass(frozen=True)
+class _Parked:
+    """The trader's desk, set aside untouched while a drill runs on its own account."""
+
+    engine: PaperEngine
+    journal: Journal | None
+    feed: PriceSource | None
+    feed_status: FeedStatus | None
+    stale_markets: frozenset[str]
+    launch_marks: dict[str, float]
+    unsaved_accounts: dict[int, AccountAt]
+
+
 def markets_for(settings: Settings, venue: Venue | str | None = None) -> list[Market]:
     """The markets settings ask for (all defaults when none are named), with ``venue``'s
     margin tables, size steps and minimums (default: the settings' venue) and their fees."""
@@ -246,6 +262,10 @@ class Session:
         self._book_focus: frozenset[str] | None = None  # what the feed was last told
         self._feed_clock: float | None = None  # the feed time last seen (funding instants)
         self._oracles: dict[str, float] = {}  # Hyperliquid's oracle prices, where given
+        self.drill: Started | None = None
+        """The drill being played (its run, its journal), or ``None``."""
+        self._parked: _Parked | None = None  # the trader's own desk while a drill runs
+        self._drill_result: DrillResult | None = None
         self.engine.listeners.append(self._on_engine_event)
         configure_execution(self.engine, self.settings)
 
@@ -632,6 +652,8 @@ class Session:
         for note in self.mark_guard.drain():
             self.say(note.message, "warning")
         self._check_journal()  # after the events: a save failure reads as the newest line
+        if self.drill is not None and (ending := self.drill.run.check()) is not None:
+            self._finish_drill(ending)
         for name, mark in self.engine.marks.items():
             self.launch_marks.setdefault(name, mark)
         dirty, self._dirty = self._dirty, False
@@ -952,3 +974,94 @@ class Session:
     def position(self, market: str | None) -> PositionView | None:
         """The open position in ``market`` (``None`` for no market or no position)."""
         return self.engine.position(market) if market is not None else None
+
+    # ------------------------------------------------------------------ drills
+
+    def drill_problem(self) -> str | None:
+        """Why the account cannot be changed now (a drill is running), or ``None``."""
+        if self.drill is None:
+            return None
+        return (
+            f"A drill is running ({self.drill.run.drill.title}): finish it, or end it with "
+            "/drill, first."
+        )
+
+    def start_drill(self, drill: Drill) -> DrillSink | str:
+        """Play ``drill`` on an account of its own (a fresh season of the drills' account
+        beside the trader's, when the trader's is saved), leaving the trader's account,
+        feed and marks untouched until it ends. Returns the sink to run the drill's source
+        (:attr:`feed`, paused until the trader presses p) with, or why it cannot start."""
+        if self.drill is not None:
+            return self.drill_problem() or ""
+        saved_in = self.data_dir if self.journal is not None else None
+        try:
+            started = begin(drill, start=self.wall_clock(), data_dir=saved_in)
+        except DrillError as exc:
+            return f"Drill {drill.name} cannot start: {exc}"
+        run = started.run
+        self._parked = _Parked(
+            self.engine,
+            self.journal,
+            self.feed,
+            self.feed_status,
+            self.stale_markets,
+            self.launch_marks,
+            self._unsaved_accounts,
+        )
+        self._install(run.engine, started.journal, run.source)
+        self.launch_marks = dict(run.engine.marks)
+        self.drill = started
+        self.say(f"Drill: {drill.title}. Goal: {drill.goal}")
+        self.say("The clock is stopped: press p to start it (and p to pause).", "warning")
+        if started.unsaved:
+            self.say(started.unsaved, "warning")
+        return DrillSink(self, run)
+
+    def end_drill(self) -> None:
+        """The trader ends the drill now (or quits perpdesk): it is scored as it stands."""
+        if self.drill is not None:
+            self._finish_drill(self.drill.run.stop())
+
+    def take_drill_result(self) -> DrillResult | None:
+        """How the drill that just ended came out (once), for the end screen."""
+        result, self._drill_result = self._drill_result, None
+        return result
+
+    def _install(
+        self, engine: PaperEngine, journal: Journal | None, feed: PriceSource | None
+    ) -> None:
+        self.engine.listeners[:] = [f for f in self.engine.listeners if f != self._on_engine_event]
+        engine.listeners.append(self._on_engine_event)
+        configure_execution(engine, self.settings)
+        self.engine = engine
+        self.journal = journal
+        self._journal_error = journal.error if journal is not None else None
+        self.feed = feed
+        self.feed_status = None
+        self.stale_markets = frozenset()
+        self.mark_guard.reset()
+        self._book_focus = None
+        self._pending.clear()
+        self._dirty = True
+
+    def _finish_drill(self, ending: Ending) -> None:
+        started, parked = self.drill, self._parked
+        assert started is not None and parked is not None
+        self.drill = None
+        result = finish(started, ending, ended=self.wall_clock(), data_dir=self.data_dir)
+        self._install(parked.engine, parked.journal, parked.feed)
+        self.feed_status = parked.feed_status
+        self.stale_markets = parked.stale_markets
+        self.launch_marks = parked.launch_marks
+        self._unsaved_accounts = parked.unsaved_accounts
+        self._parked = None
+        self._drill_result = result
+        verdict = result.verdict
+        how = f"won, score {verdict.score}" if verdict.won else "lost"
+        self.say(
+            f"Drill {result.drill.title}: {how}. {verdict.decided_by}",
+            "success" if verdict.won else "error",
+        )
+        if result.problem:
+            self.say(result.problem, "warning")
+        self.say("Back to your own account, as you left it.")
