@@ -519,9 +519,12 @@ def _take_profit_final(rule: Rule, run: _Run) -> Verdict:
     assert isinstance(rule, TakeProfit)
     net = sum(_realized(record) for _, record in run.records)
     if net < rule.target:
+        end = _end_sample(run)
+        still_open = end is not None and end.notional() > 0
         return _loss(
             f"You realized {usd(net, signed=True)} (after fees and funding); the target "
-            f"was {usd(rule.target)}. Profit still open when time runs out does not count.",
+            f"was {usd(rule.target)}."
+            + (" Profit still open when time runs out does not count." if still_open else ""),
             run.limit,
         )
     return _win(
