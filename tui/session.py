@@ -46,6 +46,7 @@ from tui.engine.venues import next_funding_time
 from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import AccountAt, ExportError, account_at, export_csv
 from tui.journal import Journal, JournalError, set_aside
+from tui.journal.drills import DrillScores, drill_scores
 from tui.market import (
     MARKETS,
     SCENARIOS,
@@ -1021,6 +1022,17 @@ class Session:
         """The trader ends the drill now (or quits perpdesk): it is scored as it stands."""
         if self.drill is not None:
             self._finish_drill(self.drill.run.stop())
+
+    def drill_scores(self) -> DrillScores:
+        """Each drill's best score, attempts and last attempt in this account (none when the
+        account is not saved; an unreadable drills file is said in the log)."""
+        if self.data_dir is None or self.journal is None:
+            return DrillScores({})
+        try:
+            return drill_scores(self.data_dir)
+        except JournalError as exc:
+            self.say(str(exc), "warning")
+            return DrillScores({})
 
     def take_drill_result(self) -> DrillResult | None:
         """How the drill that just ended came out (once), for the end screen."""

@@ -69,7 +69,7 @@ CASES: list[tuple[str, dict[float, Move], int, dict[float, Move], str]] = [
         {75: close("BTC", 0.25)},  # 5 s after the shock: 44.6 %
         96,
         {75: close("BTC")},  # everything closed
-        "keep at least $20,000.00 open",
+        "keep at least $20,000 open",
     ),
     (
         "hedge-mode",
@@ -90,14 +90,14 @@ CASES: list[tuple[str, dict[float, Move], int, dict[float, Move], str]] = [
         {780: close("BTC")},  # near the top of the squeeze
         100,
         {1_400: close("BTC")},  # after the cool-off: +$700
-        "the target was $800.00",
+        "the target was $800",
     ),
     (
         "funding-day",
         {0: buy("ETH", SHORT, 25_000, 10, CROSS)},  # ETH's hotter funding pays the long's
         91,
         {},
-        "over the $100.00 cap",
+        "over the $100 cap",
     ),
     (
         "two-sigma",

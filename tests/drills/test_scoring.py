@@ -170,9 +170,9 @@ def test_clock_and_usd_read_as_a_person_writes_them() -> None:
     assert clock(3_725) == "1:02:05"
     assert clock(86_400) == "24:00:00"
     assert usd(1234.5) == "$1,234.50"
-    assert usd(-12) == "-$12.00"
-    assert usd(80, signed=True) == "+$80.00"
-    assert usd(-0.001) == "$0.00"  # no "-$0.00"
+    assert usd(-12) == "-$12"
+    assert usd(80, signed=True) == "+$80"
+    assert usd(-0.001) == "$0"  # no "-$0"
 
 
 # ------------------------------------------------------------------ drawdown
@@ -197,7 +197,7 @@ def test_drawdown_over_the_cap_loses_at_that_sample() -> None:
     assert verdict is not None
     assert (verdict.won, verdict.score, verdict.at) == (False, 0, 120)
     assert verdict.decided_by == (
-        "At 02:00 your equity was $9,300.00, 8.8% under its peak of $10,200.00: more than the "
+        "At 02:00 your equity was $9,300, 8.8% under its peak of $10,200: more than the "
         "8.0% cap."
     )
 
@@ -221,7 +221,7 @@ def test_a_hold_is_valued_at_the_start_marks() -> None:
     cut = [at(0, size=0.3), at(60, size=0.04), at(1_800, size=0.04)]
     verdict = final(rule, tape(cut))
     assert (verdict.won, verdict.at) == (False, 60)
-    assert "$4,000.00 of BTC long (at the start prices)" in verdict.decided_by
+    assert "$4,000 of BTC long (at the start prices)" in verdict.decided_by
     # A short does not count for a long hold; a hold with no market counts every position.
     short = [at(0, size=0.3), at(60, size=-0.3), at(1_800, size=-0.3)]
     assert not final(rule, tape(short)).won
@@ -295,7 +295,7 @@ def test_final_equity_is_read_at_the_last_sample() -> None:
     assert judge(rule, tape([at(0), at(600, 8_000)]), 900, final=False) is None
     lost = final(rule, tape([at(0), at(900, 8_999)]), 900)
     assert not lost.won
-    assert lost.decided_by == "You ended with equity of $8,999.00, under the $9,000.00 target."
+    assert lost.decided_by == "You ended with equity of $8,999, under the $9,000 target."
     assert final(rule, tape([at(0), at(900, 9_500)]), 900).score == 100  # clamped
 
 
@@ -351,7 +351,7 @@ def test_take_profit_counts_only_what_was_realized() -> None:
     rule = TakeProfit(target=800, excellent=1_500)
     samples = [at(0, size=0.2), at(1_500, size=0.1, equity=12_000)]
     short_of_it = final(rule, tape(samples, [fill(2, 600, SHORT, 0.1, "reduce", realized=500)]))
-    assert not short_of_it.won and "+$500.00" in short_of_it.decided_by
+    assert not short_of_it.won and "+$500" in short_of_it.decided_by
     # Open at the end but 1,000 realized: 50 + 50 * 200 / 700 = 64.29 -> 64
     enough = [fill(2, 600, SHORT, 0.1, "reduce", realized=1_000)]
     assert final(rule, tape(samples, enough), 1_500).score == 64
@@ -367,7 +367,7 @@ def test_funding_over_the_cap_loses_at_that_payment() -> None:
     # 9 an hour: 99 after 11 hours, 108 after 12 (43,200 s).
     assert (verdict.won, verdict.at) == (False, 43_200)
     assert verdict.decided_by == (
-        "By 12:00:00 you had paid $108.00 in funding, over the $100.00 cap."
+        "By 12:00:00 you had paid $108 in funding, over the $100 cap."
     )
 
 
@@ -377,7 +377,7 @@ def test_funding_under_the_cap_scores_what_was_left() -> None:
     # 18 paid: 50 + 50 * (1 - 18 / 100) = 91
     assert final(rule, tape([at(0), at(86_400)], paid), 86_400).score == 91
     received = final(rule, tape([at(0), at(86_400)], [funding(1, 3_600, -5.0)]), 86_400)
-    assert received.score == 100 and "received $5.00" in received.decided_by
+    assert received.score == 100 and "received $5" in received.decided_by
 
 
 # ------------------------------------------------------------------ survive size
@@ -395,7 +395,7 @@ def test_survive_size_values_the_smallest_size_held_at_the_move_s_start() -> Non
     small = [at(0), at(120, size=0.2), at(1_200, size=0.2)]
     lost = final(rule, tape(small, records), 1_200)
     assert (lost.won, lost.at) == (False, 120)
-    assert "$20,000.00 (at the 02:00 mark)" in lost.decided_by
+    assert "$20,000 (at the 02:00 mark)" in lost.decided_by
 
 
 def test_survive_size_wants_its_mode() -> None:
@@ -427,7 +427,7 @@ def test_least_margin_loses_on_too_much_or_a_smaller_position() -> None:
     samples = [at(0, size=0.25), at(720, size=0.25)]
     much = final(rule, tape(samples, [transfer(2, 0, 2_000)]), 720)
     assert (much.won, much.at) == (False, 0)
-    assert "$2,000.00" in much.decided_by
+    assert "$2,000" in much.decided_by
     cut = final(rule, tape(samples, [fill(2, 60, SHORT, 0.1, "reduce")]), 720)
     assert (cut.won, cut.at) == (False, 60)
     grown = final(rule, tape(samples, [fill(2, 60, LONG, 0.1, "add")]), 720)

@@ -13,7 +13,7 @@ from pathlib import Path
 from tui.drills.model import Drill, DrillError
 from tui.drills.runner import DrillRun, DrillSource, Ending, FeedClock, drill_markets
 from tui.drills.scoring import Sample, Tape, Verdict, judge
-from tui.engine import PaperEngine
+from tui.engine import Fill, Liquidation, MarginTransfer, OrderEvent, PaperEngine
 from tui.journal import Journal, JournalError
 from tui.journal.drills import (
     DrillScore,
@@ -24,7 +24,17 @@ from tui.journal.drills import (
     save_attempt,
 )
 
-__all__ = ["DrillResult", "Started", "begin", "finish", "rescore", "samples_from", "table_of"]
+__all__ = [
+    "DrillResult",
+    "Started",
+    "begin",
+    "finish",
+    "markers_of",
+    "path_of",
+    "rescore",
+    "samples_from",
+    "table_of",
+]
 
 
 @dataclass(frozen=True)
@@ -166,3 +176,28 @@ def rescore(data_dir: Path, attempt_id: int, drill: Drill) -> Verdict:
     verdict = judge(drill.rule, tape, drill.time_limit, final=True)
     assert verdict is not None
     return verdict
+
+
+def path_of(tape: Tape, market: str) -> list[tuple[float, float]]:
+    """``(feed seconds, mark)`` of ``market`` at each sample: the run's mark path."""
+    return [(s.t, s.marks[market]) for s in tape.samples if market in s.marks]
+
+
+def markers_of(tape: Tape, market: str | None = None) -> list[tuple[float, str]]:
+    """The trader's actions after the start (in ``market`` only, when given), as ``(feed
+    seconds, kind)``: ``buy``, ``sell``, ``add``, ``remove`` (margin), ``trigger`` (a stop or
+    take-profit fired), ``liquidation``."""
+    found: list[tuple[float, str]] = []
+    for record in tape.records:
+        if record.seq <= tape.setup_seq or (market is not None and record.market != market):
+            continue
+        t = record.time - tape.start
+        if isinstance(record, Fill):
+            found.append((t, "buy" if record.side.sign > 0 else "sell"))
+        elif isinstance(record, MarginTransfer):
+            found.append((t, "add" if record.amount > 0 else "remove"))
+        elif isinstance(record, Liquidation):
+            found.append((t, "liquidation"))
+        elif isinstance(record, OrderEvent) and record.action == "triggered":
+            found.append((t, "trigger"))
+    return found

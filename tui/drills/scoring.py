@@ -54,6 +54,7 @@ __all__ = [
     "Tape",
     "Verdict",
     "clock",
+    "explain",
     "judge",
     "usd",
 ]
@@ -63,9 +64,10 @@ FLAT = 1e-9
 
 
 def usd(amount: float, signed: bool = False) -> str:
-    """``$1,234.50``, ``-$12.00`` (``+$80.00`` when ``signed``)."""
-    sign = "-" if amount < 0 and fmt_money(abs(amount)) != "0.00" else "+" if signed else ""
-    return f"{sign}${fmt_money(abs(amount))}"
+    """``$1,234.50``, ``-$12`` (whole dollars without cents; ``+$80`` when ``signed``)."""
+    text = fmt_money(abs(amount))
+    sign = "-" if amount < 0 and text != "0.00" else "+" if signed else ""
+    return f"{sign}${text.removesuffix('.00')}"
 
 
 def clock(seconds: float) -> str:
@@ -722,3 +724,66 @@ def judge(rule: Rule, tape: Tape, limit: float, *, final: bool = True) -> Verdic
     if tape.quit and tape.end < limit:
         return _loss(f"You ended the drill at {clock(tape.end)}, before it was decided.", tape.end)
     return at_the_end(rule, run)
+
+
+def _pct(x: float) -> str:
+    """``0.08`` -> ``8%``, ``0.125`` -> ``12.5%``."""
+    return f"{x * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def explain(rule: Rule) -> list[str]:
+    """How ``rule`` scores, in a few short lines for the picker (and what else loses)."""
+    lines: list[str]
+    if isinstance(rule, Drawdown):
+        cap = _pct(rule.max_drawdown)
+        lines = [f"Equity's drawdown from its peak under {cap}: 50 + 50 × (1 − worst ÷ {cap})."]
+    elif isinstance(rule, MarginRatio):
+        lines = [
+            f"Cross margin ratio under {_pct(rule.below)} within {rule.within:g} s of the shock at "
+            f"{clock(rule.shock_at)}: 100 at once, 50 at the deadline."
+        ]
+    elif isinstance(rule, FinalEquity):
+        lines = [
+            f"Equity at the end of at least {usd(rule.target)}: 50 there, 100 at "
+            f"{usd(rule.excellent)} or more."
+        ]
+    elif isinstance(rule, StopLoss):
+        after = f" after {clock(rule.not_before)}" if rule.not_before else ""
+        lines = [
+            f"A stop closes {rule.market}{after}, before liquidation: 100 losing nothing, 50 "
+            f"losing {usd(rule.budget)}."
+        ]
+    elif isinstance(rule, TakeProfit):
+        lines = [
+            f"Realized PnL after fees and funding of at least {usd(rule.target)}: 50 there, 100 "
+            f"at {usd(rule.excellent)}."
+        ]
+    elif isinstance(rule, FundingCap):
+        lines = [
+            f"Funding paid of at most {usd(rule.max_funding)}: 100 paying nothing, 50 paying "
+            f"{usd(rule.max_funding)}."
+        ]
+    elif isinstance(rule, SurviveSize):
+        mode = f"{rule.mode.label} " if rule.mode is not None else ""
+        lines = [
+            f"A {mode}{rule.market} {rule.side.value} held from {clock(rule.at)} to the end: 50 "
+            f"at {usd(rule.min_notional)}, 100 at {usd(rule.excellent)}."
+        ]
+    elif isinstance(rule, LeastMargin):
+        lines = [
+            f"{rule.market} kept whole to the end: 100 adding {usd(rule.par)} or less, 50 adding "
+            f"{usd(rule.max_added)}, more loses."
+        ]
+    else:  # pragma: no cover - every rule kind is above
+        lines = []
+    for hold in rule.hold:
+        when = f" from {clock(hold.after)}" if hold.after else ""
+        lines.append(f"Keep at least {usd(hold.min_notional)} of {_held(hold)} open{when}.")
+    if rule.liquidation_loses:
+        lines.append("A liquidation loses.")
+    return lines
+
+
+def _held(hold: Hold) -> str:
+    what = hold.market or "positions"
+    return f"{what} {hold.side.value}" if hold.side is not None else what

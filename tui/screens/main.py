@@ -27,6 +27,7 @@ from tui.screens.base import DeskScreen, binding_of
 from tui.session import Beat, Tip
 from tui.widgets.account import AccountStrip
 from tui.widgets.command_line import CommandLine
+from tui.widgets.drill_bar import DrillBar
 from tui.widgets.eventlog import EventLog
 from tui.widgets.live_table import Cell, Column, LiveTable
 from tui.widgets.plain import Plain
@@ -96,6 +97,7 @@ class MainScreen(DeskScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield AccountStrip(id="account")
+        yield DrillBar(id="drill-bar")
         yield Plain("", id="tip", classes="-hidden", markup=False)
         with Horizontal(id="middle"):
             watch = LiveTable(WATCH_COLUMNS, id="watchlist")
@@ -121,6 +123,8 @@ class MainScreen(DeskScreen[None]):
         """Show what changed: figures when the beat says so, new log lines, the tip."""
         self.log_widget.sync()
         self.show_tip(self.session.tip)
+        drill = self.session.drill
+        self.query_one(DrillBar).show(drill.run if drill else None, self.number_styles())
         if beat.dirty:
             self.refresh_view()
         self.session.focus_feed(self.selected_market())  # a live feed subscribes to its books
