@@ -174,6 +174,7 @@ class _Parked:
     stale_markets: frozenset[str]
     launch_marks: dict[str, float]
     unsaved_accounts: dict[int, AccountAt]
+    tip: Tip | None
 
 
 def markets_for(settings: Settings, venue: Venue | str | None = None) -> list[Market]:
@@ -1008,8 +1009,10 @@ class Session:
             self.stale_markets,
             self.launch_marks,
             self._unsaved_accounts,
+            self.tip,
         )
         self._install(run.engine, started.journal, run.source)
+        self.tip = None  # the drill strip stands where the tip was
         self.launch_marks = dict(run.engine.marks)
         self.drill = started
         self.say(f"Drill: {drill.title}. Goal: {drill.goal}")
@@ -1066,6 +1069,7 @@ class Session:
         self.stale_markets = parked.stale_markets
         self.launch_marks = parked.launch_marks
         self._unsaved_accounts = parked.unsaved_accounts
+        self.tip = parked.tip
         self._parked = None
         self._drill_result = result
         verdict = result.verdict

@@ -197,8 +197,7 @@ def test_drawdown_over_the_cap_loses_at_that_sample() -> None:
     assert verdict is not None
     assert (verdict.won, verdict.score, verdict.at) == (False, 0, 120)
     assert verdict.decided_by == (
-        "At 02:00 your equity was $9,300, 8.8% under its peak of $10,200: more than the "
-        "8.0% cap."
+        "At 02:00 your equity was $9,300, 8.8% under its peak of $10,200: more than the 8.0% cap."
     )
 
 
@@ -366,9 +365,7 @@ def test_funding_over_the_cap_loses_at_that_payment() -> None:
     verdict = final(rule, tape([at(0), at(86_400)], payments), 86_400)
     # 9 an hour: 99 after 11 hours, 108 after 12 (43,200 s).
     assert (verdict.won, verdict.at) == (False, 43_200)
-    assert verdict.decided_by == (
-        "By 12:00:00 you had paid $108 in funding, over the $100 cap."
-    )
+    assert verdict.decided_by == ("By 12:00:00 you had paid $108 in funding, over the $100 cap.")
 
 
 def test_funding_under_the_cap_scores_what_was_left() -> None:

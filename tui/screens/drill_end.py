@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,22 +21,23 @@ from tui.widgets.path_chart import PathChart
 from tui.widgets.plain import Plain
 
 
-def verdict_text(result: DrillResult, styles: dict[str, str]) -> Text:
+def verdict_text(result: DrillResult, styles: dict[str, str]) -> Group:
     """The headline, what decided it, and the lesson."""
     verdict = result.verdict
-    text = Text()
+    head = Text()
     if verdict.won:
-        text.append(" WON ", style=f"bold reverse {styles.get('success', '')}")
-        text.append(f"  score {verdict.score} of 100", style="bold")
+        head.append(" WON ", style=f"bold reverse {styles.get('success', '')}")
+        head.append(f"  score {verdict.score} of 100", style="bold")
     else:
-        text.append(" LOST ", style=f"bold reverse {styles.get('error', '')}")
-        text.append("  score 0", style="bold")
-    text.append(f"   {result.drill.title} · at {clock(verdict.at)} of feed time", style="dim")
-    text.append("\n\nWhat decided it  ", style="bold")
-    text.append(verdict.decided_by)
-    text.append("\nLesson           ", style="bold")
-    text.append(result.drill.lesson)
-    return text
+        head.append(" LOST ", style=f"bold reverse {styles.get('error', '')}")
+        head.append("  score 0", style="bold")
+    head.append(f"   {result.drill.title} · at {clock(verdict.at)} of feed time", style="dim")
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(ratio=1)
+    table.add_row("What decided it", verdict.decided_by)
+    table.add_row("Lesson", result.drill.lesson)
+    return Group(head, Text(""), table)
 
 
 def record_text(result: DrillResult) -> str:

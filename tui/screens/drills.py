@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -35,37 +37,39 @@ def _when(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
 
 
-def detail(drill: Drill, record: DrillScore) -> Text:
+def detail(drill: Drill, record: DrillScore) -> Group:
     """What the picker shows of one drill."""
-    text = Text()
-    text.append(drill.title, style="bold")
-    text.append(
+    head = Text()
+    head.append(drill.title, style="bold")
+    head.append(
         f"\n{drill.name} · {_minutes(drill.time_limit)} of feed time · starts at "
         f"{drill.speed:g}x · {drill.venue.label} · {usd(drill.balance)}",
         style="dim",
     )
     if not drill.shipped:
-        text.append(f"\nyour drill: {drill.origin}", style="dim")
-    text.append("\n\n")
-    text.append(drill.brief)
-    text.append("\n\nGoal  ", style="bold")
-    text.append(drill.goal)
-    text.append("\n\nScore ", style="bold")
-    text.append("\n      ".join(explain(drill.rule)))
-    text.append("\n\nBest  ", style="bold")
+        head.append(f"\nyour drill: {drill.origin}", style="dim")
+    best = Text()
     if record.attempts == 0:
-        text.append("not tried yet", style="dim")
+        best.append("not tried yet", style="dim")
     else:
-        best = "—" if record.best is None else str(record.best)
-        text.append(
-            f"{best} · {record.attempts} attempt{'s' if record.attempts != 1 else ''}, "
+        shown = "—" if record.best is None else str(record.best)
+        best.append(
+            f"{shown} · {record.attempts} attempt{'s' if record.attempts != 1 else ''}, "
             f"{record.wins} won"
         )
         if record.last is not None:
             last = record.last
             how = f"won {last.score}" if last.won else last.outcome
-            text.append(f" · last {how} ({_when(last.ended)})", style="dim")
-    return text
+            best.append(f" · last {how} ({_when(last.ended)})", style="dim")
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(ratio=1)
+    table.add_row("Goal", drill.goal)
+    table.add_row("", "")
+    table.add_row("Score", "\n".join(explain(drill.rule)))
+    table.add_row("", "")
+    table.add_row("Best", best)
+    return Group(head, Text(""), Text(drill.brief), Text(""), table)
 
 
 class DrillPickerScreen(DeskScreen[str | None]):
@@ -79,8 +83,8 @@ class DrillPickerScreen(DeskScreen[str | None]):
     ]
     DEFAULT_CSS = """
     DrillPickerScreen #drill-body { height: 1fr; }
-    DrillPickerScreen #drill-list { width: 48; height: 1fr; }
-    DrillPickerScreen #drill-list.-narrow { width: 30; }
+    DrillPickerScreen #drill-list { width: 48; height: 1fr; overflow-x: hidden; }
+    DrillPickerScreen #drill-list.-narrow { width: 36; }
     DrillPickerScreen #drill-detail { width: 1fr; height: 1fr; padding: 0 1; }
     DrillPickerScreen .box { border: round $panel-lighten-2; border-title-color: $text-muted; }
     DrillPickerScreen #drill-problems { height: auto; max-height: 4; padding: 0 1;
@@ -114,15 +118,7 @@ class DrillPickerScreen(DeskScreen[str | None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one("#drill-list", DataTable)
-        table.add_column("Drill", key="title")
-        table.add_column("Best", key="best")
-        table.add_column("Tries", key="tries")
-        for name, drill in self.catalogue.drills.items():
-            record = self.scores.get(name)
-            best = "—" if record.best is None else str(record.best)
-            table.add_row(drill.title, Text(best, justify="right"), str(record.attempts), key=name)
-        table.focus()
+        self.query_one("#drill-list", DataTable).focus()
         self._fit(self.size.width)
         self._show(self.selected())
 
@@ -130,7 +126,32 @@ class DrillPickerScreen(DeskScreen[str | None]):
         self._fit(self.size.width)
 
     def _fit(self, width: int) -> None:
-        self.query_one("#drill-list").set_class(width < WIDE, "-narrow")
+        """The list's width for the terminal's, its rows cut to fit (built again: it is a
+        short list that never ticks)."""
+        narrow = width < WIDE
+        table = self.query_one("#drill-list", DataTable)
+        if table.row_count and narrow == table.has_class("-narrow"):
+            return
+        table.set_class(narrow, "-narrow")
+        chosen = self.selected()
+        # Borders, 1 cell of padding each side of each column, Best (4) and Tries (5; not
+        # when narrow): what is left is the title's.
+        room = 36 - 2 - 2 * 2 - 4 if narrow else 48 - 2 - 2 * 3 - 4 - 5
+        table.clear(columns=True)
+        table.add_column("Drill", key="title", width=room)
+        table.add_column("Best", key="best", width=4)
+        if not narrow:
+            table.add_column("Tries", key="tries", width=5)
+        for name, drill in self.catalogue.drills.items():
+            record = self.scores.get(name)
+            best = "—" if record.best is None else str(record.best)
+            title = drill.title if len(drill.title) <= room else drill.title[: room - 1] + "…"
+            cells = [title, Text(best, justify="right")]
+            if not narrow:
+                cells.append(Text(str(record.attempts), justify="right"))
+            table.add_row(*cells, key=name)
+        if chosen is not None:
+            table.move_cursor(row=table.get_row_index(chosen))
 
     def selected(self) -> str | None:
         table = self.query_one("#drill-list", DataTable)

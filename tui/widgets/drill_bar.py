@@ -10,18 +10,30 @@ from tui.drills.runner import DrillRun
 from tui.drills.scoring import clock
 
 
-def bar_text(run: DrillRun, styles: dict[str, str]) -> Text:
-    """Two lines: the drill and its clock, then the goal (wrapped by the widget)."""
+def bar_text(run: DrillRun, styles: dict[str, str], width: int = 120) -> Text:
+    """Two lines: the drill and its clock, then the goal (wrapped by the widget). What fits
+    in ``width`` cells: the hints go first on a narrow terminal."""
     drill = run.drill
     source = run.source
-    text = Text()
-    text.append(" DRILL ", style=f"bold reverse {styles.get('warning', '')}")
-    text.append(f" {drill.title}", style="bold")
-    text.append(f"   {clock(run.elapsed)} / {clock(drill.time_limit)}", style="bold")
-    text.append(f" feed time · {source.speed:g}x", style="dim")
+    warning = styles.get("warning", "")
+    parts: list[tuple[str, str]] = [
+        (" DRILL ", f"bold reverse {warning}"),
+        (f" {drill.title}", "bold"),
+        (f"   {clock(run.elapsed)} / {clock(drill.time_limit)}", "bold"),
+        (f" · {source.speed:g}x", "dim"),
+    ]
+    hints: list[tuple[str, str]] = []
     if source.paused and not run.time_up:
-        text.append("   ⏸ clock stopped: p starts it", style=f"bold {styles.get('warning', '')}")
-    text.append("   /drill ends it", style="dim")
+        hints.append(("   ⏸ p starts the clock", f"bold {warning}"))
+    hints.append(("   /drill ends it", "dim"))
+    used = sum(len(t) for t, _ in parts) + 2
+    for hint in hints:
+        if used + len(hint[0]) <= width:
+            parts.append(hint)
+            used += len(hint[0])
+    text = Text(no_wrap=False)
+    for piece, style in parts:
+        text.append(piece, style=style)
     text.append("\nGoal: ", style="dim")
     text.append(drill.goal)
     return text
@@ -44,14 +56,16 @@ class DrillBar(Static):
         if run is None:
             self._shown = None
             return
+        width = self.app.size.width
         key = (
             run.drill.name,
             int(run.elapsed),
             run.source.paused,
             run.source.speed,
             run.time_up,
+            width,
         )
         if key == self._shown:
             return
         self._shown = key
-        self.update(bar_text(run, styles))
+        self.update(bar_text(run, styles, width))

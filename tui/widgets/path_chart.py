@@ -108,7 +108,7 @@ def path_layout(
     out: list[list[Run]] = []
     for r in range(plot_h):
         axis = fmt_price(hi) if r == 0 else fmt_price(lo) if r == plot_h - 1 else ""
-        runs: list[Run] = [(axis.rjust(label - 1) + "┤", "axis")]
+        runs: list[Run] = [(axis.rjust(label - 1) + ("┤" if axis else "│"), "axis")]
         for col in range(plot_w):
             runs.append((grid[r][col], roles[r][col]))
         out.append(_merge(runs))
