@@ -50,7 +50,7 @@ async def test_the_palette_offers_the_table_in_its_order() -> None:
         history = HistoryScreen()
         await app.push_screen(history)
         titles = [c.title for c in app.get_system_commands(history) if c.title in ours]
-        assert titles == ["Settings", "Help", "History"]  # the trading ones need the desk
+        assert titles == ["Settings", "Help", "History", "Drill"]  # the trading ones need the desk
 
 
 async def test_a_palette_action_that_does_not_apply_says_why() -> None:

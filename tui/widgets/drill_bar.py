@@ -24,7 +24,7 @@ def bar_text(run: DrillRun, styles: dict[str, str], width: int = 120) -> Text:
     ]
     hints: list[tuple[str, str]] = []
     if source.paused and not run.time_up:
-        hints.append(("   ⏸ p starts the clock", f"bold {warning}"))
+        hints.append(("   paused: p starts the clock", f"bold {warning}"))
     hints.append(("   /drill ends it", "dim"))
     used = sum(len(t) for t, _ in parts) + 2
     for hint in hints:
