@@ -437,6 +437,9 @@ class Session:
 
     def reset(self) -> None:
         """/reset, answered yes: archive this account as a season and start a fresh one."""
+        if why := self.drill_problem():
+            self.reject(why)
+            return
         balance = self.settings.account.starting_balance
         if self.journal is None:
             self.swap_engine(engine_for(self.settings, clock=self.wall_clock))

@@ -24,13 +24,14 @@ def bar_text(run: DrillRun, styles: dict[str, str], width: int = 120) -> Text:
     ]
     hints: list[tuple[str, str]] = []
     if source.paused and not run.time_up:
-        hints.append(("   paused: p starts the clock", f"bold {warning}"))
+        hints.append(("   p starts the clock", f"bold {warning}"))
     hints.append(("   /drill ends it", "dim"))
     used = sum(len(t) for t, _ in parts) + 2
-    for hint in hints:
-        if used + len(hint[0]) <= width:
-            parts.append(hint)
-            used += len(hint[0])
+    for hint in hints:  # in order of importance: stop at the first that does not fit
+        if used + len(hint[0]) > width:
+            break
+        parts.append(hint)
+        used += len(hint[0])
     text = Text(no_wrap=False)
     for piece, style in parts:
         text.append(piece, style=style)

@@ -94,16 +94,14 @@ def path_layout(
         roles[row][col] = "path"
         previous = row
 
-    shown: set[str] = set()
     for t, kind in sorted(markers, key=lambda m: -_PRIORITY.get(m[1], 9)):
         if kind not in MARKERS:
             continue
         col = _column(t, end, plot_w)
         row = rows.get(col, rows[max(rows)] if rows else plot_h - 1)
-        glyph = MARKERS[kind][0]
-        grid[row][col] = glyph
-        roles[row][col] = kind
-        shown.add(kind)
+        grid[row][col] = MARKERS[kind][0]
+        roles[row][col] = kind  # the more important one, drawn last, stays
+    shown = {role for row_roles in roles for role in row_roles}
 
     out: list[list[Run]] = []
     for r in range(plot_h):
