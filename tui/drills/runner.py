@@ -19,7 +19,7 @@ from typing import Any
 
 from tui.drills.model import BookOrder, BookPosition, Drill, DrillError
 from tui.drills.scoring import Sample, Tape, Verdict, judge
-from tui.engine import Event, OrderRejected, PaperEngine, venue_markets
+from tui.engine import OrderRejected, PaperEngine, venue_markets
 from tui.engine.models import Market
 from tui.market import FeedStatus, MarkSink
 from tui.market.scenarios import ScenarioSource
@@ -244,9 +244,6 @@ class DrillRun:
         self.clock.t = feed_time  # the records of this instant carry its time
         if feed_time >= limit:
             self.source.paused = True  # the marks of this instant are the last
-
-    def records(self) -> list[Event]:
-        return list(self.engine.events)
 
     def tape(self, *, quit: bool = False) -> Tape:
         end = min(self._clock if self._clock is not None else 0.0, self.drill.time_limit)

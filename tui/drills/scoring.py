@@ -156,11 +156,6 @@ class Hold:
     side: Side | None = None
     after: float = 0.0
 
-    def describe(self) -> str:
-        what = self.market or "positions"
-        side = f" {self.side.value}" if self.side is not None else ""
-        return f"{usd(self.min_notional)} of {what}{side}"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rule:
