@@ -571,6 +571,8 @@ class PerpDeskApp(App[None]):
         """A drill ended: the trader's own feed runs again, and the end screen shows."""
         from tui.screens.drill_end import DrillEndScreen
 
+        while len(self.screen_stack) > 1:  # an order form left open acts on the drill no more
+            self.pop_screen()
         self.workers.cancel_group(self, "feed")
         if self.autostart_feed and self.session.feed is not None:
             self._run_feed(self.session.feed)

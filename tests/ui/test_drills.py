@@ -145,6 +145,25 @@ async def test_a_lost_drill_can_be_tried_again_from_the_end_screen() -> None:
         assert app.session.drill.run.drill.name == "margin-shock"
 
 
+async def test_a_form_left_open_when_the_drill_ends_is_closed() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        trader = app.session.engine
+        app.start_drill("margin-shock")
+        play_until(app, 60)
+        await pilot.press("b")  # the order form, on the drill's account
+        await pilot.pause()
+        assert len(app.screen_stack) == 2
+        play_until(app, 180)  # the drill ends under it
+        await pilot.pause()
+        on_screen(app, DrillEndScreen)
+        assert len(app.screen_stack) == 2  # the form is gone: it cannot trade the trader's
+        await pilot.press("escape")
+        await pilot.pause()
+        on_screen(app, MainScreen)
+        assert app.session.engine is trader and not trader.positions()
+
+
 async def test_drill_again_ends_it_after_asking() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:

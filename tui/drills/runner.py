@@ -153,16 +153,17 @@ def check_drill(drill: Drill) -> None:
 
 
 def take_sample(engine: PaperEngine, markets: Sequence[str], t: float) -> Sample:
-    """The account now, as a sample at feed time ``t``."""
+    """The account now, as a sample at feed time ``t``: times to the millisecond, equity to
+    the cent, the ratio to six decimals (what is saved is what is scored)."""
     account = engine.account
     marks = engine.marks
     sizes = {name: 0.0 for name in markets}
     for pos in engine.positions():
         sizes[pos.market] = pos.side.sign * pos.size
     return Sample(
-        t=t,
-        equity=account.equity,
-        margin_ratio=account.margin_ratio,
+        t=round(t, 3),
+        equity=round(account.equity, 2),
+        margin_ratio=round(account.margin_ratio, 6),
         marks={name: marks[name] for name in markets if name in marks},
         sizes=sizes,
     )
