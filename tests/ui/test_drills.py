@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from tests.drills.test_loading import GOOD
 from tests.ui.pilot_helpers import FIXED_NOW, enter_command, make_app, on_screen
 from tui.app import PerpDeskApp
 from tui.drills.runner import DrillSink, DrillSource
@@ -75,6 +76,25 @@ async def test_the_picker_lists_every_drill_with_its_brief() -> None:
         await pilot.pause()
         on_screen(app, MainScreen)
         assert app.session.drill is None
+
+
+async def test_the_picker_shows_the_trader_s_drills_and_what_was_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "drills"
+    folder.mkdir()
+    (folder / "mine.toml").write_text(GOOD)
+    (folder / "bad.toml").write_text("title = 5")
+    app = make_app(config_path=tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        picker = await open_picker(pilot)
+        assert picker.query_one("#drill-list", DataTable).row_count == 9
+        problems = text_of(picker, "#drill-problems")
+        assert f"{folder / 'bad.toml'}: title: must be some text, not 5; skipped." in problems
+        await pilot.press(*["down"] * 8)
+        await pilot.pause()
+        assert f"your drill: {folder / 'mine.toml'}" in text_of(picker, "#drill-text")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.session.drill is not None and app.session.drill.run.drill.name == "mine"
 
 
 async def test_enter_starts_the_drill_with_its_clock_stopped() -> None:
