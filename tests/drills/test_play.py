@@ -227,3 +227,19 @@ def test_a_drill_refuses_to_start_twice_and_says_why() -> None:
     result = session.take_drill_result()
     assert result is not None and result.quit
     assert session.take_drill_result() is None  # once
+
+
+def test_an_unreadable_drills_account_runs_the_drill_unsaved(tmp_path: Path) -> None:
+    folder = tmp_path / "drills"
+    folder.mkdir()
+    (folder / "account.db").write_bytes(b"not an account\x1b[2J" * 100)
+    session = trader_session(tmp_path)
+    result = play(session, drill("margin-rescue"), {0: add_margin(600)})
+    assert result.verdict.won and result.attempt_id is None and result.record is None
+    assert result.problem is not None
+    assert result.problem.startswith("This attempt is not saved: The paper account in")
+    assert "\x1b" not in result.problem
+    said = [line.text for line in session.log]
+    assert any(text.startswith("This attempt is not saved:") for text in said)
+    assert (folder / "account.db").read_bytes() == b"not an account\x1b[2J" * 100  # untouched
+    assert session.journal is not None and session.journal.error is None
