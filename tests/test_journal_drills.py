@@ -33,7 +33,7 @@ def _save(data_dir: Path, drill: str, outcome: str, score: int, when: float) -> 
         data_dir,
         balance=10_000,
         venue=Venue.HYPERLIQUID,
-        markets=venue_markets(symbols=("BTC",)),
+        markets_for=lambda venue: venue_markets(venue, symbols=("BTC",)),
         clock=lambda: when,
     )
     try:
@@ -168,7 +168,7 @@ def test_saving_refuses_what_it_must_never_write(tmp_path: Path) -> None:
         tmp_path,
         balance=10_000,
         venue=Venue.HYPERLIQUID,
-        markets=venue_markets(symbols=("BTC",)),
+        markets_for=lambda venue: venue_markets(venue, symbols=("BTC",)),
         clock=lambda: T0,
     )
     try:

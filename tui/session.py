@@ -1058,6 +1058,8 @@ class Session:
         self.feed_status = None
         self.stale_markets = frozenset()
         self.mark_guard.reset()
+        self._feed_clock = None  # the new source's clock starts afresh (funding instants)
+        self._oracles.clear()
         self._book_focus = None
         self._pending.clear()
         self._dirty = True

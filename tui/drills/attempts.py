@@ -13,7 +13,7 @@ from pathlib import Path
 from tui.drills.model import Drill, DrillError
 from tui.drills.runner import DrillRun, DrillSource, Ending, FeedClock, drill_markets
 from tui.drills.scoring import Sample, Tape, Verdict, judge
-from tui.engine import Fill, Liquidation, MarginTransfer, OrderEvent, PaperEngine
+from tui.engine import Fill, Liquidation, MarginTransfer, OrderEvent, PaperEngine, venue_markets
 from tui.journal import Journal, JournalError
 from tui.journal.drills import (
     DrillScore,
@@ -106,7 +106,7 @@ def begin(drill: Drill, *, start: float, data_dir: Path | None) -> Started:
                 data_dir,
                 balance=drill.balance,
                 venue=drill.venue,
-                markets=drill_markets(drill),
+                markets_for=lambda venue: venue_markets(venue, symbols=drill.markets),
                 clock=clock,
             )
         except (JournalError, ValueError) as exc:

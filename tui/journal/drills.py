@@ -26,16 +26,16 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from tui.engine import Event, Market, Venue
+from tui.engine import Event, Venue
 from tui.journal.base import DB_NAME, JournalError, _corrupt, _damaged_history, _unwritable
 from tui.journal.codec import _dump, _load, _moment, _number, _text, _whole
 from tui.journal.schema import _inspect, _transaction
-from tui.journal.store import Journal, _all_records
+from tui.journal.store import Journal, MarketsFor, _all_records
 from tui.safe import safe_text
 
 __all__ = [
@@ -145,23 +145,23 @@ def open_drill_journal(
     *,
     balance: float,
     venue: Venue,
-    markets: Iterable[Market],
+    markets_for: MarketsFor,
     clock: Callable[[], float],
 ) -> Journal:
-    """The drills' account with a fresh season for one attempt, on ``venue`` with ``markets``
-    and ``balance``; its engine's clock is ``clock``. Raises :class:`JournalError` (the drill
-    can then run unsaved)."""
-    markets = list(markets)
+    """The drills' account with a fresh season for one attempt, on ``venue`` with its
+    ``markets_for(venue)`` and ``balance`` (the last attempt's season is opened on its own
+    venue's markets, then archived); the engine's clock is ``clock``. Raises
+    :class:`JournalError` (the drill can then run unsaved)."""
     journal = Journal.open(
         drills_dir(data_dir),
         starting_balance=balance,
-        markets=markets,
+        markets_for=markets_for,
         clock=clock,
         synchronous="NORMAL",
         venue=venue,
     )
     try:
-        journal.new_season(balance, venue=venue, markets=markets)
+        journal.new_season(balance, venue=venue, markets=list(markets_for(venue)))
     except (JournalError, ValueError):
         journal.close()
         raise
