@@ -169,6 +169,7 @@ def test_clock_and_usd_read_as_a_person_writes_them() -> None:
     assert clock(653.4) == "10:53"
     assert clock(3_725) == "1:02:05"
     assert clock(86_400) == "24:00:00"
+    assert clock(1_753, hours=True) == "0:29:13"
     assert usd(1234.5) == "$1,234.50"
     assert usd(-12) == "-$12"
     assert usd(80, signed=True) == "+$80"

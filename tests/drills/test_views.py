@@ -70,3 +70,7 @@ def test_the_strip_shows_the_clock_and_what_fits() -> None:
     assert "p starts the clock" not in str(bar_text(run, {}, 60))
     run.source.paused = False
     assert "p starts the clock" not in str(bar_text(run, {}, 120))
+    session.end_drill()
+    session.start_drill(drill("funding-day"))
+    assert session.drill is not None
+    assert "0:00:00 / 24:00:00 · 720x" in str(bar_text(session.drill.run, {}, 120))

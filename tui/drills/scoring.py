@@ -70,10 +70,11 @@ def usd(amount: float, signed: bool = False) -> str:
     return f"{sign}${text.removesuffix('.00')}"
 
 
-def clock(seconds: float) -> str:
-    """Feed time since the drill started: ``"04:05"``, past an hour ``"1:02:05"``."""
+def clock(seconds: float, hours: bool = False) -> str:
+    """Feed time since the drill started: ``"04:05"``, past an hour (or with ``hours``)
+    ``"1:02:05"``."""
     s = max(0, int(seconds))
-    if s < 3600:
+    if s < 3600 and not hours:
         return f"{s // 60:02d}:{s % 60:02d}"
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 

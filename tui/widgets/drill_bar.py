@@ -16,10 +16,11 @@ def bar_text(run: DrillRun, styles: dict[str, str], width: int = 120) -> Text:
     drill = run.drill
     source = run.source
     warning = styles.get("warning", "")
+    long = drill.time_limit >= 3600  # the clock as the limit is written: 0:29:13 / 24:00:00
     parts: list[tuple[str, str]] = [
         (" DRILL ", f"bold reverse {warning}"),
         (f" {drill.title}", "bold"),
-        (f"   {clock(run.elapsed)} / {clock(drill.time_limit)}", "bold"),
+        (f"   {clock(run.elapsed, long)} / {clock(drill.time_limit)}", "bold"),
         (f" · {source.speed:g}x", "dim"),
     ]
     hints: list[tuple[str, str]] = []
