@@ -16,6 +16,7 @@ from tui.commands import (
     CloseCommand,
     Command,
     CommandError,
+    DrillCommand,
     LeverageCommand,
     MarginCommand,
     OrderCommand,
@@ -39,6 +40,7 @@ COMMAND_TYPES = (
     CancelCommand,
     OrdersCommand,
     LeverageCommand,
+    DrillCommand,
     SimpleCommand,
 )
 ISO, CROSS = MarginMode.ISOLATED, MarginMode.CROSS
@@ -615,3 +617,13 @@ def test_completions_parse_or_ask_for_more() -> None:
 def test_complete_never_raises(text: str) -> None:
     result = complete(text, MARKETS)
     assert isinstance(result, list) and all(isinstance(s, str) for s in result)
+
+
+def test_drill_takes_an_optional_name() -> None:
+    assert parse("/drill", MARKETS) == DrillCommand()
+    assert parse("drill  Flash-Crash ", MARKETS) == DrillCommand("flash-crash")
+    with pytest.raises(CommandError, match=r'^/drill takes one drill name; remove "b"\.$'):
+        parse("/drill a b", MARKETS)
+    with pytest.raises(CommandError, match=r'^There is no drill named "\?\[2J"; /drill alone'):
+        parse("/drill \x1b[2J", MARKETS)
+    assert "/drill" in complete("/dr", MARKETS)

@@ -362,6 +362,20 @@ ACTIONS: tuple[Action, ...] = (
         key="i",
         palette=("Chart interval", "Switch the chart's candles: 1 minute, 5 minutes, 1 hour"),
     ),
+    Action(
+        "drill",
+        "app.drill",
+        "Drill",
+        palette=("Drill", "Practise with a goal, a clock and a score"),
+        commands=("drill",),
+        usage=(
+            (
+                "/drill",
+                "Pick a drill: a scenario with a goal, a clock and a score (again: end it).",
+            ),
+            ("/drill NAME", "Start the drill NAME (perpdesk --list-drills lists them)."),
+        ),
+    ),
     Action("quit", "app.quit", "Quit", key="q", footer=6),
     Action(
         "slower", "app.speed(-1)", "Slower", key="left_square_bracket", unavailable=_needs_speeds

@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Literal
 
 from tui.describe import describe, liquidation_toast
+from tui.drills import Drill, DrillError
+from tui.drills.attempts import DrillResult, Started, begin, finish
+from tui.drills.runner import DrillSink, Ending
 from tui.engine import (
     AccountView,
     Event,
@@ -44,6 +47,7 @@ from tui.engine.venues import next_funding_time
 from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import AccountAt, ExportError, account_at, export_csv
 from tui.journal import Journal, JournalError, set_aside
+from tui.journal.drills import DrillScores, drill_scores
 from tui.market import (
     MARKETS,
     SCENARIOS,
@@ -175,6 +179,24 @@ class Beat:
     beat, so figures on screen need repainting (the log and the tip compare for themselves)."""
 
     dirty: bool
+
+
+@dataclass(frozen=True)
+class _Parked:
+    """The trader's desk, set aside untouched while a drill runs on its own account."""
+
+    engine: PaperEngine
+    journal: Journal | None
+    feed: PriceSource | None
+    feed_status: FeedStatus | None
+    stale_markets: frozenset[str]
+    launch_marks: dict[str, float]
+    unsaved_accounts: dict[int, AccountAt]
+    tip: Tip | None
+    candles: CandleStore  # the risk views' own state, each feed's own
+    alerts: AlertTracker
+    traces: TraceBook
+    feed_time: float
 
 
 def markets_for(settings: Settings, venue: Venue | str | None = None) -> list[Market]:
@@ -328,6 +350,10 @@ class Session:
         """Each open position's path on the heartbeat, and the pictures of the liquidations
         (docs/risk.md, "Liquidation pictures"): kept in memory, for this launch."""
         self._funding: tuple[float, tuple[int, int, str], list[FundingOutlook]] | None = None
+        self.drill: Started | None = None
+        """The drill being played (its run, its journal), or ``None``."""
+        self._parked: _Parked | None = None  # the trader's own desk while a drill runs
+        self._drill_result: DrillResult | None = None
         self.engine.listeners.append(self._on_engine_event)
         configure_execution(self.engine, self.settings)
 
@@ -497,6 +523,9 @@ class Session:
 
     def reset(self) -> None:
         """/reset, answered yes: archive this account as a season and start a fresh one."""
+        if why := self.drill_problem():
+            self.reject(why)
+            return
         balance = self.settings.account.starting_balance
         if self.journal is None:
             self.swap_engine(engine_for(self.settings, clock=self.wall_clock))
@@ -731,6 +760,8 @@ class Session:
             self._check_alerts(account, positions)
             self.traces.sample(self.wall_clock(), account, positions)  # the engine's clock
         self._check_journal()  # after the events: a save failure reads as the newest line
+        if self.drill is not None and (ending := self.drill.run.check()) is not None:
+            self._finish_drill(ending)
         for name, mark in self.engine.marks.items():
             self.launch_marks.setdefault(name, mark)
         dirty, self._dirty = self._dirty, False
@@ -1147,3 +1178,123 @@ class Session:
         return liquidation_map(
             self.engine, daily_sigmas(self.candles, markets), clock=self.wall_clock
         )
+
+    # ------------------------------------------------------------------ drills
+
+    def drill_problem(self) -> str | None:
+        """Why the account cannot be changed now (a drill is running), or ``None``."""
+        if self.drill is None:
+            return None
+        return (
+            f"A drill is running ({self.drill.run.drill.title}): finish it, or end it with "
+            "/drill, first."
+        )
+
+    def start_drill(self, drill: Drill) -> DrillSink | str:
+        """Play ``drill`` on an account of its own (a fresh season of the drills' account
+        beside the trader's, when the trader's is saved), leaving the trader's account,
+        feed and marks untouched until it ends. Returns the sink to run the drill's source
+        (:attr:`feed`, paused until the trader presses p) with, or why it cannot start."""
+        if self.drill is not None:
+            return self.drill_problem() or ""
+        saved_in = self.data_dir if self.journal is not None else None
+        try:
+            started = begin(drill, start=self.wall_clock(), data_dir=saved_in)
+        except DrillError as exc:
+            return f"Drill {drill.name} cannot start: {exc}"
+        run = started.run
+        self._parked = _Parked(
+            self.engine,
+            self.journal,
+            self.feed,
+            self.feed_status,
+            self.stale_markets,
+            self.launch_marks,
+            self._unsaved_accounts,
+            self.tip,
+            self.candles,
+            self.alerts,
+            self.traces,
+            self.feed_time,
+        )
+        # the drill's prices draw their own chart and raise their own alerts
+        self.candles, self.alerts, self.traces = (
+            CandleStore(),
+            alert_tracker(self.settings),
+            TraceBook(),
+        )
+        self.feed_time = run.source.feed_time
+        self._install(run.engine, started.journal, run.source)
+        self.tip = None  # the drill strip stands where the tip was
+        self.launch_marks = dict(run.engine.marks)
+        self.drill = started
+        self.say(f"Drill: {drill.title}. Goal: {drill.goal}")
+        self.say("The clock is stopped: press p to start it (and p to pause).", "warning")
+        if started.unsaved:
+            self.say(started.unsaved, "warning")
+        return DrillSink(self, run)
+
+    def end_drill(self) -> None:
+        """The trader ends the drill now (or quits perpdesk): it is scored as it stands."""
+        if self.drill is not None:
+            self._finish_drill(self.drill.run.stop())
+
+    def drill_scores(self) -> DrillScores:
+        """Each drill's best score, attempts and last attempt in this account (none when the
+        account is not saved; an unreadable drills file is said in the log)."""
+        if self.data_dir is None or self.journal is None:
+            return DrillScores({})
+        try:
+            return drill_scores(self.data_dir)
+        except JournalError as exc:
+            self.say(str(exc), "warning")
+            return DrillScores({})
+
+    def take_drill_result(self) -> DrillResult | None:
+        """How the drill that just ended came out (once), for the end screen."""
+        result, self._drill_result = self._drill_result, None
+        return result
+
+    def _install(
+        self, engine: PaperEngine, journal: Journal | None, feed: PriceSource | None
+    ) -> None:
+        self.engine.listeners[:] = [f for f in self.engine.listeners if f != self._on_engine_event]
+        engine.listeners.append(self._on_engine_event)
+        configure_execution(engine, self.settings)
+        self.engine = engine
+        self.journal = journal
+        self._journal_error = journal.error if journal is not None else None
+        self.feed = feed
+        self.feed_status = None
+        self.stale_markets = frozenset()
+        self.mark_guard.reset()
+        self._feed_clock = None  # the new source's clock starts afresh (funding instants)
+        self._oracles.clear()
+        self._book_focus = None
+        self._pending.clear()
+        self._dirty = True
+
+    def _finish_drill(self, ending: Ending) -> None:
+        started, parked = self.drill, self._parked
+        assert started is not None and parked is not None
+        self.drill = None
+        result = finish(started, ending, ended=self.wall_clock(), data_dir=self.data_dir)
+        self._install(parked.engine, parked.journal, parked.feed)
+        self.feed_status = parked.feed_status
+        self.stale_markets = parked.stale_markets
+        self.launch_marks = parked.launch_marks
+        self._unsaved_accounts = parked.unsaved_accounts
+        self.tip = parked.tip
+        self.candles, self.alerts, self.traces = parked.candles, parked.alerts, parked.traces
+        self.feed_time = parked.feed_time
+        self._parked = None
+        self._drill_result = result
+        verdict = result.verdict
+        how = f"won, score {verdict.score}" if verdict.won else "lost"
+        self.say(
+            f"Drill {result.drill.title}: {how}. {verdict.decided_by}",
+            "success" if verdict.won else "error",
+        )
+        if result.problem:
+            self.say(result.problem, "warning")
+        self.say("Back to your own account, as you left it.")

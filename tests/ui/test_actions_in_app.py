@@ -55,7 +55,7 @@ async def test_the_palette_offers_the_table_in_its_order() -> None:
         await app.push_screen(history)
         titles = [c.title for c in app.get_system_commands(history) if c.title in ours]
         # the trading ones need the desk
-        assert titles == ["Settings", "Help", "History", "Shock ladder", "Liquidation map"]
+        assert titles == ["Settings", "Help", "History", "Shock ladder", "Liquidation map", "Drill"]
 
 
 async def test_a_palette_action_that_does_not_apply_says_why() -> None:

@@ -28,6 +28,7 @@ from tui.session import Beat, Tip
 from tui.widgets.account import AccountStrip
 from tui.widgets.alert_banner import AlertBanner
 from tui.widgets.command_line import CommandLine
+from tui.widgets.drill_bar import DrillBar
 from tui.widgets.eventlog import EventLog
 from tui.widgets.live_table import Cell, Column, LiveTable
 from tui.widgets.market_pane import MarketPane
@@ -108,6 +109,7 @@ class MainScreen(DeskScreen[None]):
         yield Header(show_clock=False, icon="◆")
         yield AccountStrip(id="account")
         yield AlertBanner(id="alerts")
+        yield DrillBar(id="drill-bar")
         yield Plain("", id="tip", classes="-hidden", markup=False)
         with Horizontal(id="middle"):
             watch = LiveTable(WATCH_COLUMNS, id="watchlist")
@@ -139,6 +141,8 @@ class MainScreen(DeskScreen[None]):
         self.log_widget.sync()
         self.show_tip(self.session.tip)
         self.query_one(AlertBanner).show(self.session.alerts.active)
+        drill = self.session.drill
+        self.query_one(DrillBar).show(drill.run if drill else None, self.number_styles())
         if beat.dirty:
             self.refresh_view()
         self.market_pane.chart.catch_up()  # a chart change held back by its pacing
