@@ -3,13 +3,20 @@
 1. Start to first frame: a fresh Python process, from interpreter start to the app's Ready
    event (its first screen composed and painted), for perpdesk started as the CLI starts it
    (settings, seeded feed, journal in a temp data dir) and for a bare App with Header,
-   DataTable and Footer. Median of N runs each, interleaved. Required: perpdesk <= 2x bare.
+   DataTable and Footer. Median of N runs each, interleaved. Required: perpdesk <= 2x bare,
+   with Python's bytecode cache in use, as on every launch after the first (a cache of this
+   run's own, after one warm-up launch each). Also shown, for information: both without any
+   bytecode (``PYTHONDONTWRITEBYTECODE`` set and no cache), where every launch compiles
+   perpdesk's source again while Textual's came compiled from its wheel.
 2. CPU: 20 open positions whose marks all move 10 times a second, the screen refreshing at
    10 Hz, for T seconds, against a bare DataTable of 20 rows x 12 columns whose every cell is
    updated 10 times a second. Process CPU seconds (user + system). Required: <= 1.5x bare.
    Also shown: perpdesk with its own simulated feed running (the everyday case).
 3. Feed flood: 5,000 marks a second pushed into the running app, and the refresh rate the
    screen still achieves (it must keep its 10 Hz).
+4. The chart on screen (issue 15): case 2 with the feed's clock running at 60x (a new 1 m
+   candle every second), once with the selected market's chart, book and funding line hidden
+   (its key, g) and once shown. Required: shown <= 1.3x hidden. Also: chart frames per second.
 
 Every app runs headless in its own process. Run: python bench/ui_bench.py [--runs N] [--seconds T]
 """
@@ -152,6 +159,56 @@ def child_perpdesk_cpu(seconds: float, own_feed: bool) -> None:
     )
 
 
+def child_perpdesk_cpu_chart(seconds: float, chart: bool) -> None:
+    """Case 2 (20 positions, every mark moving 10 times a second) with feed time at 60x, the
+    chart shown or hidden; prints CPU seconds and chart frames built per second."""
+    import random
+
+    from tui.app import PerpDeskApp
+    from tui.engine import MarginMode, Side
+    from tui.market import SimSource
+
+    rng = random.Random(1)
+
+    class Bench(PerpDeskApp):
+        def on_ready(self) -> None:
+            names = list(self.session.engine.markets)[:20]
+            for i, name in enumerate(names):
+                mark = self.session.engine.mark(name)
+                assert mark is not None
+                mode = MarginMode.CROSS if i % 2 else MarginMode.ISOLATED
+                side = Side.LONG if i % 3 else Side.SHORT
+                self.session.engine.open(name, side, 100 / mark, 3, mode)
+            self.names = names
+            self.feed_time = 0.0
+            if not chart:
+                self.main.action_toggle_chart()
+            assert self.main.chart_shown() is chart
+            self.set_interval(0.1, self.tick)
+            self.set_timer(1.0, self.start)
+
+        def tick(self) -> None:
+            self.feed_time += 6.0  # 60x: a minute of feed time every second
+            self.session.on_clock(self.feed_time)
+            for name in self.names:
+                mark = self.session.engine.mark(name)
+                assert mark is not None
+                self.session.on_mark(name, mark * (1 + rng.uniform(-0.001, 0.001)))
+
+        def start(self) -> None:
+            self.frames0 = self.main.market_pane.chart.frames_built
+            self.cpu0 = time.process_time()
+            self.set_timer(seconds, self.stop)
+
+        def stop(self) -> None:
+            cpu = time.process_time() - self.cpu0
+            frames = self.main.market_pane.chart.frames_built - self.frames0
+            print(f"{cpu} {frames / seconds}")
+            self.exit()
+
+    Bench(source=SimSource(None, seed=1), autostart_feed=False).run(headless=True, size=(120, 36))
+
+
 def child_perpdesk_flood(seconds: float, rate: int) -> None:
     """``rate`` marks a second pushed into the running app (in 100 batches a second) with 20
     positions open; prints the refreshes achieved per second and the longest gap between two."""
@@ -224,12 +281,23 @@ def run_child_line(*args: str) -> list[float]:
     return [float(x) for x in out.stdout.strip().splitlines()[-1].split()]
 
 
-def run_child(*args: str, since_spawn: bool = False) -> float:
+PYCACHE = tempfile.mkdtemp(prefix="perpdesk-bench-pyc-")
+"""This run's bytecode cache (the start-up figure with compiled modules, as users have them)."""
+
+
+def run_child(*args: str, since_spawn: bool = False, bytecode: bool = True) -> float:
     """Run a child; its last line is a number (with ``since_spawn``: a wall-clock time, made
-    relative to when the process was started)."""
+    relative to when the process was started). ``bytecode``: with this run's bytecode cache;
+    else none at all."""
     env = dict(os.environ)
     home = tempfile.mkdtemp(prefix="perpdesk-bench-")
     env.update(XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data")
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = PYCACHE
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.pop("PYTHONPYCACHEPREFIX", None)
     spawned = time.time()
     out = subprocess.run(
         [sys.executable, __file__, CHILD, *args], capture_output=True, text=True, env=env
@@ -246,16 +314,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
 
-    bare_start: list[float] = []
-    perp_start: list[float] = []
+    run_child("bare-start")  # warm-ups: each writes its bytecode to this run's cache
+    run_child("perpdesk-start")
+    starts: dict[tuple[str, bool], list[float]] = {}
     for _ in range(args.runs):
-        bare_start.append(run_child("bare-start", since_spawn=True))
-        perp_start.append(run_child("perpdesk-start", since_spawn=True))
-    b, p = statistics.median(bare_start), statistics.median(perp_start)
+        for kind, bytecode in itertools.product(("bare-start", "perpdesk-start"), (True, False)):
+            starts.setdefault((kind, bytecode), []).append(
+                run_child(kind, since_spawn=True, bytecode=bytecode)
+            )
+    med = {key: statistics.median(values) for key, values in starts.items()}
+    b, p = med["bare-start", True], med["perpdesk-start", True]
+    cold_b, cold_p = med["bare-start", False], med["perpdesk-start", False]
     print(f"Start to first frame (median of {args.runs}, from interpreter start):")
-    print(f"  bare Header+DataTable+Footer app: {b * 1000:7.0f} ms")
-    print(f"  perpdesk:                         {p * 1000:7.0f} ms")
-    print(f"  ratio {p / b:.2f}x  (required <= 2x)  {'OK' if p / b <= 2 else 'FAIL'}")
+    cold = "   no bytecode:"
+    print(f"  bare Header+DataTable+Footer app: {b * 1000:7.0f} ms{cold} {cold_b * 1000:5.0f} ms")
+    print(f"  perpdesk:                         {p * 1000:7.0f} ms{cold} {cold_p * 1000:5.0f} ms")
+    print(
+        f"  ratio {p / b:.2f}x  (required <= 2x)  {'OK' if p / b <= 2 else 'FAIL'}"
+        f"   no bytecode: {cold_p / cold_b:.2f}x"
+    )
 
     bare_cpu = run_child("bare-cpu", str(args.seconds))
     perp_cpu = run_child("perpdesk-cpu", str(args.seconds))
@@ -267,6 +344,14 @@ def main() -> None:
     print(f"  perpdesk, 20 positions, its own sim feed:   {feed_cpu / t:6.3f}")
     ratio = perp_cpu / bare_cpu
     print(f"  ratio {ratio:.2f}x  (required <= 1.5x)  {'OK' if ratio <= 1.5 else 'FAIL'}")
+
+    hidden, _ = run_child_line("perpdesk-cpu-chart", str(t), "hidden")
+    shown, frames = run_child_line("perpdesk-cpu-chart", str(t), "shown")
+    print(f"Chart on screen (CPU s per wall s, feed time at 60x, {frames:.1f} chart frames/s):")
+    print(f"  perpdesk, chart hidden (g):                 {hidden / t:6.3f}")
+    print(f"  perpdesk, chart, book and funding shown:    {shown / t:6.3f}")
+    ratio = shown / hidden
+    print(f"  ratio {ratio:.2f}x  (required <= 1.3x)  {'OK' if ratio <= 1.3 else 'FAIL'}")
 
     pushed, per_second, gap = run_child_line("perpdesk-flood", str(t), "5000")
     print(f"Feed flood: {pushed:,.0f} marks/s pushed into the running app (20 positions open):")
@@ -290,6 +375,8 @@ if __name__ == "__main__":
             child_perpdesk_cpu(float(sys.argv[3]), own_feed=False)
         elif kind == "perpdesk-cpu-feed":
             child_perpdesk_cpu(float(sys.argv[3]), own_feed=True)
+        elif kind == "perpdesk-cpu-chart":
+            child_perpdesk_cpu_chart(float(sys.argv[3]), chart=sys.argv[4] == "shown")
         elif kind == "perpdesk-flood":
             child_perpdesk_flood(float(sys.argv[3]), int(sys.argv[4]))
     else:

@@ -63,7 +63,15 @@ def test_the_footer_order_and_the_help_order_are_the_ones_people_know() -> None:
         "history",
         "settings",
     ]
-    assert list(SIMPLE_COMMANDS) == ["settings", "help", "history", "reset", "scenario"]
+    assert list(SIMPLE_COMMANDS) == [
+        "settings",
+        "help",
+        "history",
+        "reset",
+        "scenario",
+        "shock",
+        "liqmap",
+    ]
 
 
 def session_with_prices() -> Session:

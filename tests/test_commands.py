@@ -16,6 +16,7 @@ from tui.commands import (
     CloseCommand,
     Command,
     CommandError,
+    DrillCommand,
     LeverageCommand,
     MarginCommand,
     OrderCommand,
@@ -39,6 +40,7 @@ COMMAND_TYPES = (
     CancelCommand,
     OrdersCommand,
     LeverageCommand,
+    DrillCommand,
     SimpleCommand,
 )
 ISO, CROSS = MarginMode.ISOLATED, MarginMode.CROSS
@@ -404,11 +406,11 @@ def test_unknown_command_without_a_close_match_lists_the_main_commands() -> None
     ("text", "expected"),
     [
         ("/lng btc 1", 'Unknown command "/lng". Did you mean /long?'),
-        ("/shrot", 'Unknown command "/shrot". Did you mean /short?'),
+        ("/shrot", 'Unknown command "/shrot". Did you mean /short or /shock?'),
         ("/sett", 'Unknown command "/sett". Did you mean /settings?'),
         ("/hist", 'Unknown command "/hist". Did you mean /history?'),
         ("/s btc 1", 'Unknown command "/s". Did you mean /short, /settings or /scenario?'),
-        ("/l btc 1", 'Unknown command "/l". Did you mean /long or /leverage?'),
+        ("/l btc 1", 'Unknown command "/l". Did you mean /long, /liqmap or /leverage?'),
         ("//long btc 1", 'Unknown command "//long". Did you mean /long?'),
     ],
 )
@@ -558,7 +560,7 @@ def test_help_examples_parse() -> None:
         ("/lo", ["/long"]),
         ("lo", ["long"]),
         ("/LO", ["/long"]),
-        ("/s", ["/short", "/settings", "/scenario", "/sl", "/sell"]),
+        ("/s", ["/short", "/settings", "/scenario", "/shock", "/sl", "/sell"]),
         ("/cl", ["/close"]),
         ("/h", ["/help", "/history"]),
         ("/?", ["/?"]),
@@ -615,3 +617,13 @@ def test_completions_parse_or_ask_for_more() -> None:
 def test_complete_never_raises(text: str) -> None:
     result = complete(text, MARKETS)
     assert isinstance(result, list) and all(isinstance(s, str) for s in result)
+
+
+def test_drill_takes_an_optional_name() -> None:
+    assert parse("/drill", MARKETS) == DrillCommand()
+    assert parse("drill  Flash-Crash ", MARKETS) == DrillCommand("flash-crash")
+    with pytest.raises(CommandError, match=r'^/drill takes one drill name; remove "b"\.$'):
+        parse("/drill a b", MARKETS)
+    with pytest.raises(CommandError, match=r'^There is no drill named "\?\[2J"; /drill alone'):
+        parse("/drill \x1b[2J", MARKETS)
+    assert "/drill" in complete("/dr", MARKETS)

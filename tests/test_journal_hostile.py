@@ -569,6 +569,29 @@ def test_fuzz_damaged_bytes_are_refused_or_read_never_raised(
         journal.close()
 
 
+def test_a_damaged_key_index_of_meta_is_refused_as_corrupt(
+    real_account: Path, tmp_path: Path
+) -> None:
+    """The meta table's rows read fine by a scan while its key index (what opening looks the
+    version up through, and writes through) lies: refused as corrupt, the file untouched
+    (the fuzzer found a byte flip there that raised, then one misread as unwritable)."""
+    data = bytearray(real_account.read_bytes())
+    with sqlite3.connect(real_account) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        (root,) = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_meta_1'"
+        ).fetchone()
+    conn.close()
+    start = (root - 1) * page_size
+    cell = start + int.from_bytes(data[start + 8 : start + 10], "big")  # its first cell
+    data[cell + 3] ^= 0x20  # a byte of its first entry's record: the index now lies
+    (tmp_path / DB_NAME).write_bytes(bytes(data))
+    with pytest.raises(JournalError) as caught:
+        open_journal(tmp_path)
+    assert caught.value.kind == "corrupt" and "integrity" in str(caught.value)
+    assert (tmp_path / DB_NAME).read_bytes() == bytes(data)
+
+
 def test_every_saved_field_has_a_check() -> None:
     """A record or order field of a type the journal cannot check would slip through unchecked
     (or make opening fail): every field of every saved dataclass has a check."""

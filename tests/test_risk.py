@@ -355,6 +355,27 @@ def test_the_pending_order_variant(venue: Venue, left: float) -> None:
     assert "available" in refused.rejection.lower() or "margin" in refused.rejection.lower()
 
 
+def test_the_pending_order_fills_against_the_book_it_is_priced_at() -> None:
+    """ETH's book asks 5 at 4,001 and 10 at 4,003 (mark 4,000). Buying 10 takes 5 at 4,001
+    and 5 at 4,003: entry 4,002, so at 0 % the order costs 10 x (4,000 - 4,002) = -20 of
+    equity (no fees here). Without the book on the copy it fills at the mark: 0. The live
+    engine's book and orders are untouched."""
+    eng = make_engine()
+    eng.set_book("ETH", [(3_999, 10)], [(4_001, 5), (4_003, 10)])
+    before = eng.to_state()
+    order = market_order("ETH", LONG, 10, 10, CROSS)
+    priced = compare_pending(eng, order, market="ETH", books=("ETH",))
+    assert priced.with_order is not None
+    now = priced.without.equity_now
+    assert priced.with_order.row(0).equity - now == pytest.approx(-20)
+    (eth,) = priced.with_order.row(0).positions
+    assert eth.pnl == pytest.approx(-20)
+    at_mark = compare_pending(eng, order, market="ETH")
+    assert at_mark.with_order is not None
+    assert at_mark.with_order.row(0).equity - now == pytest.approx(0)
+    assert eng.to_state() == before and eng.book("ETH") is not None
+
+
 def test_bad_requests_say_why_and_change_nothing() -> None:
     eng = make_engine()
     btc_iso_long(eng)

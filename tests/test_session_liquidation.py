@@ -51,8 +51,14 @@ def lines(session: Session) -> list[str]:
 
 
 def toasts(session: Session) -> list[str]:
-    """The liquidation toasts since the last call (the short form of each line)."""
-    return [t.message for t in session.take_toasts() if t.title == "Liquidation"]
+    """The liquidations told in toasts since the last call (the short form of each line; the
+    liquidations of one heartbeat share one toast, "2 liquidations", a line each)."""
+    return [
+        line
+        for t in session.take_toasts()
+        if t.title == "Liquidation" or t.title.endswith(" liquidations")
+        for line in t.message.split("\n")
+    ]
 
 
 def liquidations(session: Session) -> list[Liquidation]:

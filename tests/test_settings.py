@@ -245,7 +245,23 @@ BAD_VALUES = [
     ("ui.refresh_hz", "0.5", "from 1 to 60"),
     ("ui.theme", '""', "non-empty string"),
     ("ui.theme", "{ name = 'x' }", "non-empty string"),
+    ("ui.bell", '"no"', "true or false"),
+    ("ui.bell", "0", "true or false"),
+    ("ui.alert_margin_ratio", "80", "from 0.05 to 1"),
+    ("ui.alert_liquidation_distance", "0", "from 0.001 to 0.5"),
 ]
+
+
+def test_alert_settings_load_from_the_ui_table(cfg: Path) -> None:
+    assert (DEFAULTS.ui.bell, DEFAULTS.ui.alert_margin_ratio) == (True, 0.8)
+    assert DEFAULTS.ui.alert_liquidation_distance == 0.02
+    text = "[ui]\nbell = false\nalert_margin_ratio = 0.9\nalert_liquidation_distance = 0.05\n"
+    cfg.write_text(text, encoding="utf-8")
+    result = load_settings(cfg)
+    assert result.messages == []
+    ui = result.settings.ui
+    assert (ui.bell, ui.alert_margin_ratio, ui.alert_liquidation_distance) == (False, 0.9, 0.05)
+    assert parse_field("ui.bell", " Off ") is False and parse_field("ui.bell", "on") is True
 
 
 def test_venue_setting_loads_and_defaults_to_hyperliquid(cfg: Path) -> None:
@@ -742,6 +758,9 @@ def _settings_strategy() -> st.SearchStrategy[Settings]:
         "market.speed": st.sampled_from([1, 10, 60]),
         "ui.refresh_hz": st.integers(1, 60),
         "ui.theme": st.sampled_from(["nord", "textual-light"]),
+        "ui.bell": st.booleans(),
+        "ui.alert_margin_ratio": st.floats(0.05, 1),
+        "ui.alert_liquidation_distance": st.floats(0.001, 0.5),
     }
     keymap = st.dictionaries(st.sampled_from(["buy", "sell", "quit"]), st.just("ctrl+x"))
 

@@ -320,6 +320,62 @@ ACTIONS: tuple[Action, ...] = (
             ),
         ),
     ),
+    Action(
+        "shock",
+        "app.shock",
+        "Shock ladder",
+        key="w",
+        palette=("Shock ladder", "What -30 % .. +30 % moves would do to your positions"),
+        commands=("shock",),
+        usage=(
+            (
+                "/shock",
+                "Shock ladder: the selected market (or every market by beta) -30 % .. +30 %.",
+            ),
+        ),
+    ),
+    Action(
+        "liqmap",
+        "app.liquidation_map",
+        "Liquidation map",
+        key="m",
+        palette=("Liquidation map", "Where each position is liquidated, in % and in sigmas"),
+        commands=("liqmap",),
+        usage=(
+            (
+                "/liqmap",
+                "Liquidation map: every position's distance, cross links, funding.",
+            ),
+        ),
+    ),
+    Action(
+        "chart",
+        "toggle_chart",
+        "Chart",
+        key="g",
+        palette=("Chart", "Show or hide the selected market's price chart"),
+    ),
+    Action(
+        "chart_interval",
+        "chart_interval",
+        "Candles 1m/5m/1h",
+        key="i",
+        palette=("Chart interval", "Switch the chart's candles: 1 minute, 5 minutes, 1 hour"),
+    ),
+    Action(
+        "drill",
+        "app.drill",
+        "Drill",
+        palette=("Drill", "Practise with a goal, a clock and a score"),
+        commands=("drill",),
+        usage=(
+            (
+                "/drill",
+                "Pick a drill: a scenario with a goal, a clock and a score (again: end it).",
+            ),
+            ("/drill NAME", "Start the drill NAME (perpdesk --list-drills lists them)."),
+        ),
+    ),
     Action("quit", "app.quit", "Quit", key="q", footer=6),
     Action(
         "slower", "app.speed(-1)", "Slower", key="left_square_bracket", unavailable=_needs_speeds

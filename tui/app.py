@@ -31,6 +31,7 @@ from tui.commands import (
     CloseAllCommand,
     CloseCommand,
     Command,
+    DrillCommand,
     LeverageCommand,
     MarginCommand,
     OrderCommand,
@@ -39,9 +40,11 @@ from tui.commands import (
     SimpleCommand,
     TpSlCommand,
 )
+from tui.drills import Catalogue, load_drills, user_drills_dir
+from tui.drills.attempts import DrillResult
 from tui.engine import MarginMode, OrderType, PaperEngine, Side
 from tui.journal import Journal, JournalError
-from tui.market import PriceSource
+from tui.market import MarkSink, PriceSource
 from tui.messages import (
     CloseRequested,
     CommandEntered,
@@ -85,6 +88,7 @@ class PerpDeskApp(App[None]):
         first_run: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        drill: str | None = None,
     ) -> None:
         super().__init__()
         self.session = Session(
@@ -104,6 +108,7 @@ class PerpDeskApp(App[None]):
         self.config_path = config_path
         self.autostart_feed = autostart_feed
         self._question: Question | None = None
+        self._launch_drill = drill  # perpdesk --drill NAME: started once the first frame is up
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -153,6 +158,8 @@ class PerpDeskApp(App[None]):
         """The first frame is up: ask what the launch could not decide alone."""
         if self._question is not None:
             self.ask(self._question, self._fresh_account_answer)
+        elif self._launch_drill is not None:
+            self.start_drill(self._launch_drill)
         self.set_timer(1.0, self._load_history_screen)
 
     def _load_history_screen(self) -> None:
@@ -199,9 +206,13 @@ class PerpDeskApp(App[None]):
         assert isinstance(screen, MainScreen)
         return screen
 
-    def _run_feed(self, feed: PriceSource) -> None:
+    def _run_feed(self, feed: PriceSource, sink: MarkSink | None = None) -> None:
         self.run_worker(
-            feed.run(self.session), name="feed", group="feed", exclusive=True, exit_on_error=False
+            feed.run(sink or self.session),
+            name="feed",
+            group="feed",
+            exclusive=True,
+            exit_on_error=False,
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -226,7 +237,11 @@ class PerpDeskApp(App[None]):
                 toast.message, title=toast.title, severity=toast.severity, timeout=toast.timeout
             )
         self.sub_title = safe_text(self.session.feed_title())  # details quote servers, files
+        if self.session.take_bell():  # a risk alert ([ui] bell = false keeps it quiet)
+            self.bell()
         self.heartbeat.publish(beat)
+        if (result := self.session.take_drill_result()) is not None:
+            self._drill_over(result)
 
     def ask(self, question: Question, then: Callable[[bool | None], None]) -> None:
         """Ask a yes/no question; ``then`` gets the answer."""
@@ -285,9 +300,6 @@ class PerpDeskApp(App[None]):
 
         self.run_worker(export, thread=True, group="export", name=f"export {event.kind}")
         self.refresh_now()
-
-    def on_unmount(self) -> None:
-        self.session.cancel_export()  # a long export stops at its next chunk, leaving no file
 
     def start_order(
         self,
@@ -434,6 +446,13 @@ class PerpDeskApp(App[None]):
                 if why := session.cannot_change_leverage(command.market):
                     return why
                 self.change_leverage(command.market, command.leverage)
+            case DrillCommand():
+                if command.name is None:
+                    self.action_drill()
+                elif why := self.session.drill_problem():
+                    return why
+                else:
+                    return self.start_drill(command.name)
             case TpSlCommand() | CancelCommand() | OrdersCommand():
                 return f"/{command.name} is not available yet."  # the orders screen brings them
             case SimpleCommand():  # the action table says what each simple word does
@@ -468,8 +487,26 @@ class PerpDeskApp(App[None]):
         if not isinstance(self.screen, HistoryScreen):
             self.push_screen(HistoryScreen())
 
+    def action_shock(self) -> None:
+        """The shock ladder of the selected market (every market by beta when none is)."""
+        from tui.screens.ladder import ShockLadderScreen
+
+        if isinstance(self.screen, ShockLadderScreen):
+            return
+        market = self.main.selected_market()
+        self.push_screen(ShockLadderScreen(market))
+
+    def action_liquidation_map(self) -> None:
+        from tui.screens.liqmap import LiquidationMapScreen
+
+        if not isinstance(self.screen, LiquidationMapScreen):
+            self.push_screen(LiquidationMapScreen())
+
     def action_reset(self) -> None:
         """/reset: archive this account as a season and start a fresh one (asks first)."""
+        if why := self.session.drill_problem():
+            self.notify(why)
+            return
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -481,6 +518,10 @@ class PerpDeskApp(App[None]):
     def action_scenario(self) -> None:
         """/scenario: choose a practice price path, or the plain simulation, and switch now."""
         from tui.screens.dialogs.scenario import ScenarioScreen
+
+        if why := self.session.drill_problem():
+            self.notify(why)
+            return
 
         def chosen(name: str | None) -> None:
             if name is not None:
@@ -510,6 +551,87 @@ class PerpDeskApp(App[None]):
             return
         self.session.toggle_pause()
         self.refresh_now()
+
+    # ------------------------------------------------------------------ drills
+
+    def drills(self) -> Catalogue:
+        """Every drill: the shipped ones and the trader's (``drills`` beside the settings)."""
+        return load_drills(user_drills_dir(self.config_path or resolve_config_path()))
+
+    def action_drill(self) -> None:
+        """/drill: the picker; while a drill runs, offer to end it."""
+        if self.session.drill is not None:
+            title = self.session.drill.run.drill.title
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    self.session.end_drill()
+                self.refresh_now()
+
+            self.ask(
+                Question(
+                    "End the drill",
+                    f"End {title} now? It counts as an attempt, lost; your own account comes "
+                    "back as you left it.",
+                ),
+                answer,
+            )
+            return
+        from tui.screens.drills import DrillPickerScreen
+
+        catalogue = self.drills()
+        scores = self.session.drill_scores()
+
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                self.start_drill(name, catalogue)
+
+        self.push_screen(DrillPickerScreen(catalogue, scores), chosen)
+
+    def start_drill(self, name: str, catalogue: Catalogue | None = None) -> str | None:
+        """Start the drill ``name`` on its own account (its feed paused until p); returns why
+        it cannot start (also shown as a toast), or ``None``."""
+        catalogue = catalogue or self.drills()
+        drill = catalogue.drills.get(name)
+        if drill is None:
+            why = f"There is no drill named {safe_text(name)}. Drills: {catalogue.names()}."
+        else:
+            started = self.session.start_drill(drill)
+            if not isinstance(started, str):
+                self.workers.cancel_group(self, "feed")
+                if self.autostart_feed and self.session.feed is not None:
+                    self._run_feed(self.session.feed, started)
+                self.refresh_now()
+                return None
+            why = started
+        self.notify(why, title="Drill", severity="warning", timeout=10)
+        return why
+
+    def _drill_over(self, result: DrillResult) -> None:
+        """A drill ended: the trader's own feed runs again, and the end screen shows."""
+        from tui.screens.drill_end import DrillEndScreen
+
+        while len(self.screen_stack) > 1:  # an order form left open acts on the drill no more
+            self.pop_screen()
+        self.workers.cancel_group(self, "feed")
+        if self.autostart_feed and self.session.feed is not None:
+            self._run_feed(self.session.feed)
+
+        def then(answer: str | None) -> None:
+            if answer == "retry":
+                self.start_drill(result.drill.name)
+            elif answer == "drills":
+                self.action_drill()
+
+        self.push_screen(DrillEndScreen(result), then)
+
+    def on_unmount(self) -> None:
+        """Quitting during a drill ends it (journaled as an attempt) and brings the trader's
+        own account back, so it is the one closed and saved on the way out. A long export
+        stops at its next chunk, leaving no file."""
+        self.session.cancel_export()
+        self.session.end_drill()
+        self.session.take_drill_result()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's own commands, then every action of the table with a palette entry: the

@@ -14,6 +14,7 @@ from tui import __version__
 
 if TYPE_CHECKING:
     from tui.app import PerpDeskApp
+    from tui.drills import Catalogue
     from tui.market import PriceSource
     from tui.settings import Settings
 
@@ -67,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--print-config-path", action="store_true", help="print the settings file in use and exit"
     )
     parser.add_argument("--list-scenarios", action="store_true", help="list scenarios and exit")
+    parser.add_argument(
+        "--list-drills",
+        action="store_true",
+        help="list the drills with their briefs and best scores, and exit",
+    )
+    parser.add_argument(
+        "--drill", metavar="NAME", help="start a drill (see --list-drills) on its own account"
+    )
     parser.add_argument(
         "--accounts", action="store_true", help="list this account's seasons and exit"
     )
@@ -151,6 +160,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tui.journal import JournalError, default_data_dir, format_seasons, list_seasons
 
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
+    if args.list_drills or args.drill is not None:
+        from tui.drills import load_drills, user_drills_dir
+
+        catalogue = load_drills(user_drills_dir(config_path))
+        for problem in catalogue.problems:
+            print(f"perpdesk: {problem}", file=sys.stderr)
+        if args.list_drills:
+            print(list_drills(catalogue, data_dir))
+            return 0
+        if args.drill not in catalogue.drills:
+            from tui.safe import safe_text
+
+            parser.exit(
+                2,
+                f"perpdesk: there is no drill named {safe_text(args.drill)}. Drills: "
+                f"{catalogue.names()}\n",
+            )
     if args.accounts:
         try:
             print(format_seasons(list_seasons(data_dir)))
@@ -178,6 +204,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not final.close():
                 print(f"perpdesk: {final.error or 'the last changes could not be saved'}")
     return app.return_code or 0
+
+
+def list_drills(catalogue: Catalogue, data_dir: Path) -> str:
+    """What ``perpdesk --list-drills`` prints: each drill's name, title, best score and
+    attempts, and its brief."""
+    import textwrap
+
+    from tui.journal import JournalError
+    from tui.journal.drills import DrillScores, drill_scores
+
+    lines: list[str] = []
+    try:
+        scores = drill_scores(data_dir)
+    except JournalError as exc:
+        lines.append(f"(scores cannot be read: {exc})")
+        scores = DrillScores({})
+    for name, drill in catalogue.drills.items():
+        record = scores.get(name)
+        if record.attempts:
+            best = "-" if record.best is None else str(record.best)
+            tries = f"best {best}, {record.attempts} attempt{'s' if record.attempts > 1 else ''}"
+        else:
+            tries = "not tried yet"
+        origin = "" if drill.shipped else f" [{drill.origin}]"
+        lines.append(f"{name:<20} {drill.title}  ({tries}){origin}")
+        lines += textwrap.wrap(
+            drill.brief, width=96, initial_indent=" " * 21, subsequent_indent=" " * 21
+        )
+    if not catalogue.drills:
+        lines.append("No drills could be loaded.")
+    lines.append("Start one with: perpdesk --drill NAME (or /drill inside perpdesk).")
+    return "\n".join(lines)
 
 
 def build_app(
@@ -240,6 +298,7 @@ def build_app(
             pass  # the tip shows again next time; nothing else depends on it
     return (app_class or PerpDeskApp)(
         settings,
+        drill=getattr(args, "drill", None),
         journal=journal,
         journal_problem=problem,
         source=source,

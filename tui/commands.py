@@ -15,6 +15,7 @@ Grammar (case-insensitive, the leading ``/`` optional, any amount of whitespace)
     /cancel ID | MARKET | all                 an order (12 or #12), a market's orders, all
     /orders [MARKET]
     /leverage MARKET LEVERAGE                 an open position's leverage (20 or 20x)
+    /drill [NAME]                             the drill picker, or start drill NAME
     /settings  /help (/?)  /history  /reset  (see SIMPLE_COMMANDS)
 
 ORDER words, each at most once (a price may carry "$" and thousands commas):
@@ -65,6 +66,7 @@ __all__ = [
     "CloseCommand",
     "Command",
     "CommandError",
+    "DrillCommand",
     "LeverageCommand",
     "MarginCommand",
     "OrderCommand",
@@ -207,6 +209,14 @@ class LeverageCommand:
         return "leverage"
 
 
+@dataclass(frozen=True, slots=True)
+class DrillCommand:
+    """Open the drill picker (``name`` None), or start the drill ``name`` (or end the one
+    running, which the app asks about first)."""
+
+    name: str | None = None
+
+
 Command = (
     OrderCommand
     | PlaceOrderCommand
@@ -217,6 +227,7 @@ Command = (
     | CancelCommand
     | OrdersCommand
     | LeverageCommand
+    | DrillCommand
     | SimpleCommand
 )
 
@@ -231,6 +242,7 @@ _WITH_ARGUMENTS: tuple[str, ...] = (
     "margin",
     *_ORDER_COMMANDS,
     *_POSITION_COMMANDS,
+    "drill",
 )
 """Command words with a grammar of their own (below); every other command word in the action
 table (:data:`tui.actions.ACTIONS`) takes no arguments."""
@@ -255,6 +267,7 @@ _PRIMARY: tuple[str, ...] = (
     *SIMPLE_COMMANDS,
     *_ORDER_COMMANDS,
     *_POSITION_COMMANDS,
+    "drill",
 )
 """Every command word in completion order: the everyday four, the simple ones, the rest."""
 _SUGGESTED: tuple[str, ...] = ("long", "short", "close", "margin", "settings", "help")
@@ -738,6 +751,20 @@ def _parse_leverage(cmd: str, args: list[str], markets: _Markets) -> LeverageCom
     return LeverageCommand(market, value)
 
 
+_DRILL_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
+
+def _parse_drill(cmd: str, args: list[str], markets: _Markets) -> DrillCommand:
+    if not args:
+        return DrillCommand()
+    if len(args) > 1:
+        raise CommandError(f"/drill takes one drill name; remove {_show(args[1])}.")
+    name = args[0].casefold()
+    if not _DRILL_NAME.fullmatch(name):
+        raise CommandError(f"There is no drill named {_show(args[0])}; /drill alone lists them.")
+    return DrillCommand(name)
+
+
 def _parse_simple(cmd: str, args: list[str], markets: _Markets) -> SimpleCommand:
     name = _ALIASES.get(cmd, cmd)
     if args:
@@ -757,6 +784,7 @@ _PARSERS: dict[str, _Parser] = {
     "cancel": _parse_cancel,
     "orders": _parse_orders,
     "leverage": _parse_leverage,
+    "drill": _parse_drill,
     **dict.fromkeys(SIMPLE_COMMANDS, _parse_simple),
 }
 

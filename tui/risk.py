@@ -110,14 +110,25 @@ new crossing (docs/risk.md, "The shock ladder")."""
 # --------------------------------------------------------------------------- engine copies
 
 
-def copy_engine(engine: PaperEngine, clock: Callable[[], float] = time.time) -> PaperEngine:
+def copy_engine(
+    engine: PaperEngine, clock: Callable[[], float] = time.time, *, books: Iterable[str] = ()
+) -> PaperEngine:
     """An independent copy of ``engine`` (positions, balances, marks, funding rates; under
-    the orders work, resting orders too, as ``to_state`` carries them): what-ifs run on it."""
+    the orders work, resting orders too, as ``to_state`` carries them): what-ifs run on it.
+    The order books of the markets in ``books`` come too, with the engine's reach into them
+    (slippage limit, book age), so an order placed on the copy now fills as it would live;
+    a shocked walk needs none (a book is far and stale once the mark has moved)."""
     copy = PaperEngine.from_state(engine.to_state(), engine.markets.values(), clock=clock)
     for name in engine.markets:
         rate = engine.funding_rate(name)
         if rate is not None:
             copy.set_funding_rate(name, rate)
+    copy.set_execution(book_max_age=engine.book_max_age)
+    for name in books:
+        book = engine.book(name)
+        if book is not None:
+            copy.set_execution(slippage_limit=engine.slippage_limit(name), market=name)
+            copy.set_book(name, book.bids, book.asks)  # taken now, at the copy's mark
     return copy
 
 
@@ -658,9 +669,12 @@ def compare_pending(
     moves: Sequence[float] = COMPACT_MOVES,
     clock: Callable[[], float] = time.time,
     step_seconds: float = STEP_SECONDS,
+    books: Iterable[str] = (),
 ) -> PendingComparison:
     """:func:`shock_ladder` of the account as it is, and as it would be once ``apply`` (e.g.
-    :func:`market_order`) placed the pending order on a copy. The live engine is untouched."""
+    :func:`market_order`) placed the pending order on a copy. The live engine is untouched.
+    ``books``: the markets whose order books the order fills against (the order's own), as
+    the confirmation screen prices it."""
 
     def ladder(of: PaperEngine) -> ShockLadder:
         return shock_ladder(
@@ -668,7 +682,7 @@ def compare_pending(
         )
 
     without = ladder(engine)
-    copy = copy_engine(engine, clock)
+    copy = copy_engine(engine, clock, books=books)
     try:
         apply(copy)
     except ValueError as exc:  # OrderRejected and InvalidInput are ValueErrors
@@ -945,17 +959,24 @@ def funding_outlook(
     *,
     hours: float = 24.0,
     clock: Callable[[], float] = time.time,
+    markets: Iterable[str] | None = None,
 ) -> list[FundingOutlook]:
     """Funding for every open position at the current rates and marks (see
     :class:`FundingOutlook`). ``feed_time`` is the feed's clock now (payments fall on whole
     multiples of the interval: hours of sim time for the simulation, UTC hours for live
     feeds). The projection pays ``hours / interval`` payments on a copy of the engine with the
-    engine's own ``apply_funding``, so caps and intervals are the venue's."""
+    engine's own ``apply_funding``, so caps and intervals are the venue's. ``markets``: only
+    the positions in these markets (their payments alone: a cross position's liquidation price
+    after them then leaves out the other cross positions' funding); ``None``: every position,
+    all paying on one copy."""
     if isinstance(feed_time, bool) or not isinstance(feed_time, int | float):
         raise ValueError(f"feed time must be a number, not {feed_time!r}")
     if not math.isfinite(feed_time):
         raise ValueError(f"feed time must be finite, not {feed_time!r}")
     views = engine.positions()
+    if markets is not None:
+        wanted = set(markets)
+        views = [p for p in views if p.market in wanted]
     copy = copy_engine(engine, clock)
     costs: dict[str, float] = {}
     intervals = {p.market: engine.funding_interval_hours(p.market) for p in views}

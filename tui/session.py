@@ -22,7 +22,11 @@ from pathlib import Path
 from typing import Literal
 
 from tui.describe import describe, liquidation_toast
+from tui.drills import Drill, DrillError
+from tui.drills.attempts import DrillResult, Started, begin, finish
+from tui.drills.runner import DrillSink, Ending
 from tui.engine import (
+    AccountView,
     Event,
     LeveragePreview,
     Liquidation,
@@ -43,6 +47,7 @@ from tui.engine.venues import next_funding_time
 from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import EXPORT_KINDS, AccountAt, ExportError, account_at, export_csv
 from tui.journal import HistorySource, Journal, JournalError, MemoryView, set_aside
+from tui.journal.drills import DrillScores, drill_scores
 from tui.market import (
     MARKETS,
     SCENARIOS,
@@ -55,6 +60,23 @@ from tui.market import (
     ScenarioSource,
     SimSource,
     SteppedSource,
+)
+from tui.market.candles import CandleStore
+from tui.pictures import TraceBook
+from tui.risk import (
+    AlertTracker,
+    BetaEstimate,
+    FundingOutlook,
+    MapEntry,
+    PendingComparison,
+    ShockLadder,
+    betas_to_btc,
+    chart_levels,
+    compare_pending,
+    daily_sigmas,
+    funding_outlook,
+    liquidation_map,
+    shock_ladder,
 )
 from tui.settings import Settings
 from tui.ticket import (
@@ -184,6 +206,24 @@ class Beat:
     dirty: bool
 
 
+@dataclass(frozen=True)
+class _Parked:
+    """The trader's desk, set aside untouched while a drill runs on its own account."""
+
+    engine: PaperEngine
+    journal: Journal | None
+    feed: PriceSource | None
+    feed_status: FeedStatus | None
+    stale_markets: frozenset[str]
+    launch_marks: dict[str, float]
+    unsaved_accounts: dict[int, AccountAt]
+    tip: Tip | None
+    candles: CandleStore  # the risk views' own state, each feed's own
+    alerts: AlertTracker
+    traces: TraceBook
+    feed_time: float
+
+
 def markets_for(settings: Settings, venue: Venue | str | None = None) -> list[Market]:
     """The markets settings ask for (all defaults when none are named), with ``venue``'s
     margin tables, size steps and minimums (default: the settings' venue) and their fees."""
@@ -210,6 +250,57 @@ def configure_execution(engine: PaperEngine, settings: Settings) -> None:
     """How far a market order may walk the book, and how old a book may be (settings)."""
     market = settings.market
     engine.set_execution(slippage_limit=market.slippage_limit, book_max_age=market.book_max_age)
+
+
+def alert_tracker(settings: Settings) -> AlertTracker:
+    """The risk alerts at the thresholds settings ask for (``[ui] alert_*``)."""
+    ui = settings.ui
+    return AlertTracker(ui.alert_margin_ratio, ui.alert_liquidation_distance)
+
+
+FUNDING_EVERY = 1.0
+"""Seconds between two funding outlooks (each pays 24 h of funding on a copy of the engine)."""
+
+ALERT_QUIET = 10.0
+"""Seconds after an alert's toast and bell in which new alerts are only logged and bannered:
+a crash that takes several positions near liquidation in a few beats rings once."""
+
+ALERT_TOAST_LINES = 3
+"""Alerts (or liquidations) named in one toast; more are counted (the log has them all)."""
+
+
+def _grouped_toast(
+    lines: Sequence[str], title: str, plural: str, severity: Literal["warning", "error"]
+) -> Toast:
+    """One toast for several things said at once (each also has its log line): the first
+    :data:`ALERT_TOAST_LINES`, then how many more."""
+    shown = list(lines[:ALERT_TOAST_LINES])
+    if len(lines) > ALERT_TOAST_LINES:
+        shown.append(f"… and {len(lines) - ALERT_TOAST_LINES} more (the log has them all).")
+    heading = title if len(lines) == 1 else f"{len(lines)} {plural}"
+    return Toast("\n".join(shown), title=heading, severity=severity, timeout=12)
+
+
+def send(engine: PaperEngine, t: OrderTicket, size: float, mode: MarginMode) -> object:
+    """Send ticket ``t`` (``size`` coins, in ``mode``) to ``engine``: a market order with
+    nothing else through ``open``, every other through ``place_order``. The live engine when
+    the trader confirms; a copy for the confirmation's compact shock ladder."""
+    if t.plain:
+        return engine.open(t.market, t.side, size, t.leverage, mode)
+    return engine.place_order(
+        t.market,
+        t.side,
+        size,
+        t.order_type,
+        price=t.price,
+        trigger_price=t.trigger_price,
+        leverage=None if t.reduce_only else t.leverage,
+        mode=None if t.reduce_only else mode,
+        reduce_only=t.reduce_only,
+        post_only=t.post_only,
+        take_profit=t.take_profit,
+        stop_loss=t.stop_loss,
+    )
 
 
 def _plural(n: int, word: str) -> str:
@@ -273,6 +364,23 @@ class Session:
         self._oracles: dict[str, float] = {}  # Hyperliquid's oracle prices, where given
         self.export_job: ExportJob | None = None
         """The history export running now (at most one), or None."""
+        self.candles = CandleStore()
+        """Each market's 1 m, 5 m and 1 h candles in feed time, from the marks the guard let
+        through (the chart; the volatility and betas of the risk views)."""
+        self.feed_time: float = feed.feed_time if feed is not None else wall_clock()
+        """The feed's clock at its latest instant (``on_clock``), in seconds."""
+        self.alerts = alert_tracker(self.settings)
+        """Risk thresholds crossed (docs/risk.md, "Alerts"): checked on the heartbeat."""
+        self._bell = False
+        self._alerted_at = -math.inf  # monotonic time of the last alert toast and bell
+        self.traces = TraceBook()
+        """Each open position's path on the heartbeat, and the pictures of the liquidations
+        (docs/risk.md, "Liquidation pictures"): kept in memory, for this launch."""
+        self._funding: tuple[float, tuple[int, int, str], list[FundingOutlook]] | None = None
+        self.drill: Started | None = None
+        """The drill being played (its run, its journal), or ``None``."""
+        self._parked: _Parked | None = None  # the trader's own desk while a drill runs
+        self._drill_result: DrillResult | None = None
         self.engine.listeners.append(self._on_engine_event)
         configure_execution(self.engine, self.settings)
 
@@ -442,6 +550,9 @@ class Session:
 
     def reset(self) -> None:
         """/reset, answered yes: archive this account as a season and start a fresh one."""
+        if why := self.drill_problem():
+            self.reject(why)
+            return
         balance = self.settings.account.starting_balance
         if self.journal is None:
             self.swap_engine(engine_for(self.settings, clock=self.wall_clock))
@@ -465,6 +576,12 @@ class Session:
         configure_execution(self.engine, settings)
         if settings.market.max_tick_move != self.mark_guard.max_move:
             self.mark_guard = MarkGuard(settings.market.max_tick_move)
+        tracker = self.alerts
+        if (tracker.ratio_threshold, tracker.distance_threshold) != (
+            settings.ui.alert_margin_ratio,
+            settings.ui.alert_liquidation_distance,
+        ):
+            self.alerts = alert_tracker(settings)
 
     # ------------------------------------------------------------------ the feed (MarkSink)
 
@@ -481,6 +598,7 @@ class Session:
         except ValueError:
             self.bad_marks += 1
             return
+        self.candles.add(symbol, price, self.feed_time)
         self._dirty = True
 
     def on_funding_rate(self, symbol: str, rate_per_hour: float) -> None:
@@ -499,10 +617,12 @@ class Session:
         """The feed's clock (live: the wall clock; a replay: its recording's; the simulation:
         seconds since it started). Every funding instant of the venue's schedule it passes is
         paid, at the marks standing then (before the marks of ``feed_time``). The first reading
-        of a source, and a clock that runs backwards (a new source), only set where it is."""
-        if not math.isfinite(feed_time):
+        of a source, and a clock that runs backwards (a new source), only set where it is. The
+        marks that follow happen at ``feed_time`` (the candles' time)."""
+        if not isinstance(feed_time, int | float) or not math.isfinite(feed_time):
             self.bad_marks += 1
             return
+        self.feed_time = float(feed_time)
         last, self._feed_clock = self._feed_clock, feed_time
         if last is None or feed_time < next_funding_time(last, 1.0):
             return  # nothing due (no instant before the next whole hour)
@@ -583,6 +703,8 @@ class Session:
             source = ScenarioSource(scenario, symbols)
         source.resume_from(self.engine.marks)
         self.mark_guard.reset()
+        self.candles.clear()  # a new clock: its candles start afresh
+        self.feed_time = source.feed_time
         self.feed = source
         self._feed_clock = None  # the new source's clock starts afresh
         self._oracles.clear()
@@ -631,6 +753,8 @@ class Session:
     def _on_engine_event(self, event: Event) -> None:
         self._pending.append(event)
         self._dirty = True
+        if isinstance(event, Liquidation):
+            self.traces.liquidated(event)  # the path up to it, before the position is forgotten
         if self.journal is None and isinstance(event, Liquidation):
             # for the post-mortem's "what Cross would have lost" (a journal saves it itself)
             self._unsaved_accounts[event.seq] = account_at(self.engine)
@@ -640,6 +764,7 @@ class Session:
         a toast), notice a journal that stopped or started saving again, and say whether the
         figures on screen need repainting. The UI calls this on its heartbeat."""
         events, self._pending = self._pending, []
+        liquidated: list[str] = []
         for event in events:
             if (
                 isinstance(event, OrderEvent)
@@ -650,19 +775,47 @@ class Session:
             ):
                 continue  # a market order filled whole at once: its fill line says it all
             level, text = describe(event)
-            toast = None
             if isinstance(event, Liquidation):
-                toast = Toast(
-                    liquidation_toast(event), title="Liquidation", severity="error", timeout=12
-                )
-            self.say(text, _EVENT_LEVEL[level], toast)
+                liquidated.append(liquidation_toast(event))  # its short form
+            self.say(text, _EVENT_LEVEL[level])
+        if liquidated:  # one toast for those of a beat: a cross liquidation takes several
+            self.toast(_grouped_toast(liquidated, "Liquidation", "liquidations", "error"))
         for note in self.mark_guard.drain():
             self.say(note.message, "warning")
+        if self._dirty:
+            account, positions = self.engine.account, self.engine.positions()
+            self._check_alerts(account, positions)
+            self.traces.sample(self.wall_clock(), account, positions)  # the engine's clock
         self._check_journal()  # after the events: a save failure reads as the newest line
+        if self.drill is not None and (ending := self.drill.run.check()) is not None:
+            self._finish_drill(ending)
         for name, mark in self.engine.marks.items():
             self.launch_marks.setdefault(name, mark)
         dirty, self._dirty = self._dirty, False
         return Beat(dirty=dirty)
+
+    def _check_alerts(self, account: AccountView, positions: Sequence[PositionView]) -> None:
+        """Say each risk threshold newly crossed: a log line each; one toast and one bell for
+        all those of a beat, and none again for :data:`ALERT_QUIET` seconds (the banner
+        stands for every alert in force meanwhile)."""
+        new = self.alerts.update(account, positions)
+        if not new:
+            return
+        for alert in new:
+            self.say(f"Risk alert: {alert.message}", "error")
+        now = self.monotonic()
+        if 0 <= now - self._alerted_at < ALERT_QUIET:
+            return
+        self._alerted_at = now
+        messages = [alert.message for alert in new]
+        self.toast(_grouped_toast(messages, "Risk alert", "risk alerts", "warning"))
+        self._bell = True
+
+    def take_bell(self) -> bool:
+        """Whether to ring the terminal bell now (an alert since the last call, and ``[ui]
+        bell`` on)."""
+        rang, self._bell = self._bell, False
+        return rang and self.settings.ui.bell
 
     # ------------------------------------------------------------------ orders
 
@@ -761,23 +914,7 @@ class Session:
         if size is None or mode is None:
             return False
         try:
-            if t.plain:
-                self.engine.open(t.market, t.side, size, t.leverage, mode)
-            else:
-                self.engine.place_order(
-                    t.market,
-                    t.side,
-                    size,
-                    t.order_type,
-                    price=t.price,
-                    trigger_price=t.trigger_price,
-                    leverage=None if t.reduce_only else t.leverage,
-                    mode=None if t.reduce_only else mode,
-                    reduce_only=t.reduce_only,
-                    post_only=t.post_only,
-                    take_profit=t.take_profit,
-                    stop_loss=t.stop_loss,
-                )
+            send(self.engine, t, size, mode)
         except OrderRejected as exc:
             self.reject(str(exc))
             return False
@@ -1045,3 +1182,212 @@ class Session:
     def position(self, market: str | None) -> PositionView | None:
         """The open position in ``market`` (``None`` for no market or no position)."""
         return self.engine.position(market) if market is not None else None
+
+    # ------------------------------------------------------------------ risk views
+
+    def feed_now(self) -> float:
+        """The feed's clock now (the funding countdown counts in it)."""
+        return self.feed.feed_time if self.feed is not None else self.feed_time
+
+    def chart_levels(self, market: str) -> list[tuple[str, float, str]]:
+        """The chart's lines for ``market``: entry, liquidation, TP, SL, resting orders."""
+        return chart_levels(self.engine, market)
+
+    def funding(self, market: str | None) -> FundingOutlook | None:
+        """The funding outlook of the open position in ``market`` (``None`` without one): its
+        own payments over 24 h on a copy of the engine. Worked out at most once every
+        :data:`FUNDING_EVERY` seconds for a market, and again at once when a record (a fill, a
+        payment) changed the account."""
+        if market is None or self.engine.position(market) is None:
+            return None
+        now = self.monotonic()
+        key = (id(self.engine), len(self.engine.events), market)
+        cached = self._funding
+        if cached is None or cached[1] != key or not 0 <= now - cached[0] < FUNDING_EVERY:
+            try:
+                outlook = funding_outlook(
+                    self.engine, self.feed_now(), clock=self.wall_clock, markets=(market,)
+                )
+            except ValueError:
+                outlook = []
+            cached = self._funding = (now, key, outlook)
+        return next((f for f in cached[2] if f.market == market), None)
+
+    def funding_outlooks(self) -> dict[str, FundingOutlook]:
+        """Every position's funding outlook, all paying on one copy (the liquidation map)."""
+        try:
+            outlooks = funding_outlook(self.engine, self.feed_now(), clock=self.wall_clock)
+        except ValueError:
+            return {}
+        return {f.market: f for f in outlooks}
+
+    def shock(self, market: str | None) -> ShockLadder | str:
+        """The shock ladder of ``market`` (``None``: every market by its beta to BTC), or why
+        there is none."""
+        try:
+            if market is not None:
+                return shock_ladder(self.engine, market=market, clock=self.wall_clock)
+            if not self.engine.positions() and not self.engine.open_orders():
+                return "There are no open positions or orders to shock."
+            betas = {m: b.beta for m, b in self.betas().items()}
+            return shock_ladder(self.engine, betas=betas, clock=self.wall_clock)
+        except ValueError as exc:
+            return str(exc)
+
+    def betas(self) -> dict[str, BetaEstimate]:
+        """Each shocked market's beta to BTC from the 1 m candles (1, not estimated, while too
+        few returns are known: docs/risk.md, "Beta to BTC")."""
+        markets = [p.market for p in self.engine.positions()]
+        markets += [o.market for o in self.engine.open_orders() if o.market not in markets]
+        return betas_to_btc(self.candles, markets)
+
+    def pending_ladder(self, ticket: OrderTicket, mode: MarginMode) -> PendingComparison | str:
+        """The confirmation screen's compact ladder: the ticket's market moved -30 % .. +30 %
+        with and without the order as it would be sent (a limit or a trigger rests on the copy
+        and fills there if the walk reaches it; its TP/SL go with it); or why there is none
+        (no size or price yet)."""
+        size = ticket.resolved_size(self.engine.mark(ticket.market))
+        if size is None:
+            return f"{ticket.market} has no price yet."
+
+        def order(engine: PaperEngine) -> object:
+            return send(engine, ticket, size, mode)
+
+        try:
+            return compare_pending(
+                self.engine,
+                order,
+                market=ticket.market,
+                clock=self.wall_clock,
+                # the book the confirmation prices the fill at, when it uses one
+                books=(ticket.market,) if self.preview(ticket, mode).pricing == "book" else (),
+            )
+        except ValueError as exc:
+            return str(exc)
+
+    def liquidation_map(self) -> list[MapEntry]:
+        """Every position's liquidation price, distance and sigmas, and the cross links."""
+        markets = [p.market for p in self.engine.positions()]
+        return liquidation_map(
+            self.engine, daily_sigmas(self.candles, markets), clock=self.wall_clock
+        )
+
+    # ------------------------------------------------------------------ drills
+
+    def drill_problem(self) -> str | None:
+        """Why the account cannot be changed now (a drill is running), or ``None``."""
+        if self.drill is None:
+            return None
+        return (
+            f"A drill is running ({self.drill.run.drill.title}): finish it, or end it with "
+            "/drill, first."
+        )
+
+    def start_drill(self, drill: Drill) -> DrillSink | str:
+        """Play ``drill`` on an account of its own (a fresh season of the drills' account
+        beside the trader's, when the trader's is saved), leaving the trader's account,
+        feed and marks untouched until it ends. Returns the sink to run the drill's source
+        (:attr:`feed`, paused until the trader presses p) with, or why it cannot start."""
+        if self.drill is not None:
+            return self.drill_problem() or ""
+        saved_in = self.data_dir if self.journal is not None else None
+        try:
+            started = begin(drill, start=self.wall_clock(), data_dir=saved_in)
+        except DrillError as exc:
+            return f"Drill {drill.name} cannot start: {exc}"
+        run = started.run
+        self._parked = _Parked(
+            self.engine,
+            self.journal,
+            self.feed,
+            self.feed_status,
+            self.stale_markets,
+            self.launch_marks,
+            self._unsaved_accounts,
+            self.tip,
+            self.candles,
+            self.alerts,
+            self.traces,
+            self.feed_time,
+        )
+        # the drill's prices draw their own chart and raise their own alerts
+        self.candles, self.alerts, self.traces = (
+            CandleStore(),
+            alert_tracker(self.settings),
+            TraceBook(),
+        )
+        self.feed_time = run.source.feed_time
+        self._install(run.engine, started.journal, run.source)
+        self.tip = None  # the drill strip stands where the tip was
+        self.launch_marks = dict(run.engine.marks)
+        self.drill = started
+        self.say(f"Drill: {drill.title}. Goal: {drill.goal}")
+        self.say("The clock is stopped: press p to start it (and p to pause).", "warning")
+        if started.unsaved:
+            self.say(started.unsaved, "warning")
+        return DrillSink(self, run)
+
+    def end_drill(self) -> None:
+        """The trader ends the drill now (or quits perpdesk): it is scored as it stands."""
+        if self.drill is not None:
+            self._finish_drill(self.drill.run.stop())
+
+    def drill_scores(self) -> DrillScores:
+        """Each drill's best score, attempts and last attempt in this account (none when the
+        account is not saved; an unreadable drills file is said in the log)."""
+        if self.data_dir is None or self.journal is None:
+            return DrillScores({})
+        try:
+            return drill_scores(self.data_dir)
+        except JournalError as exc:
+            self.say(str(exc), "warning")
+            return DrillScores({})
+
+    def take_drill_result(self) -> DrillResult | None:
+        """How the drill that just ended came out (once), for the end screen."""
+        result, self._drill_result = self._drill_result, None
+        return result
+
+    def _install(
+        self, engine: PaperEngine, journal: Journal | None, feed: PriceSource | None
+    ) -> None:
+        self.engine.listeners[:] = [f for f in self.engine.listeners if f != self._on_engine_event]
+        engine.listeners.append(self._on_engine_event)
+        configure_execution(engine, self.settings)
+        self.engine = engine
+        self.journal = journal
+        self._journal_error = journal.error if journal is not None else None
+        self.feed = feed
+        self.feed_status = None
+        self.stale_markets = frozenset()
+        self.mark_guard.reset()
+        self._feed_clock = None  # the new source's clock starts afresh (funding instants)
+        self._oracles.clear()
+        self._book_focus = None
+        self._pending.clear()
+        self._dirty = True
+
+    def _finish_drill(self, ending: Ending) -> None:
+        started, parked = self.drill, self._parked
+        assert started is not None and parked is not None
+        self.drill = None
+        result = finish(started, ending, ended=self.wall_clock(), data_dir=self.data_dir)
+        self._install(parked.engine, parked.journal, parked.feed)
+        self.feed_status = parked.feed_status
+        self.stale_markets = parked.stale_markets
+        self.launch_marks = parked.launch_marks
+        self._unsaved_accounts = parked.unsaved_accounts
+        self.tip = parked.tip
+        self.candles, self.alerts, self.traces = parked.candles, parked.alerts, parked.traces
+        self.feed_time = parked.feed_time
+        self._parked = None
+        self._drill_result = result
+        verdict = result.verdict
+        how = f"won, score {verdict.score}" if verdict.won else "lost"
+        self.say(
+            f"Drill {result.drill.title}: {how}. {verdict.decided_by}",
+            "success" if verdict.won else "error",
+        )
+        if result.problem:
+            self.say(result.problem, "warning")
+        self.say("Back to your own account, as you left it.")

@@ -101,6 +101,9 @@ class MarketSettings:
 class UISettings:
     refresh_hz: float = 10
     theme: str = "textual-dark"
+    bell: bool = True
+    alert_margin_ratio: float = 0.8
+    alert_liquidation_distance: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,21 @@ def _optional(check: Callable[[object], Any]) -> Callable[[object], Any]:
         return None if raw is None or raw == "" else check(raw)
 
     return optional
+
+
+def _boolean(raw: object) -> bool:
+    if not isinstance(raw, bool):
+        raise ValueError("must be true or false")
+    return raw
+
+
+def _text_boolean(text: str) -> object:
+    word = text.strip().lower()
+    if word in ("true", "on", "yes"):
+        return True
+    if word in ("false", "off", "no"):
+        return False
+    return text  # the validator rejects it with the field's own message
 
 
 def _check_seed(raw: object) -> int:
@@ -425,6 +443,19 @@ FIELDS: dict[str, FieldSpec] = {
         _number(1, 60), "Screen refreshes per second, 1 to 60.", _text_number
     ),
     "ui.theme": FieldSpec(_text, 'Colour theme name, e.g. "textual-dark" or "nord".'),
+    "ui.bell": FieldSpec(
+        _boolean, "Ring the terminal bell with a risk alert: true or false.", _text_boolean
+    ),
+    "ui.alert_margin_ratio": FieldSpec(
+        _number(0.05, 1),
+        "Alert when the cross margin ratio reaches this, 0.05 to 1 (0.8 = 80%).",
+        _text_number,
+    ),
+    "ui.alert_liquidation_distance": FieldSpec(
+        _number(0.001, 0.5),
+        "Alert when a position is this close to liquidation, 0.001 to 0.5 (0.02 = 2%).",
+        _text_number,
+    ),
 }
 SECTIONS = ("trading", "account", "fees", "market", "ui", "keymap")
 

@@ -15,6 +15,8 @@ from tui.screens.dialogs.confirm import ConfirmScreen
 from tui.screens.dialogs.scenario import ScenarioScreen
 from tui.screens.help import HelpScreen
 from tui.screens.history import HistoryScreen
+from tui.screens.ladder import ShockLadderScreen
+from tui.screens.liqmap import LiquidationMapScreen
 from tui.screens.main import MainScreen
 from tui.screens.settings import SettingsScreen
 
@@ -24,6 +26,8 @@ OPENS: dict[str, type[Screen[Any]]] = {
     "history": HistoryScreen,
     "reset": ConfirmScreen,
     "scenario": ScenarioScreen,
+    "shock": ShockLadderScreen,
+    "liqmap": LiquidationMapScreen,
 }
 
 
@@ -50,7 +54,8 @@ async def test_the_palette_offers_the_table_in_its_order() -> None:
         history = HistoryScreen()
         await app.push_screen(history)
         titles = [c.title for c in app.get_system_commands(history) if c.title in ours]
-        assert titles == ["Settings", "Help", "History"]  # the trading ones need the desk
+        # the trading ones need the desk
+        assert titles == ["Settings", "Help", "History", "Shock ladder", "Liquidation map", "Drill"]
 
 
 async def test_a_palette_action_that_does_not_apply_says_why() -> None:

@@ -3,7 +3,6 @@ alone at 120x36 and 80x24 on candles from a seeded simulation."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 
 from tests.ui.chart_app import ChartApp, levels_around, seeded_candles
@@ -48,10 +47,18 @@ def test_levels_in_range_are_lines_and_far_ones_are_pinned_to_the_edge() -> None
     assert text(liq)[27:] == "┤ Liq 94.000 "
     assert ("Liq 94.000", "liq") in liq
     # TP at 200 would squeeze the candles below a third of the height: pinned, no line, and
-    # its label drops the name rather than cut the price
+    # its label keeps the name's first letter rather than cut the price
     top = text(rows[1])
-    assert top[27:] == "┤ ↑ 200.000  " and "╌" not in top
+    assert top[27:] == "┤ ↑ T 200.000" and "╌" not in top
     assert all("╌" not in text(r) for r in rows)
+
+
+def test_on_a_narrow_axis_a_label_keeps_its_first_letter_then_only_its_price() -> None:
+    # 40 wide: the axis takes a third, 13 cells, so 11 for a label: "Entry 100.000" (13) does
+    # not fit, "E 100.000" (9) does; a pinned one takes the arrow too: "↓ L 10.000" (10)
+    rows = layout(40, 11, [CANDLE], [("Entry", 100.0, "entry"), ("Liq", 10.0, "liq")])
+    screen = [text(r)[27:] for r in rows[1:-1]]
+    assert screen[5] == "┤ E 100.000  " and screen[8] == "┤ ↓ L 10.000 "
 
 
 def test_a_level_inside_three_times_the_candles_range_is_drawn_in_range() -> None:
@@ -99,18 +106,42 @@ async def test_show_repaints_at_most_twice_a_second_and_coalesces() -> None:
         chart.show("BTC · 1m", candles[:-1], [])  # first change after a quiet spell: at once
         await pilot.pause()
         assert chart.frames_built == built + 1
-        now[0] += 0.1
+        now[0] += 0.125
         for i in range(5):  # five updates within the half second: one repaint, later
             chart.show("BTC · 1m", candles[: -2 - i], [])
         await pilot.pause()
         assert chart.frames_built == built + 1
-        now[0] += 0.5
-        await asyncio.sleep(0.5)  # the pending timer fires (real time)
+        assert chart.showing[1] == tuple(candles[:-6])  # the newest is kept, not yet drawn
+        now[0] += 0.25
+        chart.show("BTC · 1m", candles[:-6], [])  # 0.375 s: still held back
+        await pilot.pause()
+        assert chart.frames_built == built + 1
+        now[0] += 0.125
+        chart.show("BTC · 1m", candles[:-6], [])  # the next beat after half a second draws it
         await pilot.pause()
         assert chart.frames_built == built + 2
+        now[0] += 1.0
         chart.show("BTC · 1m", candles[:-6], [])  # the same data again: nothing to do
         await pilot.pause()
         assert chart.frames_built == built + 2
+        chart.show("BTC · 1m", candles[:-7], [])
+        chart.show("BTC · 1m", candles[:-8], [])  # within the half second: held back ...
+        await pilot.pause()
+        assert chart.frames_built == built + 3
+        chart.flush()  # ... unless the caller wants it now (a key changed the view)
+        await pilot.pause()
+        assert chart.frames_built == built + 4
+        chart.flush()  # nothing new: nothing to draw
+        await pilot.pause()
+        assert chart.frames_built == built + 4
+        chart.show("BTC · 1m", candles[:-9], [])  # held back: drawn a moment ago
+        chart.catch_up()
+        await pilot.pause()
+        assert chart.frames_built == built + 4
+        now[0] += 0.5
+        chart.catch_up()  # a beat with nothing new draws what waits, once it is due
+        await pilot.pause()
+        assert chart.frames_built == built + 5 and chart.showing[1] == tuple(candles[:-9])
 
 
 def chart_app() -> ChartApp:

@@ -27,6 +27,8 @@ async def some_positions(pilot: Pilot[None]) -> None:
     app.session.on_mark("SOL", sol.liquidation_price * 1.02)  # type: ignore[attr-defined]
     app.refresh_now()  # type: ignore[attr-defined]
     await pilot.pause()
+    app.main.market_pane.chart.flush()  # type: ignore[attr-defined]  # no wait for its pacing
+    await pilot.pause()
 
 
 def test_main_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -40,6 +42,7 @@ def test_main_screen_small_terminal(snap_compare) -> None:  # type: ignore[no-un
 def test_confirmation_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def run_before(pilot: Pilot[None]) -> None:
         await some_positions(pilot)
+        pilot.app.clear_notifications()  # SOL's risk alert toast would cover the ladder
         await pilot.press("down", "down", "down")  # XRP
         app = pilot.app
         app.start_order("XRP", Side.LONG, usd=2_000, leverage=10)  # type: ignore[attr-defined]
@@ -53,6 +56,7 @@ def test_confirmation_screen(snap_compare) -> None:  # type: ignore[no-untyped-d
 def test_confirmation_screen_small_terminal(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def run_before(pilot: Pilot[None]) -> None:
         await some_positions(pilot)
+        pilot.app.clear_notifications()  # SOL's risk alert toast would cover the ladder
         pilot.app.start_order("BTC", Side.LONG, size=0.01, leverage=10)  # type: ignore[attr-defined]
         await pilot.pause()
 

@@ -26,9 +26,12 @@ from tui.messages import CloseRequested, LeverageRequested, MarginRequested, Ord
 from tui.screens.base import DeskScreen, binding_of
 from tui.session import Beat, Tip
 from tui.widgets.account import AccountStrip
+from tui.widgets.alert_banner import AlertBanner
 from tui.widgets.command_line import CommandLine
+from tui.widgets.drill_bar import DrillBar
 from tui.widgets.eventlog import EventLog
 from tui.widgets.live_table import Cell, Column, LiveTable
+from tui.widgets.market_pane import MarketPane
 from tui.widgets.plain import Plain
 from tui.widgets.styles import NumberStyles, side_style
 
@@ -57,6 +60,7 @@ POSITION_COLUMNS: list[Column] = [
 ]
 POSITION_NARROW = ["market", "side", "size", "mode", "lev", "upnl", "liq", "dist"]
 WIDE = 110  # below this many columns, tables show their narrow column sets
+CHART_WIDE = 100  # below this many columns the chart folds away behind its key (g)
 
 FLASH_SECONDS = 0.6
 
@@ -84,6 +88,12 @@ class MainScreen(DeskScreen[None]):
     MainScreen #tip { height: auto; padding: 0 1; color: $text-muted; }
     MainScreen #tip.-hidden { display: none; }
     MainScreen #tip.-warning { color: $error; text-style: bold; }
+    MainScreen #side { width: 1fr; height: 1fr; }
+    MainScreen #market { height: 3fr; min-height: 8; }
+    MainScreen #side #log-box { height: 1fr; min-height: 4; }
+    MainScreen #market.-hidden, MainScreen #log-box.-hidden { display: none; }
+    MainScreen #side.-chart-only #market { height: 1fr; }
+    MainScreen.-chart-open #positions { height: 30%; }
     """
 
     def __init__(self) -> None:
@@ -92,19 +102,28 @@ class MainScreen(DeskScreen[None]):
         self._shown_marks: dict[str, float] = {}
         self._held: tuple[tuple[str, MarginMode], ...] = ()
         self._tip: Tip | None = None
+        self._chart_wide = True  # the chart is on screen in a wide terminal (g hides it)
+        self._chart_narrow = False  # ... and in a narrow one (g shows it)
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield AccountStrip(id="account")
+        yield AlertBanner(id="alerts")
+        yield DrillBar(id="drill-bar")
         yield Plain("", id="tip", classes="-hidden", markup=False)
         with Horizontal(id="middle"):
             watch = LiveTable(WATCH_COLUMNS, id="watchlist")
             watch.add_class("box")
             watch.border_title = "Markets"
             yield watch
-            with Vertical(id="log-box", classes="box") as box:
-                box.border_title = "Event log"
-                yield EventLog(self.session, id="log")
+            with Vertical(id="side"):
+                market = MarketPane(monotonic=self.session.monotonic, id="market")
+                market.add_class("box")
+                market.border_title = "Chart · i 1m/5m/1h · g hide"
+                yield market
+                with Vertical(id="log-box", classes="box") as box:
+                    box.border_title = "Event log"
+                    yield EventLog(self.session, id="log")
         positions = LiveTable(POSITION_COLUMNS, id="positions")
         positions.add_class("box")
         positions.border_title = "Positions"
@@ -121,8 +140,12 @@ class MainScreen(DeskScreen[None]):
         """Show what changed: figures when the beat says so, new log lines, the tip."""
         self.log_widget.sync()
         self.show_tip(self.session.tip)
+        self.query_one(AlertBanner).show(self.session.alerts.active)
+        drill = self.session.drill
+        self.query_one(DrillBar).show(drill.run if drill else None, self.number_styles())
         if beat.dirty:
             self.refresh_view()
+        self.market_pane.chart.catch_up()  # a chart change held back by its pacing
         self.session.focus_feed(self.selected_market())  # a live feed subscribes to its books
 
     # ------------------------------------------------------------------ selection
@@ -152,9 +175,12 @@ class MainScreen(DeskScreen[None]):
     @on(DataTable.RowHighlighted)
     def _selection_moved(self) -> None:
         self.refresh_bindings()
+        if self.is_mounted:
+            self.show_market(now=True)  # the chart follows the selection at once
 
     def on_descendant_focus(self) -> None:
         self.refresh_bindings()
+        self.show_market(now=True)  # Tab to the positions: their market is the selection
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do not apply now are shown greyed out (None) and do nothing."""
@@ -229,6 +255,7 @@ class MainScreen(DeskScreen[None]):
         self._fit(event.size.width)
 
     def _fit(self, width: int) -> None:
+        self.fit_chart(width)
         wide = width >= WIDE
         self.watchlist.set_class(not wide, "-narrow")
         self.watchlist.show_columns([c[0] for c in WATCH_COLUMNS] if wide else WATCH_NARROW)
@@ -248,6 +275,7 @@ class MainScreen(DeskScreen[None]):
             self.query_one(AccountStrip).show(eng.account, styles, narrow=self.size.width < WIDE)
             self.watchlist.sync(self._watch_rows(now, styles))
             self.positions_table.sync(self._position_rows(positions, styles))
+            self.show_market()
         held = tuple((p.market, p.mode) for p in positions)
         if held != self._held:  # which keys apply depends on what is open, not on prices
             self._held = held
@@ -322,3 +350,63 @@ class MainScreen(DeskScreen[None]):
                 else fmt_pct(dist, decimals=1),
             ]
         return rows
+
+    # ------------------------------------------------------------------ the selected market
+
+    @property
+    def market_pane(self) -> MarketPane:
+        return self.query_one("#market", MarketPane)
+
+    def chart_shown(self) -> bool:
+        """Whether the chart is on screen now (its key, g, flips it for this width)."""
+        return self._chart_wide if self.size.width >= CHART_WIDE else self._chart_narrow
+
+    def fit_chart(self, width: int) -> None:
+        """Wide: the chart and the book above the event log. Narrow: the chart is folded away
+        and, when g opens it, takes the event log's place (without the book)."""
+        wide = width >= CHART_WIDE
+        shown = self._chart_wide if wide else self._chart_narrow
+        pane = self.market_pane
+        pane.set_class(not shown, "-hidden")
+        pane.show_depth(wide)
+        pane.border_title = f"Chart · i 1m/5m/1h · g {'hide' if wide else 'back to the log'}"
+        log = self.query_one("#log-box")
+        log.set_class(shown and not wide, "-hidden")
+        log.border_title = "Event log" if wide or shown else "Event log · g chart"
+        self.query_one("#side").set_class(shown and not wide, "-chart-only")
+        self.set_class(shown and not wide, "-chart-open")  # a narrow chart gets more rows
+        if shown:
+            self.show_market(now=True)
+
+    def show_market(self, *, now: bool = False) -> None:
+        """Draw the selected market's candles, levels, book and funding (on the heartbeat,
+        when figures changed; ``now``: at once, the selection or interval just changed)."""
+        if not self.chart_shown():
+            return
+        pane = self.market_pane
+        session = self.session
+        market = self.selected_market()
+        if market is None:
+            pane.show(None, (), (), None, None, now=now)
+            return
+        pane.show(
+            market,
+            session.candles.candles(market, pane.interval, limit=pane.candle_limit),
+            session.chart_levels(market),
+            session.engine.book(market),
+            session.funding(market),
+            now=now,
+        )
+
+    def action_toggle_chart(self) -> None:
+        if self.size.width >= CHART_WIDE:
+            self._chart_wide = not self._chart_wide
+        else:
+            self._chart_narrow = not self._chart_narrow
+        self.fit_chart(self.size.width)
+
+    def action_chart_interval(self) -> None:
+        interval = self.market_pane.next_interval()
+        if not self.chart_shown():
+            self.notify(f"Chart candles: {interval} (g shows the chart).")
+        self.show_market(now=True)

@@ -9,14 +9,17 @@ stop-loss and resting-order prices, each labelled on the price axis at the right
 Levels come in as plain data, ``(label, price, kind)`` with ``kind`` one of :data:`LEVEL_KINDS`;
 the chart computes nothing about margin. A level outside the candles' range is drawn in the
 range when that keeps the candles at least a third of the height; otherwise its label is
-pinned to the top or bottom edge with an arrow (``↑ Liq 80,000.0``) and no line is drawn.
+pinned to the top or bottom edge with an arrow (``↑ Liq 80,000.0``) and no line is drawn. On a
+narrow axis a label keeps its first letter (``E 100,023.5``), then only its price.
 
 Drawing: our own renderer on Textual's line API (Rich segments), half-row resolution with box
 drawing glyphs (``┃`` body, ``│`` wick, ``╻ ╹ ╷ ╵ ╽ ╿`` for the halves). :func:`layout` is pure
 (text runs and roles per row) and tested without Textual; the widget maps roles to styles from
 its component classes, so themes apply. A frame is built only when painted after new data,
-and :meth:`PriceChart.show` repaints at most twice a second (extra calls in between coalesce);
-a frame at 120x36 costs about a millisecond (``bench/chart_bench.py``).
+and :meth:`PriceChart.show` repaints at most twice a second by its clock (extra calls in between
+coalesce: the newest data is drawn by the first call, from the heartbeat, once half a second has
+passed; no timer of its own, so a frozen test clock gives the same frames every run); a frame at
+120x36 costs about a millisecond (``bench/chart_bench.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
-from textual.timer import Timer
 from textual.widget import Widget
 
 from tui.format import fmt_price
@@ -213,7 +215,12 @@ def layout(
         text = next(
             (
                 t
-                for t in (f"{arrow}{label} {price_text}", f"{arrow}{price_text}", price_text)
+                for t in (
+                    f"{arrow}{label} {price_text}",
+                    f"{arrow}{label[:1]} {price_text}",  # a narrow axis: "E 100,023.5"
+                    f"{arrow}{price_text}",
+                    price_text,
+                )
                 if len(t) <= label_w
             ),
             price_text,
@@ -294,7 +301,8 @@ def layout(
 
 class PriceChart(Widget):
     """Candles and levels for one market (see the module doc). Call :meth:`show` from the
-    heartbeat; it repaints at most twice a second."""
+    heartbeat (on every beat: a change held back is drawn by a later call once it is due); it
+    repaints at most twice a second."""
 
     DEFAULT_CSS = """
     PriceChart { height: 1fr; min-height: 6; }
@@ -344,7 +352,7 @@ class PriceChart(Widget):
             None,
         )
         self._last_draw = -math.inf
-        self._timer: Timer | None = None
+        self._pending = False
         self._frame: list[Strip] | None = None
         self._frame_size = (0, 0)
         self.frames_built = 0
@@ -360,19 +368,34 @@ class PriceChart(Widget):
     ) -> None:
         """Chart ``candles`` (oldest first) with ``levels``; ``message`` replaces the plot with
         a line of text (e.g. why there is nothing to draw). Unchanged data costs nothing; new
-        data is drawn now, or within half a second of the last repaint."""
+        data is drawn now if the last repaint was half a second ago or more, else by the first
+        call after that."""
         data = (title, tuple(candles), tuple(levels), message)
-        if data == self._data:
-            return
-        self._data = data
-        wait = self._last_draw + REDRAW_INTERVAL - self._monotonic()
-        if wait <= 0:
+        if data != self._data:
+            self._data = data
+            self._pending = True
+        if self._pending and self._monotonic() - self._last_draw >= REDRAW_INTERVAL:
             self._draw()
-        elif self._timer is None:
-            self._timer = self.set_timer(wait, self._draw)
+
+    def catch_up(self) -> None:
+        """Draw a change the pacing held back, once it is due (call on the beats that bring
+        nothing new, so the last change of a burst is never left undrawn)."""
+        if self._pending and self._monotonic() - self._last_draw >= REDRAW_INTERVAL:
+            self._draw()
+
+    @property
+    def showing(self) -> tuple[str, tuple[Candle, ...], tuple[Level, ...], str | None]:
+        """What the chart was last given: ``(title, candles, levels, message)``."""
+        return self._data
+
+    def flush(self) -> None:
+        """Draw the data last shown now, without waiting for the pacing (a key changed what
+        the chart shows: the trader is looking at it)."""
+        if self._pending:
+            self._draw()
 
     def _draw(self) -> None:
-        self._timer = None
+        self._pending = False
         self._last_draw = self._monotonic()
         self._frame = None
         self.refresh()
@@ -380,8 +403,18 @@ class PriceChart(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._frame = None  # the theme changed: the roles' styles did too
+        self._styles = None
+
+    _styles: dict[str, Style] | None = None
 
     def _styles_by_role(self) -> dict[str, Style]:
+        """Each role's style, worked out once per style change (resolving the component
+        classes was most of a frame's cost)."""
+        if self._styles is None:
+            self._styles = self._resolve_styles()
+        return self._styles
+
+    def _resolve_styles(self) -> dict[str, Style]:
         base = self.rich_style
         styles = {"": base}
         for cls in self.COMPONENT_CLASSES:

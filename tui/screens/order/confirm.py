@@ -28,6 +28,7 @@ from tui.format import (
 from tui.screens.base import Dialog
 from tui.session import OrderTicket
 from tui.ticket import Execution, VenueComparison, liquidation_text, order_line
+from tui.widgets.pending_ladder import PendingLadder
 from tui.widgets.plain import Plain
 from tui.widgets.styles import side_style
 
@@ -127,8 +128,9 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
                 yield Plain("", id="panel-cross", classes="panel")
             yield Plain("", id="reduce", classes="panel -selected -hidden")
             yield Plain("", id="venues", classes="panel -selected -hidden")
-            # A place for a compact shock ladder of the order's position (the risk views).
-            yield Vertical(id="risk-slot")
+            # The compact shock ladder with and without the order (issue 15).
+            with Vertical(id="risk-slot"):
+                yield PendingLadder(id="pending-ladder")
             yield Plain("", id="notice")
             yield Plain("", id="confirm-keys", classes="dialog-keys")
 
@@ -201,6 +203,7 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
         if state == self._last:
             return
         self._last = state
+        self._show_pending_ladder()
         reduce = chosen.ok and chosen.kind in ("reduce", "close")
         difference = self.add_difference(chosen)
         execution = self.session.execution(self.ticket, chosen)
@@ -507,6 +510,15 @@ class TradeConfirmScreen(Dialog[OrderTicket | None]):
             keys.append("Tab/m switch mode")
         keys += [venues, "? explain"]
         return Text(" · ".join(keys))
+
+    def _show_pending_ladder(self) -> None:
+        """The compact shock ladder with and without this order (issue 15)."""
+        t, mode = self.ticket, self.margin_mode
+        self.query_one(PendingLadder).follow(
+            (t, mode),
+            lambda: self.session.pending_ladder(t, mode),
+            self.session.monotonic(),
+        )
 
     # ------------------------------------------------------------------ actions
 
