@@ -111,7 +111,7 @@ async def test_export_writes_the_tab_shown_to_a_path_it_names(tmp_path: Path) ->
         with files[0].open() as handle:
             rows = list(csv.reader(handle))
         assert len(rows) == 4  # header + 3 round trips
-        assert any(str(files[0]) in n.message for n in app._notifications)
+        assert any(files[0].name in n.message for n in app._notifications)
         assert app.main.log_widget.lines[0] == f"Exported closed to {files[0]}"
 
 
