@@ -271,6 +271,16 @@ def test_a_new_account_follows_the_settings_venue() -> None:
     assert engine_for(Settings()).venue is Venue.HYPERLIQUID
 
 
+def test_a_fresh_season_on_a_venue_without_some_market_keeps_the_others_priced() -> None:
+    session = make_session()
+    session.on_mark("HYPE", 40)  # Hyperliquid lists HYPE; Binance's tables here do not
+    session.use_settings(session.settings.with_value("account.venue", "binance"))
+    session.reset()  # no traceback: the new engine is only given the marks it has markets for
+    assert session.engine.venue is Venue.BINANCE
+    assert "HYPE" not in session.engine.markets
+    assert session.engine.mark("BTC") == 100_000
+
+
 def test_changing_the_venue_offers_a_fresh_season_and_never_rewrites_this_one(
     tmp_path: Path,
 ) -> None:

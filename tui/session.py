@@ -589,7 +589,7 @@ class Session:
         engine.listeners.append(self._on_engine_event)
         configure_execution(engine, self.settings)
         for name, mark in self.engine.marks.items():  # keep the screen live until the next tick
-            if engine.mark(name) is None and name in engine.markets:
+            if name in engine.markets and engine.mark(name) is None:  # a venue may lack it
                 engine.set_mark(name, mark)
         self.engine = engine
         self._unsaved_accounts = {}
