@@ -400,8 +400,11 @@ async def test_keys_typed_in_one_burst_after_slash_all_reach_the_line() -> None:
         for char in "/close btc":
             app.post_message(events.Key({"/": "slash", " ": "space"}.get(char, char), char))
         app.post_message(events.Key("enter", "\r"))
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, ClosePositionScreen)
+        for _ in range(100):  # the line runs, then the app pushes the dialog: a few idle turns
+            await pilot.pause(0.05)
+            if not isinstance(app.screen, MainScreen):
+                break
+        assert isinstance(app.screen, ClosePositionScreen) and app.screen.market == "BTC"
 
 
 async def test_completion_offers_open_order_numbers_after_cancel() -> None:
