@@ -1816,24 +1816,31 @@ class Session:
 
     def beaten_stops(self) -> list[BeatenStop]:
         """Every open stop that the liquidation of the position it protects would beat (see
-        :class:`BeatenStop`): the stop-versus-liquidation lesson, kept on screen while it
-        holds (a cross position's liquidation price moves with the others)."""
+        :class:`BeatenStop`), oldest first: the stop-versus-liquidation lesson, kept on screen
+        while it holds (a cross position's liquidation price moves with the others). One pass
+        over the positions and one over the open orders."""
         eng = self.engine
+        held = {p.market: p for p in eng.positions() if p.liquidation_price is not None}
+        if not held:
+            return []
+        stops = [eng.tp_sl(market)[1] for market in held]
+        stops += [
+            o
+            for o in eng.open_orders()
+            if o.order_type is OrderType.STOP_MARKET and o.tpsl is None and o.market in held
+        ]
         out: list[BeatenStop] = []
-        for pos in eng.positions():
-            liq = pos.liquidation_price
-            if liq is None:
+        for order in stops:
+            if order is None or order.trigger_price is None:
                 continue
-            for order in eng.open_orders(pos.market):
-                stop = order.trigger_price
-                if (
-                    order.order_type is OrderType.STOP_MARKET
-                    and order.side is not pos.side
-                    and stop is not None
-                    and stop_beyond_liquidation(pos.side, stop, liq)
-                ):
-                    out.append(BeatenStop(pos.market, pos.side, order.id, stop, liq))
-        return out
+            pos = held[order.market]
+            liq = pos.liquidation_price
+            assert liq is not None
+            if order.side is not pos.side and stop_beyond_liquidation(
+                pos.side, order.trigger_price, liq
+            ):
+                out.append(BeatenStop(pos.market, pos.side, order.id, order.trigger_price, liq))
+        return sorted(out, key=lambda b: b.order_id)
 
     def standing_tip(self, beaten: list[BeatenStop] | None = None) -> Tip | None:
         """The line above the tables: a warning the session holds (the journal not saving)
