@@ -407,6 +407,21 @@ async def test_keys_typed_in_one_burst_after_slash_all_reach_the_line() -> None:
         assert isinstance(app.screen, ClosePositionScreen) and app.screen.market == "BTC"
 
 
+async def test_slash_pressed_as_the_app_starts_keeps_the_focus_on_the_line() -> None:
+    """The "/" key has priority: it can run before the trading screen's on_mount, which must then
+    not take the focus back to the markets (the Enter after it went to the table)."""
+    app = make_app()
+    seen: list[object] = []
+
+    async def straight_away(pilot: Pilot[object]) -> None:
+        await pilot.press("slash")  # no wait for the first frame, as a fast typist (or serve)
+        seen.append(app.focused is app.main.command_line.input)
+        app.exit()
+
+    await app.run_async(headless=True, size=(120, 36), auto_pilot=straight_away)
+    assert seen == [True]
+
+
 async def test_completion_offers_open_order_numbers_after_cancel() -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:

@@ -283,7 +283,8 @@ class MainScreen(DeskScreen[None]):
         yield DeskFooter(compact=True)
 
     def on_mount(self) -> None:
-        self.watchlist.focus()
+        if self.focused is not self.command_line.input:  # "/" can run before this (priority)
+            self.watchlist.focus()
         self.follow_heartbeat(self.show_beat)
         self.show_beat(Beat(dirty=True))  # the first frame, from what the session holds now
 
