@@ -51,17 +51,24 @@ def test_every_command_word_parses_and_every_grammar_word_has_an_action() -> Non
 
 
 def test_the_footer_order_and_the_help_order_are_the_ones_people_know() -> None:
-    assert [a.id for a in actions.keyed()][:10] == [
+    # Importance order (a narrow Footer keeps the first that fit): trading, the command line,
+    # help, quit and settings, then what works on the table below (one table's keys at a time).
+    assert [a.id for a in actions.keyed()][:15] == [
         "buy",
         "sell",
         "close",
+        "cancel",
         "command",
         "help",
         "quit",
-        "add_margin",
-        "remove_margin",
-        "history",
         "settings",
+        "tp_sl",
+        "modify_order",
+        "orders",
+        "history",
+        "add_margin",
+        "cancel_market",
+        "remove_margin",
     ]
     assert list(SIMPLE_COMMANDS) == [
         "settings",

@@ -116,3 +116,19 @@ def test_fuzz_formatting_never_raises_and_stays_short(
     for text in shown:
         assert isinstance(text, str) and 0 < len(text) <= 32, (x, y, text)
     assert size_decimals(y) in range(9) and price_decimals(y) in range(9)
+
+
+def test_a_sign_follows_the_rounded_figure_not_the_raw_one() -> None:
+    # A loss of a third of a cent shows as 0.00, not "-0.00": there is nothing to lose there.
+    assert fmt_money(-0.003, signed=True) == "0.00"
+    assert fmt_money(-0.003) == "0.00"
+    assert fmt_money(-0.006, signed=True) == "-0.01"
+    assert fmt_money(0.004, signed=True) == "0.00"
+    # ROE of -0.04 % at one decimal is 0.0 %: no "+0.0%" beside a red uPnL, no "-0.0%".
+    assert fmt_pct(-0.0004, signed=True, decimals=1) == "0.0%"
+    assert fmt_pct(0.0004, signed=True, decimals=1) == "0.0%"
+    assert fmt_pct(-0.0006, signed=True, decimals=1) == "-0.1%"
+    # A funding rate of -0.000001 %/h shows as 0.0000 %.
+    assert fmt_rate(-1e-8) == "0.0000%"
+    assert fmt_rate(-1e-6) == "-0.0001%"
+    assert fmt_rate(0.0) == "0.0000%"

@@ -106,7 +106,7 @@ def test_order_records_read_plainly_in_the_event_log() -> None:
     lines = [describe(e) for e in eng.events if isinstance(e, OrderEvent)]
     assert lines[0] == ("info", "Placed Limit #1 BUY 0.1 BTC @ 95,000.0 · holds 950.00 margin")
     assert lines[2] == ("info", "Placed Take profit #2 for the whole BTC position at 110,000.0")
-    assert lines[6] == ("info", "Cancelled Limit #4 SELL 1 ETH @ 4,400.00: cancelled by you")
+    assert lines[6] == ("info", "Cancelled Limit #4 SELL 1 ETH @ 4,400.00 by you")  # said once
     assert lines[7][1].startswith(
         "Triggered Stop loss #3 for the whole BTC position at 94,000.0: the mark"
     )

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 from tests.test_journal import MARKETS, Clock, assert_same_account, open_journal
-from tui.engine import Fill, MarginMode, OrderEvent, OrderType, Side
+from tui.engine import Fill, Liquidation, MarginMode, OrderEvent, OrderType, Side
 from tui.journal import Journal, decode_event, encode_event
 
-ISO = MarginMode.ISOLATED
+ISO, CROSS = MarginMode.ISOLATED, MarginMode.CROSS
 LONG, SHORT = Side.LONG, Side.SHORT
 LIMIT = OrderType.LIMIT
 
@@ -53,3 +53,24 @@ def test_a_part_filled_limit_comes_back_after_a_relaunch(tmp_path: Path) -> None
     assert fills[1].spread_cost == 0.5 * 10 and fills[2].impact_cost == 2.5 * 10
     assert again.engine.book("BTC") is None  # books are not saved: the feed sends them anew
     again.close()
+
+
+def test_a_cross_liquidation_that_closes_some_positions_is_saved_at_once(
+    tmp_path: Path,
+) -> None:
+    """Hyperliquid closes a cross account's positions through their books: a position whose
+    book takes nothing stays open. The journal saved a cross liquidation only once every open
+    cross position had its record, so these records waited unsaved (and the history missed
+    them) until something else was saved."""
+    journal = open_journal(tmp_path)
+    eng = journal.engine
+    eng.open("ETH", SHORT, 5.0, 10, CROSS)
+    eng.open("BTC", LONG, 0.07, 2, CROSS)
+    eng.set_book("ETH", [(3_990.0, 10.0)], [(9_000.0, 10.0)])  # no ask within the limit
+    eng.set_mark("ETH", 5_900)
+    liquidations = [e for e in eng.events if isinstance(e, Liquidation)]
+    assert [e.market for e in liquidations] == ["BTC"]  # ETH's book took nothing: it stays
+    assert eng.position("ETH") is not None
+    assert journal.pending == 0  # saved at once
+    assert journal.counts().liquidations == 1
+    journal.close()

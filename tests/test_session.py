@@ -545,7 +545,9 @@ def test_reset_with_a_journal_archives_a_season(tmp_path: Path) -> None:
     session.engine.open("BTC", LONG, 0.01, 10, ISO)
     session.reset()
     assert journal.season == 2 and session.engine is journal.engine
-    assert texts(session)[-1] == "Season 2 started with 10,000.00; the last one is archived."
+    assert texts(session)[-1] == (
+        "Season 2 started with 10,000.00 on Hyperliquid rules; the last one is archived."
+    )
     journal.close()
 
 
@@ -685,7 +687,10 @@ def test_an_export_says_where_it_went_and_a_failure_says_why(tmp_path: Path) -> 
     assert path is not None and path.parent == tmp_path / "acct" / "exports"
     assert path.read_text().count("\n") == 2  # the header and one fill
     assert texts(session)[-1] == f"Exported fills to {path}"
-    assert [t.title for t in session.take_toasts()] == ["Export"]
+    toasts = session.take_toasts()
+    # The toast puts the file name whole on a line of its own, then its folder: a narrow toast
+    # never breaks the name in the middle.
+    assert [(t.title, t.message.splitlines()[0]) for t in toasts] == [("Exported fills", path.name)]
     blocked = tmp_path / "file"
     blocked.write_text("a file where the folder should be")
     session = make_session(data_dir=blocked)

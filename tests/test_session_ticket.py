@@ -86,7 +86,10 @@ def test_a_stop_with_a_position_fires_and_the_log_says_what_fired_it() -> None:
     fired = [line for line in log if "Stop market #1" in line]
     assert fired[0].startswith("Placed Stop market #1 SELL 0.1 BTC at 95,000.0 · reduce-only")
     assert any(line.startswith("Triggered Stop market #1") for line in fired)
-    assert any(line.startswith("Filled Stop market #1") and "@ 94,900.0" in line for line in fired)
+    # the fill names the order that made it (one line: the order's own "filled" adds nothing)
+    assert fired[-1].startswith("Closed LONG 0.1 BTC @ 94,900.0")
+    assert fired[-1].endswith("· by Stop market #1 (fired at mark 94,900.0)")
+    assert not any(line.startswith("Filled Stop market #1") for line in fired)
     assert session.engine.position("BTC") is None
 
 

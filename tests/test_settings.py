@@ -183,9 +183,9 @@ def test_hand_written_file_loads(cfg: Path) -> None:
     assert s.market.markets == ("BTC", "ETH")
     assert s.ui.theme == "nord"
     assert s.ui.refresh_hz == 10  # absent: default
-    assert result.messages == [
-        "unknown key trading.my_note is kept but ignored.",
-        "unknown table plugins is kept but ignored.",
+    assert result.messages == [  # each names the line it is about
+        "unknown key trading.my_note is kept but ignored (line 10).",
+        "unknown table plugins is kept but ignored (line 17).",
     ]
     assert not result.broken
 
@@ -332,10 +332,12 @@ def test_section_that_is_not_a_table(cfg: Path) -> None:
     result = load_settings(cfg)
     assert result.settings == DEFAULTS.with_value("ui.theme", "nord")
     assert result.messages == [
-        "trading must be a table ([trading]), not 5; using the defaults for all trading settings.",
-        'keymap must be a table ([keymap]), not "b"; using the defaults for all keymap settings.',
+        "trading must be a table ([trading]), not 5; using the defaults for all trading "
+        "settings (line 1).",
+        'keymap must be a table ([keymap]), not "b"; using the defaults for all keymap '
+        "settings (line 2).",
         "fees must be a table ([fees]), not an array of tables; "
-        "using the defaults for all fees settings.",
+        "using the defaults for all fees settings.",  # [[fees]]: not a line this follows
     ]
 
 
@@ -565,20 +567,28 @@ def test_unknown_keys_survive_save_and_invalid_values_are_replaced(cfg: Path) ->
     )
     write(cfg, text)
     result = load_settings(cfg)
-    assert "unknown key trading.foo is kept but ignored." in result.messages
-    assert "unknown table extra is kept but ignored." in result.messages
+    assert "unknown key trading.foo is kept but ignored (line 3)." in result.messages
+    assert "unknown table extra is kept but ignored (line 8)." in result.messages
     # The file's invalid values are what the app did not use, so saving writes the values in
     # effect (or removes unset ones); everything else is left alone.
     changed = result.settings.with_value("trading.default_margin_mode", "cross")
-    save_settings(changed.with_value("keymap.sell", "s"), cfg)
+    messages = save_settings(changed.with_value("keymap.sell", "s"), cfg)
     assert cfg.read_text(encoding="utf-8") == (
         '[trading]\ndefault_leverage = 5  # oops\nfoo = 1\ndefault_margin_mode = "cross"\n\n'
         '[market]\n\n[extra]\nbar = "x"\n\n[keymap]\nsell = "s"\n'
     )
+    # The values replaced are not lost: the file as it was is kept, and the message says where.
+    backup = cfg.with_name("config.toml.bak")
+    assert backup.read_text(encoding="utf-8") == text
+    assert messages == [
+        f"{cfg} had values perpdesk could not use (keymap.buy, keymap.sell, market.seed, "
+        "trading.default_leverage); saving replaced them with the values in effect. The file "
+        f"as it was is kept at {backup}."
+    ]
     result = load_settings(cfg)
     assert result.messages == [
-        "unknown key trading.foo is kept but ignored.",
-        "unknown table extra is kept but ignored.",
+        "unknown key trading.foo is kept but ignored (line 3).",
+        "unknown table extra is kept but ignored (line 8).",
     ]
     assert result.settings == changed.with_value("keymap.sell", "s")
 

@@ -148,12 +148,12 @@ def test_a_401_digit_balance_is_refused_at_load_with_a_clear_message(cfg: Path) 
     assert result.settings == DEFAULTS
     assert result.messages == [
         "account.starting_balance must be a number greater than 0, at most "
-        "1,000,000,000,000 (got a number of 401 digits); using the default (10000).",
+        "1,000,000,000,000 (got a number of 401 digits); using the default (10000) (line 2).",
         "market.seed must be a whole number of at most 19 digits, or left unset for a random "
-        "seed (got 999999999999999999999999999999); using the default (unset).",
+        "seed (got 999999999999999999999999999999); using the default (unset) (line 4).",
         "trading.default_order_size must be a size in base units such as 0.5, or a USD amount "
         'such as "$500" (what the engine takes: at most 1e15 units, $1e14) (got '
-        '"$99999999999999999999"); using the default ("$1000").',
+        '"$99999999999999999999"); using the default ("$1000") (line 6).',
     ]
 
 

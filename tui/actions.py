@@ -40,8 +40,13 @@ class Action:
     help screen; ``footer`` is its place in the Footer (``None``: not shown there).
     ``palette`` is (title, help) in the command palette. ``commands`` are its command-line
     words and ``usage`` the command help, one (form, text) row per form. ``unavailable``
-    says why it does not apply now; ``greys_out`` makes its key inert (shown greyed) while it
-    does not, instead of explaining when pressed.
+    says why it does not apply now; ``greys_out`` shows its key greyed in the Footer while it
+    does not (pressed anyway, the key says why). ``subject`` is what the check and the
+    handler act on: the selected ``"market"``, or the selected ``"order"`` (its number, as
+    text). ``tab`` names the table below the markets ("positions" or "orders") the key belongs
+    to: it is in the Footer only while that table is shown. ``priority`` runs the key before
+    the focused table sees it, so the keys typed right after it reach what it opened (``/``
+    and the command line).
     """
 
     id: str
@@ -54,6 +59,9 @@ class Action:
     usage: tuple[tuple[str, str], ...] = ()
     unavailable: Check | None = None
     greys_out: bool = False
+    subject: str = "market"
+    tab: str | None = None
+    priority: bool = False
 
     @property
     def on_app(self) -> bool:
@@ -95,6 +103,22 @@ def _needs_isolated(session: Session, market: str | None) -> str | None:
             "there is no margin of its own to move."
         )
     return None
+
+
+def _needs_tp_sl(session: Session, market: str | None) -> str | None:
+    return session.cannot_set_tp_sl(market)
+
+
+def _needs_order(session: Session, order: str | None) -> str | None:
+    if order is None or not order.isdigit():
+        return "Select an open order first (o shows the open orders)."
+    return session.cannot_modify(int(order))
+
+
+def _needs_market_orders(session: Session, market: str | None) -> str | None:
+    if market is None:
+        return "Select a market first."
+    return session.cannot_cancel(market=market)
 
 
 def _needs_speeds(session: Session, market: str | None) -> str | None:
@@ -149,6 +173,7 @@ ACTIONS: tuple[Action, ...] = (
         key="x",
         footer=3,
         palette=("Close position", "Close the selected position"),
+        tab="positions",
         commands=("close",),
         usage=(
             ("/close MARKET", "Close the whole position."),
@@ -164,7 +189,7 @@ ACTIONS: tuple[Action, ...] = (
         "margin(1)",
         "+Margin",
         key="plus",
-        footer=7,
+        footer=13,
         palette=("Add margin", "Add isolated margin to the selected position"),
         commands=("margin",),
         usage=(
@@ -176,16 +201,18 @@ ACTIONS: tuple[Action, ...] = (
         ),
         unavailable=_needs_isolated,
         greys_out=True,
+        tab="positions",
     ),
     Action(
         "remove_margin",
         "margin(-1)",
         "-Margin",
         key="minus",
-        footer=8,
+        footer=15,
         palette=("Remove margin", "Remove isolated margin from the selected position"),
         unavailable=_needs_isolated,
         greys_out=True,
+        tab="positions",
     ),
     Action(
         "leverage",
@@ -233,8 +260,11 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "tp_sl",
-        None,
-        "Take-profit / stop-loss",
+        "tp_sl",
+        "TP/SL",
+        key="t",
+        footer=9,
+        palette=("Take-profit / stop-loss", "Set or clear the selected position's TP and SL"),
         commands=("tp", "sl"),
         usage=(
             ("/tp MARKET PRICE", "Set the position's take-profit (closes all of it at PRICE)."),
@@ -244,39 +274,83 @@ ACTIONS: tuple[Action, ...] = (
                 "Remove the position's take-profit (/sl MARKET off: its stop-loss).",
             ),
         ),
+        unavailable=_needs_tp_sl,
+        greys_out=True,
     ),
     Action(
         "cancel",
-        None,
-        "Cancel orders",
+        "cancel_order",
+        "Cancel",
+        key="delete",
+        footer=4,
+        palette=("Cancel order", "Cancel the selected open order"),
         commands=("cancel",),
         usage=(
             ("/cancel ID", "Cancel one order by its number (12 or #12)."),
             ("/cancel MARKET", "Cancel every open order in a market."),
             ("/cancel all", "Cancel every open order."),
         ),
+        unavailable=_needs_order,
+        greys_out=True,
+        subject="order",
+        tab="orders",
+    ),
+    Action(
+        "modify_order",
+        "modify_order",
+        "Modify",
+        key="e",
+        footer=10,
+        palette=(
+            "Modify order",
+            "Change the selected order's price or size (cancel + replace: a new number)",
+        ),
+        unavailable=_needs_order,
+        greys_out=True,
+        subject="order",
+        tab="orders",
+    ),
+    Action(
+        "cancel_market",
+        "cancel_market",
+        "Cancel market",
+        key="C",
+        footer=14,
+        palette=("Cancel market's orders", "Cancel every open order in the selected market"),
+        unavailable=_needs_market_orders,
+        greys_out=True,
+        tab="orders",
     ),
     Action(
         "orders",
-        None,
-        "Open orders",
+        "switch_tab",
+        "Orders",
+        key="o",
+        footer=11,
+        palette=("Positions / orders", "Switch the table below between positions and orders"),
         commands=("orders",),
-        usage=(("/orders [MARKET]", "Show the open orders (of one market)."),),
+        usage=(
+            (
+                "/orders [MARKET]",
+                "Show the open orders (of one market); o switches back to positions.",
+            ),
+        ),
     ),
     Action(
         "command",
         "command",
         "Cmd",
         key="slash",
-        footer=4,
+        footer=5,
         palette=("Command line", "Type a trade command"),
+        priority=True,
     ),
     Action(
         "settings",
         "app.settings",
         "Settings",
         key="comma",
-        footer=10,
+        footer=8,
         palette=("Settings", "Edit perpdesk's settings"),
         commands=("settings",),
         usage=(("/settings", "Open the settings."),),
@@ -286,7 +360,7 @@ ACTIONS: tuple[Action, ...] = (
         "app.help",
         "Help",
         key="question_mark",
-        footer=5,
+        footer=6,
         palette=("Help", "Every key and command"),
         commands=("help",),
         usage=(("/help", "List the commands and keys (also /?)."),),
@@ -296,7 +370,7 @@ ACTIONS: tuple[Action, ...] = (
         "app.history",
         "History",
         key="h",
-        footer=9,
+        footer=12,
         palette=("History", "Fills, liquidations, funding, stats"),
         commands=("history",),
         usage=(("/history", "Show the trade history."),),
@@ -376,7 +450,7 @@ ACTIONS: tuple[Action, ...] = (
             ("/drill NAME", "Start the drill NAME (perpdesk --list-drills lists them)."),
         ),
     ),
-    Action("quit", "app.quit", "Quit", key="q", footer=6),
+    Action("quit", "app.quit", "Quit", key="q", footer=7),
     Action(
         "slower", "app.speed(-1)", "Slower", key="left_square_bracket", unavailable=_needs_speeds
     ),
@@ -399,7 +473,7 @@ for _action in ACTIONS:
 
 OTHER_KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓", "Move the selection"),
-    ("Tab", "Switch between markets and positions"),
+    ("Tab", "Switch between the markets and the positions (or orders) table"),
     ("ctrl+p", "Command palette: every action by name"),
 )
 """Keys the help screen lists that are not actions of their own (Textual's built-in ones)."""

@@ -46,20 +46,26 @@ from tui.engine import MarginMode, OrderType, PaperEngine, Side
 from tui.journal import Journal, JournalError
 from tui.market import MarkSink, PriceSource
 from tui.messages import (
+    CancelRequested,
     CloseRequested,
     CommandEntered,
     ExportRequested,
     LeverageRequested,
     MarginRequested,
+    ModifyRequested,
     OrderRequested,
+    TpSlRequested,
 )
 from tui.safe import safe_text
 from tui.screens.base import invoke
+from tui.screens.dialogs.close import CloseChoice, ClosePositionScreen
 from tui.screens.dialogs.confirm import ConfirmScreen
 from tui.screens.dialogs.leverage import LeverageScreen
 from tui.screens.dialogs.margin import MarginScreen
+from tui.screens.dialogs.modify import ModifyOrderScreen, OrderChange
+from tui.screens.dialogs.tpsl import TpSlChoice, TpSlScreen
 from tui.screens.help import HelpScreen
-from tui.screens.main import MainScreen
+from tui.screens.main import ORDERS, MainScreen
 from tui.screens.order import OrderFormScreen, TradeConfirmScreen
 from tui.screens.settings import SettingsScreen
 from tui.session import Beat, ExportJob, OrderTicket, Question, Session, Toast
@@ -89,6 +95,7 @@ class PerpDeskApp(App[None]):
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         drill: str | None = None,
+        fresh: bool = False,
     ) -> None:
         super().__init__()
         self.session = Session(
@@ -102,6 +109,7 @@ class PerpDeskApp(App[None]):
             first_run=first_run,
             wall_clock=wall_clock,
             monotonic=monotonic,
+            fresh=fresh,
         )
         self.heartbeat: Signal[Beat] = Signal(self, "heartbeat")
         """Published on every refresh tick with what changed; screens follow it."""
@@ -199,6 +207,13 @@ class PerpDeskApp(App[None]):
         if announce and settings.ui.refresh_hz != old_hz:
             self._refresh_timer.stop()
             self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_now)
+        if announce and (question := self.session.venue_question()) is not None:
+
+            def answer(yes: bool | None) -> None:
+                self.session.answer_venue(bool(yes))
+                self.refresh_now()
+
+            self.ask(question, answer)
 
     @property
     def main(self) -> MainScreen:
@@ -239,6 +254,10 @@ class PerpDeskApp(App[None]):
         self.sub_title = safe_text(self.session.feed_title())  # details quote servers, files
         if self.session.take_bell():  # a risk alert ([ui] bell = false keeps it quiet)
             self.bell()
+        if self.size.width < 100:  # the feed's words and the speed need the room
+            self.title = self.session.engine.venue.label
+        else:
+            self.title = f"{self.TITLE} · {self.session.desk_title()}"
         self.heartbeat.publish(beat)
         if (result := self.session.take_drill_result()) is not None:
             self._drill_over(result)
@@ -278,6 +297,40 @@ class PerpDeskApp(App[None]):
     @on(LeverageRequested)
     def _leverage_requested(self, event: LeverageRequested) -> None:
         self.change_leverage(event.market, event.leverage)
+
+    @on(TpSlRequested)
+    def _tp_sl_requested(self, event: TpSlRequested) -> None:
+        def done(choice: TpSlChoice | None) -> None:
+            if choice is not None:
+                self.session.set_tp_sl(
+                    choice.market, take_profit=choice.take_profit, stop_loss=choice.stop_loss
+                )
+            self.refresh_now()
+
+        self.push_screen(TpSlScreen(event.market), done)
+
+    @on(CancelRequested)
+    def _cancel_requested(self, event: CancelRequested) -> None:
+        if event.order_id is not None:  # one order: at once (the log says which)
+            self.session.cancel_orders(order_id=event.order_id)
+            self.refresh_now()
+            return
+        self.confirm_cancel(event.market)
+
+    @on(ModifyRequested)
+    def _modify_requested(self, event: ModifyRequested) -> None:
+        order = self.session.order(event.order_id)
+        if order is None:
+            self.session.reject(f"Order #{event.order_id} is not open any more.")
+            self.refresh_now()
+            return
+
+        def done(change: OrderChange | None) -> None:
+            if change is not None:
+                self.session.modify_order(change.order_id, price=change.price, size=change.size)
+            self.refresh_now()
+
+        self.push_screen(ModifyOrderScreen(order), done)
 
     @on(CommandEntered)
     def _command_entered(self, event: CommandEntered) -> None:
@@ -371,17 +424,18 @@ class PerpDeskApp(App[None]):
     def confirm_close(
         self, market: str, *, fraction: float = 1.0, size: float | None = None
     ) -> None:
-        plan = self.session.close_plan(market, fraction=fraction, size=size)
-        if plan is None:
+        """The close dialog (live, 25 / 50 / 75 / 100 %), then the close at the mark."""
+        if self.session.position(market) is None:
+            self.session.reject(f"There is no open {market} position to close.")
             self.refresh_now()
             return
 
-        def done(yes: bool | None) -> None:
-            if yes:
-                self.session.close(plan)
+        def done(choice: CloseChoice | None) -> None:
+            if choice is not None:
+                self.session.close_position(choice.market, choice.size)
             self.refresh_now()
 
-        self.ask(plan.question, done)
+        self.push_screen(ClosePositionScreen(market, fraction=fraction, size=size), done)
 
     def confirm_close_all(self) -> None:
         """/close all: one question, then every position closed at its mark."""
@@ -392,6 +446,49 @@ class PerpDeskApp(App[None]):
             self.refresh_now()
 
         self.ask(self.session.close_all_question(), done)
+
+    def confirm_cancel(self, market: str | None) -> None:
+        """Cancel every open order in ``market`` (every order when ``None``), asking first."""
+        why = self.session.cannot_cancel(market=market)
+        if why is not None:
+            self.session.reject(why)
+            self.refresh_now()
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.session.cancel_orders(market=market)
+            self.refresh_now()
+
+        self.ask(self.session.cancel_question(market), done)
+
+    def run_tp_sl(self, command: TpSlCommand) -> str | None:
+        """/tp MARKET PRICE|off, /sl MARKET PRICE|off: why not (the line keeps it), or set."""
+        session = self.session
+        if why := session.cannot_set_tp_sl(command.market):
+            return why
+        if command.price is not None and (
+            why := session.tp_sl_problem(command.market, command.kind, command.price)
+        ):
+            return why
+        if command.kind == "tp":
+            session.set_tp_sl(command.market, take_profit=command.price)
+        else:
+            session.set_tp_sl(command.market, stop_loss=command.price)
+        self.refresh_now()
+        return None
+
+    def run_cancel(self, command: CancelCommand) -> str | None:
+        """/cancel ID | MARKET | all: one order at once, a market's or all after a question."""
+        session = self.session
+        if why := session.cannot_cancel(command.order_id, command.market):
+            return why
+        if command.order_id is not None:
+            session.cancel_orders(order_id=command.order_id)
+            self.refresh_now()
+        else:
+            self.confirm_cancel(command.market)
+        return None
 
     def run_command(self, command: Command) -> str | None:
         """Run a parsed command line; returns why it cannot run now, or None once started."""
@@ -453,8 +550,14 @@ class PerpDeskApp(App[None]):
                     return why
                 else:
                     return self.start_drill(command.name)
-            case TpSlCommand() | CancelCommand() | OrdersCommand():
-                return f"/{command.name} is not available yet."  # the orders screen brings them
+            case TpSlCommand():
+                return self.run_tp_sl(command)
+            case CancelCommand():
+                return self.run_cancel(command)
+            case OrdersCommand():
+                if why := session.cannot_cancel(market=command.market):
+                    return why.replace(" to cancel", "")
+                self.main.show_tab(ORDERS, command.market)
             case SimpleCommand():  # the action table says what each simple word does
                 action = actions.BY_COMMAND.get(command.name)
                 if action is None or action.action is None:
@@ -465,6 +568,12 @@ class PerpDeskApp(App[None]):
         return None
 
     # ------------------------------------------------------------------ app actions
+
+    def action_help_quit(self) -> None:
+        """ctrl+c does not quit (it copies in a field): say which key does, in plain words
+        (Textual's own toast is markup, and perpdesk shows toasts as typed)."""
+        keys = self.session.settings.keymap.get("quit", "q").split(",")
+        self.notify(f"Press {keys[0].strip()} to quit perpdesk.", title="Do you want to quit?")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -541,7 +650,8 @@ class PerpDeskApp(App[None]):
         if why is not None:
             self.notify(why)
             return
-        self.session.change_speed(step)
+        if at_the_end := self.session.change_speed(step):
+            self.notify(at_the_end)
         self.refresh_now()
 
     def action_pause(self) -> None:

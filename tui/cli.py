@@ -29,7 +29,8 @@ def _add_usual_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
         metavar="KIND",
-        help="price source: sim (default), scenario, hyperliquid, binance, replay",
+        help="price source: sim (default), scenario, live (your venue's own: [account] venue), "
+        "hyperliquid, binance, replay",
     )
     parser.add_argument(
         "--scenario", metavar="NAME", help="play a named scenario (see --list-scenarios)"
@@ -306,6 +307,7 @@ def build_app(
         messages=messages,
         data_dir=data_dir,
         first_run=first_run,
+        fresh=bool(args.fresh) and journal is not None,
     )
 
 
@@ -324,6 +326,8 @@ def price_source(
     kind = args.source or (
         "replay" if args.replay else "scenario" if args.scenario else market.source
     )
+    if isinstance(kind, str) and kind.strip().lower() == "live":
+        kind = settings.account.venue  # "live" is the venue's own feed
     try:
         source = make_source(
             kind,

@@ -25,8 +25,12 @@ def position_side(fill: Fill) -> Side:
     return fill.side if fill.kind in ("open", "add") else fill.side.opposite
 
 
-def describe(event: Event) -> tuple[str, str]:
-    """(level, text) for one engine event."""
+def describe(event: Event, by: OrderEvent | None = None) -> tuple[str, str]:
+    """(level, text) for one engine event. ``by``: for a fill, the record of the order that
+    made it (a resting limit, a fired stop), named at the end of the line."""
+    if isinstance(event, Fill) and by is not None:
+        level, text = describe(event)
+        return level, f"{text} · {fill_cause(by, event)}"
     if isinstance(event, Fill):
         side = position_side(event).value.upper()
         size = fmt_size(event.size, event.price)
@@ -232,6 +236,18 @@ def liquidation_outcome(liq: Liquidation) -> str:
     return f"{who} closed it at market, {how}: {pnl}; {back}"
 
 
+def fill_cause(order: OrderEvent, fill: Fill) -> str:
+    """What made ``fill`` happen, for the end of its log line: "by Limit #3 (rested, maker
+    fee)", "by Stop loss #7 (fired at mark 91,990.0)"."""
+    kind = {"tp": "Take profit", "sl": "Stop loss"}.get(order.tpsl or "", order.order_type.label)
+    if order.order_type is OrderType.LIMIT:
+        how = "rested, maker fee" if fill.pricing == "limit" else "marketable: taker at once"
+        return f"by {kind} #{order.order_id} ({how})"
+    if order.order_type.is_trigger and order.mark_price is not None:
+        return f"by {kind} #{order.order_id} (fired at mark {fmt_price(order.mark_price)})"
+    return f"by {kind} #{order.order_id}"
+
+
 def order_name(event: OrderEvent) -> str:
     """``Limit #3 BUY 0.1 BTC @ 95,000``, ``Stop market #7 SELL 0.1 BTC at 92,000``,
     ``Stop loss #8 for the whole BTC position at 92,000``."""
@@ -273,4 +289,7 @@ def describe_order(event: OrderEvent) -> tuple[str, str]:
         return "info", f"{verb} {name}: {size} @ {price}{mark}{why}"
     if event.action == "rejected":
         return "bad", f"Rejected {name} when it came to fill{mark}: {event.reason}"
-    return "info", f"Cancelled {name}: {event.reason}"
+    reason = event.reason or ""
+    if reason.startswith("cancelled by "):  # not "Cancelled ...: cancelled by you"
+        return "info", f"Cancelled {name} {reason.removeprefix('cancelled ')}"
+    return "info", f"Cancelled {name}: {reason}"

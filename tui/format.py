@@ -94,6 +94,14 @@ def _tiny(x: float) -> str:
     return f"{x:.1e}"
 
 
+def _sign_of_shown(text: str) -> str:
+    """A figure whose shown digits are all zero carries no sign: "-0.00" and "+0.0%" read as
+    a loss or a gain that is not there (the sign follows the rounded value, not the raw one)."""
+    if text[:1] in "+-" and not text.strip("+-0.,%"):
+        return text[1:]
+    return text
+
+
 def fmt_money(x: float | None, signed: bool = False) -> str:
     if _bad(x):
         return DASH
@@ -101,9 +109,7 @@ def fmt_money(x: float | None, signed: bool = False) -> str:
     huge = _huge(x, signed)
     if huge is not None:
         return huge
-    if abs(x) < 0.005:
-        x = 0.0
-    return f"{x:+,.2f}" if signed else f"{x:,.2f}"
+    return _sign_of_shown(f"{x:+,.2f}" if signed else f"{x:,.2f}")
 
 
 def fmt_pct(x: float | None, signed: bool = False, decimals: int = 2) -> str:
@@ -115,9 +121,7 @@ def fmt_pct(x: float | None, signed: bool = False, decimals: int = 2) -> str:
     huge = None if _bad(value) else _huge(value, signed)
     if _bad(value) or huge is not None:
         return DASH if huge is None else huge + "%"
-    if abs(value) < 0.5 * 10**-decimals:
-        value = 0.0
-    return f"{value:+.{decimals}f}%" if signed else f"{value:.{decimals}f}%"
+    return _sign_of_shown(f"{value:+.{decimals}f}%" if signed else f"{value:.{decimals}f}%")
 
 
 def fmt_rate(rate: float | None) -> str:
@@ -129,7 +133,7 @@ def fmt_rate(rate: float | None) -> str:
     if _bad(value):
         return DASH
     huge = _huge(value, signed=True)
-    return f"{value:+.4f}%" if huge is None else huge + "%"
+    return _sign_of_shown(f"{value:+.4f}%") if huge is None else huge + "%"
 
 
 def fmt_leverage(lev: float | None) -> str:

@@ -72,3 +72,26 @@ class ExportRequested(Message):
     """Write one history table (``fills``, ``liquidations``, ``funding``, ``closed``) to CSV."""
 
     kind: str
+
+
+@dataclass
+class TpSlRequested(Message):
+    """Set or clear the take-profit and stop-loss of the position in ``market`` (a dialog asks
+    for the prices)."""
+
+    market: str
+
+
+@dataclass
+class CancelRequested(Message):
+    """Cancel order ``order_id``, or every open order in ``market`` (asking first)."""
+
+    order_id: int | None = None
+    market: str | None = None
+
+
+@dataclass
+class ModifyRequested(Message):
+    """Change the price or size of order ``order_id`` (a dialog asks; cancel + replace)."""
+
+    order_id: int

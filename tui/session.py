@@ -28,10 +28,12 @@ from tui.drills.runner import DrillSink, Ending
 from tui.engine import (
     AccountView,
     Event,
+    Fill,
     LeveragePreview,
     Liquidation,
     MarginMode,
     Market,
+    Order,
     OrderEvent,
     OrderRejected,
     OrderType,
@@ -43,6 +45,7 @@ from tui.engine import (
     default_markets,
 )
 from tui.engine.limits import MIN_SIZE
+from tui.engine.orders import stop_beyond_liquidation
 from tui.engine.venues import next_funding_time
 from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import EXPORT_KINDS, AccountAt, ExportError, account_at, export_csv
@@ -95,6 +98,7 @@ __all__ = [
     "SIMULATION",
     "TIP",
     "Beat",
+    "BeatenStop",
     "ClosePlan",
     "LogLine",
     "OrderTicket",
@@ -196,6 +200,41 @@ class ClosePlan:
     market: str
     size: float | None
     question: Question
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePreview:
+    """What closing ``size`` of the position in ``market`` would do now, at the mark's fill
+    price: PnL realized (before the fee), the fee, the margin released, the size left.
+    ``state`` identifies the position it was worked out for: side, size, mode, leverage,
+    entry (a dialog compares it to notice the position changed under it)."""
+
+    market: str
+    side: Side
+    size: float
+    size_left: float
+    fill_price: float
+    mark_price: float
+    realized_pnl: float
+    fee: float
+    margin_released: float
+    state: tuple[object, ...]
+    rejection: str | None = None
+    orders_note: str | None = None
+    """What becomes of the position's take-profit / stop-loss and reduce-only orders."""
+
+
+@dataclass(frozen=True, slots=True)
+class BeatenStop:
+    """A stop that protects nothing: the stop order ``order_id`` (a position's stop-loss, or
+    a stop on the side that closes it) sits at ``stop``, at or beyond the liquidation price
+    ``liquidation`` of the ``side`` position in ``market``, so the liquidation comes first."""
+
+    market: str
+    side: Side
+    order_id: int
+    stop: float
+    liquidation: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +342,22 @@ def send(engine: PaperEngine, t: OrderTicket, size: float, mode: MarginMode) -> 
     )
 
 
+EXECUTION_LABELS: dict[str, str] = {
+    "frictionless": "fills at the mark",
+    "realistic": "realistic fills",
+    "thin": "thin-book fills",
+}
+"""How the header names each ``[market] execution`` preset."""
+
+
+def _home_short(folder: Path) -> str:
+    """``folder`` with the home folder written ``~`` (shorter, and it says the same)."""
+    try:
+        return "~/" + folder.relative_to(Path.home()).as_posix()
+    except (ValueError, RuntimeError):
+        return str(folder)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
@@ -327,8 +382,11 @@ class Session:
         first_run: bool = False,
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        fresh: bool = False,
     ) -> None:
         self.settings = settings or Settings()
+        self.fresh = fresh
+        """Launched with ``--fresh``: the journal started a new season (said at start)."""
         self.journal = journal
         self.journal_problem = journal_problem
         if journal is not None:
@@ -347,6 +405,9 @@ class Session:
         self.feed_status: FeedStatus | None = None
         self.bad_marks = 0
         """Marks and rates the engine refused (not finite, not positive): counted, not shown."""
+        self.unknown_symbols: list[str] = []
+        """Symbols the feed priced that no market of the engine has (said once each)."""
+        self._unknown_said = True
         self.mark_guard = MarkGuard(self.settings.market.max_tick_move)
         """Holds back a feed price that jumps implausibly far in one tick (docs/rules.md)."""
         self._unsaved_accounts: dict[int, AccountAt] = {}  # liquidations, with no journal
@@ -357,6 +418,7 @@ class Session:
         self.tip: Tip | None = None
         self._toasts: list[Toast] = []
         self._pending: list[Event] = []
+        self._after_events: list[tuple[str, Level, Toast | None]] = []
         self._dirty = True
         self._journal_error: str | None = None
         self._book_focus: frozenset[str] | None = None  # what the feed was last told
@@ -394,13 +456,26 @@ class Session:
         if toast is not None:
             self._toasts.append(toast)
 
-    def reject(self, message: str) -> None:
-        """An order or action was refused: say why in the log and in a toast."""
-        self.say(
+    def reject(self, message: str, *, after_events: bool = False) -> None:
+        """An order or action was refused: say why in the log and in a toast (below the
+        engine records it caused, with ``after_events``)."""
+        say = self.say_after_events if after_events else self.say
+        say(
             f"Rejected: {message}",
             "error",
             Toast(message, title="Rejected", severity="error", timeout=8),
         )
+
+    def say_after_events(
+        self, text: str, level: Level = "info", toast: Toast | None = None
+    ) -> None:
+        """:meth:`say`, but after the engine records still waiting for the heartbeat: a
+        comment on what just happened reads below it, not above."""
+        if not self._pending:
+            self.say(text, level, toast)
+            return
+        self._after_events.append((text, level, toast))
+        self._dirty = True
 
     def toast(self, toast: Toast) -> None:
         """Pop up ``toast`` without a log line."""
@@ -432,7 +507,15 @@ class Session:
         self.describe_feed()
         if self.journal_problem is not None:
             return self._journal_trouble(self.journal_problem)
-        if self.journal is not None:
+        self._note_other_venue()
+        if self.fresh and self.journal is not None:
+            self.say(
+                f"Fresh account (--fresh): season {self.journal.season} started with "
+                f"{fmt_money(self.engine.account.wallet_balance)} on {self.engine.venue.label} "
+                "rules; the previous season is kept (perpdesk --accounts lists them).",
+                "success",
+            )
+        elif self.journal is not None:
             held = len(self.engine.positions())
             if self.journal.record_count or held:
                 self.say(
@@ -533,7 +616,7 @@ class Session:
         engine.listeners.append(self._on_engine_event)
         configure_execution(engine, self.settings)
         for name, mark in self.engine.marks.items():  # keep the screen live until the next tick
-            if engine.mark(name) is None and name in engine.markets:
+            if name in engine.markets and engine.mark(name) is None:  # a venue may lack it
                 engine.set_mark(name, mark)
         self.engine = engine
         self._unsaved_accounts = {}
@@ -559,14 +642,66 @@ class Session:
             self.say(f"Fresh account with {fmt_money(balance)} (not saved).")
             return
         try:
-            engine = self.journal.new_season(balance)
+            engine = self.journal.new_season(balance, venue=self.settings.account.venue)
         except JournalError as exc:
             self.reject(str(exc))
             return
         self.swap_engine(engine)
         self.say(
-            f"Season {self.journal.season} started with {fmt_money(balance)}; "
-            "the last one is archived."
+            f"Season {self.journal.season} started with {fmt_money(balance)} on "
+            f"{engine.venue.label} rules; the last one is archived."
+        )
+
+    # ------------------------------------------------------------------ the venue
+
+    def _settings_venue(self) -> Venue:
+        return Venue.parse(self.settings.account.venue)
+
+    def _note_other_venue(self) -> None:
+        """At launch: say so when the settings name another venue than the account's."""
+        wanted = self._settings_venue()
+        if wanted is not self.engine.venue:
+            self.say(
+                f"This account follows {self.engine.venue.label} rules (a venue belongs to a "
+                f"season); the settings name {wanted.label}. /reset starts a fresh season on "
+                f"{wanted.label} rules, keeping this one with its history.",
+                "warning",
+            )
+
+    def venue_question(self) -> Question | None:
+        """After the settings changed ``[account] venue``: the question offering a fresh
+        season on the new venue's rules (``None`` when the account already follows it)."""
+        wanted = self._settings_venue()
+        current = self.engine.venue
+        if wanted is current:
+            return None
+        held = len(self.engine.positions())
+        orders = len(self.engine.open_orders())
+        open_things = ""
+        if held or orders:
+            open_things = (
+                f" Its {_plural(held, 'open position')} and {_plural(orders, 'open order')} "
+                "are archived with it."
+            )
+        return Question(
+            f"Trade on {wanted.label} rules?",
+            f"This account follows {current.label} rules, and a venue belongs to a season: "
+            f"its history is never rewritten. Start a fresh season on {wanted.label} rules "
+            f"with {fmt_money(self.settings.account.starting_balance)}? This one is kept as a "
+            f"past season.{open_things}\n(n keeps trading this account on {current.label} "
+            "rules; /reset starts the new season later.)",
+        )
+
+    def answer_venue(self, yes: bool) -> None:
+        """The answer to :meth:`venue_question`: a fresh season on the new venue, or a line
+        saying the account keeps its own."""
+        if yes:
+            self.reset()
+            return
+        self.say(
+            f"This account keeps {self.engine.venue.label} rules; /reset starts a fresh season "
+            f"on {self._settings_venue().label} rules.",
+            "warning",
         )
 
     def use_settings(self, settings: Settings) -> None:
@@ -597,9 +732,45 @@ class Session:
             self.engine.set_mark(symbol, price)
         except ValueError:
             self.bad_marks += 1
+            self._note_unknown(symbol)
             return
         self.candles.add(symbol, price, self.feed_time)
         self._dirty = True
+
+    def _note_unknown(self, symbol: str) -> None:
+        """A mark refused for a market perpdesk does not have: remembered (said once, on the
+        next heartbeat), so a replay of other symbols does not just show an empty screen."""
+        if not isinstance(symbol, str) or len(self.unknown_symbols) >= 100:
+            return
+        if symbol in self.unknown_symbols:
+            return
+        try:
+            self.engine.market(symbol)
+        except (KeyError, ValueError):
+            self.unknown_symbols.append(symbol)
+            self._unknown_said = False
+            self._dirty = True
+
+    def _say_unknown(self) -> None:
+        if self._unknown_said or not self.unknown_symbols:
+            return
+        self._unknown_said = True
+        names = self.unknown_symbols
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        source = self.feed.name if self.feed is not None else "The price source"
+        known = ", ".join(list(self.engine.markets)[:8])
+        self.say(
+            f"{source} prices {shown}, which perpdesk has no market for: "
+            f"{'those prices are' if len(names) > 1 else 'its prices are'} ignored. "
+            f"perpdesk's markets: {known}, ...",
+            "warning",
+            Toast(
+                f"Unknown symbols in the price source: {shown}.",
+                title="Unknown markets",
+                severity="warning",
+                timeout=12,
+            ),
+        )
 
     def on_funding_rate(self, symbol: str, rate_per_hour: float) -> None:
         try:
@@ -673,6 +844,17 @@ class Session:
             self._book_focus = books
             self.feed.focus(books=books)
 
+    def desk_title(self) -> str:
+        """Whose rules the account follows and how orders fill: "Hyperliquid · realistic
+        fills" (the header's title)."""
+        feed = self.feed
+        if isinstance(feed, LiveSource):
+            fills = "venue book fills" if feed.books else "fills at the mark"
+        else:
+            preset = getattr(feed, "execution", None) or self.settings.market.execution
+            fills = EXECUTION_LABELS.get(str(preset), f"{preset} fills")
+        return f"{self.engine.venue.label} · {fills}"
+
     def feed_title(self) -> str:
         """One line saying where prices come from and how that source is doing."""
         feed = self.feed
@@ -683,7 +865,13 @@ class Session:
             return feed.name
         if status.state is FeedState.CONNECTED:
             return status.detail or feed.name
-        return f"{feed.name} {status.state.value}: {status.detail}"
+        if status.state is FeedState.ENDED and status.detail:
+            return status.detail  # "Replay finished: 1,200 marks from day.csv": says it all
+        detail = status.detail
+        state = status.state.value
+        if detail.casefold().startswith(state):  # "Paused at 00:12:30": no "paused: Paused"
+            return f"{feed.name} · {detail}"
+        return f"{feed.name} {state}: {detail}" if detail else f"{feed.name} {state}"
 
     def scenario_choices(self) -> list[tuple[str, str]]:
         """(name, what it teaches) for the /scenario picker: the plain simulation first."""
@@ -693,14 +881,20 @@ class Session:
 
     def switch_feed(self, scenario: str) -> PriceSource:
         """Price from ``scenario`` (or :data:`SIMULATION`) from now on, continuing from the
-        current marks so open positions see no jump. Returns the new source: the caller stops
-        the old one and runs this one."""
+        current marks so open positions see no jump, at the same speed and with the same
+        fills as before (said, when the new source cannot run at that speed). Returns the new
+        source: the caller stops the old one and runs this one."""
         symbols = [m for m in self.engine.markets if m in MARKETS]
+        old = self.feed
+        speed = old.speed if old is not None else float(self.settings.market.speed)
+        execution = getattr(old, "execution", None) or self.settings.market.execution
         source: SimSource | ScenarioSource
         if scenario == SIMULATION:
-            source = SimSource(symbols, seed=self.settings.market.seed)
+            source = SimSource(symbols, seed=self.settings.market.seed, execution=execution)
         else:
-            source = ScenarioSource(scenario, symbols)
+            source = ScenarioSource(scenario, symbols, execution=execution)
+        kept = min(source.speed_options, key=lambda option: abs(option - speed))
+        source.speed = kept
         source.resume_from(self.engine.marks)
         self.mark_guard.reset()
         self.candles.clear()  # a new clock: its candles start afresh
@@ -714,6 +908,11 @@ class Session:
         self.describe_feed()
         if scenario == SIMULATION:
             self.say("Back to the simulated market.")
+        if kept != speed:
+            self.say(
+                f"{source.name} runs at {kept:g}x: it has no {speed:g}x "
+                f"(speeds: {', '.join(f'{o:g}x' for o in source.speed_options)})."
+            )
         return source
 
     def speed_problem(self) -> str | None:
@@ -730,15 +929,22 @@ class Session:
             return "This price source cannot be paused."
         return None
 
-    def change_speed(self, step: int) -> None:
-        """One step slower (``step`` -1) or faster (+1); nothing when :meth:`speed_problem`."""
+    def change_speed(self, step: int) -> str | None:
+        """One step slower (``step`` -1) or faster (+1); nothing when :meth:`speed_problem`.
+        Returns what to tell the trader when the speed cannot go further that way."""
         feed = self.feed
         if feed is None or self.speed_problem():
-            return
+            return None
         options = sorted(feed.speed_options)
         now = min(range(len(options)), key=lambda i: abs(options[i] - feed.speed))
-        feed.speed = options[max(0, min(len(options) - 1, now + step))]
+        wanted = now + step
+        if not 0 <= wanted < len(options):
+            which = "top" if step > 0 else "slowest"
+            other = "[ slows down" if step > 0 else "] speeds up"
+            return f"Already at the {which} speed, {options[now]:g}x ({other})."
+        feed.speed = options[wanted]
         self._dirty = True
+        return None
 
     def toggle_pause(self) -> None:
         """Pause or resume the source; nothing when :meth:`pause_problem`."""
@@ -765,6 +971,14 @@ class Session:
         figures on screen need repainting. The UI calls this on its heartbeat."""
         events, self._pending = self._pending, []
         liquidated: list[str] = []
+        # A fill made by an order is named with that order; the order's own "filled" record
+        # then adds nothing (unless it says why it filled only in part).
+        filled = {
+            e.order_id: e
+            for e in events
+            if isinstance(e, OrderEvent) and e.action in ("filled", "partial")
+        }
+        told: set[int] = set()
         for event in events:
             if (
                 isinstance(event, OrderEvent)
@@ -774,7 +988,21 @@ class Session:
                 and not event.reason
             ):
                 continue  # a market order filled whole at once: its fill line says it all
-            level, text = describe(event)
+            by = None
+            if isinstance(event, Fill) and event.order_id is not None:
+                by = filled.get(event.order_id)
+                if by is not None:
+                    told.add(event.order_id)
+                    if by.order_type is OrderType.MARKET and by.tpsl is None:
+                        by = None  # nothing to name: the trader sent it just now
+            elif (
+                isinstance(event, OrderEvent)
+                and event.action == "filled"
+                and event.order_id in told
+                and not event.reason
+            ):
+                continue
+            level, text = describe(event, by)
             if isinstance(event, Liquidation):
                 liquidated.append(liquidation_toast(event))  # its short form
             self.say(text, _EVENT_LEVEL[level])
@@ -782,6 +1010,10 @@ class Session:
             self.toast(_grouped_toast(liquidated, "Liquidation", "liquidations", "error"))
         for note in self.mark_guard.drain():
             self.say(note.message, "warning")
+        self._say_unknown()
+        after, self._after_events = self._after_events, []
+        for text, level, toast in after:
+            self.say(text, level, toast)
         if self._dirty:
             account, positions = self.engine.account, self.engine.positions()
             self._check_alerts(account, positions)
@@ -989,10 +1221,69 @@ class Session:
             market, None if qty >= pos.size else qty, Question(f"Close {pos.market}", body)
         )
 
+    @staticmethod
+    def position_state(pos: PositionView) -> tuple[object, ...]:
+        """What identifies a position for a question about it: if any of these changes (an
+        add, a partial close, a liquidation slice, a flip), the question is stale."""
+        return (pos.side, pos.size, pos.mode, pos.leverage, pos.entry_price)
+
+    def close_preview(
+        self, market: str, *, fraction: float = 1.0, size: float | None = None
+    ) -> ClosePreview | None:
+        """What closing ``fraction`` (or ``size`` coins) of the position in ``market`` would
+        do at the current price (``None`` without a position)."""
+        pos = self.engine.position(market)
+        if pos is None:
+            return None
+        qty = min(size if size is not None else pos.size * fraction, pos.size)
+        preview = self.engine.preview(pos.market, pos.side.opposite, qty, pos.leverage, pos.mode)
+        return ClosePreview(  # the engine's own figures for a reduce (docs/rules.md)
+            market=pos.market,
+            side=pos.side,
+            size=qty,
+            size_left=max(pos.size - qty, 0.0),
+            fill_price=preview.fill_price,
+            mark_price=pos.mark_price,
+            realized_pnl=preview.realized_pnl,
+            fee=preview.fee,
+            margin_released=preview.margin_released,
+            state=self.position_state(pos),
+            rejection=self.cannot_close(market, fraction=fraction, size=size) or preview.rejection,
+            orders_note=self._close_orders_note(pos, qty),
+        )
+
+    def _close_orders_note(self, pos: PositionView, qty: float) -> str | None:
+        """What closing ``qty`` of ``pos`` does to the orders that protect or reduce it: a
+        whole close cancels its take-profit / stop-loss and its reduce-only orders (docs/
+        rules.md, orders rules 5 and 6); a part leaves them for what stays open."""
+        tp, sl = self.engine.tp_sl(pos.market)
+        bound = [name for name, order in (("take-profit", tp), ("stop-loss", sl)) if order]
+        if qty < pos.size:
+            if not bound:
+                return None
+            verb = "stay" if len(bound) > 1 else "stays"
+            return f"Its {' and '.join(bound)} {verb}, for what is left."
+        reducing = sum(
+            1 for o in self.engine.open_orders(pos.market) if o.reduce_only and o.tpsl is None
+        )
+        gone = [f"its {' and '.join(bound)}"] if bound else []
+        if reducing:
+            gone.append(_plural(reducing, "reduce-only order"))
+        if not gone:
+            return None
+        many = len(bound) + reducing > 1
+        text = f"{' and '.join(gone)} {'are' if many else 'is'} cancelled with it."
+        return text[0].upper() + text[1:]
+
     def close(self, plan: ClosePlan) -> None:
         """Close what ``plan`` says (answered yes), at the mark."""
+        self.close_position(plan.market, plan.size)
+
+    def close_position(self, market: str, size: float | None = None) -> None:
+        """Close ``size`` coins of the position in ``market`` (``None``: all of it) at the
+        mark; a refusal is said as a rejection."""
         try:
-            self.engine.close(plan.market, plan.size)
+            self.engine.close(market, size)
         except OrderRejected as exc:
             self.reject(str(exc))
 
@@ -1162,8 +1453,11 @@ class Session:
         if self.export_job is job:
             self.export_job = None
         if isinstance(result, Path):
-            done = f"Exported {job.kind} to {result}"
-            self.say(done, toast=Toast(done, title="Export", timeout=10))
+            self.say(f"Exported {job.kind} to {result}")
+            # The toast is narrow: the file name whole on its own line, then the folder (the
+            # home folder as ~), so no name is cut in the middle of a word.
+            where = f"{result.name}\nin {_home_short(result.parent)}"
+            self.toast(Toast(where, title=f"Exported {job.kind}", timeout=10))
         elif isinstance(result, ExportCancelled):
             self.say(f"The export of {job.kind} was stopped; no file was written.", "warning")
         elif isinstance(result, ExportError | OSError | JournalError):
@@ -1391,3 +1685,270 @@ class Session:
         if result.problem:
             self.say(result.problem, "warning")
         self.say("Back to your own account, as you left it.")
+
+    # ------------------------------------------------------------------ resting orders, TP/SL
+
+    def order(self, order_id: int | None) -> Order | None:
+        """The open order with this number (``None`` for none, or one no longer open)."""
+        return self.engine.order(order_id) if order_id is not None else None
+
+    def cannot_cancel(self, order_id: int | None = None, market: str | None = None) -> str | None:
+        """Why ``/cancel`` cannot run: order ``order_id``, else every order in ``market``,
+        else every order. ``None`` when there is something to cancel."""
+        if order_id is not None:
+            if self.engine.order(order_id) is None:
+                return f"There is no open order #{order_id}; /orders lists them."
+            return None
+        if not self.engine.open_orders(market):
+            where = f"{market} " if market else ""
+            return f"There are no open {where}orders to cancel."
+        return None
+
+    def cancel_orders(self, order_id: int | None = None, market: str | None = None) -> int:
+        """Cancel order ``order_id``, else every order in ``market``, else every order (their
+        reserved margin comes back; the log says each one). Returns how many were cancelled;
+        a refusal is said as a rejection."""
+        why = self.cannot_cancel(order_id, market)
+        if why is not None:
+            self.reject(why)
+            return 0
+        try:
+            if order_id is not None:
+                self.engine.cancel_order(order_id)
+                return 1
+            return len(self.engine.cancel_orders(market))
+        except OrderRejected as exc:
+            self.reject(str(exc))
+            return 0
+
+    def cancel_question(self, market: str | None) -> Question:
+        """The question before cancelling every open order in ``market`` (all when ``None``)."""
+        orders = self.engine.open_orders(market)
+        held = sum(o.reserved_margin for o in orders)
+        protective = sum(
+            1 for o in orders if o.tpsl == "sl" or o.order_type is OrderType.STOP_MARKET
+        )
+        where = f"{market} " if market else ""
+        body = f"Cancel {_plural(len(orders), f'open {where}order')}?"
+        if held:
+            they = "it holds" if len(orders) == 1 else "they hold"
+            body += f" The {fmt_money(held)} of margin {they} comes back to Available."
+        if protective:
+            which = "one is a stop" if protective == 1 else f"{protective} are stops"
+            body += f"\nOf these, {which} protecting a position: it is left unprotected."
+        title = f"Cancel {market} orders" if market else "Cancel all orders"
+        return Question(title, body)
+
+    def cannot_modify(self, order_id: int | None) -> str | None:
+        """Why order ``order_id`` cannot be modified now, or ``None``."""
+        if order_id is None:
+            return "Select an open order first (o shows the open orders)."
+        if self.engine.order(order_id) is None:
+            return f"Order #{order_id} is not open any more."
+        return None
+
+    def modify_order(
+        self, order_id: int, *, price: float | None = None, size: float | None = None
+    ) -> Order | None:
+        """Move an open order to ``price`` (its limit price or trigger) and / or ``size``:
+        cancel and replace, so the new order has a new number. A position's take-profit or
+        stop-loss only moves its trigger (it is always for the whole position). If the new
+        order is refused the old one is placed again as it was, and the refusal is said.
+        Returns the order now open (``None`` when refused)."""
+        eng = self.engine
+        old = eng.order(order_id)
+        if old is None:
+            self.reject(f"Order #{order_id} is not open any more.")
+            return None
+        new_price = old.level if price is None else price
+        if old.tpsl is not None:
+            kind = "take_profit" if old.tpsl == "tp" else "stop_loss"
+            try:
+                orders = eng.set_tp_sl(old.market, **{kind: new_price})
+            except OrderRejected as exc:
+                self.reject(f"Order #{order_id} not modified: {exc}")
+                return None
+            return next((o for o in orders if o.tpsl == old.tpsl), None)
+        limit = old.order_type is OrderType.LIMIT
+        replacement = {
+            "price": new_price if limit else None,
+            "trigger_price": None if limit else new_price,
+        }
+        eng.cancel_order(order_id)
+        try:
+            placed = eng.place_order(
+                old.market,
+                old.side,
+                old.size - old.filled_size if size is None else size,
+                old.order_type,
+                leverage=old.leverage,
+                mode=old.mode,
+                reduce_only=old.reduce_only,
+                post_only=old.post_only,
+                take_profit=old.take_profit,
+                stop_loss=old.stop_loss,
+                **replacement,
+            )
+        except OrderRejected as exc:
+            why = str(exc)
+            try:  # put the old order back as it was (it gets a new number)
+                back = eng.place_order(
+                    old.market,
+                    old.side,
+                    old.size - old.filled_size,
+                    old.order_type,
+                    price=old.price,
+                    trigger_price=old.trigger_price,
+                    leverage=old.leverage,
+                    mode=old.mode,
+                    reduce_only=old.reduce_only,
+                    post_only=old.post_only,
+                    take_profit=old.take_profit,
+                    stop_loss=old.stop_loss,
+                )
+            except OrderRejected as again:
+                self.reject(
+                    f"Order #{order_id} not modified: {why} It could not be placed again "
+                    f"either ({again}), so it is cancelled.",
+                    after_events=True,
+                )
+                return None
+            self.reject(
+                f"Order #{order_id} not modified: {why} It is open again as #{back.id}.",
+                after_events=True,
+            )
+            return None
+        self.say_after_events(
+            f"Order #{order_id} modified: cancelled and replaced by #{placed.id}."
+        )
+        return placed
+
+    def cannot_set_tp_sl(self, market: str | None) -> str | None:
+        """Why ``market`` cannot get a take-profit or stop-loss now, or ``None``."""
+        if market is None or self.engine.position(market) is None:
+            where = f"{market} " if market else ""
+            return (
+                f"There is no open {where}position to give a take-profit or stop-loss; "
+                "open one first, or give the order tp / sl prices."
+            )
+        return None
+
+    def set_tp_sl(
+        self,
+        market: str,
+        *,
+        take_profit: float | Literal["keep"] | None = "keep",
+        stop_loss: float | Literal["keep"] | None = "keep",
+    ) -> bool:
+        """Set (a price), clear (``None``) or keep (``"keep"``) the take-profit and
+        stop-loss of the position in ``market``. A refusal is said as a rejection and changes
+        nothing; a stop-loss the liquidation would beat is said as a warning (set anyway: the
+        trader chose it). Returns whether it was set."""
+        why = self.cannot_set_tp_sl(market)
+        if why is not None:
+            self.reject(why)
+            return False
+        changes: dict[str, float | None] = {}
+        if take_profit != "keep":
+            changes["take_profit"] = take_profit
+        if stop_loss != "keep":
+            changes["stop_loss"] = stop_loss
+        try:
+            self.engine.set_tp_sl(market, **changes)
+        except OrderRejected as exc:
+            self.reject(str(exc))
+            return False
+        if isinstance(stop_loss, float | int) and not isinstance(stop_loss, bool):
+            for warning in self.stop_warnings(market, float(stop_loss)):
+                self.say_after_events(
+                    warning,
+                    "warning",
+                    Toast(warning, title="Stop-loss", severity="warning", timeout=12),
+                )
+        return True
+
+    def tp_sl_problem(self, market: str, kind: str, price: float) -> str | None:
+        """Why the engine would refuse a take-profit (``kind="tp"``) or stop-loss (``"sl"``)
+        at ``price`` on the position in ``market`` now (a trigger the mark already reached),
+        or ``None``. Changes nothing."""
+        pos = self.engine.position(market)
+        if pos is None:
+            return self.cannot_set_tp_sl(market)
+        order_type = OrderType.TAKE_PROFIT_MARKET if kind == "tp" else OrderType.STOP_MARKET
+        preview = self.engine.preview_order(
+            market,
+            pos.side.opposite,
+            pos.size,
+            order_type,
+            trigger_price=price,
+            reduce_only=True,
+        )
+        if preview.rejection is None:
+            return None
+        label = "Take-profit" if kind == "tp" else "Stop-loss"
+        return f"{label}: {preview.rejection}"
+
+    def stop_warnings(self, market: str, stop_loss: float) -> list[str]:
+        """What a trader should know about a stop-loss at ``stop_loss`` on the position in
+        ``market`` (beyond its liquidation price, or a cross stop others can move)."""
+        try:
+            return self.engine.stop_warnings(market, stop_loss)
+        except OrderRejected:
+            return []
+
+    def pnl_at(self, market: str, price: float) -> float | None:
+        """What closing the whole position in ``market`` at ``price`` would realize, before
+        fees (``None`` without a position)."""
+        pos = self.engine.position(market)
+        if pos is None:
+            return None
+        return pos.side.sign * (price - pos.entry_price) * pos.size
+
+    def beaten_stops(self) -> list[BeatenStop]:
+        """Every open stop that the liquidation of the position it protects would beat (see
+        :class:`BeatenStop`), oldest first: the stop-versus-liquidation lesson, kept on screen
+        while it holds (a cross position's liquidation price moves with the others). One pass
+        over the positions and one over the open orders."""
+        eng = self.engine
+        held = {p.market: p for p in eng.positions() if p.liquidation_price is not None}
+        if not held:
+            return []
+        stops = [eng.tp_sl(market)[1] for market in held]
+        stops += [
+            o
+            for o in eng.open_orders()
+            if o.order_type is OrderType.STOP_MARKET and o.tpsl is None and o.market in held
+        ]
+        out: list[BeatenStop] = []
+        for order in stops:
+            if order is None or order.trigger_price is None:
+                continue
+            pos = held[order.market]
+            liq = pos.liquidation_price
+            assert liq is not None
+            if order.side is not pos.side and stop_beyond_liquidation(
+                pos.side, order.trigger_price, liq
+            ):
+                out.append(BeatenStop(pos.market, pos.side, order.id, order.trigger_price, liq))
+        return sorted(out, key=lambda b: b.order_id)
+
+    def standing_tip(self, beaten: list[BeatenStop] | None = None) -> Tip | None:
+        """The line above the tables: a warning the session holds (the journal not saving)
+        first, then stops the liquidation would beat (``beaten``, when the caller has them),
+        then the first-run tip."""
+        if self.tip is not None and self.tip.warning:
+            return self.tip
+        if beaten is None:
+            beaten = self.beaten_stops()
+        if not beaten:
+            return self.tip
+        shown = "; ".join(
+            f"{b.market} stop {fmt_price(b.stop, b.liquidation)} is past its Liq. price "
+            f"{fmt_price(b.liquidation)}"
+            for b in beaten[:3]
+        )
+        more = f" (and {len(beaten) - 3} more)" if len(beaten) > 3 else ""
+        return Tip(
+            f"⚠ {shown}{more}: the liquidation comes first, the stop never fires (t moves it).",
+            warning=True,
+        )

@@ -539,37 +539,79 @@ def resolve_config_path(
 
 def _from_data(data: Mapping[str, Any]) -> tuple[Settings, list[str], set[str]]:
     """Validated settings from parsed TOML, a message per problem, and the invalid keys."""
+    settings, problems, invalid = _checked(data)
+    return settings, [message for _, message in problems], invalid
+
+
+def _checked(data: Mapping[str, Any]) -> tuple[Settings, list[tuple[str, str]], set[str]]:
+    """:func:`_from_data`, each message with the key (or table) it is about."""
     settings, messages, invalid = DEFAULTS, [], set()
     for section, content in data.items():
         if section not in SECTIONS:
             kind = "table" if isinstance(content, dict) else "key"
-            messages.append(f"unknown {kind} {section} is kept but ignored.")
+            messages.append((section, f"unknown {kind} {section} is kept but ignored."))
         elif not isinstance(content, dict):
             messages.append(
-                f"{section} must be a table ([{section}]), not {_show(content)}; "
-                f"using the defaults for all {section} settings."
+                (
+                    section,
+                    f"{section} must be a table ([{section}]), not {_show(content)}; "
+                    f"using the defaults for all {section} settings.",
+                )
             )
         elif section == "keymap":
             for name, raw in content.items():
                 try:
                     settings = settings.with_value(f"keymap.{name}", raw)
                 except ValueError as exc:
-                    messages.append(f"{exc}; binding ignored.")
+                    messages.append((f"keymap.{name}", f"{exc}; binding ignored."))
                     invalid.add(f"keymap.{name}")
         else:
             for name, raw in content.items():
                 key = f"{section}.{name}"
                 if key not in FIELDS:
-                    messages.append(f"unknown key {key} is kept but ignored.")
+                    messages.append((key, f"unknown key {key} is kept but ignored."))
                     continue
                 try:
                     settings = settings.with_value(key, raw)
                 except ValueError as exc:
                     default = _toml_value(DEFAULTS.get(key))
                     fallback = "unset" if default is None else _show(default)
-                    messages.append(f"{exc}; using the default ({fallback}).")
+                    messages.append((key, f"{exc}; using the default ({fallback})."))
                     invalid.add(key)
     return settings, messages, invalid
+
+
+_HEADER = re.compile(r"\s*\[\s*(\"?)([^\[\]\"]+)\1\s*\]\s*(#.*)?$")
+_KEY = re.compile(r"\s*(\"?)([A-Za-z0-9_.-]+)\1\s*=")
+
+
+def _lines_of_keys(text: str) -> dict[str, int]:
+    """Where each key (``"trading.default_leverage"``) and table (``"trading"``) is written
+    in ``text``: its line number, from 1 (the first place, for one written twice). Keys
+    written in shapes this does not follow (inline tables, quoted dotted keys) are absent."""
+    found: dict[str, int] = {}
+    table = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            table = header[2].strip()
+            found.setdefault(table, number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            found.setdefault(f"{table}.{key[2]}" if table else key[2], number)
+    return found
+
+
+def _with_lines(text: str, problems: list[tuple[str, str]]) -> list[str]:
+    """Each message ending with the line it is about ("... (line 3)."), where known."""
+    lines = _lines_of_keys(text)
+    out = []
+    for key, message in problems:
+        if key in lines:
+            message = f"{message.removesuffix('.')} (line {lines[key]})."
+        out.append(message)
+    return out
 
 
 def _decode_error(path: Path, exc: tomllib.TOMLDecodeError) -> str:
@@ -669,8 +711,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> LoadResult:
         snapshot = _read_file(path)
         if snapshot is None:
             return LoadResult(Settings(), path, [], False)
-        _, data = _parse(snapshot.data)
-        settings, messages, _ = _from_data(data)
+        text, data = _parse(snapshot.data)
+        settings, problems, _ = _checked(data)
+        messages = _with_lines(text, problems)
     except OSError as exc:
         problem = f"{path} could not be read ({_reason(exc)}). Using defaults."
     except UnicodeDecodeError as exc:
@@ -908,6 +951,7 @@ def _save(path: Path, build: Callable[[Settings | None], Settings]) -> SaveResul
         raise SettingsSaveError(f"{cannot}: {_reason(exc)}.") from exc
     messages: list[str] = []
     text: str | None = None
+    replaced: list[str] = []  # keys whose invalid value in the file this save replaces
     if snapshot is None:
         new = build(DEFAULTS)
     else:
@@ -927,7 +971,8 @@ def _save(path: Path, build: Callable[[Settings | None], Settings]) -> SaveResul
             text = _edited_text(path, old_text, data, _edits(old, invalid, new))
             if snapshot.data.startswith(b"\xef\xbb\xbf"):
                 text = "\ufeff" + text
-    backup = snapshot is not None and text is None
+            replaced = sorted(invalid)
+    backup = snapshot is not None and (text is None or bool(replaced))
     if text is None:  # a fresh file (none yet, or one that was not TOML: CRLF stays CRLF)
         text = _endings_like(b"" if snapshot is None else snapshot.data, example_text(new))
     data_out = text.encode("utf-8")
@@ -940,11 +985,20 @@ def _save(path: Path, build: Callable[[Settings | None], Settings]) -> SaveResul
             _check_unchanged(path, target, snapshot)
             if backup:
                 assert snapshot is not None
-                saved_to = _backup(path, snapshot.data, snapshot.mode)
-                messages.append(
-                    f"{path} was not valid TOML, so it was copied to {saved_to} "
-                    "and replaced with a fresh settings file."
-                )
+                why = "has values perpdesk could not use" if replaced else "is not valid TOML"
+                saved_to = _backup(path, snapshot.data, snapshot.mode, why)
+                if replaced:
+                    shown = ", ".join(replaced[:5]) + (" ..." if len(replaced) > 5 else "")
+                    messages.append(
+                        f"{path} had values perpdesk could not use ({shown}); saving replaced "
+                        f"them with the values in effect. The file as it was is kept at "
+                        f"{saved_to}."
+                    )
+                else:
+                    messages.append(
+                        f"{path} was not valid TOML, so it was copied to {saved_to} "
+                        "and replaced with a fresh settings file."
+                    )
             _replace(path, target, tmp, snapshot)
     except OSError as exc:
         raise SettingsSaveError(f"{cannot}: {_reason(exc)}.") from exc
@@ -1160,9 +1214,10 @@ def _settled_content(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _backup(path: Path, data: bytes, mode: int) -> Path:
+def _backup(path: Path, data: bytes, mode: int, why: str = "is not valid TOML") -> Path:
     """Copy ``data`` to the first free name of ``path.bak``, ``path.bak.1`` ... (never over an
-    existing file: ``O_EXCL``); ``SettingsSaveError`` when all :data:`MAX_BACKUPS` are taken."""
+    existing file: ``O_EXCL``); ``SettingsSaveError`` when all :data:`MAX_BACKUPS` are taken.
+    ``why`` says why the file is backed up, in those messages."""
     names = [Path(f"{path}.bak")] + [Path(f"{path}.bak.{n}") for n in range(1, MAX_BACKUPS)]
     for name in names:
         try:
@@ -1171,7 +1226,7 @@ def _backup(path: Path, data: bytes, mode: int) -> Path:
             continue
         except OSError as exc:
             raise SettingsSaveError(
-                f"{path} is not valid TOML and could not be backed up to {name} "
+                f"{path} {why} and could not be backed up to {name} "
                 f"({_reason(exc)}), so it was not changed."
             ) from exc
         try:
@@ -1184,12 +1239,12 @@ def _backup(path: Path, data: bytes, mode: int) -> Path:
             with contextlib.suppress(OSError):
                 os.unlink(name)
             raise SettingsSaveError(
-                f"{path} is not valid TOML and could not be backed up to {name} "
+                f"{path} {why} and could not be backed up to {name} "
                 f"({_reason(exc)}), so it was not changed."
             ) from exc
         return name
     raise SettingsSaveError(
-        f"{path} is not valid TOML, and all {MAX_BACKUPS} backup names ({names[0].name} to "
+        f"{path} {why}, and all {MAX_BACKUPS} backup names ({names[0].name} to "
         f"{names[-1].name}) are taken, so it was not changed. Remove the backups you no longer "
         "need, then save again."
     )

@@ -30,7 +30,7 @@ def test_a_tab_trades_the_paper_account_from_the_keyboard(
     served: Served, open_tab: Callable[[], Tab], tmp_path: Path
 ) -> None:
     tab = open_tab()
-    tab.wait_for(r"perpdesk — Simulated prices · seed 1")
+    tab.wait_for(r"perpdesk · Hyperliquid · realistic fills — Simulated prices · seed 1")
     tab.wait_for(r"Positions")
     tab.focus()
 
@@ -44,7 +44,7 @@ def test_a_tab_trades_the_paper_account_from_the_keyboard(
     tab.wait_for(r"Enter/y confirm")
     tab.settle()
     tab.press("enter")
-    tab.wait_for(BTC_LONG + r".*Isolated")
+    tab.wait_for(BTC_LONG + r".*Iso 5x")
 
     # The command line, and the confirmation's mode switch.
     tab.press("/")
@@ -55,7 +55,7 @@ def test_a_tab_trades_the_paper_account_from_the_keyboard(
     tab.wait_for(r"\[ Cross \]")
     tab.settle()
     tab.press("enter")
-    tab.wait_for(ETH_SHORT + r".*Cross")
+    tab.wait_for(ETH_SHORT + r".*Cross 5x")
     shot = tab.screenshot(tmp_path / "serve.png")
     keep(shot, "serve.png")
     assert shot.stat().st_size > 10_000  # a real picture, not an empty page

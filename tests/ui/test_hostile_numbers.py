@@ -12,6 +12,7 @@ from tui.app import PerpDeskApp
 from tui.commands import CommandError, parse
 from tui.engine import MarginMode, Side
 from tui.market import ReplaySource
+from tui.screens.dialogs.close import ClosePositionScreen
 from tui.screens.dialogs.confirm import ConfirmScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import TradeConfirmScreen
@@ -92,7 +93,7 @@ async def test_closing_a_share_that_rounds_to_nothing_is_refused_at_the_command_
             await pilot.press("escape")
         assert app.session.engine.position("BTC") is not None
         await enter_command(pilot, "close btc 50%")
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, ClosePositionScreen)
 
 
 async def test_an_absurd_size_is_refused_on_the_confirmation_screen() -> None:
@@ -202,8 +203,11 @@ async def test_fuzz_hostile_command_lines_never_crash_the_app(tmp_path: Path) ->
             line = hostile_line(rng)
             error = run_line(app, line)
             await pilot.pause()
-            if isinstance(app.screen, TradeConfirmScreen | ConfirmScreen):
+            if isinstance(app.screen, TradeConfirmScreen | ConfirmScreen | ClosePositionScreen):
                 await pilot.press(rng.choice(["enter", "escape"]))
+                await pilot.pause()
+            if isinstance(app.screen, ClosePositionScreen):  # Enter before its first paint
+                await pilot.press("escape")
                 await pilot.pause()
             if isinstance(app.screen, TradeConfirmScreen):  # a refused order stays open
                 await pilot.press("escape")

@@ -82,7 +82,7 @@ def test_the_equity_picture_by_hand() -> None:
 
 def test_no_record_no_equity_picture() -> None:
     rows = [text(r) for r in equity_layout(40, 5, EquityCurve(1_000, 0.0))]
-    assert rows[0].startswith("Equity 1,000.00 +0.00 (+0.00%)")
+    assert rows[0].startswith("Equity 1,000.00 0.00 (0.00%)")  # a zero change has no sign
     assert "No trades yet" in rows[3]  # the middle of the 4 rows under the header
 
 

@@ -12,7 +12,7 @@ from textual.widgets import Input, Select, Static
 from tests.ui.pilot_helpers import enter_command, make_app, on_screen
 from tui.app import PerpDeskApp
 from tui.engine import MarginMode
-from tui.screens.dialogs.confirm import ConfirmScreen
+from tui.screens.dialogs.discard import DiscardScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import OrderFormScreen, TradeConfirmScreen
 from tui.screens.settings import ModeToggle, SettingsScreen
@@ -286,19 +286,34 @@ async def test_escape_with_edits_asks_first(tmp_path: Path) -> None:
         await type_into(pilot, "default-leverage", "9")
         await pilot.press("escape")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("n")  # keep editing
+        assert isinstance(app.screen, DiscardScreen)
+        await pilot.press("k")  # keep editing
         await pilot.pause()
         assert on_screen(app, SettingsScreen) is screen
         assert screen.query_one("#default-leverage", Input).value == "9"
         assert screen.query_one("#default-margin-mode", ModeToggle).value == "cross"
         await pilot.press("escape")
         await pilot.pause()
-        await pilot.press("y")  # discard
+        assert isinstance(app.screen, DiscardScreen)
+        await pilot.press("escape")  # Escape again: discard and leave, not back to the form
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
         assert app.session.settings == before
         assert path.read_text() == HAND_WRITTEN
+
+
+async def test_the_question_on_leaving_can_save_instead(tmp_path: Path) -> None:
+    app, path = hand_written_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_settings(pilot)
+        await type_into(pilot, "default-leverage", "9")
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("s")  # save and leave
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert app.session.settings.trading.default_leverage == 9
+        assert "default_leverage = 9" in path.read_text()
 
 
 async def test_undoing_an_edit_by_hand_is_not_an_edit(tmp_path: Path) -> None:
@@ -337,8 +352,8 @@ async def test_theme_previews_live_and_discard_restores_it(tmp_path: Path) -> No
 
         await pilot.press("escape")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
+        assert isinstance(app.screen, DiscardScreen)
+        await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
         assert app.theme == "nord"

@@ -18,7 +18,7 @@ from tests.ui.pilot_helpers import (
     text_of,
 )
 from tui.engine import MarginMode, Side
-from tui.screens.dialogs.confirm import ConfirmScreen
+from tui.screens.dialogs.close import ClosePositionScreen
 from tui.screens.dialogs.margin import MarginScreen
 from tui.screens.help import HelpScreen, ModesScreen
 from tui.screens.main import MainScreen
@@ -183,11 +183,13 @@ async def test_close_selected_position_after_confirming() -> None:
         await beat(pilot)
         await pilot.press("x")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, ClosePositionScreen)
         await pilot.press("n")
         await pilot.pause()
         assert app.session.engine.position("BTC") is not None
-        await pilot.press("x", "y")
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("y")
         await pilot.pause()
         assert app.session.engine.position("BTC") is None
         assert app.main.positions_table.row_ids == []
@@ -279,7 +281,7 @@ async def test_command_line_close_and_margin() -> None:
         await enter_command(pilot, "margin sol +100")
         assert app.session.engine.position("SOL").margin == pytest.approx(460)  # type: ignore[union-attr]
         await enter_command(pilot, "close sol 50%")
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, ClosePositionScreen)
         await pilot.press("y")
         await pilot.pause()
         assert app.session.engine.position("SOL").size == pytest.approx(5)  # type: ignore[union-attr]
@@ -292,7 +294,8 @@ async def test_help_lists_keys_and_commands_and_modes_explainer() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         keys = dict(app.screen.key_rows)
-        assert keys["b"] == "Long" and keys["x"] == "Close"
+        assert keys["b"] == "Long: Open a long on the selected market"
+        assert keys["x"] == "Close: Close the selected position"
         await pilot.press("escape")
         await open_order(pilot, ["question_mark"])
         assert isinstance(app.screen, ModesScreen)

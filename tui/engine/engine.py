@@ -20,7 +20,7 @@ import contextlib
 import math
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -2118,8 +2118,7 @@ class PaperEngine:
                         )
                     )
             self._resync()
-            for record in records:
-                self._emit(record)
+            self._emit_together(records)
             if not records or any(filled < q for _, _, q, filled, _, _ in cuts):
                 # The books ran short: what is left waits for the next mark or book, unless
                 # the account is now below the backstop's two thirds.
@@ -2167,12 +2166,13 @@ class PaperEngine:
         self._cross.clear()
         self._buffer = 0.0
         self._group += 1
+        records: list[Liquidation] = []
         for pos, realized, notional, liq in zip(
             victims, realized_each, notionals, liqs, strict=True
         ):
             share = notional / total_notional
             self._seq += 1
-            self._emit(
+            records.append(
                 self._liquidation(
                     pos,
                     marks[pos.market],
@@ -2185,6 +2185,7 @@ class PaperEngine:
                     liq=liq,
                 )
             )
+        self._emit_together(records)
 
     def _liquidation(
         self,
@@ -2246,6 +2247,16 @@ class PaperEngine:
             return
         for listener in self.listeners:
             listener(event)
+
+    def _emit_together(self, records: Sequence[Event]) -> None:
+        """Emit a step's several records so that listeners hear them together, once the
+        account is whole (a cross liquidation's positions: the journal saves them as one)."""
+        self._hold()
+        try:
+            for record in records:
+                self._emit(record)
+        finally:
+            self._release()
 
     def _hold(self) -> None:
         """Start a step whose records listeners hear together, at :meth:`_release` (so the

@@ -68,6 +68,15 @@ def _set(order: Order, **changes: Any) -> None:
         object.__setattr__(order, name, value)
 
 
+def stop_beyond_liquidation(side: Side, stop: float, liquidation: float | None) -> bool:
+    """Is a stop-loss at ``stop`` on a ``side`` position at or beyond its ``liquidation``
+    price (a long's stop at or below it, a short's at or above), so that the liquidation
+    comes first and the stop never fires? (docs/rules.md, rule 8 of the orders.)"""
+    if liquidation is None:
+        return False
+    return stop <= liquidation if side is Side.LONG else stop >= liquidation
+
+
 def _price(x: float) -> str:
     """A price for a message: thousands grouped, about six significant digits."""
     if not math.isfinite(x):
@@ -925,7 +934,7 @@ class OrderDesk:
         ``liquidation`` price, margin mode) in ``market``."""
         out: list[str] = []
         long = side is Side.LONG
-        if liquidation is not None and (stop <= liquidation if long else stop >= liquidation):
+        if liquidation is not None and stop_beyond_liquidation(side, stop, liquidation):
             out.append(
                 f"Your stop at {_price(stop)} is at or beyond this {side.value}'s liquidation "
                 f"price {_price(liquidation)}: you would be liquidated before your stop fires. "

@@ -20,8 +20,6 @@ from tui.engine import (
     Event,
     Fill,
     FundingPayment,
-    Liquidation,
-    MarginMode,
     MarginTransfer,
     Market,
     OrderEvent,
@@ -87,10 +85,6 @@ HISTORY_CHUNK: Final = 250
 def _markets_json(markets: tuple[Market, ...]) -> str:
     """The saved market list (the same few lists are saved with record after record)."""
     return _dump([_market_data(market) for market in markets])
-
-
-def _cross_count(state: Mapping[str, Any]) -> int:
-    return sum(1 for p in state["positions"] if p["mode"] == MarginMode.CROSS.value)
 
 
 @dataclass
@@ -317,7 +311,6 @@ class Journal:
         self._state: dict[str, Any] = self.engine.to_state()
         self._markets_json = self._markets_of(self._state)
         self._dirty = False
-        self._cross_open = _cross_count(self._state)
         self._error: str | None = None
         self._closed = False
         self._replaced = False
@@ -747,17 +740,9 @@ class Journal:
             self._batch.append((event, account_at(self.engine)))
             state = self.engine.to_state()
             if int(state["seq"]) != event.seq:
-                return  # the operation numbered more records (a flip's second fill): wait
-            if isinstance(event, Liquidation) and event.mode is MarginMode.CROSS:
-                closed = sum(
-                    1
-                    for e, _ in self._batch
-                    if isinstance(e, Liquidation)
-                    and e.mode is MarginMode.CROSS
-                    and e.group == event.group
-                )
-                if closed < self._cross_open:
-                    return  # the rest of this cross liquidation follows at once: wait
+                # the operation numbered more records (a flip's second fill, the rest of a
+                # cross liquidation, which the engine hands over together): wait
+                return
             self._settle(state)
             self._commit()
         except Exception as exc:  # a journal problem must never break the trade in memory
@@ -769,7 +754,6 @@ class Journal:
         self._batch.clear()
         self._state = state
         self._markets_json = self._markets_of(state)
-        self._cross_open = _cross_count(state)
         self._dirty = True
 
     def _commit(self) -> bool:
@@ -935,7 +919,6 @@ class Journal:
         self._pending.clear()
         self._state = new.to_state()
         self._markets_json = "[]"
-        self._cross_open = 0
         self._dirty = False
         self._error = None
         return new

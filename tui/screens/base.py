@@ -54,6 +54,7 @@ def binding_of(action: Action) -> Binding:
         action.description,
         show=action.footer is not None,
         id=action.id,
+        priority=action.priority,
     )
 
 

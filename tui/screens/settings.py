@@ -3,7 +3,8 @@
 Inputs are checked as you type with :func:`tui.settings.parse_field` (the same rules the loader
 uses); ctrl+s saves with :func:`tui.settings.save_changes` (only the changed values are written,
 onto the file as it is then, comments kept; a large file is saved in a thread) and returns the
-new :class:`Settings`; Escape discards, asking first when there are edits. The theme previews
+new :class:`Settings`; Escape leaves, asking first when there are edits (discard, save or keep
+editing: a second Escape discards). The theme previews
 live while the screen is open and is restored on discard. If another program saves the file
 while perpdesk saves it, nothing is written and the form stays open: save again or discard.
 """
@@ -27,11 +28,13 @@ from textual.widgets import Footer, Input, Label, OptionList, Select, Static
 
 from tui.engine.models import MAKER_FEE, TAKER_FEE
 from tui.screens.base import Dialog
-from tui.screens.dialogs.confirm import ConfirmScreen
+from tui.screens.dialogs.discard import Choice, DiscardScreen
 from tui.settings import (
+    EXECUTIONS,
     LARGE_CONFIG_BYTES,
     MARGIN_MODES,
     SOURCES,
+    VENUES,
     SaveResult,
     Settings,
     SettingsChangedError,
@@ -84,7 +87,7 @@ SECTIONS: list[tuple[str, list[FormField]]] = [
             FormField(
                 "trading.default_order_size",
                 "Order size",
-                "Base units (0.5) or a USD amount ($500).",
+                "$1000 suits every market; 0.5 means 0.5 coins of any market.",
                 placeholder="$1000",
             ),
         ],
@@ -98,6 +101,12 @@ SECTIONS: list[tuple[str, list[FormField]]] = [
                 f"USD. {FRESH_ACCOUNT}",
                 placeholder="10000",
                 later="the next fresh account",
+            ),
+            FormField(
+                "account.venue",
+                "Venue",
+                "Whose margin rules; changing it offers a fresh season.",
+                kind="select",
             ),
         ],
     ),
@@ -114,7 +123,7 @@ SECTIONS: list[tuple[str, list[FormField]]] = [
             FormField(
                 "fees.maker",
                 "Maker fee",
-                f"0 to 0.01 ({fee_example(MAKER_FEE)}). {NEXT_LAUNCH}",
+                f"Resting limit orders. 0 to 0.01 ({fee_example(MAKER_FEE)}). {NEXT_LAUNCH}",
                 placeholder=f"{MAKER_FEE:g}",
                 later=LAUNCH,
             ),
@@ -124,6 +133,13 @@ SECTIONS: list[tuple[str, list[FormField]]] = [
         "Price feed",
         [
             FormField("market.source", "Source", NEXT_LAUNCH, kind="select", later=LAUNCH),
+            FormField(
+                "market.execution",
+                "Fills",
+                f"Through a book (realistic, thin) or at the mark. {NEXT_LAUNCH}",
+                kind="select",
+                later=LAUNCH,
+            ),
             FormField(
                 "market.seed",
                 "Seed",
@@ -306,6 +322,10 @@ class SettingsScreen(Dialog[Settings | None]):
     def _choices(self, key: str, current: str) -> list[str]:
         if key == "market.source":
             return list(SOURCES)
+        if key == "account.venue":
+            return list(VENUES)
+        if key == "market.execution":
+            return list(EXECUTIONS)
         names = sorted(self.app.available_themes)
         if current not in names:  # a theme the file names but this Textual does not have
             names.insert(0, current)
@@ -478,16 +498,13 @@ class SettingsScreen(Dialog[Settings | None]):
             self._discard()
             return
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        def answered(choice: Choice | None) -> None:
+            if choice == "discard":
                 self._discard()
+            elif choice == "save":
+                self.action_save()
 
-        self.app.push_screen(
-            ConfirmScreen(
-                "Discard changes?", "Your unsaved edits will be lost. Press n to keep editing."
-            ),
-            answered,
-        )
+        self.app.push_screen(DiscardScreen("Your edits to the settings are not saved."), answered)
 
     def _discard(self) -> None:
         if self.original_theme in self.app.available_themes:

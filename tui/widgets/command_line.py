@@ -27,12 +27,17 @@ PLACEHOLDER = "long btc 0.1 10x iso   (Enter to run, Esc to close, /help)"
 class CommandSuggester(Suggester):
     """Greyed-out completion of commands and market symbols (→ accepts it)."""
 
-    def __init__(self, markets: Callable[[], Collection[str]]) -> None:
+    def __init__(
+        self,
+        markets: Callable[[], Collection[str]],
+        order_ids: Callable[[], Collection[int]] = tuple,
+    ) -> None:
         super().__init__(use_cache=False, case_sensitive=False)
         self.markets = markets
+        self.order_ids = order_ids
 
     async def get_suggestion(self, value: str) -> str | None:
-        found = complete(value, self.markets())
+        found = complete(value, self.markets(), self.order_ids())
         return found[0] if found else None
 
 
@@ -52,9 +57,16 @@ class CommandLine(Vertical):
     class Closed(Message):
         """The line closed (run, or Esc): the screen puts the focus back where it belongs."""
 
-    def __init__(self, markets: Callable[[], Collection[str]], *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        markets: Callable[[], Collection[str]],
+        *,
+        id: str | None = None,
+        order_ids: Callable[[], Collection[int]] = tuple,
+    ) -> None:
         super().__init__(id=id)
         self.markets = markets
+        self.order_ids = order_ids
         self.running = False
         """A command went up and has not been answered yet."""
 
@@ -66,7 +78,7 @@ class CommandLine(Vertical):
                 placeholder=PLACEHOLDER,
                 id="command",
                 select_on_focus=False,  # focus can land after fast typing: keep the text
-                suggester=CommandSuggester(self.markets),
+                suggester=CommandSuggester(self.markets, self.order_ids),
             )
 
     @property
