@@ -365,6 +365,36 @@ class PaperEngine:
         self._markets[market.name] = market
         self._tables[market.name] = _Table(market)
 
+    def update_market(self, market: Market) -> None:
+        """Replace a listed market's terms (max leverage, margin table, steps, fees) by
+        ``market``'s: the venue published a new table. An open position keeps its size, entry,
+        leverage and margin and is re-tiered at the current mark, so its maintenance margin,
+        liquidation price and the cross buffer follow the new table at once; one the new table
+        puts at or below maintenance is liquidated as a mark would liquidate it. Resting orders
+        stay (a fill checks the new table). Raises :class:`InvalidInput` for a market that is
+        not listed, and then changes nothing.
+        """
+        if not isinstance(market, Market):
+            raise InvalidInput(f"Not a market: {market!r}.")
+        if market.name not in self._markets:
+            known = ", ".join(self._markets) or "none"
+            raise InvalidInput(
+                f"Market {market.name} is not listed, so it cannot be updated. Markets: {known}."
+            )
+        table = _Table(market)
+        self._markets[market.name] = market
+        self._tables[market.name] = table
+        pos = self._positions.get(market.name)
+        if pos is None:
+            return
+        pos.table = table
+        pos.refresh(self._marks[pos.market])
+        if pos.cross:
+            self._resync()
+            self._check_cross()
+        elif mg.is_beyond(pos.s, self._marks[pos.market], pos.liq):
+            self._liquidate_isolated(pos)
+
     @property
     def markets(self) -> dict[str, Market]:
         return dict(self._markets)
