@@ -381,10 +381,14 @@ def test_prices_for_markets_perpdesk_lacks_are_named_once(tmp_path: Path) -> Non
     session.on_mark("BAR", 2.0)
     session.on_mark("FOO", 1.6)
     session.drain()
-    warned = [line for line in texts(session) if "no market for" in line]
+    warned = [line for line in texts(session) if "does not list" in line]
     assert warned == [
-        f"{feed.name} prices FOO, BAR, which perpdesk has no market for: those prices are "
-        "ignored. perpdesk's markets: BTC, ETH, SOL, XRP, DOGE, BNB, HYPE, SUI, ..."
+        f"{feed.name} prices 2 markets perpdesk does not list: FOO, BAR. Without a "
+        "Hyperliquid margin table there is nothing to trade them on, so Markets leaves them "
+        "out (prices counted, not applied)."
     ]
+    (toast,) = session.take_toasts()
+    assert (toast.title, toast.severity) == ("Unknown markets", "warning")
     session.drain()
-    assert len([line for line in texts(session) if "no market for" in line]) == 1
+    assert len([line for line in texts(session) if "does not list" in line]) == 1
+    assert session.unknown_marks == {"FOO": 2, "BAR": 1}

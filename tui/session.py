@@ -51,6 +51,7 @@ from tui.format import fmt_money, fmt_pct, fmt_price, fmt_size
 from tui.history import EXPORT_KINDS, AccountAt, ExportError, account_at, export_csv
 from tui.journal import HistorySource, Journal, JournalError, MemoryView, set_aside
 from tui.journal.drills import DrillScores, drill_scores
+from tui.listing import apply_listing, listing_line, names_line
 from tui.market import (
     MARKETS,
     SCENARIOS,
@@ -117,6 +118,9 @@ Severity = Literal["information", "warning", "error"]
 
 LOG_LINES = 300
 """The event log keeps this many of the newest lines."""
+MAX_UNKNOWN = 100
+"""The most markets perpdesk does not list that a session remembers (and counts marks for):
+a source pricing more is counted in ``bad_marks`` past these."""
 
 TIP = (
     "Tip: new to perpetuals? Start with Isolated: a liquidation then takes only that position's "
@@ -401,13 +405,17 @@ class Session:
         self.monotonic = monotonic
         self.launch_marks: dict[str, float] = {}
         """The first mark of each market this session: the watchlist's change column."""
+        self.prev_day: dict[str, float] = {}
+        """Each market's price 24 hours ago, from a source that reports it (a 24 h change)."""
+        self.unknown_marks: dict[str, int] = {}
+        """Marks that came for markets the engine does not list, by symbol: counted, and each
+        market explained once in the log (never rejected silently on every frame)."""
+        self._unexplained: list[str] = []
+        self._listings = 0  # market lists received from the feed
         self.stale_markets: frozenset[str] = frozenset()
         self.feed_status: FeedStatus | None = None
         self.bad_marks = 0
         """Marks and rates the engine refused (not finite, not positive): counted, not shown."""
-        self.unknown_symbols: list[str] = []
-        """Symbols the feed priced that no market of the engine has (said once each)."""
-        self._unknown_said = True
         self.mark_guard = MarkGuard(self.settings.market.max_tick_move)
         """Holds back a feed price that jumps implausibly far in one tick (docs/rules.md)."""
         self._unsaved_accounts: dict[int, AccountAt] = {}  # liquidations, with no journal
@@ -528,7 +536,8 @@ class Session:
         """Say what a scenario teaches, which rows of a replay file were skipped, and which
         open positions the source does not price."""
         feed = self.feed
-        if feed is not None:
+        if feed is not None and not getattr(feed, "lists_markets", False):
+            # (a source that carries the venue's whole list says so when the list comes)
             unfed = [p.market for p in self.engine.positions() if p.market not in feed.symbols]
             if unfed:
                 self.say(
@@ -615,6 +624,11 @@ class Session:
         self.engine.listeners[:] = [f for f in self.engine.listeners if f != self._on_engine_event]
         engine.listeners.append(self._on_engine_event)
         configure_execution(engine, self.settings)
+        if engine.venue is self.engine.venue:  # markets the venue listed stay listed
+            listed = engine.markets
+            for name, market in self.engine.markets.items():
+                if name not in listed:
+                    engine.add_market(market)
         for name, mark in self.engine.marks.items():  # keep the screen live until the next tick
             if name in engine.markets and engine.mark(name) is None:  # a venue may lack it
                 engine.set_mark(name, mark)
@@ -721,6 +735,10 @@ class Session:
     # ------------------------------------------------------------------ the feed (MarkSink)
 
     def on_mark(self, symbol: str, price: float) -> None:
+        unknown = self.unknown_marks
+        if unknown and symbol in unknown:  # explained once already: counted, nothing more
+            unknown[symbol] += 1
+            return
         guard = self.mark_guard
         if not guard.allows(symbol, price):  # an implausible jump: held back, never applied
             if guard.notes:
@@ -731,41 +749,83 @@ class Session:
         try:
             self.engine.set_mark(symbol, price)
         except ValueError:
-            self.bad_marks += 1
-            self._note_unknown(symbol)
+            if self._listed(symbol):
+                self.bad_marks += 1
+            elif len(unknown) < MAX_UNKNOWN:
+                unknown[symbol] = 1
+                self._unexplained.append(symbol)
+                self._dirty = True
+            else:  # a source pricing hundreds of markets perpdesk lacks: counted, not kept
+                self.bad_marks += 1
             return
         self.candles.add(symbol, price, self.feed_time)
         self._dirty = True
 
-    def _note_unknown(self, symbol: str) -> None:
-        """A mark refused for a market perpdesk does not have: remembered (said once, on the
-        next heartbeat), so a replay of other symbols does not just show an empty screen."""
-        if not isinstance(symbol, str) or len(self.unknown_symbols) >= 100:
-            return
-        if symbol in self.unknown_symbols:
-            return
+    def _listed(self, symbol: str) -> bool:
         try:
             self.engine.market(symbol)
         except (KeyError, ValueError):
-            self.unknown_symbols.append(symbol)
-            self._unknown_said = False
-            self._dirty = True
+            return False
+        return True
 
-    def _say_unknown(self) -> None:
-        if self._unknown_said or not self.unknown_symbols:
-            return
-        self._unknown_said = True
-        names = self.unknown_symbols
-        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-        source = self.feed.name if self.feed is not None else "The price source"
-        known = ", ".join(list(self.engine.markets)[:8])
+    def on_markets(self, venue: str, markets: Sequence[Market]) -> None:
+        """The feed's venue lists ``markets`` (with its max leverage and margin tables): the
+        new ones join the engine, listed ones take the venue's current table (open positions
+        are re-tiered), and the log says what changed."""
+        fees, own = self.settings.fees, self.engine.venue  # unset fees: the venue's base tier
+        listing = apply_listing(
+            self.engine,
+            venue,
+            markets,
+            taker_fee=own.taker_fee if fees.taker is None else fees.taker,
+            maker_fee=own.maker_fee if fees.maker is None else fees.maker,
+        )
+        line = listing_line(listing, first=self._listings == 0)
+        self._listings += 1
+        if line is not None:
+            self.say(line, "warning" if listing.refused else "info")
+        for name in listing.added:
+            self.unknown_marks.pop(name, None)
+        names = {m.name for m in markets}
+        gone = [p.market for p in self.engine.positions() if p.market not in names]
+        if gone and getattr(self.feed, "lists_markets", False):
+            self.say(
+                f"{', '.join(gone)}: open position{'s' if len(gone) > 1 else ''} in a market "
+                f"{listing.venue} no longer lists. The mark stays where it was (marked ? in "
+                "Markets); close it or switch source.",
+                "warning",
+            )
+        self._dirty = True
+
+    def on_prev_day(self, symbol: str, price: float) -> None:
+        """The venue's price of ``symbol`` 24 hours ago (the watchlist's 24 h change)."""
+        self.prev_day[symbol] = price
+        self._dirty = True
+
+    @property
+    def day_change(self) -> bool:
+        """Whether the change column is a 24 h change (the source reports prices 24 hours
+        ago); otherwise it is the change since launch."""
+        return self.feed is not None and self.feed.provides_prev_day
+
+    def change_basis(self, market: str) -> float | None:
+        """The price the change column compares the mark with (see :attr:`day_change`)."""
+        if self.day_change:
+            return self.prev_day.get(market)
+        return self.launch_marks.get(market)
+
+    def _explain_unknown(self) -> None:
+        names, self._unexplained = self._unexplained, []
+        feed = self.feed.name if self.feed is not None else "The feed"
+        them = "them" if len(names) > 1 else "it"
         self.say(
-            f"{source} prices {shown}, which perpdesk has no market for: "
-            f"{'those prices are' if len(names) > 1 else 'its prices are'} ignored. "
-            f"perpdesk's markets: {known}, ...",
+            f"{feed} prices {_plural(len(names), 'market')} perpdesk does not list: "
+            f"{names_line(names)}. Without a {self.engine.venue.label} margin table there is "
+            f"nothing to trade {them} on, so Markets leaves {them} out (prices counted, not "
+            "applied).",
             "warning",
             Toast(
-                f"Unknown symbols in the price source: {shown}.",
+                f"{feed} prices markets perpdesk does not list: {names_line(names)}.",
                 title="Unknown markets",
                 severity="warning",
                 timeout=12,
@@ -773,6 +833,8 @@ class Session:
         )
 
     def on_funding_rate(self, symbol: str, rate_per_hour: float) -> None:
+        if symbol in self.unknown_marks:
+            return
         try:
             self.engine.set_funding_rate(symbol, rate_per_hour)
         except ValueError:
@@ -1010,7 +1072,6 @@ class Session:
             self.toast(_grouped_toast(liquidated, "Liquidation", "liquidations", "error"))
         for note in self.mark_guard.drain():
             self.say(note.message, "warning")
-        self._say_unknown()
         after, self._after_events = self._after_events, []
         for text, level, toast in after:
             self.say(text, level, toast)
@@ -1018,6 +1079,8 @@ class Session:
             account, positions = self.engine.account, self.engine.positions()
             self._check_alerts(account, positions)
             self.traces.sample(self.wall_clock(), account, positions)  # the engine's clock
+        if self._unexplained:
+            self._explain_unknown()
         self._check_journal()  # after the events: a save failure reads as the newest line
         if self.drill is not None and (ending := self.drill.run.check()) is not None:
             self._finish_drill(ending)

@@ -288,6 +288,9 @@ class PriceSource(ABC):
     speed_options: tuple[float, ...] = (1.0,)
     """Speeds a UI can cycle through (every one of them is accepted by ``speed``)."""
     can_pause: bool = False
+    provides_prev_day: bool = False
+    """Whether the source reports each market's price 24 hours ago (the sink's optional
+    ``on_prev_day``), so a 24 h change can be shown."""
 
     def __init__(self, symbols: Sequence[str]) -> None:
         self.symbols: tuple[str, ...] = tuple(symbols)

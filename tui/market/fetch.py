@@ -59,6 +59,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from tui.market.base import parse_price
+from tui.market.hl_info import NOT_OURS, PostError, clean_text, info_data, post_request, read_answer
 from tui.market.live import LIVE_EXTRA_MESSAGE, backoff_delay
 from tui.market.markets import normalize_symbols
 
@@ -111,16 +112,6 @@ _STATE_VERSION = 1
 
 
 # ---------------------------------------------------------------- text and numbers
-
-
-def clean_text(value: object, limit: int = 160) -> str:
-    """Text from outside, fit to show: control characters escaped, at most ``limit`` chars."""
-    text = value if isinstance(value, str) else repr(value)
-    out: list[str] = []
-    for ch in text[: limit + 1]:
-        out.append(ch if ch.isprintable() else repr(ch)[1:-1])
-    joined = "".join(out)
-    return joined[:limit] + "…" if len(joined) > limit else joined
 
 
 def format_timestamp(ms: int) -> str:
@@ -563,16 +554,15 @@ class HyperliquidCandles:
             self._ws = self._connect()
         self._id += 1
         rid = self._id
-        request = {"method": "post", "id": rid, "request": {"type": "info", "payload": payload}}
         deadline = time.monotonic() + self.timeout
         try:
-            self._ws.send(json.dumps(request))
+            self._ws.send(post_request(rid, payload))
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError
                 answer = self._answer(self._ws.recv(timeout=left), rid)
-                if answer is not _NOT_OURS:
+                if answer is not NOT_OURS:
                     return answer
         except TimeoutError:
             self.close()
@@ -583,39 +573,19 @@ class HyperliquidCandles:
 
     def _answer(self, raw: str | bytes, rid: int) -> Any:
         try:
-            msg = json.loads(raw)
-        except ValueError:
-            return _NOT_OURS  # not JSON: not an answer to anything
-        if not isinstance(msg, dict):
-            return _NOT_OURS
-        channel, data = msg.get("channel"), msg.get("data")
-        if channel == "error":
-            text = clean_text(data, 160)
-            lowered = text.lower()
-            if "id=" in lowered and not lowered.rstrip().endswith(f"id={rid}"):
-                return _NOT_OURS
-            if "too many" in lowered or "rate limit" in lowered:
-                raise RateLimitedError(f"{self.venue} says: {text}")
-            raise TransientError(f"{self.venue} error: {text}")
-        if channel != "post" or not isinstance(data, dict) or data.get("id") != rid:
-            return _NOT_OURS
-        response = data.get("response")
-        if not isinstance(response, dict):
-            raise TransientError(f"{self.venue} sent an answer without a response")
-        kind, payload = response.get("type"), response.get("payload")
-        if kind == "error":
-            text = clean_text(payload, 160)
-            head = text.split(" ", 1)[0]
-            if head.isdigit() and len(head) == 3:
-                raise _status_error(self.venue, int(head), text[4:], None)
-            if "too many" in text.lower() or "rate limit" in text.lower():
-                raise RateLimitedError(f"{self.venue} says: {text}")
-            raise TransientError(f"{self.venue} error: {text}")
-        return payload
+            return read_answer(raw, rid)
+        except PostError as exc:
+            if exc.kind == "status" and exc.status is not None:
+                raise _status_error(self.venue, exc.status, exc.text, None) from None
+            if exc.kind == "rate_limited":
+                raise RateLimitedError(f"{self.venue} says: {exc.text}") from None
+            if exc.kind == "malformed":
+                raise TransientError(f"{self.venue} sent {exc.text}") from None
+            raise TransientError(f"{self.venue} error: {exc.text}") from None
 
     @staticmethod
     def _data(payload: Any) -> Any:
-        return payload.get("data") if isinstance(payload, dict) else payload
+        return info_data(payload)
 
     def resolve(self, markets: Sequence[str], pacer: Pacer) -> dict[str, str]:
         pacer.spend(20.0)
@@ -659,9 +629,6 @@ class HyperliquidCandles:
             except (KeyError, ValueError):
                 bad.append(_open_time(item.get("t")))
         return out, [t for t in bad if t >= 0]
-
-
-_NOT_OURS = object()
 
 
 class BinanceKlines:

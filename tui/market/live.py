@@ -13,18 +13,26 @@ wall time, at the last rate received; hours missed while disconnected are not ch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
 import random
+import re
 import socket
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui.engine.markets import (
+    markets_from_binance_brackets,
+    markets_from_hyperliquid_meta,
+    venue_data,
+)
+from tui.engine.models import Market
 from tui.market.base import (
     FeedState,
     FeedStatus,
@@ -36,6 +44,7 @@ from tui.market.base import (
     parse_number,
     parse_price,
 )
+from tui.market.hl_info import NOT_OURS, PostError, info_data, post_request, read_answer
 from tui.market.markets import normalize_symbols
 from tui.safe import safe_text
 
@@ -88,6 +97,10 @@ class Frame:
     problem: str | None = None
     oracles: list[tuple[str, float]] = field(default_factory=list)
     """Hyperliquid's oracle prices (``oraclePx``), which its funding is paid on."""
+    prev_day: list[tuple[str, float]] = field(default_factory=list)
+    """``(symbol, price)``: the market's price 24 hours ago, as the venue reports it."""
+    markets: list[Market] | None = None
+    """The markets the venue lists (its answer to a market-list request), when this is one."""
 
 
 LiveBook = tuple[str, list[tuple[float, float]], list[tuple[float, float]], float]
@@ -213,8 +226,14 @@ class LiveSource(PriceSource):
         self._wall = wall_clock
         self._wanted = frozenset(syms)
         self.books = bool(books)
+        self._mark_request: frozenset[str] | None = None  # what focus() asked for (None: all)
+        self._book_request: frozenset[str] | None = None
         self._mark_focus: frozenset[str] = self._wanted
         self._book_focus: frozenset[str] = self._wanted if self.books else frozenset()
+        self.lists_markets = False
+        """Whether the source carries every market the venue lists (no symbols were named):
+        its symbols then follow the venue's list, and marks of markets it does not list are
+        passed on too, for the sink to explain."""
         self._subscribed: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
         self.books_received = 0
         """Order books passed on to the sink."""
@@ -225,12 +244,14 @@ class LiveSource(PriceSource):
         self._prices: dict[str, float] = {}
         self._seen: dict[str, float] = {}
         self._rates: dict[str, float] = {}
+        self._prev_day: dict[str, float] = {}
         self._last_any: float | None = None
         self._run_started = 0.0
         self._connected_at: float | None = None
         self._got_prices = False
         self._shown: tuple[FeedState, frozenset[str], int] | None = None
         self._shown_at = 0.0
+        self._checked_at = -math.inf
         self._next_funding = 0.0
 
     # ---------------------------------------------------------------- venue specifics
@@ -256,12 +277,40 @@ class LiveSource(PriceSource):
         return self._book_focus
 
     def focus(self, marks: Iterable[str] | None = None, books: Iterable[str] | None = None) -> None:
+        self._mark_request = None if marks is None else frozenset(marks)
+        self._book_request = None if books is None else frozenset(books)
+        self._apply_focus()
+
+    def _apply_focus(self) -> None:
         wanted = self._wanted
-        self._mark_focus = wanted if marks is None else wanted & frozenset(marks)
+        marks, books = self._mark_request, self._book_request
+        self._mark_focus = wanted if marks is None else wanted & marks
         if not self.books:
             self._book_focus = frozenset()
         else:
-            self._book_focus = wanted if books is None else wanted & frozenset(books)
+            self._book_focus = wanted if books is None else wanted & books
+
+    def on_connected(self, sink: MarkSink) -> list[str]:
+        """Called on each connection, once subscribed: returns requests to send (the venue's
+        market list, for a sink that takes markets: their answers come back as frames like any
+        other); a source whose market list ships with perpdesk passes it on here."""
+        return []
+
+    def _deliver_markets(self, sink: MarkSink, markets: list[Market]) -> None:
+        self._listed(markets)
+        on_markets = getattr(sink, "on_markets", None)
+        if on_markets is not None:
+            on_markets(self.kind, markets)
+
+    def _listed(self, markets: Sequence[Market]) -> None:
+        """The venue's market list arrived: a source that carries every market now carries
+        these (the connection subscribes to the new ones and drops those no longer listed)."""
+        if not self.lists_markets or not markets:
+            return
+        names = tuple(m.name for m in markets)
+        self.symbols = names
+        self._wanted = frozenset(names)
+        self._apply_focus()
 
     def _changes(self) -> list[str]:
         """Frames that move the connection's subscriptions to the current focus."""
@@ -327,10 +376,18 @@ class LiveSource(PriceSource):
         focus = self._mark_focus
         marked = False
         for symbol, price in frame.marks:
-            if symbol not in focus:  # unsubscribed a moment ago: no longer wanted
+            if symbol not in focus:
+                # Unsubscribed a moment ago: no longer wanted. A market the venue prices but
+                # does not list for us goes on to the sink, which explains it once.
+                unlisted = self.lists_markets and symbol not in self._wanted
+                if unlisted and prices.get(symbol) != price:
+                    prices[symbol] = price
+                    sink.on_mark(symbol, price)
                 continue
             marked = True
             self._seen[symbol] = now
+            if self._shown is not None and symbol in self._shown[1]:
+                self._checked_at = -math.inf  # a stale market is fresh again: say so at once
             if prices.get(symbol) != price:
                 prices[symbol] = price
                 sink.on_mark(symbol, price)
@@ -344,9 +401,18 @@ class LiveSource(PriceSource):
                     if symbol in focus:
                         on_oracle(symbol, price)
         for symbol, rate in frame.rates:
-            if self._rates.get(symbol) != rate:
+            if symbol in self._wanted and self._rates.get(symbol) != rate:
                 self._rates[symbol] = rate
                 sink.on_funding_rate(symbol, rate)
+        if frame.prev_day:
+            on_prev_day = getattr(sink, "on_prev_day", None)
+            for symbol, price in frame.prev_day:
+                if symbol in self._wanted and self._prev_day.get(symbol) != price:
+                    self._prev_day[symbol] = price
+                    if on_prev_day is not None:
+                        on_prev_day(symbol, price)
+        if frame.markets is not None:
+            self._deliver_markets(sink, frame.markets)
         if frame.books:
             on_book = getattr(sink, "on_book", None)
             books = self._book_focus
@@ -375,6 +441,16 @@ class LiveSource(PriceSource):
         )
         stale_feed = now - since > self.stale_after
         state = FeedState.STALE if stale_feed else FeedState.CONNECTED
+        shown = self._shown
+        if (
+            not force
+            and state is FeedState.CONNECTED
+            and shown is not None
+            and shown[0] is FeedState.CONNECTED
+            and now - self._checked_at < min(0.25, self.stale_after / 4.0)
+        ):
+            return  # many markets, many frames: look for stale ones a few times a second
+        self._checked_at = now
         stale = self.stale_symbols(now)
         key = (state, stale, self.bad_frames)
         if not force and self._shown is not None and key[:2] == self._shown[:2]:
@@ -391,7 +467,9 @@ class LiveSource(PriceSource):
         else:
             detail = f"Live prices from {self.venue}"
             if stale:
-                detail += f" · no recent price for {', '.join(sorted(stale))}"
+                names = sorted(stale)
+                more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+                detail += f" · no recent price for {', '.join(names[:5])}{more}"
         if self.bad_frames:
             detail += f" · {self.bad_frames} bad frame{'s' if self.bad_frames != 1 else ''} skipped"
         self._emit_status(sink, self._make_status(state, detail, now))
@@ -432,6 +510,8 @@ class LiveSource(PriceSource):
                 ) as ws:
                     self._subscribed = (frozenset(), frozenset())
                     for message in self._changes():
+                        await ws.send(message)
+                    for message in self.on_connected(sink):
                         await ws.send(message)
                     self.connections += 1
                     self._connected_at = loop.time()
@@ -495,20 +575,57 @@ class LiveSource(PriceSource):
 
 class HyperliquidSource(LiveSource):
     """Hyperliquid's own mark prices (``activeAssetCtx``: ``markPx``, the price Hyperliquid
-    margins and liquidates on, and with ``funding=True`` the hourly funding rate; one
-    subscription per symbol) and with ``books=True`` its order books (``l2Book``, 20 levels a
-    side). :meth:`focus` chooses the symbols of each."""
+    margins and liquidates on, ``prevDayPx``, and with ``funding=True`` the hourly funding
+    rate; one subscription per symbol) and with ``books=True`` its order books (``l2Book``, 20
+    levels a side). :meth:`focus` chooses the symbols of each.
+
+    For a sink that takes markets (``on_markets``), the source asks for the venue's market list
+    (the ``meta`` info request, sent as a websocket ``post``) on every connection and passes
+    the markets on with their max leverage and margin tables. Without ``symbols`` it starts
+    with the default markets and then carries every market the list holds.
+    """
 
     kind = "hyperliquid"
     name = "Hyperliquid (live)"
     venue = "Hyperliquid"
     default_url = "wss://api.hyperliquid.xyz/ws"
+    provides_prev_day = True
 
     def __init__(
         self, symbols: Iterable[str] | None = None, *, funding: bool = True, **options: Any
     ) -> None:
         super().__init__(symbols, **options)
         self.funding = funding
+        self.lists_markets = symbols is None
+        self._requests = 0
+        self._meta_request: int | None = None  # the id of the market-list request in flight
+
+    def on_connected(self, sink: MarkSink) -> list[str]:
+        if getattr(sink, "on_markets", None) is None:
+            return []
+        self._requests += 1
+        self._meta_request = self._requests
+        return [post_request(self._requests, {"type": "meta"})]
+
+    def _meta_answer(self, msg: Mapping[str, Any]) -> Frame | None:
+        """The frame answering the market-list request, or None when ``msg`` is not it."""
+        assert self._meta_request is not None
+        try:
+            payload = read_answer(msg, self._meta_request)
+        except PostError as exc:
+            self._meta_request = None
+            return _bad(f"{self.venue} did not send its market list: {exc.text}")
+        if payload is NOT_OURS:
+            return None
+        self._meta_request = None
+        markets, problems = hyperliquid_markets(
+            info_data(payload), None if self.lists_markets else self.symbols
+        )
+        frame = Frame(markets=markets)
+        if problems:
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            frame.problem = "market list: " + "; ".join(problems[:3]) + more
+        return frame
 
     def subscription_messages(
         self, marks: frozenset[str], books: frozenset[str], *, subscribe: bool
@@ -533,6 +650,10 @@ class HyperliquidSource(LiveSource):
         data = msg.get("data")
         if channel in ("subscriptionResponse", "pong"):
             return Frame()
+        if channel in ("post", "error") and self._meta_request is not None:
+            answer = self._meta_answer(msg)
+            if answer is not None:
+                return answer
         if channel == "activeAssetCtx":
             coin = data.get("coin") if isinstance(data, dict) else None
             ctx = data.get("ctx") if isinstance(data, dict) else None
@@ -541,6 +662,10 @@ class HyperliquidSource(LiveSource):
             if coin not in self._wanted:
                 return Frame()
             frame = Frame()
+            prev = ctx.get("prevDayPx")
+            if prev is not None:
+                with contextlib.suppress(ValueError):  # the change column shows a dash
+                    frame.prev_day.append((coin, parse_price(prev)))
             if "markPx" not in ctx:
                 frame.problem = f"{coin}: activeAssetCtx without a markPx"
             else:
@@ -580,6 +705,41 @@ class HyperliquidSource(LiveSource):
         return _bad(f"unexpected channel {channel!r}")
 
 
+_MARKET_NAME = re.compile(r"[A-Za-z0-9]{1,20}")
+"""A market name perpdesk shows (Hyperliquid spells some with a lower-case k: kPEPE)."""
+
+
+def hyperliquid_markets(
+    meta: object, symbols: Sequence[str] | None = None
+) -> tuple[list[Market], list[str]]:
+    """The markets of a Hyperliquid ``meta`` answer (those named in ``symbols`` only, when
+    given) and what was wrong with the rest: an asset that cannot be read is left out and
+    named, never the whole list. Never raises."""
+    if not isinstance(meta, Mapping) or not isinstance(meta.get("universe"), list):
+        return [], ["expected an object with a universe list"]
+    try:
+        markets = markets_from_hyperliquid_meta(meta)
+        problems: list[str] = []
+    except (ValueError, TypeError, ArithmeticError):
+        markets, problems = [], []
+        for asset in meta["universe"]:  # one asset at a time, to keep the good ones
+            try:
+                markets += markets_from_hyperliquid_meta({**meta, "universe": [asset]})
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                reason = safe_text(exc)
+                if reason not in problems:
+                    problems.append(reason)
+    kept: dict[str, Market] = {}
+    for market in markets:
+        if not _MARKET_NAME.fullmatch(market.name):
+            problems.append(f"a market named {safe_text(market.name)[:24]!r} is left out")
+        elif market.name not in kept:
+            kept[market.name] = market
+    if symbols is not None:
+        return [kept[s] for s in symbols if s in kept], problems
+    return list(kept.values()), problems
+
+
 class BinanceSource(LiveSource):
     """Binance USDⓈ-M mark prices from the ``!markPrice@arr@1s`` stream (BTC -> BTCUSDT; pass
     ``symbol_map`` for exceptions) and with ``books=True`` order books from each focused
@@ -611,6 +771,28 @@ class BinanceSource(LiveSource):
         self._to_venue = {s: mapping.get(s, f"{s}USDT") for s in self.symbols}
         self._from_venue = {v: s for s, v in self._to_venue.items()}
         self._request_id = 0
+        self.lists_markets = symbols is None
+
+    def on_connected(self, sink: MarkSink) -> list[str]:
+        # The mark stream's connection carries no exchange information, and Binance's
+        # leverage brackets are signed account data: the tables perpdesk ships are the list.
+        if getattr(sink, "on_markets", None) is not None:
+            self._deliver_markets(sink, self.shipped_markets())
+        return []
+
+    def shipped_markets(self) -> list[Market]:
+        """The Binance markets perpdesk ships tables for (those configured, when named)."""
+        rows = venue_data("binance")["markets"]
+        return markets_from_binance_brackets(
+            rows, symbols=None if self.lists_markets else self.symbols
+        )
+
+    def _listed(self, markets: Sequence[Market]) -> None:
+        if self.lists_markets and markets:
+            rows = {row["name"]: row["symbol"] for row in venue_data("binance")["markets"]}
+            self._to_venue = {m.name: rows.get(m.name, f"{m.name}USDT") for m in markets}
+            self._from_venue = {v: s for s, v in self._to_venue.items()}
+        super()._listed(markets)
 
     def subscription_messages(
         self, marks: frozenset[str], books: frozenset[str], *, subscribe: bool
@@ -642,6 +824,10 @@ class BinanceSource(LiveSource):
                 continue
             venue_symbol = item.get("s")
             symbol = self._from_venue.get(venue_symbol) if isinstance(venue_symbol, str) else None
+            if symbol is None and self.lists_markets and isinstance(venue_symbol, str):
+                base = venue_symbol.removesuffix("USDT")
+                if base != venue_symbol and _MARKET_NAME.fullmatch(base):
+                    symbol = base  # a market Binance prices that perpdesk has no tables for
             if symbol is None:
                 continue
             try:
