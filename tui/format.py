@@ -44,16 +44,18 @@ def price_decimals(price: float | None) -> int:
     return min(8, 4 - math.floor(math.log10(price)))
 
 
-def fmt_price(price: float | None, ref: float | None = None) -> str:
-    """A price with thousands separators; ``ref`` picks the decimals (to align a column)."""
+def fmt_price(price: float | None, ref: float | None = None, *, decimals: int | None = None) -> str:
+    """A price with thousands separators; ``ref`` picks the decimals (to align a column), or
+    ``decimals`` (what :func:`price_decimals` gave for the reference) says them."""
     if _bad(price):
         return DASH
     assert price is not None
     huge = _huge(price)
     if huge is not None:
         return huge
-    good_ref = ref is not None and not _bad(ref) and ref > 0
-    decimals = price_decimals(ref if good_ref else price)
+    if decimals is None:
+        good_ref = ref is not None and not _bad(ref) and ref > 0
+        decimals = price_decimals(ref if good_ref else price)
     text = f"{price:,.{decimals}f}"
     if price and not text.strip("-0.,"):
         return _tiny(price)  # a nonzero price too small for its decimals: never "0.00"
@@ -69,16 +71,17 @@ def size_decimals(price: float | None) -> int:
     return max(0, min(8, math.floor(math.log10(price)) + 1))
 
 
-def fmt_size(size: float | None, price: float | None) -> str:
-    """A size in base units at the decimals ``price`` calls for; a size too small for them
-    shows its own significant digits (``0.00000001``), never a bare "0"."""
+def fmt_size(size: float | None, price: float | None, *, decimals: int | None = None) -> str:
+    """A size in base units at the decimals ``price`` calls for (or ``decimals``, what
+    :func:`size_decimals` gave for it); a size too small for them shows its own significant
+    digits (``0.00000001``), never a bare "0"."""
     if _bad(size):
         return DASH
     assert size is not None
     huge = _huge(size)
     if huge is not None:
         return huge
-    text = f"{size:,.{size_decimals(price)}f}"
+    text = f"{size:,.{size_decimals(price) if decimals is None else decimals}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     if size and not text.strip("-0.,"):

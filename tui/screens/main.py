@@ -248,6 +248,7 @@ class MainScreen(DeskScreen[None]):
         self._order_ids: tuple[int, ...] = ()
         self._beaten: list[BeatenStop] = []
         """Stops the liquidation would beat, as of the last refresh (flagged in the tables)."""
+        self._styles: NumberStyles = {}
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -521,9 +522,14 @@ class MainScreen(DeskScreen[None]):
     # ------------------------------------------------------------------ refresh
 
     def refresh_view(self) -> None:
-        """Repaint the figures from the session (on the heartbeat, when they changed)."""
+        """Repaint the figures from the session (on the heartbeat, when they changed): the
+        tables draw only the cells that changed."""
         eng = self.session.engine
         styles = self.number_styles()
+        if styles is not self._styles:  # a new theme: every cell in its colours
+            self._styles = styles
+            self.watchlist.reformat()
+            self.positions_table.reformat()
         now = self.session.monotonic()
         positions = eng.positions()
         protected = {p.market: eng.tp_sl(p.market) for p in positions}
