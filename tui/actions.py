@@ -450,6 +450,32 @@ ACTIONS: tuple[Action, ...] = (
             ("/drill NAME", "Start the drill NAME (perpdesk --list-drills lists them)."),
         ),
     ),
+    Action(
+        "filter",
+        "filter_markets",
+        "Filter markets",
+        key="f",
+        palette=("Filter markets", "Show only the markets whose name contains what you type"),
+    ),
+    Action(
+        "sort",
+        "sort_markets",
+        "Sort markets",
+        key="greater_than_sign",
+        palette=(
+            "Sort markets",
+            "Markets most traded first, by change, by funding or by name (each press: the next)",
+        ),
+    ),
+    Action(
+        "star",
+        "star_market",
+        "Star market",
+        key="asterisk",
+        palette=("Star market", "Star the selected market: starred ones stay on top (saved)"),
+        unavailable=_needs_market,
+        greys_out=True,
+    ),
     Action("quit", "app.quit", "Quit", key="q", footer=7),
     Action(
         "slower", "app.speed(-1)", "Slower", key="left_square_bracket", unavailable=_needs_speeds
@@ -473,6 +499,7 @@ for _action in ACTIONS:
 
 OTHER_KEYS: tuple[tuple[str, str], ...] = (
     ("↑ ↓", "Move the selection"),
+    ("Esc", "Clear the markets filter (or close the command line)"),
     ("Tab", "Switch between the markets and the positions (or orders) table"),
     ("ctrl+p", "Command palette: every action by name"),
 )

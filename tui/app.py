@@ -54,6 +54,7 @@ from tui.messages import (
     MarginRequested,
     ModifyRequested,
     OrderRequested,
+    StarRequested,
     TpSlRequested,
 )
 from tui.safe import safe_text
@@ -69,7 +70,7 @@ from tui.screens.main import ORDERS, MainScreen
 from tui.screens.order import OrderFormScreen, TradeConfirmScreen
 from tui.screens.settings import SettingsScreen
 from tui.session import Beat, ExportJob, OrderTicket, Question, Session, Toast
-from tui.settings import Settings, resolve_config_path
+from tui.settings import Settings, SettingsSaveError, resolve_config_path, save_changes
 
 
 class PerpDeskApp(App[None]):
@@ -353,6 +354,19 @@ class PerpDeskApp(App[None]):
 
         self.run_worker(export, thread=True, group="export", name=f"export {event.kind}")
         self.refresh_now()
+
+    @on(StarRequested)
+    def _star_requested(self, event: StarRequested) -> None:
+        """Star a market (or not) at once, and keep it in the settings file."""
+        settings, said = self.session.toggle_favourite(event.market)
+        self.session.use_settings(settings)
+        self.notify(said, timeout=3)
+        favourites = settings.ui.favourites
+        try:
+            save_changes({"ui.favourites": favourites}, self.config_path or resolve_config_path())
+        except SettingsSaveError as exc:
+            self.notify(f"Starred for now, not saved: {exc}", severity="warning", timeout=10)
+        self.main.refresh_markets()
 
     def start_order(
         self,

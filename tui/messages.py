@@ -95,3 +95,10 @@ class ModifyRequested(Message):
     """Change the price or size of order ``order_id`` (a dialog asks; cancel + replace)."""
 
     order_id: int
+
+
+@dataclass
+class StarRequested(Message):
+    """Star ``market`` in Markets, or take its star away (kept in the settings)."""
+
+    market: str

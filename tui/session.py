@@ -732,6 +732,21 @@ class Session:
         ):
             self.alerts = alert_tracker(settings)
 
+    # ------------------------------------------------------------------ the markets list
+
+    def toggle_favourite(self, market: str) -> tuple[Settings, str]:
+        """Star ``market`` (or take its star away): returns the settings to save and apply,
+        and what to say."""
+        name = self.engine.market(market).name
+        favourites = list(self.settings.ui.favourites)
+        if name in favourites:
+            favourites.remove(name)
+            said = f"{name} is no longer starred."
+        else:
+            favourites.append(name)
+            said = f"{name} starred: it stays at the top of Markets."
+        return self.settings.with_value("ui.favourites", tuple(favourites)), said
+
     # ------------------------------------------------------------------ the feed (MarkSink)
 
     def on_mark(self, symbol: str, price: float) -> None:

@@ -104,6 +104,7 @@ class UISettings:
     bell: bool = True
     alert_margin_ratio: float = 0.8
     alert_liquidation_distance: float = 0.02
+    favourites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -300,6 +301,24 @@ def _check_markets(raw: object) -> tuple[str, ...]:
     return tuple(symbols)
 
 
+_NAME = re.compile(r"[A-Za-z0-9]{1,20}")
+MAX_FAVOURITES = 1000
+
+
+def _check_names(raw: object) -> tuple[str, ...]:
+    """Market names as the venue spells them (Hyperliquid's kPEPE keeps its k), each once."""
+    wanted = 'must be a list of market names made of letters and digits, such as ["BTC", "ETH"]'
+    if not isinstance(raw, list | tuple) or len(raw) > MAX_FAVOURITES:
+        raise ValueError(wanted)
+    names: list[str] = []
+    for item in raw:
+        if not isinstance(item, str) or not _NAME.fullmatch(item.strip()):
+            raise ValueError(wanted)
+        if item.strip() not in names:
+            names.append(item.strip())
+    return tuple(names)
+
+
 def _check_url(raw: object) -> str:
     if not isinstance(raw, str) or not re.fullmatch(r"wss?://\S+", raw.strip()):
         raise ValueError('must be a websocket address starting with "ws://" or "wss://"')
@@ -455,6 +474,11 @@ FIELDS: dict[str, FieldSpec] = {
         _number(0.001, 0.5),
         "Alert when a position is this close to liquidation, 0.001 to 0.5 (0.02 = 2%).",
         _text_number,
+    ),
+    "ui.favourites": FieldSpec(
+        _check_names,
+        'Starred markets (* in Markets), listed first, e.g. ["BTC", "ETH"].',
+        _text_list,
     ),
 }
 SECTIONS = ("trading", "account", "fees", "market", "ui", "keymap")

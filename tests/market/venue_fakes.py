@@ -54,6 +54,8 @@ class FakeHyperliquid:
 
     meta: dict[str, Any] | str | None = field(default_factory=venue_meta)
     prev_day: Callable[[str], float] = lambda coin: price_of(coin) / 1.1
+    interval: float = 0.2
+    """Seconds between two rounds of contexts (one per subscribed coin)."""
     sent: list[dict[str, Any]] = field(default_factory=list)
     subscribed: set[str] = field(default_factory=set)
 
@@ -87,7 +89,7 @@ class FakeHyperliquid:
         )
 
     async def _stream(self, ws: Any) -> None:
-        """Every 20 ms, a fresh context for every subscribed coin (the mark creeps up)."""
+        """Every ``interval``, a fresh context for every subscribed coin (the mark creeps up)."""
         step = 0
         while True:
             step += 1
@@ -100,7 +102,7 @@ class FakeHyperliquid:
                 await ws.send(
                     json.dumps({"channel": "activeAssetCtx", "data": {"coin": coin, "ctx": ctx}})
                 )
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(self.interval)
 
     def posts(self) -> list[dict[str, Any]]:
         return [m for m in self.sent if m.get("method") == "post"]

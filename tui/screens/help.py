@@ -49,8 +49,10 @@ MODES_FOOTNOTE = (
 )
 MARKET_COLUMNS = (
     "Markets: Session is how far each mark moved since perpdesk started (it starts again at "
-    "each launch; it is not the venue's 24 h change). Fund/h is the funding rate per hour (+: "
-    "longs pay shorts). Max is the most leverage the market allows."
+    "each launch; it is not the venue's 24 h change); on a live feed that gives the price a "
+    "day ago (Hyperliquid) the column is 24h, the venue's change. Fund/h is the funding rate "
+    "per hour (+: longs pay shorts). Max is the most leverage the market allows. f filters by "
+    "name, > sorts, * stars a market (starred ones stay on top)."
 )
 """What the markets table's columns mean (the help screen, and the table's tooltip)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.actions import parse as parse_action
@@ -37,30 +37,44 @@ from tui.messages import (
     MarginRequested,
     ModifyRequested,
     OrderRequested,
+    StarRequested,
     TpSlRequested,
 )
+from tui.safe import safe_text
 from tui.screens.base import DeskScreen, binding_of
 from tui.screens.help import MARKET_COLUMNS
 from tui.session import Beat, BeatenStop, Tip
+from tui.watch import (
+    CHANGE_LABEL_SESSION,
+    arrange,
+    change_label,
+    next_sort,
+    sort_label,
+    watch_items,
+)
 from tui.widgets.account import AccountStrip
 from tui.widgets.alert_banner import AlertBanner
 from tui.widgets.command_line import CommandLine
 from tui.widgets.drill_bar import DrillBar
 from tui.widgets.eventlog import EventLog
 from tui.widgets.footer import DeskFooter
-from tui.widgets.live_table import Cell, Column, LiveTable
+from tui.widgets.live_table import Cell, Column, Formatter, LiveTable
+from tui.widgets.market_filter import MarketFilter
 from tui.widgets.market_pane import MarketPane
 from tui.widgets.plain import Plain
 from tui.widgets.styles import NumberStyles, side_style
 
 WATCH_COLUMNS: list[Column] = [
-    ("market", "Market", 6, "left"),
-    ("mark", "Mark", 11, "right"),
-    ("change", "Session", 7, "right"),  # since launch: not a venue's 24 h change
-    ("funding", "Fund/h", 9, "right"),
-    ("max", "Max", 3, "right"),
+    ("market", "Market", 9, "left"),  # a star and a venue's longer names (FARTCOIN)
+    ("mark", "Mark", 10, "right"),  # 100,062.7
+    ("change", CHANGE_LABEL_SESSION, 7, "right"),  # 24h when the source says (tui.watch)
+    ("funding", "Fund/h", 8, "right"),  # +0.0019%
+    ("max", "Max", 4, "right"),  # Binance's 125x
 ]
 WATCH_NARROW = ["market", "mark", "change"]
+STAR = "★"
+MARKETS_KEYS = "f filter · > sort · * star"
+"""Markets' subtitle while it shows every market in the usual order: its own keys."""
 
 POSITION_COLUMNS: list[Column] = [
     ("market", "Market", 6, "left"),
@@ -210,8 +224,8 @@ class MainScreen(DeskScreen[None]):
     DEFAULT_CSS = """
     MainScreen { layout: vertical; }
     MainScreen #middle { height: 1fr; min-height: 6; }
-    MainScreen #watchlist { width: 49; height: 1fr; scrollbar-size-vertical: 1; }
-    MainScreen #watchlist.-narrow { width: 33; }
+    MainScreen #watchlist { width: 51; height: 1fr; scrollbar-size-vertical: 1; }
+    MainScreen #watchlist.-narrow { width: 35; }
     MainScreen #log-box { width: 1fr; height: 1fr; }
     MainScreen #trades { height: 40%; min-height: 5; }
     MainScreen #trades-tables { height: 1fr; }
@@ -248,6 +262,9 @@ class MainScreen(DeskScreen[None]):
         self._order_ids: tuple[int, ...] = ()
         self._beaten: list[BeatenStop] = []
         """Stops the liquidation would beat, as of the last refresh (flagged in the tables)."""
+        self._query = ""  # the markets filter
+        self._sort = "list"
+        self._markets_status = ""  # what the markets show, when not all in the usual order
         self._styles: NumberStyles = {}
 
     def compose(self) -> ComposeResult:
@@ -257,7 +274,9 @@ class MainScreen(DeskScreen[None]):
         yield DrillBar(id="drill-bar")
         yield Plain("", id="tip", classes="-hidden", markup=False)
         with Horizontal(id="middle"):
-            watch = LiveTable(WATCH_COLUMNS, id="watchlist")
+            label = change_label(self.session.day_change)
+            columns = [(k, label if k == "change" else t, w, j) for k, t, w, j in WATCH_COLUMNS]
+            watch = LiveTable(columns, id="watchlist", formats=self._watch_formats())
             watch.add_class("box")
             watch.border_title = "Markets"
             watch.tooltip = MARKET_COLUMNS
@@ -276,6 +295,7 @@ class MainScreen(DeskScreen[None]):
         ):
             yield LiveTable(POSITION_COLUMNS, id=POSITIONS)
             yield LiveTable(ORDER_COLUMNS, id=ORDERS)
+        yield MarketFilter(id="market-filter")
         yield CommandLine(
             lambda: self.session.engine.markets,
             id="command-box",
@@ -479,15 +499,69 @@ class MainScreen(DeskScreen[None]):
             table.action_cursor_up()
 
     def action_command(self) -> None:
+        if self.market_filter.is_open:  # "/" while filtering: the command line takes over
+            self.market_filter.close(refocus=False)  # (the filter stays in force)
         self.command_line.open()
 
     def action_hide_command(self) -> None:
+        if not self.command_line.display and self._query:
+            self.set_filter("")  # Esc on the trading screen: the filter goes first
+            return
         self.command_line.close()
 
     @on(CommandLine.Closed)
     def _command_closed(self) -> None:
         if self.focused is None or self.focused is self.command_line.input:
             self.watchlist.focus()
+
+    # ------------------------------------------------------------------ the markets list
+
+    @property
+    def market_filter(self) -> MarketFilter:
+        return self.query_one("#market-filter", MarketFilter)
+
+    def action_filter_markets(self) -> None:
+        self.market_filter.open(self._query)
+
+    def action_sort_markets(self) -> None:
+        self._sort = next_sort(self._sort)
+        self.refresh_markets()
+
+    def action_star_market(self) -> None:
+        if market := self._explained("star"):
+            self.post_message(StarRequested(market))
+
+    def set_filter(self, text: str) -> None:
+        """Show only the markets whose name contains ``text`` (any case; empty: all)."""
+        if text != self._query:
+            self._query = text
+            self.refresh_markets()
+
+    @on(MarketFilter.Changed)
+    def _filter_changed(self, event: MarketFilter.Changed) -> None:
+        self.set_filter(event.text)
+
+    @on(MarketFilter.Closed)
+    def _filter_closed(self) -> None:
+        self.watchlist.focus()
+
+    def refresh_markets(self) -> None:
+        """Repaint Markets now (a new filter, order or star), the cursor kept on its market."""
+        self._styles = self.number_styles()
+        with self.app.batch_update():
+            self._show_watchlist(self.session.monotonic())
+
+    def _show_watchlist(self, now: float) -> None:
+        items = watch_items(self.session, self.session.settings.ui.favourites)
+        shown = arrange(items, query=self._query, sort=self._sort)
+        table = self.watchlist
+        table.sync(self._watch_rows(shown, now))
+        parts = [] if self._sort == "list" else [sort_label(self._sort)]
+        if self._query:
+            shown_query = safe_text(self._query)
+            parts.append(f"“{shown_query}”: {len(shown)} of {len(items)}")
+        self._markets_status = " · ".join(parts)
+        self._hint_hidden_markets()
 
     def show_tip(self, tip: Tip | None) -> None:
         """A line above the tables: the first-run tip, or a standing warning."""
@@ -545,7 +619,7 @@ class MainScreen(DeskScreen[None]):
         beaten = {b.order_id for b in self._beaten}
         with self.app.batch_update():
             self.query_one(AccountStrip).show(eng.account, styles, narrow=self.size.width < WIDE)
-            self.watchlist.sync(self._watch_rows(now, styles))
+            self._show_watchlist(now)
             self.positions_table.sync(self._position_rows(positions, protected, beaten, styles))
             if self.tab == ORDERS:  # built only while shown: there may be thousands
                 self.orders_table.sync(self._order_rows(orders, beaten, styles))
@@ -580,7 +654,8 @@ class MainScreen(DeskScreen[None]):
             box.border_subtitle = "o: positions · del cancel · e modify"
 
     def _hint_hidden_markets(self) -> None:
-        """ "18 of 22 ↓" under the markets when some are below the fold (or above it)."""
+        """The line under the markets: what they show (the order, the filter; else their
+        keys) and "18 of 22 ↓" when some are below the fold (or above it)."""
         table = self.watchlist
         total = table.row_count
         rows = max(table.scrollable_content_region.height - 1, 0)  # less the header row
@@ -591,51 +666,69 @@ class MainScreen(DeskScreen[None]):
             last = min(first + rows, total)
             arrows = ("↑" if first > 0 else "") + ("↓" if last < total else "")
             hint = f"{last - first} of {total} {arrows}"
-        if table.border_subtitle != hint:
-            table.border_subtitle = hint
+        status = self._markets_status
+        subtitle = " · ".join(part for part in (status or MARKETS_KEYS, hint) if part)
+        if not status and table.size.width and len(subtitle) > table.size.width - 4:
+            subtitle = hint  # a narrow box: the keys give way (the help lists them)
+        if table.border_subtitle != subtitle:
+            table.border_subtitle = subtitle
 
     @on(events.MouseScrollDown, "#watchlist")
     @on(events.MouseScrollUp, "#watchlist")
     def _watchlist_scrolled(self) -> None:
         self.call_after_refresh(self._hint_hidden_markets)
 
-    def _watch_rows(self, now: float, styles: NumberStyles) -> dict[str, list[Cell]]:
-        session = self.session
-        eng = session.engine
-        marks = eng.marks
-        rows: dict[str, list[Cell]] = {}
-        fed = session.feed.symbols if session.feed is not None else None
-        for name, market in eng.markets.items():
-            if fed is not None and name not in fed and eng.position(name) is None:
-                continue  # the feed never prices it (a replay of two markets): leave it out
-            mark = marks.get(name)
-            shown = self._shown_marks.get(name)
-            if mark is not None and shown is not None and mark != shown:
-                self._flash[name] = (now, 1 if mark > shown else -1)
+    def _watch_formats(self) -> dict[str, Formatter]:
+        """How each Markets column turns its value into a cell (only when the value changed)."""
+
+        def market(value: tuple[str, bool, bool]) -> Cell:
+            name, starred, stale = value
+            label = (STAR if starred else "") + name + ("?" if stale else "")
+            return (label, self._styles["warning"]) if stale else label
+
+        def mark(value: tuple[float | None, int]) -> Cell:
+            price, flash = value
+            text = fmt_price(price)
+            return (text, self._styles["up" if flash > 0 else "down"]) if flash else text
+
+        def change(move: float | None) -> Cell:
+            if move is None:
+                return DASH
+            return (fmt_pct(move, signed=True), self._styles["up" if move >= 0 else "down"])
+
+        return {
+            "market": market,
+            "mark": mark,
+            "change": change,
+            "funding": fmt_rate,
+            "max": fmt_leverage,
+        }
+
+    def _watch_rows(self, shown: list[Any], now: float) -> dict[str, list[object]]:
+        """Each shown market's values, one per column (a mark that just moved flashes)."""
+        rows: dict[str, list[object]] = {}
+        flashes = self._flash
+        shown_marks = self._shown_marks
+        for item in shown:
+            name, mark = item.name, item.mark
+            before = shown_marks.get(name)
+            if mark is not None and before is not None and mark != before:
+                flashes[name] = (now, 1 if mark > before else -1)
             if mark is not None:
-                self._shown_marks[name] = mark
-            flash = self._flash.get(name)
-            mark_style = ""
+                shown_marks[name] = mark
+            flash = flashes.get(name)
+            direction = 0
             if flash is not None:
                 if now - flash[0] < FLASH_SECONDS:
-                    mark_style = styles["up"] if flash[1] > 0 else styles["down"]
+                    direction = flash[1]
                 else:
-                    del self._flash[name]
-            start = session.launch_marks.get(name)
-            change: Cell = DASH
-            if mark is not None and start:
-                move = mark / start - 1
-                change = (fmt_pct(move, signed=True), styles["up"] if move >= 0 else styles["down"])
-            # Stale: the feed says so, or it never prices this market (a position restored
-            # from the journal in a market the current feed does not carry).
-            stale = name in session.stale_markets or (fed is not None and name not in fed)
-            label: Cell = (name + "?", styles["warning"]) if stale else name
+                    del flashes[name]
             rows[name] = [
-                label,
-                (fmt_price(mark), mark_style) if mark_style else fmt_price(mark),
-                change,
-                fmt_rate(eng.funding_rate(name)),
-                fmt_leverage(market.max_leverage),
+                (name, item.starred, item.stale),
+                (mark, direction),
+                item.change,
+                item.funding,
+                item.max_leverage,
             ]
         return rows
 
