@@ -72,6 +72,11 @@ from tui.screens.settings import SettingsScreen
 from tui.session import Beat, ExportJob, OrderTicket, Question, Session, Toast
 from tui.settings import Settings, SettingsSaveError, resolve_config_path, save_changes
 
+IDLE_HZ = 2.0
+"""The heartbeat's rate while nothing is open (no position, no resting order): prices that
+move four or five times a second read as well twice a second, and a desk left open all day
+costs a fraction of the CPU. With anything open it beats at the refresh rate (settings)."""
+
 
 class PerpDeskApp(App[None]):
     """perpdesk. ``app.session`` is the trading session the screens display."""
@@ -154,6 +159,7 @@ class PerpDeskApp(App[None]):
         if feed is not None and self.autostart_feed:
             self._run_feed(feed)
         self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_now)
+        self._beat_hz = self.refresh_hz
         self.set_interval(5, self.session.retry_journal)
         if self.session.history_to_build:  # an older account: its history built meanwhile
             self._history_timer = self.set_interval(0.1, self._build_history)
@@ -208,6 +214,7 @@ class PerpDeskApp(App[None]):
         if announce and settings.ui.refresh_hz != old_hz:
             self._refresh_timer.stop()
             self._refresh_timer = self.set_interval(1 / self.refresh_hz, self.refresh_now)
+            self._beat_hz = self.refresh_hz
         if announce and (question := self.session.venue_question()) is not None:
 
             def answer(yes: bool | None) -> None:
@@ -262,6 +269,19 @@ class PerpDeskApp(App[None]):
         self.heartbeat.publish(beat)
         if (result := self.session.take_drill_result()) is not None:
             self._drill_over(result)
+        self._pace()
+
+    def _pace(self) -> None:
+        """Beat at the refresh rate while anything is open or a drill runs, else at
+        :data:`IDLE_HZ`."""
+        hz = self.refresh_hz
+        if not self.session.engine.anything_open and self.session.drill is None:
+            hz = min(hz, IDLE_HZ)
+        timer = getattr(self, "_refresh_timer", None)
+        if timer is not None and hz != self._beat_hz:
+            timer.stop()
+            self._refresh_timer = self.set_interval(1 / hz, self.refresh_now)
+            self._beat_hz = hz
 
     def ask(self, question: Question, then: Callable[[bool | None], None]) -> None:
         """Ask a yes/no question; ``then`` gets the answer."""

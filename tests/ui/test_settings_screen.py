@@ -11,7 +11,7 @@ from textual.widgets import Input, Select, Static
 
 from tests.ui.pilot_helpers import enter_command, make_app, on_screen
 from tui.app import PerpDeskApp
-from tui.engine import MarginMode
+from tui.engine import MarginMode, Side
 from tui.screens.dialogs.discard import DiscardScreen
 from tui.screens.main import MainScreen
 from tui.screens.order import OrderFormScreen, TradeConfirmScreen
@@ -192,6 +192,9 @@ async def test_saved_default_mode_applies_to_the_next_order_and_stays_overridabl
 async def test_refresh_rate_and_theme_apply_at_once(tmp_path: Path) -> None:
     app, path = hand_written_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
+        # With a position open the heartbeat runs at the refresh rate (idle: 2 a second).
+        app.session.engine.open("BTC", Side.LONG, 0.01, 5, MarginMode.ISOLATED)
+        app.refresh_now()
         assert app._refresh_timer._interval == pytest.approx(1 / 5)
         screen = await open_settings(pilot)
         screen.query_one("#theme", Select).value = "dracula"

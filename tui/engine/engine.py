@@ -399,6 +399,11 @@ class PaperEngine:
     def markets(self) -> dict[str, Market]:
         return dict(self._markets)
 
+    @property
+    def anything_open(self) -> bool:
+        """Whether a position or a resting order is open (no views built: cheap to ask)."""
+        return bool(self._positions) or bool(self._desk.open)
+
     def market(self, name: str) -> Market:
         return self._markets[self._name(name)]
 
