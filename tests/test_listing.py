@@ -72,7 +72,7 @@ def test_the_first_list_is_always_reported_later_ones_only_when_something_change
     engine = PaperEngine(markets=[btc(40)])
     same = apply_listing(engine, "hyperliquid", [btc(40)], taker_fee=0, maker_fee=0)
     assert listing_line(same, first=True) == (
-        "Hyperliquid lists 1 markets; the tables perpdesk ships still match the venue's."
+        "Hyperliquid lists 1 market; the tables perpdesk ships still match the venue's."
     )
     assert listing_line(same, first=False) is None
 
@@ -97,6 +97,27 @@ def test_a_table_the_engine_refuses_leaves_that_market_as_it_was() -> None:
     assert engine.market("BTC").tiers == btc(40).tiers and listing.added == ["WIF"]
     line = listing_line(listing, first=True)
     assert line is not None and "left as they were: BTC (BTC's first margin tier" in line
+
+
+def test_a_new_market_the_engine_refuses_is_not_added_and_said_with_what_the_source_left_out() -> (
+    None
+):
+    engine = PaperEngine(markets=[btc(40)])
+    bad = wif()
+    object.__setattr__(bad, "tiers", (MarginTier(5, 5),))
+    listing = apply_listing(
+        engine,
+        "hyperliquid",
+        [bad],
+        taker_fee=0,
+        maker_fee=0,
+        left_out=["a market named 'X\\x1b' (a name is letters and digits, at most 20)"],
+    )
+    assert "WIF" not in engine.markets and listing.listed == 2
+    assert listing_line(listing, first=False) == (
+        "Hyperliquid lists 2 markets; not added: a market named 'X\\x1b' (a name is letters "
+        "and digits, at most 20); WIF (WIF's first margin tier must start at a notional of 0)."
+    )
 
 
 # ------------------------------------------------------------------ the session
@@ -150,7 +171,7 @@ def test_a_market_the_venue_lists_later_takes_its_marks_from_then_on() -> None:
     assert session.engine.mark("WIF") == 2.5
     assert "WIF" not in session.unknown_marks
     assert texts(session)[-1] == (
-        "Hyperliquid lists 1 markets; 1 added to Markets; the tables perpdesk ships still "
+        "Hyperliquid lists 1 market; 1 added to Markets; the tables perpdesk ships still "
         "match the venue's."
     )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from tui.engine import Market, PaperEngine, Venue
 from tui.format import fmt_leverage
+from tui.safe import safe_text
 
 __all__ = ["Listing", "apply_listing", "listing_line", "market_change", "names_line"]
 
@@ -32,18 +33,22 @@ class Listing:
     updated: list[str] = field(default_factory=list)
     """One phrase per market whose table changed, e.g. ``"BTC 40x → 50x"``."""
     refused: list[str] = field(default_factory=list)
-    """Markets the engine would not take (a table it cannot use), with why."""
+    """Listed markets whose new table the engine would not take (they stay as they were),
+    with why."""
+    left_out: list[str] = field(default_factory=list)
+    """Entries of the venue's list not added, with why: unreadable or absurd ones (the source
+    says which) and new markets whose table the engine would not take."""
     other_venue: str | None = None
     """Set when the account follows another venue's rules: nothing was applied."""
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.refused)
+        return bool(self.added or self.updated or self.refused or self.left_out)
 
 
-def names_line(names: Sequence[str], shown: int = NAMES_SHOWN) -> str:
+def names_line(names: Sequence[str], shown: int = NAMES_SHOWN, sep: str = ", ") -> str:
     """``A, B, C`` or ``A, B, C and 12 more``."""
-    head = ", ".join(names[:shown])
+    head = sep.join(names[:shown])
     return f"{head} and {len(names) - shown} more" if len(names) > shown else head
 
 
@@ -78,13 +83,15 @@ def apply_listing(
     *,
     taker_fee: float,
     maker_fee: float,
+    left_out: Sequence[str] = (),
 ) -> Listing:
     """Give ``engine`` the markets ``venue`` (``"hyperliquid"``, ``"binance"``) lists: new ones
     are added with the account's fees, listed ones take the venue's table and keep their own
     fees and slippage. An account that follows another venue's rules is left alone (its
-    margin tables are that venue's)."""
+    margin tables are that venue's). ``left_out``: entries of the list the source could not
+    read, with why (they count as listed)."""
     source = Venue.parse(venue)
-    listing = Listing(source.label, len(markets))
+    listing = Listing(source.label, len(markets) + len(left_out), left_out=list(left_out))
     if engine.venue is not source:
         listing.other_venue = engine.venue.label
         return listing
@@ -109,7 +116,8 @@ def apply_listing(
                 engine.update_market(fresh)
                 listing.updated.append(change)
         except ValueError as exc:  # a table the engine cannot use: the market stays as it was
-            listing.refused.append(f"{market.name} ({exc})")
+            said = f"{market.name} ({safe_text(exc).rstrip('.')})"
+            (listing.left_out if old is None else listing.refused).append(said)
     return listing
 
 
@@ -120,13 +128,13 @@ def listing_line(listing: Listing, first: bool) -> str | None:
         if not first:
             return None
         return (
-            f"{listing.venue} lists {listing.listed} markets, but this account follows "
+            f"{listing.venue} lists {_markets(listing.listed)}, but this account follows "
             f"{listing.other_venue}'s rules: markets without {listing.other_venue} tables are "
             "not added."
         )
     if not first and not listing.changed:
         return None
-    parts = [f"{listing.venue} lists {listing.listed} markets"]
+    parts = [f"{listing.venue} lists {_markets(listing.listed)}"]
     if listing.added:
         parts.append(f"{len(listing.added)} added to Markets")
     if listing.updated:
@@ -135,4 +143,11 @@ def listing_line(listing: Listing, first: bool) -> str | None:
         parts.append("the tables perpdesk ships still match the venue's")
     if listing.refused:
         parts.append(f"left as they were: {names_line(listing.refused, 3)}")
+    if listing.left_out:
+        reasons = [reason.rstrip(".") for reason in listing.left_out]
+        parts.append(f"not added: {names_line(reasons, 3, sep='; ')}")
     return "; ".join(parts) + "."
+
+
+def _markets(count: int) -> str:
+    return f"{count:,} market{'' if count == 1 else 's'}"

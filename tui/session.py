@@ -783,10 +783,13 @@ class Session:
             return False
         return True
 
-    def on_markets(self, venue: str, markets: Sequence[Market]) -> None:
+    def on_markets(
+        self, venue: str, markets: Sequence[Market], left_out: Sequence[str] = ()
+    ) -> None:
         """The feed's venue lists ``markets`` (with its max leverage and margin tables): the
         new ones join the engine, listed ones take the venue's current table (open positions
-        are re-tiered), and the log says what changed."""
+        are re-tiered), and the log says what changed, and which entries of the list
+        (``left_out``, with why) could not be read."""
         fees, own = self.settings.fees, self.engine.venue  # unset fees: the venue's base tier
         listing = apply_listing(
             self.engine,
@@ -794,11 +797,12 @@ class Session:
             markets,
             taker_fee=own.taker_fee if fees.taker is None else fees.taker,
             maker_fee=own.maker_fee if fees.maker is None else fees.maker,
+            left_out=left_out,
         )
         line = listing_line(listing, first=self._listings == 0)
         self._listings += 1
         if line is not None:
-            self.say(line, "warning" if listing.refused else "info")
+            self.say(line, "warning" if listing.refused or listing.left_out else "info")
         for name in listing.added:
             self.unknown_marks.pop(name, None)
         names = {m.name for m in markets}

@@ -14,7 +14,7 @@ from tests.market.conftest import RecordingSink, running, wait_until, ws_server
 from tests.market.venue_fakes import FakeHyperliquid, extra_name, fake_hyperliquid, venue_meta
 from tui.engine import MarginMode, Market, Side
 from tui.market import DEFAULT_SYMBOLS, BinanceSource, HyperliquidSource
-from tui.market.live import hyperliquid_markets
+from tui.market.live import MAX_LISTED, hyperliquid_markets
 from tui.session import Session
 
 FAST: dict[str, Any] = {"backoff_base": 0.02, "backoff_cap": 0.05, "jitter_seed": 1}
@@ -27,10 +27,14 @@ class MarketSink(RecordingSink):
     def __init__(self) -> None:
         super().__init__()
         self.listings: list[tuple[str, list[Market]]] = []
+        self.left_out: list[list[str]] = []
         self.prev_day: dict[str, float] = {}
 
-    def on_markets(self, venue: str, markets: Sequence[Market]) -> None:
+    def on_markets(
+        self, venue: str, markets: Sequence[Market], left_out: Sequence[str] = ()
+    ) -> None:
         self.listings.append((venue, list(markets)))
+        self.left_out.append(list(left_out))
 
     def on_prev_day(self, symbol: str, price: float) -> None:
         self.prev_day[symbol] = price
@@ -112,7 +116,7 @@ def test_a_bad_asset_is_left_out_and_named_the_rest_are_kept() -> None:
     assert "ETH" not in names and len(names) == 24 and names[-1] == extra_name(3)
     assert problems == [
         "ETH maxLeverage must be a number, not 'lots'.",
-        "a market named '\\\\x1b[2J' is left out",
+        "a market named '\\x1b[2J' (a name is letters and digits, at most 20)",
     ]
     assert hyperliquid_markets({"universe": "no"}) == (
         [],
@@ -180,3 +184,76 @@ async def test_a_session_takes_200_markets_and_the_venues_new_btc_table() -> Non
     )
     assert session.unknown_marks == {} and session.bad_marks == 0
     assert session.day_change and session.change_basis("M010") == pytest.approx(1.0)
+
+
+async def test_the_list_is_asked_again_and_what_changed_is_logged() -> None:
+    # Connected, the source asks again every relist_every seconds. The venue meanwhile lists a
+    # new market (M200) and gives BTC one tier at 25x: the log says so in one line, the new
+    # market is subscribed and priced; a list that changed nothing says nothing.
+    venue = FakeHyperliquid(interval=0.05)
+    session = Session()
+    async with fake_hyperliquid(venue) as url:
+        src = HyperliquidSource(None, url=url, relist_every=0.2, **FAST)
+        session.feed = src
+        async with running(src, session):  # type: ignore[arg-type]
+            await wait_until(lambda: len(session.engine.marks) == 200, timeout=10, what="200")
+            assert venue.meta is not None and not isinstance(venue.meta, str)
+            venue.meta = venue_meta(201, {"BTC": {"maxLeverage": 25, "marginTableId": 25}})
+            await wait_until(lambda: "M179" in session.engine.marks, timeout=10, what="M179")
+            asked = len(venue.posts())
+            await wait_until(lambda: len(venue.posts()) >= asked + 2, timeout=5, what="asked")
+    assert src.connections == 1  # asked again on the same connection
+    lines = [line.text for line in session.log if "Hyperliquid lists" in line.text]
+    assert lines == [
+        "Hyperliquid lists 200 markets; 178 added to Markets; the tables perpdesk ships still "
+        "match the venue's.",
+        "Hyperliquid lists 201 markets; 1 added to Markets; tables updated from the venue: "
+        "BTC 40x → 25x, margin tiers 2 → 1.",
+    ]
+    assert session.engine.market("BTC").max_leverage == 25
+    assert "M179" in venue.subscribed and session.engine.market("M179").max_leverage == 5
+
+
+def test_a_list_of_absurd_length_is_cut_and_said() -> None:
+    markets, problems = hyperliquid_markets(venue_meta(1500))
+    assert len(markets) == MAX_LISTED == 1000
+    assert problems == ["the list holds 1,500 markets: perpdesk takes the first 1,000"]
+
+
+HOSTILE_ASSETS: list[Any] = [
+    {"name": "EVIL\x1b]0;pwned\x07", "szDecimals": 1, "maxLeverage": 5},  # a terminal title
+    {"name": "HUGE", "szDecimals": 1, "maxLeverage": 1e9},
+    {"name": "NAN", "szDecimals": 1, "maxLeverage": "NaN"},
+    {"name": "NEG", "szDecimals": 1, "maxLeverage": -3},
+    {"name": "WIDE", "szDecimals": 10**300, "maxLeverage": 5},
+    {"name": "TBL", "szDecimals": 1, "maxLeverage": 5, "marginTableId": 10**40},
+    "not an asset",
+    {"szDecimals": 1, "maxLeverage": 5},
+    {"name": "A" * 5000, "szDecimals": 1, "maxLeverage": 5},
+]
+
+
+async def test_absurd_entries_of_the_list_are_left_out_and_named_escaped() -> None:
+    meta = venue_meta(30)
+    meta["universe"] += HOSTILE_ASSETS
+    venue = FakeHyperliquid(meta=meta, interval=0.05)
+    session = Session()
+    async with fake_hyperliquid(venue) as url:
+        src = HyperliquidSource(None, url=url, **FAST)
+        session.feed = src
+        async with running(src, session):  # type: ignore[arg-type]
+            await wait_until(lambda: len(session.engine.marks) == 30, timeout=10, what="30")
+    assert set(session.engine.markets) == {m.name for m in hyperliquid_markets(venue_meta(30))[0]}
+    (line,) = [line for line in session.log if "Hyperliquid lists" in line.text]
+    assert line.level == "warning"
+    assert line.text.startswith(
+        "Hyperliquid lists 39 markets; 8 added to Markets; the tables perpdesk ships still "
+        "match the venue's; not added: HUGE max leverage must be at least 1 and at most 1000, "
+        "not 1e+09; NAN maxLeverage must be a finite number, not 'NaN'; NEG: Tier max "
+        "leverage must be more than zero, not -3 and 6 more."
+    )
+    assert src.last_problem is not None and src.bad_frames == 1
+    _, problems = hyperliquid_markets(meta)
+    assert len(problems) == 9 and all(len(p) <= 130 for p in problems)
+    assert "a market named 'EVIL\\x1b]0;pwned\\x07' (a name is letters and digits" in problems[-2]
+    assert not any("\x1b" in p or "\x07" in p for p in problems)

@@ -101,6 +101,8 @@ class Frame:
     """``(symbol, price)``: the market's price 24 hours ago, as the venue reports it."""
     markets: list[Market] | None = None
     """The markets the venue lists (its answer to a market-list request), when this is one."""
+    left_out: list[str] = field(default_factory=list)
+    """With ``markets``: the entries of the venue's list that could not be read, with why."""
 
 
 LiveBook = tuple[str, list[tuple[float, float]], list[tuple[float, float]], float]
@@ -296,11 +298,13 @@ class LiveSource(PriceSource):
         other); a source whose market list ships with perpdesk passes it on here."""
         return []
 
-    def _deliver_markets(self, sink: MarkSink, markets: list[Market]) -> None:
+    def _deliver_markets(
+        self, sink: MarkSink, markets: list[Market], left_out: Sequence[str] = ()
+    ) -> None:
         self._listed(markets)
         on_markets = getattr(sink, "on_markets", None)
         if on_markets is not None:
-            on_markets(self.kind, markets)
+            on_markets(self.kind, markets, left_out=list(left_out))
 
     def _listed(self, markets: Sequence[Market]) -> None:
         """The venue's market list arrived: a source that carries every market now carries
@@ -325,6 +329,10 @@ class LiveSource(PriceSource):
     def ping_message(self) -> str | None:
         """Application-level ping to send every ``ping_interval`` (``None``: none)."""
         return None
+
+    def due_messages(self, sink: MarkSink, now: float) -> list[str]:
+        """Requests due at ``now`` (event-loop time) on an open connection (none here)."""
+        return []
 
     @abstractmethod
     def parse(self, raw: str | bytes) -> Frame:
@@ -412,7 +420,7 @@ class LiveSource(PriceSource):
                     if on_prev_day is not None:
                         on_prev_day(symbol, price)
         if frame.markets is not None:
-            self._deliver_markets(sink, frame.markets)
+            self._deliver_markets(sink, frame.markets, frame.left_out)
         if frame.books:
             on_book = getattr(sink, "on_book", None)
             books = self._book_focus
@@ -557,6 +565,8 @@ class LiveSource(PriceSource):
                 if ping is not None and now >= next_ping:
                     await ws.send(ping)
                     next_ping = now + self.ping_interval
+                for message in self.due_messages(sink, now):
+                    await ws.send(message)
                 if self._subscribed != (self._mark_focus, self._book_focus):
                     for message in self._changes():  # focus() moved: follow it
                         await ws.send(message)
@@ -580,9 +590,11 @@ class HyperliquidSource(LiveSource):
     levels a side). :meth:`focus` chooses the symbols of each.
 
     For a sink that takes markets (``on_markets``), the source asks for the venue's market list
-    (the ``meta`` info request, sent as a websocket ``post``) on every connection and passes
-    the markets on with their max leverage and margin tables. Without ``symbols`` it starts
-    with the default markets and then carries every market the list holds.
+    (the ``meta`` info request, sent as a websocket ``post``) on every connection, and again
+    every ``relist_every`` seconds while connected (a market listed today, a table the venue
+    changed), and passes the markets on with their max leverage and margin tables. Without
+    ``symbols`` it starts with the default markets and then carries every market the list
+    holds.
     """
 
     kind = "hyperliquid"
@@ -592,20 +604,41 @@ class HyperliquidSource(LiveSource):
     provides_prev_day = True
 
     def __init__(
-        self, symbols: Iterable[str] | None = None, *, funding: bool = True, **options: Any
+        self,
+        symbols: Iterable[str] | None = None,
+        *,
+        funding: bool = True,
+        relist_every: float = 600.0,
+        **options: Any,
     ) -> None:
         super().__init__(symbols, **options)
+        if _check_number("relist_every", relist_every) <= 0:
+            raise ValueError(f"relist_every must be greater than 0, not {relist_every!r}")
         self.funding = funding
+        self.relist_every = float(relist_every)
         self.lists_markets = symbols is None
         self._requests = 0
         self._meta_request: int | None = None  # the id of the market-list request in flight
+        self._next_list: float | None = None  # when to ask again (event-loop time)
 
     def on_connected(self, sink: MarkSink) -> list[str]:
+        self._next_list = None  # counted from the first look at the new connection
         if getattr(sink, "on_markets", None) is None:
             return []
+        return [self._meta_message()]
+
+    def _meta_message(self) -> str:
         self._requests += 1
         self._meta_request = self._requests
-        return [post_request(self._requests, {"type": "meta"})]
+        return post_request(self._requests, {"type": "meta"})
+
+    def due_messages(self, sink: MarkSink, now: float) -> list[str]:
+        if self._next_list is None:
+            self._next_list = now + self.relist_every
+        if now < self._next_list or getattr(sink, "on_markets", None) is None:
+            return []
+        self._next_list = now + self.relist_every
+        return [self._meta_message()]  # (one never answered is asked again)
 
     def _meta_answer(self, msg: Mapping[str, Any]) -> Frame | None:
         """The frame answering the market-list request, or None when ``msg`` is not it."""
@@ -621,7 +654,7 @@ class HyperliquidSource(LiveSource):
         markets, problems = hyperliquid_markets(
             info_data(payload), None if self.lists_markets else self.symbols
         )
-        frame = Frame(markets=markets)
+        frame = Frame(markets=markets, left_out=problems)
         if problems:
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             frame.problem = "market list: " + "; ".join(problems[:3]) + more
@@ -707,6 +740,11 @@ class HyperliquidSource(LiveSource):
 
 _MARKET_NAME = re.compile(r"[A-Za-z0-9]{1,20}")
 """A market name perpdesk shows (Hyperliquid spells some with a lower-case k: kPEPE)."""
+MAX_LISTED = 1000
+"""The most markets perpdesk takes from a venue's list (Hyperliquid lists about 200): a list
+longer than this is absurd, and each market is a subscription and a row."""
+PROBLEM_CHARS = 100
+"""What a problem with one entry of a venue's list may take of a line."""
 
 
 def hyperliquid_markets(
@@ -717,27 +755,44 @@ def hyperliquid_markets(
     named, never the whole list. Never raises."""
     if not isinstance(meta, Mapping) or not isinstance(meta.get("universe"), list):
         return [], ["expected an object with a universe list"]
+    problems: list[str] = []
+    universe = meta["universe"]
+    if len(universe) > MAX_LISTED:
+        problems.append(
+            f"the list holds {len(universe):,} markets: perpdesk takes the first {MAX_LISTED:,}"
+        )
+        meta = {**meta, "universe": universe[:MAX_LISTED]}
     try:
         markets = markets_from_hyperliquid_meta(meta)
-        problems: list[str] = []
     except (ValueError, TypeError, ArithmeticError):
-        markets, problems = [], []
+        markets = []
         for asset in meta["universe"]:  # one asset at a time, to keep the good ones
             try:
                 markets += markets_from_hyperliquid_meta({**meta, "universe": [asset]})
             except (ValueError, TypeError, ArithmeticError) as exc:
-                reason = safe_text(exc)
+                reason = safe_text(exc).removeprefix("Hyperliquid meta: ")
+                name = asset.get("name") if isinstance(asset, Mapping) else None
+                if isinstance(name, str) and name not in reason:  # say which market
+                    reason = f"{_shortened(safe_text(name), 24)}: {reason}"
+                reason = _shortened(reason)
                 if reason not in problems:
                     problems.append(reason)
     kept: dict[str, Market] = {}
     for market in markets:
         if not _MARKET_NAME.fullmatch(market.name):
-            problems.append(f"a market named {safe_text(market.name)[:24]!r} is left out")
+            problems.append(
+                f"a market named '{_shortened(safe_text(market.name), 24)}' (a name is letters "
+                "and digits, at most 20)"
+            )
         elif market.name not in kept:
             kept[market.name] = market
     if symbols is not None:
         return [kept[s] for s in symbols if s in kept], problems
     return list(kept.values()), problems
+
+
+def _shortened(text: str, limit: int = PROBLEM_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class BinanceSource(LiveSource):
