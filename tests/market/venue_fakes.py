@@ -116,3 +116,38 @@ async def fake_hyperliquid(venue: FakeHyperliquid) -> AsyncIterator[str]:
     async with serve(venue.handler, "127.0.0.1", 0, max_size=None) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         yield f"ws://127.0.0.1:{port}"
+
+
+async def _serve_forever(port: int, total: int, interval: float) -> None:
+    from websockets.asyncio.server import serve
+
+    def prev_day(coin: str) -> float:  # changes from -10 % to +11 %, so sorts show something
+        return price_of(coin) / (0.9 + sum(map(ord, coin)) % 22 / 100)
+
+    venue = FakeHyperliquid(meta=venue_meta(total), prev_day=prev_day, interval=interval)
+    async with serve(venue.handler, "127.0.0.1", port, max_size=None) as server:
+        bound = next(iter(server.sockets)).getsockname()[1]
+        print(
+            f"A fake Hyperliquid listing {total} markets on ws://127.0.0.1:{bound}\n"
+            f"Try: perpdesk --source hyperliquid --feed-url ws://127.0.0.1:{bound}",
+            flush=True,
+        )
+        await server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.market.venue_fakes``: serve the fake venue until Ctrl+C, to try a
+    whole venue's markets by hand (127.0.0.1 only)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.market.venue_fakes")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--markets", type=int, default=200, help="how many it lists")
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between rounds")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_forever(args.port, args.markets, args.interval))
+
+
+if __name__ == "__main__":
+    main()

@@ -11,9 +11,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets.data_table import ColumnKey
 
-from tests.market.venue_fakes import FakeHyperliquid, extra_name, fake_hyperliquid
+from tests.market.venue_fakes import FakeHyperliquid, extra_name, fake_hyperliquid, price_of
 from tests.ui.pilot_helpers import beat, make_app
 from tui.app import PerpDeskApp
+from tui.engine import MarginMode, Market, PaperEngine, Side, default_markets
 from tui.market import DEFAULT_SYMBOLS, HyperliquidSource
 from tui.screens.main import MARKETS_KEYS, STAR
 from tui.settings import Settings, load_settings
@@ -225,3 +226,83 @@ async def test_a_live_venue_listing_200_markets_fills_markets_with_24h_changes()
             ]
             assert app.session.unknown_marks == {} and app.session.bad_marks == 0
             app.workers.cancel_group(app, "feed")
+
+
+# ---------------------------------------------------------------- 200 markets, no feed
+
+
+def venue_engine(total: int = 200) -> PaperEngine:
+    """The 22 default markets and made-up ones (M001, ...) up to ``total``, each with a mark:
+    M001 at 1.01, M002 at 1.02, ... (no feed: Markets shows every market the engine lists)."""
+    markets = default_markets()
+    markets += [Market(extra_name(i), max_leverage=5) for i in range(1, total - len(markets) + 1)]
+    engine = PaperEngine(markets=markets)
+    for market in markets:
+        engine.set_mark(market.name, price_of(market.name))
+    return engine
+
+
+def cursor_in_view(app: PerpDeskApp) -> bool:
+    table = app.main.watchlist
+    top = round(table.scroll_y)
+    return top <= table.cursor_row < top + table.scrollable_content_region.height - 1
+
+
+async def test_with_200_markets_the_cursor_follows_its_market_through_filter_sort_and_star(
+    tmp_path: Path,
+) -> None:
+    app = make_app(engine=venue_engine(), source=None, config_path=tmp_path / "config.toml")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await beat(pilot)
+        assert len(rows(app)) == 200
+        await pilot.press("f")
+        await type_text(pilot, "m150")
+        await pilot.press("enter", "escape")  # M150 chosen, the filter cleared
+        await pilot.pause()
+        assert len(rows(app)) == 200 and app.main.selected_market() == "M150"
+        assert app.main.watchlist.cursor_row == 22 + 149 and cursor_in_view(app)
+        await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign")
+        await pilot.pause()
+        assert subtitle(app).startswith("by name · 17 of 200 ")  # scrolled: rows above, below
+        assert rows(app)[:3] == ["AAVE", "ADA", "APT"] and rows(app)[-1] == "XRP"
+        assert app.main.selected_market() == "M150" and cursor_in_view(app)
+        await pilot.press("asterisk")
+        await pilot.pause()
+        assert rows(app)[0] == "M150" and app.main.watchlist.cursor_row == 0
+        assert app.main.watchlist.scroll_y == 0
+        assert app.session.settings.ui.favourites == ("M150",)
+
+
+async def test_a_view_scrolled_away_is_not_pulled_back_when_the_order_moves() -> None:
+    app = make_app(engine=venue_engine(), source=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("greater_than_sign")  # by change (since launch)
+        await beat(pilot)
+        table = app.main.watchlist
+        table.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        bottom = table.scroll_y
+        assert bottom > 0 and app.main.selected_market() == rows(app)[0]
+        chosen = rows(app)[0]
+        app.session.on_mark("M100", price_of("M100") * 1.5)  # M100 goes top: every row moves
+        await beat(pilot)
+        assert rows(app)[0] == "M100" and app.main.selected_market() == chosen
+        assert table.scroll_y == bottom  # the wheel's view stays where it was put
+        await pilot.press("down")  # the keys bring it back to the cursor
+        await pilot.pause()
+        assert cursor_in_view(app)
+
+
+async def test_a_market_name_from_outside_is_shown_with_its_controls_escaped() -> None:
+    app = make_app(engine=venue_engine(22), source=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        engine = app.session.engine
+        engine.add_market(Market("EVIL\x1b[2J\x07", max_leverage=5))
+        app.session.on_mark("EVIL\x1b[2J\x07", 2.0)
+        engine.open("EVIL\x1b[2J\x07", Side.LONG, 10, 5, MarginMode.ISOLATED)
+        await beat(pilot)
+        assert app.main.watchlist.cells_of("EVIL\x1b[2J\x07")[0] == "EVIL\\x1b[2J\\x07"
+        assert app.main.positions_table.cells_of("EVIL\x1b[2J\x07")[0] == "EVIL\\x1b[2J\\x07"
+        await pilot.press("f")
+        await type_text(pilot, "evil")
+        assert rows(app) == ["EVIL\x1b[2J\x07"]

@@ -682,8 +682,8 @@ class MainScreen(DeskScreen[None]):
         """How each Markets column turns its value into a cell (only when the value changed)."""
 
         def market(value: tuple[str, bool, bool]) -> Cell:
-            name, starred, stale = value
-            label = (STAR if starred else "") + name + ("?" if stale else "")
+            name, starred, stale = value  # a venue's name, shown with controls escaped
+            label = (STAR if starred else "") + safe_text(name) + ("?" if stale else "")
             return (label, self._styles["warning"]) if stale else label
 
         def mark(value: tuple[float | None, int]) -> Cell:
@@ -751,7 +751,7 @@ class MainScreen(DeskScreen[None]):
             tp, sl = protected.get(p.market, (None, None))
             dist_text = fmt_pct(dist, decimals=0 if dist is not None and dist >= 1 else 1)
             rows[p.market] = [
-                p.market,
+                safe_text(p.market),  # a venue's name: controls escaped
                 (p.side.value.upper(), side_style(styles, p.side)),
                 fmt_size(p.size, p.mark_price),
                 fmt_price(p.entry_price, p.mark_price),
@@ -784,7 +784,7 @@ class MainScreen(DeskScreen[None]):
             buy = o.side is Side.LONG
             rows[str(o.id)] = [
                 f"#{o.id}",
-                o.market,
+                safe_text(o.market),
                 ("BUY" if buy else "SELL", side_style(styles, o.side)),
                 order_type_label(o),
                 fmt_size(o.size - o.filled_size, level),

@@ -26,6 +26,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 # A cell is plain text, or (text, rich style) for colour.
@@ -139,6 +140,7 @@ class LiveTable(DataTable[Text]):
         on its row's key when rows come, go or move.
         """
         keep = self.selected_key()
+        follow = keep is not None and self._cursor_in_view()
         removed = [key for key in self._cells if key not in rows]
         for key in removed:
             self.remove_row(key)
@@ -188,7 +190,24 @@ class LiveTable(DataTable[Text]):
         if moved:
             self._reorder(list(rows))
         if (removed or moved) and keep is not None and keep in self._cells:
-            self.move_cursor(row=self.get_row_index(keep), animate=False)
+            # The cursor stays on its row; the view follows it if it showed it. A view
+            # scrolled elsewhere (the wheel) is not pulled back on every refresh: the cursor
+            # is put on its row without DataTable's watcher, which would scroll to it.
+            row = self.get_row_index(keep)
+            if follow:
+                self.move_cursor(row=row, animate=False)
+            else:
+                at = Coordinate(row, self.cursor_coordinate.column)
+                self.set_reactive(DataTable.cursor_coordinate, at)
+                self.refresh()
+
+    def _cursor_in_view(self) -> bool:
+        """Whether the cursor's row is on screen (rows here are one line high)."""
+        shown = self.scrollable_content_region.height - (
+            self.header_height if self.show_header else 0
+        )
+        top = round(self.scroll_y)
+        return top <= self.cursor_row < top + max(1, shown)
 
     def _reorder(self, keys: list[str]) -> None:
         """Put the rows in the order of ``keys`` (DataTable's sort, by each row's place)."""
