@@ -827,11 +827,14 @@ class Session:
         ago); otherwise it is the change since launch."""
         return self.feed is not None and self.feed.provides_prev_day
 
+    @property
+    def change_bases(self) -> Mapping[str, float]:
+        """Per market, the price the change column compares the mark with (see
+        :attr:`day_change`)."""
+        return self.prev_day if self.day_change else self.launch_marks
+
     def change_basis(self, market: str) -> float | None:
-        """The price the change column compares the mark with (see :attr:`day_change`)."""
-        if self.day_change:
-            return self.prev_day.get(market)
-        return self.launch_marks.get(market)
+        return self.change_bases.get(market)
 
     def _explain_unknown(self) -> None:
         names, self._unexplained = self._unexplained, []

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CHANGE_LABEL_24H",
     "CHANGE_LABEL_SESSION",
+    "MOVING_SORTS",
     "SORTS",
     "WatchItem",
     "arrange",
     "change_label",
+    "hold_order",
     "next_sort",
     "sort_label",
     "watch_items",
@@ -41,6 +43,9 @@ reports no price from 24 hours ago: the simulation, scenarios, replays, Binance)
 SORTS: tuple[str, ...] = ("list", "change", "funding", "name")
 """The orders the sort key cycles through: the venue's own list (most traded first), the
 biggest gain first, the highest funding rate first (what longs pay most), by name."""
+
+MOVING_SORTS = frozenset({"change", "funding"})
+"""The orders that move as prices move (the screen re-sorts them every few seconds)."""
 
 _SORT_LABELS = {
     "list": "most traded first",
@@ -81,14 +86,19 @@ def _finite(x: float | None) -> bool:
     return x is not None and math.isfinite(x)
 
 
-def watch_items(session: Session, favourites: Collection[str] = ()) -> list[WatchItem]:
+def watch_items(
+    session: Session, favourites: Collection[str] = (), held: Collection[str] | None = None
+) -> list[WatchItem]:
     """Every market the list may show, in the catalogue's order: those the feed prices, and
-    those with a position (a market the feed does not price is stale)."""
+    those with a position (``held``, when the caller has them; a market the feed does not
+    price is stale)."""
     engine = session.engine
     marks = engine.marks
     feed = session.feed
     fed = frozenset(feed.symbols) if feed is not None else None
-    held = {p.market for p in engine.positions()}
+    if held is None:
+        held = {p.market for p in engine.positions()}
+    bases = session.change_bases
     stale_markets = session.stale_markets
     starred = set(favourites)
     items: list[WatchItem] = []
@@ -97,7 +107,7 @@ def watch_items(session: Session, favourites: Collection[str] = ()) -> list[Watc
         if unfed and name not in held:
             continue  # the feed never prices it (a replay of two markets): leave it out
         mark = marks.get(name)
-        basis = session.change_basis(name)
+        basis = bases.get(name)
         change = None
         if _finite(mark) and _finite(basis) and basis:
             assert mark is not None and basis is not None
@@ -139,3 +149,11 @@ def arrange(items: Sequence[WatchItem], *, query: str = "", sort: str = "list") 
         shown.sort(key=highest_first)
     shown.sort(key=lambda item: not item.starred)  # stable: starred first, order kept
     return shown
+
+
+def hold_order(items: Sequence[WatchItem], order: Sequence[str]) -> list[WatchItem]:
+    """``items`` in the order of the names in ``order`` (what is on screen); items not in it
+    come after, as given. Between two sorts by a moving figure, rows keep their places."""
+    place = {name: i for i, name in enumerate(order)}
+    last = len(place)
+    return sorted(items, key=lambda item: place.get(item.name, last))

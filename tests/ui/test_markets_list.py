@@ -16,7 +16,7 @@ from tests.ui.pilot_helpers import beat, make_app
 from tui.app import PerpDeskApp
 from tui.engine import MarginMode, Market, PaperEngine, Side, default_markets
 from tui.market import DEFAULT_SYMBOLS, HyperliquidSource
-from tui.screens.main import MARKETS_KEYS, STAR
+from tui.screens.main import MARKETS_KEYS, RESORT_SECONDS, STAR
 from tui.settings import Settings, load_settings
 
 
@@ -273,8 +273,31 @@ async def test_with_200_markets_the_cursor_follows_its_market_through_filter_sor
         assert app.session.settings.ui.favourites == ("M150",)
 
 
+async def test_sorted_by_a_moving_figure_rows_move_every_two_seconds_at_most() -> None:
+    clock = [0.0]
+    app = make_app(engine=venue_engine(), source=None, monotonic=lambda: clock[0])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("greater_than_sign")  # by change (since launch): all 0.00 %
+        await pilot.pause()
+        assert rows(app)[:2] == ["BTC", "ETH"]
+        app.session.on_mark("M100", price_of("M100") * 1.5)  # +50 %: first when sorted
+        clock[0] = RESORT_SECONDS - 0.1
+        await beat(pilot)
+        assert rows(app)[:2] == ["BTC", "ETH"]  # held: rows do not jump on every refresh
+        assert app.main.watchlist.cells_of("M100")[2][0] == "+50.00%"  # figures still move
+        clock[0] = RESORT_SECONDS
+        await beat(pilot)
+        assert rows(app)[:2] == ["M100", "BTC"]
+        app.session.on_mark("M101", price_of("M101") * 2)
+        await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign")
+        await pilot.press("greater_than_sign")  # a key sorts at once
+        await pilot.pause()
+        assert rows(app)[:2] == ["M101", "M100"]
+
+
 async def test_a_view_scrolled_away_is_not_pulled_back_when_the_order_moves() -> None:
-    app = make_app(engine=venue_engine(), source=None)
+    clock = [0.0]
+    app = make_app(engine=venue_engine(), source=None, monotonic=lambda: clock[0])
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("greater_than_sign")  # by change (since launch)
         await beat(pilot)
@@ -285,6 +308,7 @@ async def test_a_view_scrolled_away_is_not_pulled_back_when_the_order_moves() ->
         assert bottom > 0 and app.main.selected_market() == rows(app)[0]
         chosen = rows(app)[0]
         app.session.on_mark("M100", price_of("M100") * 1.5)  # M100 goes top: every row moves
+        clock[0] = RESORT_SECONDS
         await beat(pilot)
         assert rows(app)[0] == "M100" and app.main.selected_market() == chosen
         assert table.scroll_y == bottom  # the wheel's view stays where it was put

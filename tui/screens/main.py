@@ -46,8 +46,10 @@ from tui.screens.help import MARKET_COLUMNS
 from tui.session import Beat, BeatenStop, Tip
 from tui.watch import (
     CHANGE_LABEL_SESSION,
+    MOVING_SORTS,
     arrange,
     change_label,
+    hold_order,
     next_sort,
     sort_label,
     watch_items,
@@ -75,6 +77,10 @@ WATCH_NARROW = ["market", "mark", "change"]
 STAR = "★"
 MARKETS_KEYS = "f filter · > sort · * star"
 """Markets' subtitle while it shows every market in the usual order: its own keys."""
+RESORT_SECONDS = 2.0
+"""Sorted by change or funding, Markets takes its new order at most this often (and at once
+on a key): rows that jumped on every refresh could not be read, or followed with the eye,
+and each move repaints the whole table."""
 
 POSITION_COLUMNS: list[Column] = [
     ("market", "Market", 6, "left"),
@@ -265,6 +271,8 @@ class MainScreen(DeskScreen[None]):
         self._query = ""  # the markets filter
         self._sort = "list"
         self._markets_status = ""  # what the markets show, when not all in the usual order
+        self._sorted_at = -math.inf  # when Markets was last put in a moving sort's order
+        self._held_back = False  # since then, rows kept their places out of that order
         self._styles: NumberStyles = {}
 
     def compose(self) -> ComposeResult:
@@ -317,6 +325,8 @@ class MainScreen(DeskScreen[None]):
         self.query_one(DrillBar).show(drill.run if drill else None, self.number_styles())
         if beat.dirty:
             self.refresh_view()
+        elif self._held_back and self.session.monotonic() - self._sorted_at >= RESORT_SECONDS:
+            self.refresh_markets()  # the order held back while prices moved, now taken
         self.market_pane.chart.catch_up()  # a chart change held back by its pacing
         self.show_tip(self.session.standing_tip(self._beaten))
         self.session.focus_feed(self.selected_market())  # a live feed subscribes to its books
@@ -546,15 +556,25 @@ class MainScreen(DeskScreen[None]):
         self.watchlist.focus()
 
     def refresh_markets(self) -> None:
-        """Repaint Markets now (a new filter, order or star), the cursor kept on its market."""
+        """Repaint Markets now (a new filter, order or star), sorted afresh, the cursor kept
+        on its market."""
         self._styles = self.number_styles()
         with self.app.batch_update():
-            self._show_watchlist(self.session.monotonic())
+            self._show_watchlist(self.session.monotonic(), resort=True)
 
-    def _show_watchlist(self, now: float) -> None:
-        items = watch_items(self.session, self.session.settings.ui.favourites)
+    def _show_watchlist(
+        self, now: float, resort: bool = False, held: set[str] | None = None
+    ) -> None:
+        items = watch_items(self.session, self.session.settings.ui.favourites, held)
         shown = arrange(items, query=self._query, sort=self._sort)
         table = self.watchlist
+        moving = self._sort in MOVING_SORTS  # rows move at most every RESORT_SECONDS
+        if moving and not resort and now - self._sorted_at < RESORT_SECONDS:
+            kept = hold_order(shown, table.row_ids)
+            self._held_back = self._held_back or kept != shown
+            shown = kept
+        else:
+            self._sorted_at, self._held_back = now, False
         table.sync(self._watch_rows(shown, now))
         parts = [] if self._sort == "list" else [sort_label(self._sort)]
         if self._query:
@@ -619,7 +639,7 @@ class MainScreen(DeskScreen[None]):
         beaten = {b.order_id for b in self._beaten}
         with self.app.batch_update():
             self.query_one(AccountStrip).show(eng.account, styles, narrow=self.size.width < WIDE)
-            self._show_watchlist(now)
+            self._show_watchlist(now, held={p.market for p in positions})
             self.positions_table.sync(self._position_rows(positions, protected, beaten, styles))
             if self.tab == ORDERS:  # built only while shown: there may be thousands
                 self.orders_table.sync(self._order_rows(orders, beaten, styles))
