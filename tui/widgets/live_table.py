@@ -160,6 +160,8 @@ class LiveTable(DataTable[Text]):
                 self._values[key] = list(values)
                 self._order.append(key)
                 continue
+            if old == values:
+                continue  # nothing changed in this row (one comparison, most rows, most beats)
             cells = self._cells[key]
             touched = False
             for i, value in enumerate(values):
