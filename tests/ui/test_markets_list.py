@@ -317,6 +317,17 @@ async def test_a_view_scrolled_away_is_not_pulled_back_when_the_order_moves() ->
         assert cursor_in_view(app)
 
 
+async def test_a_big_move_fits_the_change_column() -> None:
+    app = make_app(engine=venue_engine(22), source=None)
+    async with app.run_test(size=(120, 36)) as pilot:
+        session = app.session
+        for name, factor in (("BTC", 2.5), ("ETH", 13.3), ("SOL", 0.05), ("XRP", 1.0012)):
+            session.on_mark(name, session.launch_marks[name] * factor)
+        await beat(pilot)
+        cells = {n: app.main.watchlist.cells_of(n)[2][0] for n in ("BTC", "ETH", "SOL", "XRP")}
+        assert cells == {"BTC": "+150.0%", "ETH": "+1230%", "SOL": "-95.00%", "XRP": "+0.12%"}
+
+
 async def test_a_market_name_from_outside_is_shown_with_its_controls_escaped() -> None:
     app = make_app(engine=venue_engine(22), source=None)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -714,7 +714,10 @@ class MainScreen(DeskScreen[None]):
         def change(move: float | None) -> Cell:
             if move is None:
                 return DASH
-            return (fmt_pct(move, signed=True), self._styles["up" if move >= 0 else "down"])
+            size = abs(move)  # fewer decimals as it grows: +150.0 %, +1230 % fit the column
+            decimals = 2 if size < 1 else 1 if size < 10 else 0
+            text = fmt_pct(move, signed=True, decimals=decimals)
+            return (text, self._styles["up" if move >= 0 else "down"])
 
         return {
             "market": market,
