@@ -8,7 +8,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tests.market.venue_fakes import price_of, venue_meta
-from tests.ui.pilot_helpers import make_app, step
+from tests.ui.pilot_helpers import FIXED_NOW, make_app, step
 from tui.app import PerpDeskApp
 from tui.market import HyperliquidSource
 from tui.market.live import hyperliquid_markets
@@ -43,7 +43,7 @@ def venue_app() -> PerpDeskApp:
     """A Hyperliquid account that took the venue's 200 markets (the fake venue's list: M001
     at 1.01, ...), with a price 24 hours ago for each: the change column is a 24 h change.
     The source is not started; marks and prices come from the test."""
-    source = HyperliquidSource(None, url="ws://127.0.0.1:9")
+    source = HyperliquidSource(None, url="ws://127.0.0.1:9", wall_clock=lambda: FIXED_NOW)
     app = make_app(FAVOURITE, source=source)
     session = app.session
     markets, _ = hyperliquid_markets(venue_meta(200))
