@@ -101,3 +101,20 @@ async def test_the_quick_cell_render_is_datatables_own() -> None:
                     assert quick == own, (table.id, row, column)
                     compared += 1
         assert compared == 22 * 5 + 2 * 11  # Markets' 5 columns, Positions' 11 at 120 wide
+
+
+async def test_a_mark_formats_only_the_cells_it_moves_in_markets() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await beat(pilot)
+        table = app.main.watchlist
+        before = table.cells_formatted
+        app.session.on_mark("ETH", 3_500.0)  # the mark it had: nothing moves
+        await beat(pilot)
+        assert table.cells_formatted == before
+        app.session.on_mark("BTC", 100_500.0)
+        await beat(pilot)
+        # BTC's mark (flashing up) and its change; its funding and max, and every other
+        # market's cells, are not formatted again.
+        assert table.cells_formatted - before == 2
+        assert table.cells_of("BTC")[1][0] == "100,500.0"
