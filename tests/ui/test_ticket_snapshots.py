@@ -62,6 +62,7 @@ async def reduce(pilot: Pilot[None]) -> None:
     app = desk(pilot)
     app.session.engine.open("BTC", Side.LONG, 0.05, 10, MarginMode.ISOLATED)
     app.session.on_mark("BTC", 102_000)
+    app.refresh_now()  # the fill in the log now, not at a heartbeat the snapshot may beat
     app.start_order("BTC", Side.SHORT, size=0.02)
     await pilot.pause()
 
