@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from tests.ui.pilot_helpers import FIXED_NOW, make_app, on_screen
-from tests.ui.test_history_screen import no_toasts, open_history, text_of
+from tests.ui.test_history_screen import no_toasts, open_history, some_history, text_of
 from tui.engine import Venue, venue_markets
 from tui.journal import Journal
 from tui.journal.drills import SampleTable, open_drill_journal, save_attempt
 from tui.screens.history import HistoryScreen
+from tui.screens.history import pictures as pictures_tab
 from tui.screens.history.drills import HOW_TO_START, NOT_SAVED
+from tui.screens.history.pictures import NO_PICTURES, PicturesPane
+from tui.widgets.pictures import PostMortemPicture
 
 SAMPLES = SampleTable(("BTC",), ((0.0, 10_000.0, 0.0, 100_000.0, 0.1),))
 
@@ -138,3 +143,73 @@ def test_history_drills_small_terminal_snapshot(snap_compare: Any, tmp_path: Pat
     with_attempts(tmp_path)
     app = saved_app(tmp_path)
     assert snap_compare(app, terminal_size=(80, 24), run_before=_drills_before(tmp_path))
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+async def pictures_tab_of(pilot: Pilot[None]) -> PicturesPane:
+    screen = await open_history(pilot)
+    await pilot.press("9")
+    assert screen.active_tab == "pictures"
+    await loaded(pilot, screen, "pictures", "#equity-status")
+    pane = screen.panes["pictures"]
+    assert isinstance(pane, PicturesPane)
+    for _ in range(50):  # the liquidation pictures are mounted by a worker of their own
+        await pilot.pause()
+    return pane
+
+
+async def test_the_pictures_tab_draws_the_season_s_equity_and_its_liquidation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folded_on: list[threading.Thread] = []
+    fold = pictures_tab.fold_equity
+
+    def spy(source: Any) -> Any:
+        folded_on.append(threading.current_thread())
+        return fold(source)
+
+    monkeypatch.setattr(pictures_tab, "fold_equity", spy)
+    app = make_app(data_dir=tmp_path / "data")
+    async with app.run_test(size=(120, 36)) as pilot:
+        some_history(app)
+        pane = await pictures_tab_of(pilot)
+        # Read in a worker thread, on the history view's own connection.
+        assert folded_on and threading.main_thread() not in folded_on
+        curve = pane.curve
+        assert curve is not None
+        # The stats' net result after fees is -140.81 (the history summary line): the
+        # realized equity ends there from 10,000, and its peak was the +100 close less fees.
+        assert curve.equity == pytest.approx(10_000 - 140.81, abs=0.005)
+        assert curve.records == 8  # 5 fills (each pays a fee), 2 funding payments, 1 liquidation
+        assert "Equity this season" in pane.query_one("#equity-picture").render_line(0).text
+        pictures = list(pane.query(PostMortemPicture))
+        assert len(pictures) == 1
+        shown = pictures[0].picture
+        assert shown is not None and shown.liquidation.market == "BTC"
+        assert text_of(pane, "#liquidations-note") == ""
+
+
+async def test_no_liquidation_this_launch_says_so_on_the_pictures_tab() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        pane = await pictures_tab_of(pilot)
+        assert text_of(pane, "#liquidations-note") == NO_PICTURES
+        assert not list(pane.query(PostMortemPicture))
+        assert text_of(pane, "#equity-status").startswith("Nothing has moved the equity yet")
+        assert pane.curve is not None and pane.curve.equity == 10_000
+
+
+async def _pictures_before(pilot: Pilot[None]) -> None:
+    some_history(pilot.app)  # type: ignore[arg-type]
+    await pictures_tab_of(pilot)
+    await no_toasts(pilot)
+
+
+def test_history_pictures_snapshot(snap_compare: Any) -> None:
+    assert snap_compare(make_app(), terminal_size=(120, 36), run_before=_pictures_before)
+
+
+def test_history_pictures_small_terminal_snapshot(snap_compare: Any) -> None:
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_pictures_before)

@@ -33,6 +33,7 @@ from tui.messages import ExportRequested
 from tui.screens.base import DeskScreen
 from tui.screens.history.drills import DrillsPane
 from tui.screens.history.pane import HistoryPane
+from tui.screens.history.pictures import PicturesPane
 from tui.screens.history.stats import StatsPane, summary
 from tui.screens.history.tables import (
     ClosedPane,
@@ -79,6 +80,7 @@ TABS: tuple[Tab, ...] = (
     Tab("orders", "Orders", OrdersPane),
     Tab("stats", "Stats", StatsPane),
     Tab("drills", "Drills", DrillsPane),
+    Tab("pictures", "Pictures", PicturesPane),
 )
 """The tabs, in order: the n-th is shown by the key n."""
 
