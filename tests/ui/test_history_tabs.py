@@ -171,7 +171,8 @@ async def test_the_pictures_tab_draws_the_season_s_equity_and_its_liquidation(
         return fold(source)
 
     monkeypatch.setattr(pictures_tab, "fold_equity", spy)
-    app = make_app(data_dir=tmp_path / "data")
+    app = saved_app(tmp_path)
+    assert app.session.journal is not None  # the history view's own connection is read
     async with app.run_test(size=(120, 36)) as pilot:
         some_history(app)
         pane = await pictures_tab_of(pilot)
