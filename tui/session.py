@@ -1445,7 +1445,13 @@ class Session:
             lambda: list(self.engine.events),
             lambda: self.engine.markets,
             self._unsaved_accounts,
+            self._memory_start,
         )
+
+    def _memory_start(self) -> tuple[float, float]:
+        """An unsaved season's starting balance, and its first record's time (or now)."""
+        events = self.engine.events
+        return self.engine.account.deposits, events[0].time if events else self.wall_clock()
 
     @property
     def history_mark(self) -> tuple[int, int]:

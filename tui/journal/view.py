@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from tui.engine import (
@@ -79,6 +79,16 @@ class HistorySource(Protocol):
     def counts(self) -> HistoryCounts: ...
     def stats(self) -> PracticeStats: ...
     @property
+    def start(self) -> tuple[float, float]:
+        """The season's starting balance and when it started (the engine's clock)."""
+        ...
+
+    def fold(self, fold: Callable[[Iterator[Event]], T]) -> T:
+        """``fold`` applied to every record of the season, oldest first, streamed a chunk at a
+        time (never all held at once by the view); call it from a worker thread."""
+        ...
+
+    @property
     def ready(self) -> bool:
         """Are counts, stats, closed round trips and order rows complete (see
         :attr:`tui.journal.Journal.history_ready`)?"""
@@ -98,6 +108,7 @@ class JournalView:
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
         self.season = journal.season
+        self._start = (journal.starting_balance, journal.started)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._closed = False
@@ -182,6 +193,13 @@ class JournalView:
         return self._journal.stats()
 
     @property
+    def start(self) -> tuple[float, float]:
+        return self._start
+
+    def fold(self, fold: Callable[[Iterator[Event]], T]) -> T:
+        return self._call(lambda r: fold(r.stream_records()))
+
+    @property
     def ready(self) -> bool:
         return self._journal.history_ready
 
@@ -207,10 +225,12 @@ class MemoryView:
         events: Callable[[], Sequence[Event]],
         markets: Callable[[], Mapping[str, Market]],
         accounts: Mapping[int, AccountAt],
+        start: Callable[[], tuple[float, float]] = lambda: (10_000.0, 0.0),
     ) -> None:
         self._events = events
         self._markets = markets
         self._accounts = accounts
+        self._start = start
 
     def _of(self, cls: type[T]) -> list[T]:
         return [e for e in list(self._events()) if isinstance(e, cls)]
@@ -281,6 +301,14 @@ class MemoryView:
 
     def stats(self) -> PracticeStats:
         return practice_stats(list(self._events()))
+
+    @property
+    def start(self) -> tuple[float, float]:
+        """``start()``: the session's starting balance and launch time."""
+        return self._start()
+
+    def fold(self, fold: Callable[[Iterator[Event]], T]) -> T:
+        return fold(iter(list(self._events())))
 
     @property
     def ready(self) -> bool:

@@ -31,7 +31,9 @@ from textual.widgets import Footer, Header, ProgressBar, TabbedContent, TabPane
 from tui.journal import HistorySource
 from tui.messages import ExportRequested
 from tui.screens.base import DeskScreen
+from tui.screens.history.drills import DrillsPane
 from tui.screens.history.pane import HistoryPane
+from tui.screens.history.pictures import PicturesPane
 from tui.screens.history.stats import StatsPane, summary
 from tui.screens.history.tables import (
     ClosedPane,
@@ -77,6 +79,8 @@ TABS: tuple[Tab, ...] = (
     Tab("closed", "Closed", ClosedPane),
     Tab("orders", "Orders", OrdersPane),
     Tab("stats", "Stats", StatsPane),
+    Tab("drills", "Drills", DrillsPane),
+    Tab("pictures", "Pictures", PicturesPane),
 )
 """The tabs, in order: the n-th is shown by the key n."""
 
@@ -275,8 +279,10 @@ class HistoryScreen(DeskScreen[None]):
         pane = self.active_pane
         kind = pane.export if pane is not None else None
         if kind is None:
+            label = next((tab.label for tab in TABS if tab.id == self.active_tab), "")
             self.notify(
-                "The stats are not a table: show one of the tables (1-6) and press e.",
+                f"The {label.lower() or 'tab'} are not a table: show one of the tables (1-6) "
+                "and press e.",
                 title="Export",
                 severity="warning",
             )
