@@ -118,3 +118,34 @@ async def test_a_mark_formats_only_the_cells_it_moves_in_markets() -> None:
         # market's cells, are not formatted again.
         assert table.cells_formatted - before == 2
         assert table.cells_of("BTC")[1][0] == "100,500.0"
+
+
+async def test_rows_changed_out_of_view_are_not_repainted_until_they_come_into_view() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.table
+        table.sync({f"r{i}": [f"R{i}", float(i)] for i in range(60)})
+        await pilot.pause()
+        painted: list[object] = []
+
+        def refresh_row(row_index: int) -> LiveTable:
+            painted.append(row_index)
+            return table
+
+        def refresh(*args: Any, **kwargs: Any) -> LiveTable:
+            painted.append("all")
+            return table
+
+        table.refresh_row = refresh_row  # type: ignore[method-assign]
+        table.refresh = refresh  # type: ignore[method-assign]
+        table.sync({f"r{i}": [f"R{i}", float(i) + (0.5 if i >= 40 else 0)] for i in range(60)})
+        assert painted == []  # twenty rows changed, none of them on screen
+        table.sync({f"r{i}": [f"R{i}", float(i) + (1.5 if i in (1, 50) else 0.5 * (i >= 40))]
+                    for i in range(60)})  # fmt: skip
+        assert painted == [1]  # r1 is on screen, r50 is not
+        del table.refresh_row, table.refresh
+        table.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        lines = [table.render_line(y).text for y in range(table.size.height)]
+        assert any("R50" in line and "51.50" in line for line in lines)  # drawn afresh
+        assert any("R59" in line and "59.50" in line for line in lines)

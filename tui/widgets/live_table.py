@@ -227,13 +227,17 @@ class LiveTable(DataTable[Text]):
 
     def _repaint(self, keys: list[str]) -> None:
         """What ``update_cell`` does after writing a cell, once for all of them, repainting
-        only the rows that changed."""
+        only the rows that changed and are on screen (a row out of view is drawn afresh when
+        it comes into view: the update count keys DataTable's line caches)."""
         self._update_count += 1
-        if len(keys) > REPAINT_ROWS:
+        top = round(self.scroll_y)
+        bottom = top + self.scrollable_content_region.height  # a line to spare: the header
+        rows = [i for i in map(self.get_row_index, keys) if top - 1 <= i <= bottom]
+        if len(rows) > REPAINT_ROWS:
             self.refresh()
             return
-        for key in keys:
-            self.refresh_row(self.get_row_index(key))
+        for row in rows:
+            self.refresh_row(row)
 
     # ------------------------------------------------------------------ rendering
 
