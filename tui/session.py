@@ -90,6 +90,7 @@ from tui.ticket import (
     add_difference,
     compare_venues,
     execution,
+    order_fields,
     preview_on,
     size_note,
 )
@@ -330,20 +331,7 @@ def send(engine: PaperEngine, t: OrderTicket, size: float, mode: MarginMode) -> 
     the trader confirms; a copy for the confirmation's compact shock ladder."""
     if t.plain:
         return engine.open(t.market, t.side, size, t.leverage, mode)
-    return engine.place_order(
-        t.market,
-        t.side,
-        size,
-        t.order_type,
-        price=t.price,
-        trigger_price=t.trigger_price,
-        leverage=None if t.reduce_only else t.leverage,
-        mode=None if t.reduce_only else mode,
-        reduce_only=t.reduce_only,
-        post_only=t.post_only,
-        take_profit=t.take_profit,
-        stop_loss=t.stop_loss,
-    )
+    return engine.place_order(t.market, t.side, size, t.order_type, **order_fields(t, mode))
 
 
 EXECUTION_LABELS: dict[str, str] = {

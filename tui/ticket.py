@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
+from typing import Any
 
 from tui.engine import (
     MarginMode,
@@ -100,20 +101,22 @@ def preview_on(engine: PaperEngine, t: OrderTicket, mode: MarginMode) -> Preview
     size = t.size if t.size is not None else math.nan
     if t.plain:
         return engine.preview(t.market, t.side, size, t.leverage, mode)
-    return engine.preview_order(
-        t.market,
-        t.side,
-        size,
-        t.order_type,
-        price=t.price,
-        trigger_price=t.trigger_price,
-        leverage=None if t.reduce_only else t.leverage,
-        mode=None if t.reduce_only else mode,
-        reduce_only=t.reduce_only,
-        post_only=t.post_only,
-        take_profit=t.take_profit,
-        stop_loss=t.stop_loss,
-    )
+    return engine.preview_order(t.market, t.side, size, t.order_type, **order_fields(t, mode))
+
+
+def order_fields(t: OrderTicket, mode: MarginMode) -> dict[str, Any]:
+    """Ticket ``t``'s fields as ``place_order`` and ``preview_order`` take them, one rule for
+    both (a reduce-only order carries no leverage or mode: it keeps the position's)."""
+    return {
+        "price": t.price,
+        "trigger_price": t.trigger_price,
+        "leverage": None if t.reduce_only else t.leverage,
+        "mode": None if t.reduce_only else mode,
+        "reduce_only": t.reduce_only,
+        "post_only": t.post_only,
+        "take_profit": t.take_profit,
+        "stop_loss": t.stop_loss,
+    }
 
 
 # --------------------------------------------------------------------------- in words
